@@ -1,0 +1,37 @@
+"""The Bolt app, constructed explicitly from our settings."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import listeners
+from bot.services import Services
+from bot.slack_client import bolt_env_masked, make_client
+
+log = logging.getLogger(__name__)
+
+
+def build_app(services: Services) -> AsyncApp:
+    settings = services.settings
+    client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    verify = settings.slack_signing_secret is not None
+    with bolt_env_masked():
+        app = AsyncApp(
+            name="baton",
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            # Socket Mode requests arrive over an authenticated socket, not signed HTTP.
+            request_verification_enabled=verify,
+            installation_store=None,
+            oauth_settings=None,
+            logger=logging.getLogger("baton.bolt"),
+        )
+    listeners.register(app, services)
+
+    @app.error
+    async def on_error(error: Exception, body: dict) -> None:
+        log.exception("listener failed for %s", body.get("type"), exc_info=error)
+
+    return app

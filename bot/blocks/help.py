@@ -1,0 +1,37 @@
+"""The `/baton help` answer: every subcommand with an example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.blocks.kit import Block, context, header, section
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    what: str
+    example: str
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand("help", "help", "Show every command with an example.", "/baton help"),
+)
+
+
+def help_text() -> str:
+    lines = [f"• `/baton {s.usage}` — {s.what} e.g. `{s.example}`" for s in SUBCOMMANDS]
+    return "Baton commands:\n" + "\n".join(lines)
+
+
+def help_blocks(preface: str | None = None) -> list[Block]:
+    blocks: list[Block] = []
+    if preface:
+        blocks.append(section(preface))
+    blocks.append(header("Baton commands"))
+    for sub in SUBCOMMANDS:
+        blocks.append(section(f"*`/baton {sub.usage}`*\n{sub.what}\n_Example:_ `{sub.example}`"))
+    blocks.append(context("Baton keeps one clear owner on every account, from closed-won "
+                          "to renewal. Answers here are only visible to you."))
+    return blocks

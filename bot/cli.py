@@ -1,0 +1,92 @@
+"""The `baton` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+
+from bot.settings import ConfigError, load_settings
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expects an ISO-8601 instant such as 2027-03-01T09:00:00Z, not {text!r}"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="baton",
+        description="Baton runs the AE → CSM handoff and every renewal milestone in Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="serve Slack (Socket Mode or HTTP) and run the scheduler")
+    commands.add_parser("demo", help="run the whole lifecycle on a sandbox Slack, offline")
+    tick = commands.add_parser("tick", help="run one pass of due work, then exit")
+    tick.add_argument("--now", type=_instant, default=None,
+                      help="act as of this ISO-8601 instant (naive means UTC; default: now)")
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply the schema migrations")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # The demo's output is its transcript; everything else logs what it does.
+    level = logging.WARNING if args.command == "demo" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from bot.demo import main as demo
+
+        return demo()
+    settings = load_settings()
+    if args.command == "run":
+        from bot.runner import run_forever
+
+        asyncio.run(run_forever(settings))
+        return 0
+    if args.command == "tick":
+        return asyncio.run(_tick(settings, args.now))
+    if args.command == "db":
+        from storage.db import make_engine
+        from storage.migrate import upgrade
+
+        upgrade(make_engine(settings.database_url))
+        print("baton: the database schema is up to date.")
+        return 0
+    return 2
+
+
+async def _tick(settings, now: datetime | None) -> int:  # noqa: ANN001
+    from bot.runner import make_services
+    from bot.tick import run_tick
+    from storage.migrate import upgrade
+
+    settings.require("slack_bot_token")
+    services = make_services(settings)
+    await asyncio.to_thread(upgrade, services.engine)
+    report = await run_tick(services, now)
+    print(f"baton: tick at {(now or services.clock()).isoformat()}: sent {len(report.sent)}, "
+          f"deferred {len(report.deferred)}, unknown {len(report.unknown)}, "
+          f"failed {len(report.failed)}.")
+    services.engine.dispose()
+    return 0

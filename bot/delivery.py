@@ -1,0 +1,90 @@
+"""Sending what the outbox owes, so that nothing is lost and nothing is sent twice.
+
+Slack's chat.postMessage has no idempotency key, so the order of steps is the guarantee:
+1. claim the row (status "sending", fresh token) and commit, before calling Slack;
+2. call Slack outside any transaction, with a client that never retries on its own;
+3. record the outcome only if our token still holds the row.
+A 429 means Slack did not take the message: owe it again after Retry-After. A timeout or
+5xx means we cannot know: the row becomes "unknown" and is never blindly resent. Every
+message carries its outbox id in Slack message metadata, which is what makes an
+"unknown" row checkable against the channel's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from storage import outbox
+
+log = logging.getLogger(__name__)
+METADATA_EVENT = "baton_outbox"
+DEFAULT_RETRY_AFTER_S = 30
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+async def deliver_due(engine: Engine, client: AsyncWebClient, now: datetime,
+                      limit: int = 50) -> DeliveryReport:
+    report = DeliveryReport()
+    claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit)
+    for claim in claims:
+        await _deliver(engine, client, claim, now, report)
+    return report
+
+
+async def _deliver(engine: Engine, client: AsyncWebClient, claim: outbox.Claim,
+                   now: datetime, report: DeliveryReport) -> None:
+    try:
+        response = await client.chat_postMessage(
+            channel=claim.channel,
+            text=claim.text,
+            blocks=claim.blocks,
+            thread_ts=claim.thread_ts,
+            unfurl_links=False,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": claim.id}},
+        )
+    except SlackApiError as exc:
+        await _record_refusal(engine, claim, exc, now, report)
+        return
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        await asyncio.to_thread(outbox.mark_unknown, engine, claim, type(exc).__name__)
+        report.unknown.append(claim.id)
+        return
+    recorded = await asyncio.to_thread(
+        outbox.mark_sent, engine, claim, response["channel"], response["ts"], now)
+    if recorded:
+        report.sent.append(claim.id)
+    else:
+        log.warning("outbox %s was sent but its claim was taken over meanwhile", claim.id)
+
+
+async def _record_refusal(engine: Engine, claim: outbox.Claim, exc: SlackApiError,
+                          now: datetime, report: DeliveryReport) -> None:
+    status = exc.response.status_code
+    error = str(exc.response.get("error") or f"http_{status}")
+    if status == 429:
+        wait = int(exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_S))
+        await asyncio.to_thread(outbox.release, engine, claim, now + timedelta(seconds=wait), error)
+        report.deferred.append(claim.id)
+    elif status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable",
+                                    "request_timeout"):
+        await asyncio.to_thread(outbox.mark_unknown, engine, claim, error)
+        report.unknown.append(claim.id)
+    else:
+        log.error("Slack refused outbox %s for %s: %s", claim.id, claim.channel, error)
+        await asyncio.to_thread(outbox.mark_failed, engine, claim, error)
+        report.failed.append(claim.id)

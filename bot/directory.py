@@ -1,0 +1,54 @@
+"""Who a Slack user is and where they are: users.info, cached in the people table."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from storage.models import Person
+from storage.people import get_person, upsert_person
+
+MAX_AGE = timedelta(days=1)
+
+
+async def remember_user(services: Services, team_id: str, user: dict[str, Any]) -> None:
+    """Store what a users.info or user_change payload says about a user."""
+    profile = user.get("profile") or {}
+    await asyncio.to_thread(
+        upsert_person, services.engine, team_id, user["id"],
+        email=profile.get("email"),
+        real_name=user.get("real_name") or profile.get("real_name") or user.get("name") or "",
+        tz=user.get("tz"),
+        now=services.clock(),
+    )
+
+
+async def person(services: Services, client: AsyncWebClient, team_id: str,
+                 user_id: str) -> Person:
+    known = await asyncio.to_thread(get_person, services.engine, team_id, user_id)
+    if known is not None and services.clock() - known.refreshed_at < MAX_AGE:
+        return known
+    response = await client.users_info(user=user_id)
+    await remember_user(services, team_id, response["user"])
+    fresh = await asyncio.to_thread(get_person, services.engine, team_id, user_id)
+    assert fresh is not None
+    return fresh
+
+
+def zone_of(person: Person | None, fallback: ZoneInfo) -> ZoneInfo:
+    """The person's own time zone, or the business fallback when Slack has none."""
+    if person is None or not person.tz:
+        return fallback
+    try:
+        return ZoneInfo(person.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+def first_name(person: Person | None) -> str:
+    return person.real_name.split()[0] if person and person.real_name.strip() else ""

@@ -1,0 +1,13 @@
+"""Listeners, one module per kind, each with a register(app, services)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.listeners import actions, commands, events, home
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    for module in (commands, actions, events, home):
+        module.register(app, services)

@@ -1,0 +1,26 @@
+"""The loopback Slack: a stateful Web API stand-in and a driver that acts for people.
+
+    sandbox = SlackSandbox(Workspace(bot_scopes=granted_scopes()))
+    api_url = await sandbox.start()            # point SLACK_API_URL here
+    driver = SlackDriver(sandbox, bot_url, signing_secret)
+    await driver.command(user, "help")
+"""
+
+from bot.sandbox.driver import Reply, SlackDriver, sign
+from bot.sandbox.rules import SlackError
+from bot.sandbox.server import Call, SlackSandbox
+from bot.sandbox.state import Channel, Message, OpenView, User, Workspace
+
+__all__ = [
+    "Call",
+    "Channel",
+    "Message",
+    "OpenView",
+    "Reply",
+    "SlackDriver",
+    "SlackError",
+    "SlackSandbox",
+    "User",
+    "Workspace",
+    "sign",
+]

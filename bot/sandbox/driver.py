@@ -1,0 +1,260 @@
+"""Acts for the people in the sandbox: sends Slack's signed requests to the bot over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bot.sandbox.server import SlackSandbox
+from bot.sandbox.state import Channel, Ephemeral, Message, OpenView, User
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The two headers Slack adds to every request it sends an app."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + stamp.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class Reply:
+    status: int
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text) if self.text else None
+
+
+class SlackDriver:
+    def __init__(self, sandbox: SlackSandbox, bot_url: str, signing_secret: str,
+                 api_app_id: str = "A0BATON") -> None:
+        self.sandbox = sandbox
+        self.workspace = sandbox.workspace
+        self.bot_url = bot_url.rstrip("/")
+        self.signing_secret = signing_secret
+        self.api_app_id = api_app_id
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def post(self, path: str, body: bytes, content_type: str,
+                   headers: dict[str, str] | None = None) -> Reply:
+        if self._session is None:
+            # trust_env=False: loopback traffic never goes through an ambient proxy.
+            self._session = aiohttp.ClientSession(trust_env=False)
+        merged = {"Content-Type": content_type, **(headers or {})}
+        async with self._session.post(self.bot_url + path, data=body, headers=merged) as resp:
+            return Reply(resp.status, await resp.text())
+
+    async def _send(self, body: bytes, content_type: str,
+                    extra: dict[str, str] | None = None) -> Reply:
+        headers = {**sign(self.signing_secret, body), **(extra or {})}
+        return await self.post("/slack/events", body, content_type, headers)
+
+    async def _send_form(self, fields: dict[str, str]) -> Reply:
+        return await self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded")
+
+    async def _send_payload(self, payload: dict[str, Any]) -> Reply:
+        return await self._send_form({"payload": json.dumps(payload)})
+
+    def _team(self) -> dict[str, str]:
+        return {"id": self.workspace.team_id, "domain": "sandbox"}
+
+    def _user(self, user: User) -> dict[str, str]:
+        return {"id": user.id, "username": user.name, "name": user.name,
+                "team_id": self.workspace.team_id}
+
+    # --- slash commands ---------------------------------------------------------------
+    async def command(self, user: User, text: str, channel: Channel | None = None,
+                      command: str = "/baton") -> Reply:
+        channel = channel or self.workspace.dm_channel(user.id)
+        reply = await self._send_form({
+            "token": "legacy-unused",
+            "team_id": self.workspace.team_id,
+            "team_domain": "sandbox",
+            "channel_id": channel.id,
+            "channel_name": channel.name if not channel.is_im else "directmessage",
+            "user_id": user.id,
+            "user_name": user.name,
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "response_url": self.sandbox.response_url_for(user.id, channel.id),
+            "trigger_id": self.workspace.issue_trigger(user.id),
+        })
+        self._show_command_reply(user, channel, reply)
+        return reply
+
+    def _show_command_reply(self, user: User, channel: Channel, reply: Reply) -> None:
+        """Slack shows a slash command's immediate HTTP answer to the person who typed it."""
+        if reply.status != 200 or not reply.text.strip():
+            return
+        try:
+            body = reply.json if reply.text.lstrip().startswith("{") else {"text": reply.text}
+        except ValueError:
+            body = {"text": reply.text}
+        ws = self.workspace
+        text, blocks = str(body.get("text") or ""), body.get("blocks")
+        if body.get("response_type") == "in_channel":
+            ws.channels[channel.id].messages.append(Message(
+                ts=ws._next_ts(), channel=channel.id, user=ws.bot.id, text=text, blocks=blocks,
+                at=ws.clock()))
+        else:
+            ws.ephemerals.append(Ephemeral(channel.id, user.id, text, blocks, ws.clock()))
+
+    # --- Events API -------------------------------------------------------------------
+    async def event(self, event: dict[str, Any], *, retry_num: int | None = None,
+                    retry_reason: str = "http_timeout", event_id: str | None = None) -> Reply:
+        body = {
+            "token": "legacy-unused",
+            "team_id": self.workspace.team_id,
+            "api_app_id": self.api_app_id,
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": event_id or "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.workspace.team_id,
+                                "user_id": self.workspace.bot.id, "is_bot": True}],
+        }
+        extra = {}
+        if retry_num is not None:
+            extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return await self._send(json.dumps(body).encode(), "application/json", extra)
+
+    async def open_home(self, user: User) -> Reply:
+        channel = self.workspace.dm_channel(user.id)
+        return await self.event({"type": "app_home_opened", "user": user.id,
+                                 "channel": channel.id, "tab": "home"})
+
+    # --- interactivity ----------------------------------------------------------------
+    async def click(self, user: User, action_id: str, *, value: str | None = None,
+                    block_id: str = "actions", channel: Channel | None = None,
+                    message_ts: str | None = None, view: OpenView | None = None,
+                    home: bool = False) -> Reply:
+        action: dict[str, Any] = {"type": "button", "action_id": action_id, "block_id": block_id,
+                                  "action_ts": f"{time.time():.6f}"}
+        if value is not None:
+            action["value"] = value
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": "legacy-unused",
+            "team": self._team(),
+            "trigger_id": self.workspace.issue_trigger(user.id),
+            "actions": [action],
+        }
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view.id}
+            payload["view"] = self.workspace._view_json(view) | {"state": {"values": {}}}
+        elif home:
+            payload["container"] = {"type": "view", "view_id": "VHOME"}
+            payload["view"] = {"id": "VHOME", "type": "home",
+                               **self.workspace.home_views.get(user.id, {})}
+        else:
+            assert channel is not None, "a message click needs its channel"
+            message = next(m for m in channel.messages if m.ts == message_ts)
+            payload["container"] = {"type": "message", "message_ts": message.ts,
+                                    "channel_id": channel.id, "is_ephemeral": False}
+            payload["channel"] = {"id": channel.id, "name": channel.name}
+            payload["message"] = message.as_json()
+            payload["response_url"] = self.sandbox.response_url_for(user.id, channel.id)
+        return await self._send_payload(payload)
+
+    async def submit(self, user: User, view: OpenView, values: dict[str, Any]) -> Reply:
+        """Submit a modal; `values` maps block_id to the value typed or picked.
+
+        The element type of each input block is read from the view, so values are shaped
+        exactly as Slack shapes them in `view.state.values`. Slack then acts on the
+        response: closes the modal, shows errors, updates or pushes a view.
+        """
+        payload = {
+            "type": "view_submission",
+            "team": self._team(),
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": "legacy-unused",
+            "trigger_id": self.workspace.issue_trigger(user.id),
+            "view": self.workspace._view_json(view) | {
+                "state": {"values": state_values(view.view, values)}},
+            "response_urls": [],
+        }
+        reply = await self._send_payload(payload)
+        self._apply_view_response(user, view, reply)
+        return reply
+
+    async def close_view(self, user: User, view: OpenView) -> Reply:
+        payload = {
+            "type": "view_closed",
+            "team": self._team(),
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": "legacy-unused",
+            "view": self.workspace._view_json(view) | {"state": {"values": {}}},
+            "is_cleared": False,
+        }
+        self.workspace.close_view(view.id)
+        return await self._send_payload(payload)
+
+    def _apply_view_response(self, user: User, view: OpenView, reply: Reply) -> None:
+        if reply.status != 200:
+            return
+        body = reply.json if reply.text.strip().startswith("{") else None
+        action = (body or {}).get("response_action")
+        if action is None:
+            self.workspace.close_view(view.id)
+        elif action == "clear":
+            for opened in self.workspace.views_of(user.id):
+                self.workspace.close_view(opened.id)
+        elif action == "update":
+            self.workspace.api_views_update({"view_id": view.id, "view": body["view"]})
+        elif action == "push":
+            trigger = self.workspace.issue_trigger(user.id)
+            self.workspace.api_views_push({"trigger_id": trigger, "view": body["view"]})
+
+
+def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        block_id = block.get("block_id", "")
+        state[block_id] = {element["action_id"]: _element_value(element, values.get(block_id))}
+    return state
+
+
+def _element_value(element: dict[str, Any], value: Any) -> dict[str, Any]:
+    kind = element["type"]
+    if kind in ("static_select", "radio_buttons"):
+        option = _option(element, value)
+        return {"type": kind, "selected_option": option}
+    if kind == "checkboxes":
+        chosen = [_option(element, v) for v in (value or [])]
+        return {"type": kind, "selected_options": [o for o in chosen if o]}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": value}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": value}
+    if kind == "multi_users_select":
+        return {"type": kind, "selected_users": list(value or [])}
+    return {"type": kind, "value": None if value is None else str(value)}
+
+
+def _option(element: dict[str, Any], value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return next((o for o in element.get("options", []) if o.get("value") == value), None)

@@ -1,0 +1,224 @@
+"""A loopback HTTP server that answers Slack Web API calls from a sandbox Workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.rules import (
+    METHOD_TIER,
+    POST_MESSAGE_BURST,
+    POST_MESSAGE_PER_SECOND,
+    TIER_PER_MINUTE,
+    SlackError,
+    check_blocks,
+    required_scopes,
+)
+from bot.sandbox.state import Ephemeral, Message, Workspace
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    ok: bool
+    error: str | None
+    status: int
+
+
+@dataclass
+class Fault:
+    method: str | None
+    times: int
+    status: int | None = None  # an HTTP status to answer with (e.g. 500, 503)
+    error: str | None = None  # a Slack error string to answer with (HTTP 200)
+    delay_s: float | None = None  # hold the response this long (a client timeout)
+    after_effect: bool = False  # carry the call out first, then fail: "Slack has it"
+
+
+@dataclass
+class ResponsePost:
+    user: str
+    channel: str
+    body: dict[str, Any]
+
+
+class RateLimiter:
+    """Token buckets per method (and per channel for chat.postMessage)."""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self.monotonic = monotonic
+        self.enabled = True
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
+
+    def _limits(self, method: str) -> tuple[float, float]:
+        if method == "chat.postMessage":
+            return POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND
+        per_minute = TIER_PER_MINUTE[METHOD_TIER.get(method, 3)]
+        return per_minute, per_minute / 60
+
+    def retry_after(self, method: str, channel: str | None) -> int | None:
+        """Take one token; None if allowed, else the seconds to wait."""
+        if not self.enabled:
+            return None
+        capacity, rate = self._limits(method)
+        key = (method, channel or "") if method == "chat.postMessage" else (method,)
+        now = self.monotonic()
+        tokens, last = self._buckets.get(key, (capacity, now))
+        tokens = min(capacity, tokens + (now - last) * rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / rate))
+        self._buckets[key] = (tokens - 1, now)
+        return None
+
+
+@dataclass
+class SlackSandbox:
+    workspace: Workspace = field(default_factory=Workspace)
+    host: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.response_posts: list[ResponsePost] = []
+        self.limiter = RateLimiter(self.workspace.monotonic)
+        self._response_urls: dict[str, tuple[str, str]] = {}
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # --- lifecycle --------------------------------------------------------------------
+    async def start(self, port: int = 0) -> str:
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/_respond/{key}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://{self.host}:{bound}"
+        return self.api_url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- test controls ----------------------------------------------------------------
+    def inject(self, method: str | None = None, *, times: int = 1, status: int | None = None,
+               error: str | None = None, delay_s: float | None = None,
+               after_effect: bool = False) -> None:
+        """Make the next `times` calls of `method` (any method if None) fail this way."""
+        self.faults.append(Fault(method, times, status, error, delay_s, after_effect))
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def response_url_for(self, user: str, channel: str) -> str:
+        key = secrets.token_urlsafe(12)
+        self._response_urls[key] = (user, channel)
+        return f"{self.base_url}/_respond/{key}"
+
+    # --- request handling -------------------------------------------------------------
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        token = token or str(args.pop("token", ""))
+        status, body, headers = await self._dispatch(method, token, args)
+        self.calls.append(Call(method, args, bool(body.get("ok")), body.get("error"), status))
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _dispatch(
+        self, method: str, token: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        workspace = self.workspace
+        handler = getattr(workspace, "api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token != workspace.bot_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        fault = self._take_fault(method)
+        if fault is not None and not fault.after_effect:
+            return await _fail(fault)
+        channel = str(args.get("channel") or "") or None
+        wait = self.limiter.retry_after(method, channel)
+        if wait is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
+        needed = required_scopes(method, args, workspace.channel_kind(args))
+        if needed and not needed & workspace.bot_scopes:
+            return 200, {"ok": False, "error": "missing_scope", "needed": ",".join(sorted(needed)),
+                         "provided": ",".join(sorted(workspace.bot_scopes))}, {}
+        try:
+            body = {"ok": True, **handler(args)}
+        except SlackError as exc:
+            body = {"ok": False, "error": exc.code, **exc.extra}
+        if fault is not None:
+            return await _fail(fault)
+        return 200, body, {}
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.method in (None, method):
+                fault.times -= 1
+                return fault
+        return None
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        target = self._response_urls.get(request.match_info["key"])
+        if target is None:
+            return web.Response(status=404, text="expired_url")
+        user, channel = target
+        try:
+            body = await request.json()
+            blocks = check_blocks(body["blocks"]) if body.get("blocks") else None
+        except (json.JSONDecodeError, SlackError) as exc:
+            return web.Response(status=400, text=getattr(exc, "code", "invalid_payload"))
+        self.response_posts.append(ResponsePost(user, channel, body))
+        workspace = self.workspace
+        text = str(body.get("text") or "")
+        if body.get("response_type") == "in_channel" and channel in workspace.channels:
+            workspace.channels[channel].messages.append(Message(
+                ts=workspace._next_ts(), channel=channel, user=workspace.bot.id, text=text,
+                blocks=blocks, at=workspace.clock()))
+        else:
+            workspace.ephemerals.append(Ephemeral(channel, user, text, blocks, workspace.clock()))
+        return web.Response(text="ok")
+
+
+async def _fail(fault: Fault) -> tuple[int, dict[str, Any], dict[str, str]]:
+    if fault.delay_s:
+        await asyncio.sleep(fault.delay_s)
+    if fault.error:
+        return 200, {"ok": False, "error": fault.error}, {}
+    return fault.status or 500, {"ok": False, "error": "internal_error"}, {}
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.method != "POST" or not request.can_read_body:
+        return args
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return {**args, "__invalid_json": True}
+        if isinstance(body, dict):
+            args.update(body)
+    else:
+        args.update(dict(await request.post()))
+    return args

@@ -1,0 +1,85 @@
+"""What people saw in the sandbox since the last look, rendered for a terminal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.sandbox.state import Workspace
+
+
+@dataclass(frozen=True)
+class Seen:
+    at: datetime
+    user_ids: tuple[str, ...]
+    where: str
+    text: str
+
+
+def render_blocks(blocks: list[dict[str, Any]] | None, fallback: str = "") -> str:
+    if not blocks:
+        return fallback
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(f"== {block['text']['text']} ==")
+        elif kind == "section":
+            if block.get("text"):
+                lines.append(block["text"]["text"])
+            lines.extend(f["text"] for f in block.get("fields", []))
+            accessory = block.get("accessory") or {}
+            if accessory.get("type") == "button":
+                lines.append(f"[{accessory['text']['text']}]")
+        elif kind == "context":
+            lines.append(" ".join(e.get("text", "") for e in block["elements"]))
+        elif kind == "actions":
+            lines.append(" ".join(f"[{e['text']['text']}]" for e in block["elements"]
+                                  if e.get("type") == "button"))
+        elif kind == "divider":
+            lines.append("---")
+        elif kind == "input":
+            lines.append(f"<{block['label']['text']}>")
+    return "\n".join(lines)
+
+
+class Watcher:
+    """Remembers how much of the workspace has been shown and yields only what is new."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._messages: dict[str, int] = {}
+        self._ephemerals = 0
+        self._homes: dict[str, dict[str, Any]] = {}
+        self._views: set[str] = set()
+
+    def new(self) -> list[Seen]:
+        ws = self.workspace
+        seen: list[Seen] = []
+        for channel in list(ws.channels.values()):
+            start = self._messages.get(channel.id, 0)
+            for message in channel.messages[start:]:
+                readers = tuple(sorted(m for m in channel.members if m != ws.bot.id))
+                where = "DM from Baton" if channel.is_im else f"#{channel.name}"
+                if message.thread_ts and message.thread_ts != message.ts:
+                    where += " (thread)"
+                seen.append(Seen(message.at, readers, where,
+                                 render_blocks(message.blocks, message.text)))
+            self._messages[channel.id] = len(channel.messages)
+        for ephemeral in ws.ephemerals[self._ephemerals:]:
+            seen.append(Seen(ephemeral.at, (ephemeral.user,), "only visible to you",
+                             render_blocks(ephemeral.blocks, ephemeral.text)))
+        self._ephemerals = len(ws.ephemerals)
+        for user_id, view in ws.home_views.items():
+            if self._homes.get(user_id) is not view:
+                seen.append(Seen(ws.clock(), (user_id,), "App Home",
+                                 render_blocks(view.get("blocks"))))
+                self._homes[user_id] = view
+        for view_id, opened in list(ws.views.items()):
+            if view_id not in self._views:
+                title = opened.view.get("title", {}).get("text", "")
+                seen.append(Seen(ws.clock(), (opened.user,), f"modal “{title}”",
+                                 render_blocks(opened.view.get("blocks"))))
+                self._views.add(view_id)
+        return sorted(seen, key=lambda s: s.at)

@@ -1,0 +1,33 @@
+"""APScheduler provides only the heartbeat; the database says what is due."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.services import Services
+from bot.tick import run_tick
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 30
+
+
+def start_ticker(services: Services, seconds: int = TICK_SECONDS) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def tick() -> None:
+        try:
+            report = await run_tick(services)
+        except Exception:
+            log.exception("tick failed; the next one retries what is still due")
+            return
+        if report.sent or report.deferred or report.unknown or report.failed:
+            log.info("tick: %s", report)
+
+    # One tick at a time in this process; a missed beat is not worth catching up on,
+    # since the next tick claims everything due anyway.
+    scheduler.add_job(tick, "interval", seconds=seconds, id="baton-tick", max_instances=1,
+                      coalesce=True, misfire_grace_time=seconds)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,145 @@
+"""Configuration from the environment (and an optional `.env`), with one-sentence errors.
+
+The variable names are a contract with operators and deployment docs: do not rename them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///baton.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one sentence for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    baton_webhook_secret: str | None = None
+    port: int = 3000
+    baton_timezone: str = "UTC"
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "baton_webhook_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xoxb-"):
+            raise ValueError("expects a bot token starting with 'xoxb-'")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xapp-"):
+            raise ValueError("expects an app-level token starting with 'xapp-'")
+        return value
+
+    @field_validator("slack_api_url", mode="before")
+    @classmethod
+    def _api_url(cls, value: object) -> str:
+        text = str(value).strip()
+        parsed = urlparse(text)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"expects an http(s) URL such as {SLACK_API_URL}")
+        return text if text.endswith("/") else text + "/"
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> str:
+        text = str(value).strip()
+        scheme = text.split("://", 1)[0] if "://" in text else ""
+        backend = scheme.split("+", 1)[0]
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                "expects a sqlite:///path or postgresql+psycopg://user@host/db URL"
+            )
+        if backend == "postgres":
+            text = "postgresql" + text[len("postgres") :]
+        if text.startswith("postgresql://"):
+            text = "postgresql+psycopg://" + text[len("postgresql://") :]
+        return text
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port(cls, value: object) -> int:
+        try:
+            port = int(str(value).strip())
+        except ValueError:
+            port = 0
+        if not 1 <= port <= 65535:
+            raise ValueError("expects a whole number from 1 to 65535")
+        return port
+
+    @field_validator("baton_timezone", mode="before")
+    @classmethod
+    def _timezone(cls, value: object) -> str:
+        text = str(value).strip()
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expects an IANA time zone such as Europe/Berlin or UTC") from None
+        return text
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.baton_timezone)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError for the first of these settings that is unset."""
+        for name in names:
+            if getattr(self, name) is None:
+                raise ConfigError(f"{name.upper()} is not set: {_WHAT_IT_IS[name]}.")
+
+
+_WHAT_IT_IS = {
+    "slack_bot_token": "set it to the app's bot token (xoxb-…)",
+    "slack_signing_secret": "set it to the app's signing secret from Basic Information",
+    "slack_app_token": "set it to an app-level token (xapp-…) for Socket Mode",
+    "baton_webhook_secret": "set it to the shared secret your CRM signs webhooks with",
+}
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
+    """Read settings; any problem becomes a ConfigError naming the variable."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = "" if name in _SECRETS else f" (got {error.get('input')!r})"
+        raise ConfigError(f"{name} {message}{shown}.") from None
+
+
+_SECRETS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "BATON_WEBHOOK_SECRET"}

@@ -1,0 +1,13 @@
+"""One pass of due work. The scheduler in `baton run` and `baton tick` call the same code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.delivery import DeliveryReport, deliver_due
+from bot.services import Services
+
+
+async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
+    instant = now or services.clock()
+    return await deliver_due(services.engine, services.sender, instant)

@@ -1,0 +1,21 @@
+"""Signatures on CRM webhooks: Slack's scheme, with Baton's header names.
+
+X-Baton-Signature = "v0=" + hex HMAC-SHA256(secret, "v0:{X-Baton-Timestamp}:{raw body}");
+a timestamp more than five minutes off is refused, so a captured request can't be replayed.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.signature import SignatureVerifier
+
+TIMESTAMP_HEADER = "X-Baton-Timestamp"
+SIGNATURE_HEADER = "X-Baton-Signature"
+
+
+def is_signed(secret: str, body: bytes, headers: dict[str, str] | object) -> bool:
+    get = headers.get  # type: ignore[attr-defined]
+    timestamp, signature = get(TIMESTAMP_HEADER), get(SIGNATURE_HEADER)
+    if not timestamp or not signature:
+        return False
+    # SignatureVerifier enforces the 5-minute window and compares in constant time.
+    return SignatureVerifier(secret).is_valid(body, timestamp, signature)

@@ -1,0 +1,98 @@
+"""Engines and sessions.
+
+Sessions are synchronous; async callers run them in a worker thread
+(`asyncio.to_thread`) so the event loop never blocks on the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+IMMEDIATE = "baton_begin_immediate"
+
+
+def make_engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # SQLAlchemy drops FOR UPDATE on SQLite and pysqlite opens no transaction for a
+        # SELECT, so a claim must take the write lock up front: BEGIN IMMEDIATE.
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error.
+
+    `immediate=True` takes SQLite's write lock at BEGIN; use it for read-then-write
+    claims. PostgreSQL ignores it (claims there use FOR UPDATE SKIP LOCKED).
+    """
+    bind = engine.execution_options(**{IMMEDIATE: True}) if immediate else engine
+    with Session(bind, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def ping(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+def insert_for(engine: Engine) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def upsert(engine: Engine, model: Any, values: dict[str, Any], keys: list[str]) -> None:
+    """Insert a row, or update every non-key column of the row with the same keys."""
+    statement = insert_for(engine)(model).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column: statement.excluded[column] for column in values if column not in keys},
+    )
+    with session_scope(engine) as session:
+        session.execute(statement)

@@ -1,0 +1,153 @@
+"""Queries on the outbox: what Baton owes, who is sending it, what Slack accepted.
+
+Life of a row: pending → (claim) sending → sent | unknown | failed, or back to pending
+after a rate limit. Every transition out of `sending` names the claim token, so a worker
+whose claim was taken over can never overwrite the newer truth.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from storage.db import insert_for, session_scope
+from storage.models import OutboxMessage, OutboxStatus
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class OwedMessage:
+    team_id: str
+    dedupe_key: str
+    channel: str
+    text: str
+    due_at: datetime
+    blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    token: str
+    team_id: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None
+    due_at: datetime
+
+
+def enqueue(engine: Engine, message: OwedMessage) -> bool:
+    """Record a message as owed. False if one with the same dedupe key already exists."""
+    values = {
+        "team_id": message.team_id,
+        "dedupe_key": message.dedupe_key,
+        "channel": message.channel,
+        "text": message.text,
+        "blocks": message.blocks,
+        "thread_ts": message.thread_ts,
+        "due_at": message.due_at,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+    statement = (
+        insert_for(engine)(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    with session_scope(engine) as session:
+        # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
+        return session.execute(statement).first() is not None
+
+
+def claim_due(engine: Engine, now: datetime, limit: int = 50) -> list[Claim]:
+    """Atomically move up to `limit` due rows from pending to sending under a fresh token.
+
+    One statement (a CTE feeding an UPDATE … RETURNING). On PostgreSQL the CTE locks its
+    rows FOR UPDATE SKIP LOCKED, so concurrent replicas split the work; on SQLite the
+    session begins IMMEDIATE, which serialises claimers on the database write lock.
+    """
+    token = secrets.token_hex(16)
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(select(due.c.id)))
+        .values(
+            status=OutboxStatus.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.team_id,
+            OutboxMessage.channel,
+            OutboxMessage.text,
+            OutboxMessage.blocks,
+            OutboxMessage.thread_ts,
+            OutboxMessage.due_at,
+        )
+    )
+    with session_scope(engine, immediate=True) as session:
+        rows = session.execute(statement).all()
+    claims = [Claim(row.id, token, row.team_id, row.channel, row.text, row.blocks,
+                    row.thread_ts, row.due_at) for row in rows]
+    return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
+
+
+def _finish(engine: Engine, claim: Claim, **values: Any) -> bool:
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == claim.id,
+            OutboxMessage.claim_token == claim.token,
+            OutboxMessage.status == OutboxStatus.SENDING,
+        )
+        .values(**values)
+    )
+    with session_scope(engine) as session:
+        return bool(session.execute(statement).rowcount)
+
+
+def mark_sent(engine: Engine, claim: Claim, channel: str, ts: str, now: datetime) -> bool:
+    return _finish(engine, claim, status=OutboxStatus.SENT, sent_channel=channel, sent_ts=ts,
+                   sent_at=now, last_error=None)
+
+
+def release(engine: Engine, claim: Claim, retry_at: datetime, error: str) -> bool:
+    """Slack definitely did not take it (e.g. 429): owe it again from `retry_at`."""
+    return _finish(engine, claim, status=OutboxStatus.PENDING, due_at=retry_at,
+                   claim_token=None, last_error=error[:255])
+
+
+def mark_unknown(engine: Engine, claim: Claim, error: str) -> bool:
+    """Slack may have taken it (timeout, 5xx): never resend without reconciling first."""
+    return _finish(engine, claim, status=OutboxStatus.UNKNOWN, last_error=error[:255])
+
+
+def mark_failed(engine: Engine, claim: Claim, error: str) -> bool:
+    return _finish(engine, claim, status=OutboxStatus.FAILED, last_error=error[:255])
+
+
+def count_by_status(engine: Engine, team_id: str) -> dict[str, int]:
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.team_id == team_id)
+            .group_by(OutboxMessage.status)
+        ).all()
+    return {status: count for status, count in rows}

@@ -1,0 +1,24 @@
+"""Queries on people: the Slack users Baton addresses, with their time zones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from storage.db import session_scope, upsert
+from storage.models import Person
+
+
+def upsert_person(engine: Engine, team_id: str, user_id: str, *, email: str | None,
+                  real_name: str, tz: str | None, now: datetime) -> None:
+    values = {"team_id": team_id, "user_id": user_id, "email": email, "real_name": real_name,
+              "tz": tz, "refreshed_at": now}
+    upsert(engine, Person, values, ["team_id", "user_id"])
+
+
+def get_person(engine: Engine, team_id: str, user_id: str) -> Person | None:
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(Person).where(Person.team_id == team_id, Person.user_id == user_id)
+        ).first()
