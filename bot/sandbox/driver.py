@@ -50,13 +50,20 @@ class SlackDriver:
             await self._session.close()
             self._session = None
 
-    async def post(self, path: str, body: bytes, content_type: str,
-                   headers: dict[str, str] | None = None) -> Reply:
+    def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
             # trust_env=False: loopback traffic never goes through an ambient proxy.
             self._session = aiohttp.ClientSession(trust_env=False)
+        return self._session
+
+    async def post(self, path: str, body: bytes, content_type: str,
+                   headers: dict[str, str] | None = None) -> Reply:
         merged = {"Content-Type": content_type, **(headers or {})}
-        async with self._session.post(self.bot_url + path, data=body, headers=merged) as resp:
+        async with self._http().post(self.bot_url + path, data=body, headers=merged) as resp:
+            return Reply(resp.status, await resp.text())
+
+    async def get(self, path: str) -> Reply:
+        async with self._http().get(self.bot_url + path) as resp:
             return Reply(resp.status, await resp.text())
 
     async def _send(self, body: bytes, content_type: str,

@@ -41,6 +41,7 @@ class Fault:
     error: str | None = None  # a Slack error string to answer with (HTTP 200)
     delay_s: float | None = None  # hold the response this long (a client timeout)
     after_effect: bool = False  # carry the call out first, then fail: "Slack has it"
+    retry_after: int = 1  # with status 429: the Retry-After header
 
 
 @dataclass
@@ -119,9 +120,10 @@ class SlackSandbox:
     # --- test controls ----------------------------------------------------------------
     def inject(self, method: str | None = None, *, times: int = 1, status: int | None = None,
                error: str | None = None, delay_s: float | None = None,
-               after_effect: bool = False) -> None:
+               after_effect: bool = False, retry_after: int = 1) -> None:
         """Make the next `times` calls of `method` (any method if None) fail this way."""
-        self.faults.append(Fault(method, times, status, error, delay_s, after_effect))
+        self.faults.append(Fault(method, times, status, error, delay_s, after_effect,
+                                 retry_after))
 
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -205,6 +207,8 @@ async def _fail(fault: Fault) -> tuple[int, dict[str, Any], dict[str, str]]:
         await asyncio.sleep(fault.delay_s)
     if fault.error:
         return 200, {"ok": False, "error": fault.error}, {}
+    if fault.status == 429:
+        return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(fault.retry_after)}
     return fault.status or 500, {"ok": False, "error": "internal_error"}, {}
 
 

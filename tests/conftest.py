@@ -1,0 +1,119 @@
+"""Shared fixtures: a fresh database, the sandbox Slack, and the real bot served over HTTP.
+
+Every test runs on SQLite; with BATON_TEST_DATABASE_URL set (CI sets it) every test runs
+on PostgreSQL instead, each in a schema of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.runner import BotServer
+from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
+from bot.scopes import granted_scopes
+from bot.settings import Settings, load_settings
+
+PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary files)'}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'baton.db'}"
+        return
+    schema = "t_" + secrets.token_hex(6)
+    admin = create_engine(load_settings(env_file=None, database_url=PG_URL).database_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(load_settings(env_file=None, database_url=PG_URL).database_url)
+    yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator:
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@dataclass
+class People:
+    ae: User
+    csm: User
+    manager: User
+
+
+@pytest.fixture
+def workspace() -> Workspace:
+    return Workspace(bot_scopes=granted_scopes())
+
+
+@pytest.fixture
+def people(workspace: Workspace) -> People:
+    return People(
+        ae=workspace.add_user("ana", "Ana Ruiz", "ana@example.test", "America/New_York"),
+        csm=workspace.add_user("chen", "Chen Wei", "chen@example.test", "Europe/London"),
+        manager=workspace.add_user("maya", "Maya Patel", "maya@example.test",
+                                   "America/Los_Angeles"),
+    )
+
+
+@pytest.fixture
+async def sandbox(workspace: Workspace) -> AsyncIterator[SlackSandbox]:
+    sandbox = SlackSandbox(workspace)
+    await sandbox.start()
+    yield sandbox
+    await sandbox.stop()
+
+
+@pytest.fixture
+def signing_secret() -> str:
+    return secrets.token_hex(16)
+
+
+@pytest.fixture
+def settings(sandbox: SlackSandbox, database_url: str, signing_secret: str) -> Settings:
+    return load_settings(
+        env_file=None,
+        slack_bot_token=sandbox.workspace.bot_token,
+        slack_signing_secret=signing_secret,
+        slack_api_url=sandbox.api_url,
+        database_url=database_url,
+        baton_webhook_secret="whsec-test",
+    )
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[BotServer]:
+    server = BotServer(settings, ticker=False)
+    await server.start(host="127.0.0.1", port=0)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def driver(sandbox: SlackSandbox, bot: BotServer,
+                 signing_secret: str) -> AsyncIterator[SlackDriver]:
+    driver = SlackDriver(sandbox, bot.url, signing_secret)
+    yield driver
+    await driver.close()

@@ -1,0 +1,235 @@
+"""The sandbox enforces Slack's rules, with Slack's error strings, over real HTTP."""
+
+import asyncio
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.sandbox import SlackSandbox, Workspace
+from bot.sandbox.state import TRIGGER_TTL_S
+from bot.slack_client import make_client
+
+
+@pytest.fixture
+def client(sandbox: SlackSandbox) -> AsyncWebClient:
+    return make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
+
+
+async def slack_error(call) -> str:  # noqa: ANN001
+    with pytest.raises(SlackApiError) as raised:
+        await call
+    return raised.value.response["error"]
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+async def test_auth(sandbox: SlackSandbox, client: AsyncWebClient) -> None:
+    identity = await client.auth_test()
+    assert identity["team_id"] == sandbox.workspace.team_id
+    assert identity["user_id"] == sandbox.workspace.bot.id
+    wrong = make_client("xoxb-wrong", sandbox.api_url)
+    assert await slack_error(wrong.auth_test()) == "invalid_auth"
+    anonymous = make_client(None, sandbox.api_url)
+    assert await slack_error(anonymous.auth_test()) == "not_authed"
+
+
+async def test_unknown_method_is_an_error(client: AsyncWebClient) -> None:
+    assert await slack_error(client.api_call("chat.teleport")) == "unknown_method"
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("", "invalid_name_required"),
+        ("Acme", "invalid_name_specials"),
+        ("acme robotics", "invalid_name_specials"),
+        ("acme.robotics", "invalid_name_specials"),
+        ("a" * 81, "invalid_name_maxlength"),
+        ("--", "invalid_name_punctuation"),
+    ],
+)
+async def test_channel_name_rules(client: AsyncWebClient, name: str, error: str) -> None:
+    assert await slack_error(client.conversations_create(name=name)) == error
+
+
+async def test_channel_lifecycle_rules(sandbox: SlackSandbox, client: AsyncWebClient,
+                                       people) -> None:  # noqa: ANN001
+    created = await client.conversations_create(name="acct-acme", is_private=True)
+    channel = created["channel"]["id"]
+    assert created["channel"]["is_private"]
+    assert await slack_error(client.conversations_create(name="acct-acme")) == "name_taken"
+    await client.conversations_invite(channel=channel, users=f"{people.ae.id},{people.csm.id}")
+    assert await slack_error(
+        client.conversations_invite(channel=channel, users=people.ae.id)) == "already_in_channel"
+    assert await slack_error(
+        client.conversations_invite(channel=channel, users="U999")) == "user_not_found"
+    await client.conversations_setTopic(channel=channel, topic="ARR $80,000 · renews 2028-01-31")
+    members = await client.conversations_members(channel=channel)
+    assert set(members["members"]) == {sandbox.workspace.bot.id, people.ae.id, people.csm.id}
+    info = await client.conversations_info(channel=channel)
+    assert info["channel"]["topic"]["value"].startswith("ARR")
+    await client.bookmarks_add(channel_id=channel, title="CRM", type="link",
+                               link="https://crm.example.test/deals/1")
+    assert sandbox.workspace.channels[channel].bookmarks[0]["title"] == "CRM"
+
+
+async def test_bot_must_be_in_the_channel(sandbox: SlackSandbox, client: AsyncWebClient,
+                                          people) -> None:  # noqa: ANN001
+    public = sandbox.workspace.add_channel("general", [people.ae.id])
+    private = sandbox.workspace.add_channel("secret", [people.ae.id], is_private=True)
+    assert await slack_error(client.chat_postMessage(channel=public.id, text="hi")) == "not_in_channel"
+    assert await slack_error(client.chat_postMessage(channel=private.id, text="hi")) == "channel_not_found"
+
+
+async def test_users(client: AsyncWebClient, people) -> None:  # noqa: ANN001
+    found = await client.users_lookupByEmail(email="ANA@example.test")
+    assert found["user"]["id"] == people.ae.id
+    assert found["user"]["tz"] == "America/New_York"
+    assert await slack_error(client.users_lookupByEmail(email="nobody@example.test")) == "users_not_found"
+    info = await client.users_info(user=people.csm.id)
+    assert info["user"]["profile"]["email"] == "chen@example.test"
+
+
+async def test_dm_by_user_id_and_threads(sandbox: SlackSandbox, client: AsyncWebClient,
+                                         people) -> None:  # noqa: ANN001
+    posted = await client.chat_postMessage(channel=people.csm.id, text="hello",
+                                           metadata={"event_type": "x", "event_payload": {"n": 1}})
+    opened = await client.conversations_open(users=people.csm.id)
+    assert posted["channel"] == opened["channel"]["id"]
+    reply = await client.chat_postMessage(channel=posted["channel"], text="more",
+                                          thread_ts=posted["ts"])
+    assert float(reply["ts"]) > float(posted["ts"])
+    assert await slack_error(client.chat_postMessage(
+        channel=posted["channel"], text="x", thread_ts="1.000001")) == "thread_not_found"
+    history = await client.conversations_history(channel=posted["channel"],
+                                                 include_all_metadata=True)
+    assert [m["text"] for m in history["messages"]] == ["hello"]
+    assert history["messages"][0]["metadata"]["event_payload"] == {"n": 1}
+    await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="edited")
+    assert sandbox.workspace.channels[posted["channel"]].messages[0].text == "edited"
+
+
+async def test_block_kit_limits(client: AsyncWebClient, people) -> None:  # noqa: ANN001
+    too_many = [section(str(i)) for i in range(51)]
+    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
+                                                     blocks=too_many)) == "invalid_blocks"
+    too_long = [section("x" * 3001)]
+    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
+                                                     blocks=too_long)) == "invalid_blocks"
+    unknown = [{"type": "hologram"}]
+    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
+                                                     blocks=unknown)) == "invalid_blocks"
+    extra_field = [{**section("ok"), "colour": "red"}]
+    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
+                                                     blocks=extra_field)) == "invalid_blocks"
+    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="")) == "no_text"
+    fifty = [section(str(i)) for i in range(50)]
+    assert (await client.chat_postMessage(channel=people.ae.id, text="x", blocks=fifty))["ok"]
+
+
+def modal(title: str = "Handoff packet", blocks: int = 1) -> dict:
+    return {"type": "modal", "title": {"type": "plain_text", "text": title},
+            "blocks": [section(f"b{i}") for i in range(blocks)]}
+
+
+async def test_views_validate_and_triggers_expire(sandbox: SlackSandbox, client: AsyncWebClient,
+                                                  people) -> None:  # noqa: ANN001
+    workspace = sandbox.workspace
+    trigger = workspace.issue_trigger(people.ae.id)
+    assert await slack_error(client.views_open(trigger_id=trigger,
+                                               view=modal("x" * 25))) == "invalid_arguments"
+    assert await slack_error(client.views_open(trigger_id=trigger,
+                                               view=modal(blocks=101))) == "invalid_blocks"
+    opened = await client.views_open(trigger_id=trigger, view=modal(blocks=100))
+    assert opened["view"]["id"] in workspace.views
+    assert await slack_error(client.views_open(trigger_id=trigger, view=modal())) == "exchanged_trigger_id"
+    assert await slack_error(client.views_open(trigger_id="1.2.abc", view=modal())) == "invalid_trigger_id"
+    clock = [0.0]
+    workspace.monotonic = lambda: clock[0]
+    late = workspace.issue_trigger(people.ae.id)
+    clock[0] += TRIGGER_TTL_S + 0.01
+    assert await slack_error(client.views_open(trigger_id=late, view=modal())) == "expired_trigger_id"
+
+
+async def test_view_update_push_and_publish(sandbox: SlackSandbox, client: AsyncWebClient,
+                                            people) -> None:  # noqa: ANN001
+    workspace = sandbox.workspace
+    opened = await client.views_open(trigger_id=workspace.issue_trigger(people.ae.id), view=modal())
+    view_id = opened["view"]["id"]
+    await client.views_update(view_id=view_id, view=modal("Step 2"))
+    assert workspace.views[view_id].view["title"]["text"] == "Step 2"
+    assert await slack_error(client.views_update(view_id=view_id, hash="stale",
+                                                 view=modal())) == "hash_conflict"
+    for _ in range(2):
+        await client.views_push(trigger_id=workspace.issue_trigger(people.ae.id), view=modal())
+    assert await slack_error(client.views_push(trigger_id=workspace.issue_trigger(people.ae.id),
+                                               view=modal())) == "push_limit_reached"
+    home = {"type": "home", "blocks": [section("hi")]}
+    await client.views_publish(user_id=people.ae.id, view=home)
+    assert workspace.home_views[people.ae.id]["blocks"][0]["text"]["text"] == "hi"
+
+
+async def test_rate_limit_tier_answers_429_with_retry_after(client: AsyncWebClient) -> None:
+    # conversations.create is Tier 2: about 20 a minute.
+    for index in range(20):
+        await client.conversations_create(name=f"burst-{index}")
+    with pytest.raises(SlackApiError) as raised:
+        await client.conversations_create(name="burst-20")
+    assert raised.value.response.status_code == 429
+    assert int(raised.value.response.headers["Retry-After"]) >= 1
+
+
+async def test_post_message_is_limited_per_channel(client: AsyncWebClient, people) -> None:  # noqa: ANN001
+    statuses = []
+    for index in range(10):
+        try:
+            await client.chat_postMessage(channel=people.ae.id, text=str(index))
+            statuses.append(200)
+        except SlackApiError as exc:
+            statuses.append(exc.response.status_code)
+    assert 429 in statuses and statuses[0] == 200
+    other = await client.chat_postMessage(channel=people.csm.id, text="other channel")
+    assert other["ok"]
+
+
+async def test_injected_faults(sandbox: SlackSandbox, client: AsyncWebClient, people) -> None:  # noqa: ANN001
+    sandbox.inject("chat.postMessage", status=503)
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=people.ae.id, text="x")
+    assert raised.value.response.status_code == 503
+    sandbox.inject("users.info", error="fatal_error", times=2)
+    for _ in range(2):
+        assert await slack_error(client.users_info(user=people.ae.id)) == "fatal_error"
+    assert (await client.users_info(user=people.ae.id))["ok"]
+    sandbox.inject("chat.postMessage", status=500, after_effect=True)
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel=people.csm.id, text="landed anyway")
+    assert sandbox.workspace.dm_channel(people.csm.id).messages[-1].text == "landed anyway"
+    sandbox.inject("auth.test", delay_s=1.5)
+    slow = make_client(sandbox.workspace.bot_token, sandbox.api_url, timeout=1,
+                       retry_rate_limits=False)
+    with pytest.raises(asyncio.TimeoutError):
+        await slow.auth_test()
+
+
+async def test_missing_scope() -> None:
+    sandbox = SlackSandbox(Workspace(bot_scopes={"chat:write"}))
+    await sandbox.start()
+    try:
+        client = make_client(sandbox.workspace.bot_token, sandbox.api_url)
+        with pytest.raises(SlackApiError) as raised:
+            await client.conversations_create(name="x", is_private=True)
+        assert raised.value.response["error"] == "missing_scope"
+        assert raised.value.response["needed"] == "groups:write"
+    finally:
+        await sandbox.stop()
+
+
+async def test_every_call_is_recorded(sandbox: SlackSandbox, client: AsyncWebClient) -> None:
+    await client.auth_test()
+    await slack_error(client.conversations_create(name="Bad Name"))
+    assert [(c.method, c.ok, c.error) for c in sandbox.calls] == [
+        ("auth.test", True, None), ("conversations.create", False, "invalid_name_specials")]

@@ -1,0 +1,76 @@
+import pytest
+
+from bot.settings import ConfigError, Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = load_settings(env_file=None)
+    assert settings.port == 3000
+    assert settings.baton_timezone == "UTC"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url.startswith("sqlite:///")
+    assert not settings.socket_mode
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PORT", "abc", "PORT expects a whole number from 1 to 65535 (got 'abc')."),
+        ("PORT", "70000", "PORT expects a whole number from 1 to 65535"),
+        ("BATON_TIMEZONE", "Mars/Olympus", "BATON_TIMEZONE expects an IANA time zone"),
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL expects an http(s) URL"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL expects a sqlite:///path or postgresql"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN expects a bot token"),
+        ("SLACK_APP_TOKEN", "xoxb-not-app", "SLACK_APP_TOKEN expects an app-level token"),
+    ],
+)
+def test_malformed_setting_is_one_sentence_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env_file=None)
+    message = str(raised.value)
+    assert message.startswith(expected)
+    assert message.endswith(".") and "\n" not in message
+
+
+def test_secrets_are_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-super-secret-value")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env_file=None)
+    assert "super-secret" not in str(raised.value)
+
+
+def test_missing_required_setting_names_it() -> None:
+    settings = load_settings(env_file=None)
+    with pytest.raises(ConfigError, match=r"^SLACK_BOT_TOKEN is not set: .*\.$"):
+        settings.require("slack_bot_token")
+
+
+def test_normalisations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "   ")
+    settings = load_settings(env_file=None)
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+    assert settings.socket_mode
+    assert settings.slack_signing_secret is None
+
+
+def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    for name in ("PORT", "BATON_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    env = tmp_path / ".env"
+    env.write_text("PORT=4123\nBATON_TIMEZONE=Europe/Berlin\n")
+    settings = load_settings(env_file=env)
+    assert settings.port == 4123
+    assert str(settings.timezone) == "Europe/Berlin"

@@ -1,0 +1,137 @@
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select
+from sqlmodel import SQLModel
+
+from storage import outbox
+from storage.db import make_engine, ping, session_scope
+from storage.migrate import downgrade, is_current, upgrade
+from storage.models import OutboxMessage
+from storage.people import get_person, upsert_person
+
+NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
+
+
+def owed(key: str, due: datetime = NOW, team: str = "T1") -> outbox.OwedMessage:
+    return outbox.OwedMessage(team_id=team, dedupe_key=key, channel="U1", text=f"msg {key}",
+                              due_at=due)
+
+
+def test_migrations_define_exactly_the_models(engine) -> None:  # noqa: ANN001
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+    assert is_current(engine)
+
+
+def test_upgrade_is_idempotent_and_reversible(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)
+    downgrade(engine, "base")
+    assert "outbox" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert is_current(engine)
+    engine.dispose()
+
+
+def test_every_table_is_scoped_by_team() -> None:
+    for table in SQLModel.metadata.sorted_tables:
+        assert "team_id" in table.columns, f"{table.name} has no team_id"
+
+
+def test_pending_due_index_is_partial(engine) -> None:  # noqa: ANN001
+    indexes = {index["name"]: index for index in inspect(engine).get_indexes("outbox")}
+    assert "ix_outbox_pending_due" in indexes
+    dialect_options = indexes["ix_outbox_pending_due"].get("dialect_options", {})
+    wheres = [dialect_options.get(key) for key in ("sqlite_where", "postgresql_where")]
+    assert any(where is not None and "pending" in str(where) for where in wheres)
+
+
+def test_enqueue_is_idempotent_per_team(engine) -> None:  # noqa: ANN001
+    assert outbox.enqueue(engine, owed("a"))
+    assert not outbox.enqueue(engine, owed("a"))
+    assert outbox.enqueue(engine, owed("a", team="T2"))
+    assert outbox.count_by_status(engine, "T1") == {"pending": 1}
+
+
+def test_claim_takes_only_due_rows_in_due_order(engine) -> None:  # noqa: ANN001
+    outbox.enqueue(engine, owed("later", NOW + timedelta(minutes=1)))
+    outbox.enqueue(engine, owed("second", NOW - timedelta(minutes=1)))
+    outbox.enqueue(engine, owed("first", NOW - timedelta(minutes=5)))
+    claims = outbox.claim_due(engine, NOW)
+    assert [c.text for c in claims] == ["msg first", "msg second"]
+    assert len({c.token for c in claims}) == 1
+    assert outbox.claim_due(engine, NOW) == []
+
+
+def test_results_are_recorded_only_under_the_claim_token(engine) -> None:  # noqa: ANN001
+    outbox.enqueue(engine, owed("a"))
+    (claim,) = outbox.claim_due(engine, NOW)
+    stale = outbox.Claim(**{**claim.__dict__, "token": "someone-else"})
+    assert not outbox.mark_sent(engine, stale, "D1", "1.0", NOW)
+    assert outbox.mark_sent(engine, claim, "D1", "1.0", NOW)
+    assert not outbox.mark_unknown(engine, claim, "late timeout")
+    assert outbox.count_by_status(engine, "T1") == {"sent": 1}
+
+
+def test_release_owes_the_message_again_later(engine) -> None:  # noqa: ANN001
+    outbox.enqueue(engine, owed("a"))
+    (claim,) = outbox.claim_due(engine, NOW)
+    assert outbox.release(engine, claim, NOW + timedelta(seconds=30), "ratelimited")
+    assert outbox.claim_due(engine, NOW + timedelta(seconds=29)) == []
+    (again,) = outbox.claim_due(engine, NOW + timedelta(seconds=30))
+    assert again.id == claim.id and again.token != claim.token
+
+
+def test_concurrent_claims_never_share_a_row(database_url: str, engine) -> None:  # noqa: ANN001
+    for index in range(200):
+        outbox.enqueue(engine, owed(f"k{index}"))
+    engines = [make_engine(database_url) for _ in range(6)]
+    claimed: list[list[int]] = [[] for _ in engines]
+    barrier = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            while batch := outbox.claim_due(engines[index], NOW, limit=7):
+                claimed[index].extend(claim.id for claim in batch)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(engines))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for other in engines:
+        other.dispose()
+    assert errors == []
+    every = [row for rows in claimed for row in rows]
+    assert len(every) == 200 and len(set(every)) == 200
+    with session_scope(engine) as session:
+        attempts = set(session.scalars(select(OutboxMessage.attempts)))
+    assert attempts == {1}
+
+
+def test_naive_datetimes_are_refused(engine) -> None:  # noqa: ANN001
+    with pytest.raises(Exception, match="naive datetime"):
+        outbox.enqueue(engine, owed("naive", datetime(2027, 1, 4, 9)))
+
+
+def test_people_upsert_keeps_one_row_per_user(engine) -> None:  # noqa: ANN001
+    upsert_person(engine, "T1", "U1", email="a@x.test", real_name="Ana", tz="UTC", now=NOW)
+    upsert_person(engine, "T1", "U1", email="a@x.test", real_name="Ana R", tz="Asia/Tokyo",
+                  now=NOW + timedelta(hours=1))
+    person = get_person(engine, "T1", "U1")
+    assert person is not None and person.tz == "Asia/Tokyo" and person.real_name == "Ana R"
+    assert get_person(engine, "T2", "U1") is None
+
+
+def test_ping_reports_an_unreachable_database() -> None:
+    assert not ping(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"))
