@@ -30,8 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="serve Slack (Socket Mode or HTTP) and run the scheduler")
     commands.add_parser("demo", help="run the whole lifecycle on a sandbox Slack, offline")
     tick = commands.add_parser("tick", help="run one pass of due work, then exit")
-    tick.add_argument("--now", type=_instant, default=None,
-                      help="act as of this ISO-8601 instant (naive means UTC; default: now)")
+    tick.add_argument(
+        "--now",
+        type=_instant,
+        default=None,
+        help="act as of this ISO-8601 instant (naive means UTC; default: now)",
+    )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations")
@@ -76,7 +80,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 2
 
 
-async def _tick(settings, now: datetime | None) -> int:  # noqa: ANN001
+async def _tick(settings, now: datetime | None) -> int:
     from bot.runner import make_services
     from bot.tick import run_tick
     from storage.migrate import upgrade
@@ -85,8 +89,10 @@ async def _tick(settings, now: datetime | None) -> int:  # noqa: ANN001
     services = make_services(settings)
     await asyncio.to_thread(upgrade, services.engine)
     report = await run_tick(services, now)
-    print(f"baton: tick at {(now or services.clock()).isoformat()}: sent {len(report.sent)}, "
-          f"deferred {len(report.deferred)}, unknown {len(report.unknown)}, "
-          f"failed {len(report.failed)}.")
+    print(
+        f"baton: tick at {(now or services.clock()).isoformat()}: sent {len(report.sent)}, "
+        f"deferred {len(report.deferred)}, unknown {len(report.unknown)}, "
+        f"failed {len(report.failed)}."
+    )
     services.engine.dispose()
     return 0

@@ -37,8 +37,9 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
 
 
-async def deliver_due(engine: Engine, client: AsyncWebClient, now: datetime,
-                      limit: int = 50) -> DeliveryReport:
+async def deliver_due(
+    engine: Engine, client: AsyncWebClient, now: datetime, limit: int = 50
+) -> DeliveryReport:
     report = DeliveryReport()
     claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit)
     for claim in claims:
@@ -46,8 +47,13 @@ async def deliver_due(engine: Engine, client: AsyncWebClient, now: datetime,
     return report
 
 
-async def _deliver(engine: Engine, client: AsyncWebClient, claim: outbox.Claim,
-                   now: datetime, report: DeliveryReport) -> None:
+async def _deliver(
+    engine: Engine,
+    client: AsyncWebClient,
+    claim: outbox.Claim,
+    now: datetime,
+    report: DeliveryReport,
+) -> None:
     try:
         response = await client.chat_postMessage(
             channel=claim.channel,
@@ -65,23 +71,29 @@ async def _deliver(engine: Engine, client: AsyncWebClient, claim: outbox.Claim,
         report.unknown.append(claim.id)
         return
     recorded = await asyncio.to_thread(
-        outbox.mark_sent, engine, claim, response["channel"], response["ts"], now)
+        outbox.mark_sent, engine, claim, response["channel"], response["ts"], now
+    )
     if recorded:
         report.sent.append(claim.id)
     else:
         log.warning("outbox %s was sent but its claim was taken over meanwhile", claim.id)
 
 
-async def _record_refusal(engine: Engine, claim: outbox.Claim, exc: SlackApiError,
-                          now: datetime, report: DeliveryReport) -> None:
+async def _record_refusal(
+    engine: Engine, claim: outbox.Claim, exc: SlackApiError, now: datetime, report: DeliveryReport
+) -> None:
     status = exc.response.status_code
     error = str(exc.response.get("error") or f"http_{status}")
     if status == 429:
         wait = int(exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_S))
         await asyncio.to_thread(outbox.release, engine, claim, now + timedelta(seconds=wait), error)
         report.deferred.append(claim.id)
-    elif status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable",
-                                    "request_timeout"):
+    elif status >= 500 or error in (
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    ):
         await asyncio.to_thread(outbox.mark_unknown, engine, claim, error)
         report.unknown.append(claim.id)
     else:

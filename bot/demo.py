@@ -44,15 +44,17 @@ class Demo:
     def __init__(self, out: Callable[[str], None] = print) -> None:
         self.out = out
         self.clock = SimulatedClock(START)
-        self.workspace = Workspace(team_name="Northwind (sandbox)", bot_scopes=granted_scopes(),
-                                   clock=self.clock)
+        self.workspace = Workspace(
+            team_name="Northwind (sandbox)", bot_scopes=granted_scopes(), clock=self.clock
+        )
         self.sandbox = SlackSandbox(self.workspace)
         self.watcher = Watcher(self.workspace)
         self.cast = Cast(
             ae=self.workspace.add_user("ana", "Ana Ruiz", "ana@northwind.test", "America/New_York"),
             csm=self.workspace.add_user("chen", "Chen Wei", "chen@northwind.test", "Europe/London"),
-            manager=self.workspace.add_user("maya", "Maya Patel", "maya@northwind.test",
-                                            "America/Los_Angeles"),
+            manager=self.workspace.add_user(
+                "maya", "Maya Patel", "maya@northwind.test", "America/Los_Angeles"
+            ),
         )
 
     async def run(self) -> None:
@@ -80,8 +82,10 @@ class Demo:
     async def _play(self, bot: BotServer, driver: SlackDriver) -> None:
         cast = self.cast
         self.out("Baton demo: a sandbox Slack workspace, a throwaway database, a simulated clock.")
-        self.out(f"People: {cast.ae.real_name} (AE, New York), {cast.csm.real_name} (CSM, London), "
-                 f"{cast.manager.real_name} (manager, San Francisco).")
+        self.out(
+            f"People: {cast.ae.real_name} (AE, New York), {cast.csm.real_name} (CSM, London), "
+            f"{cast.manager.real_name} (manager, San Francisco)."
+        )
 
         self.scene("A manager asks Baton what it can do")
         await driver.command(cast.manager, "help")
@@ -93,8 +97,10 @@ class Demo:
         await driver.click(cast.manager, "baton_help_open", block_id="home_actions", home=True)
         self.show()
 
-        self.scene("Baton meets the team on a Saturday: introductions wait for 09:00 Monday, "
-                   "each in the person's own time zone")
+        self.scene(
+            "Baton meets the team on a Saturday: introductions wait for 09:00 Monday, "
+            "each in the person's own time zone"
+        )
         members = [(cast.ae.id, Role.AE), (cast.csm.id, Role.CSM), (cast.manager.id, Role.MANAGER)]
         await introduce(bot.services, bot.bolt_app.client, self.workspace.team_id, members)
         await self.run_clock(bot, until=START + timedelta(days=3))

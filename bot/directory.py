@@ -20,7 +20,10 @@ async def remember_user(services: Services, team_id: str, user: dict[str, Any]) 
     """Store what a users.info or user_change payload says about a user."""
     profile = user.get("profile") or {}
     await asyncio.to_thread(
-        upsert_person, services.engine, team_id, user["id"],
+        upsert_person,
+        services.engine,
+        team_id,
+        user["id"],
         email=profile.get("email"),
         real_name=user.get("real_name") or profile.get("real_name") or user.get("name") or "",
         tz=user.get("tz"),
@@ -28,8 +31,7 @@ async def remember_user(services: Services, team_id: str, user: dict[str, Any]) 
     )
 
 
-async def person(services: Services, client: AsyncWebClient, team_id: str,
-                 user_id: str) -> Person:
+async def person(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> Person:
     known = await asyncio.to_thread(get_person, services.engine, team_id, user_id)
     if known is not None and services.clock() - known.refreshed_at < MAX_AGE:
         return known

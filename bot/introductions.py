@@ -14,14 +14,20 @@ from flows.roles import Role
 from storage.outbox import OwedMessage, enqueue
 
 
-async def introduce(services: Services, client: AsyncWebClient, team_id: str,
-                    members: list[tuple[str, Role]]) -> int:
+async def introduce(
+    services: Services, client: AsyncWebClient, team_id: str, members: list[tuple[str, Role]]
+) -> int:
     """Owe each member an introduction DM; returns how many were newly owed."""
     owed = 0
     for user_id, role in members:
         who = await person(services, client, team_id, user_id)
         due = next_business_time(services.clock(), zone_of(who, services.settings.timezone))
-        message = OwedMessage(team_id=team_id, dedupe_key=f"intro:{user_id}", channel=user_id,
-                              text=introduction(first_name(who), role), due_at=due)
+        message = OwedMessage(
+            team_id=team_id,
+            dedupe_key=f"intro:{user_id}",
+            channel=user_id,
+            text=introduction(first_name(who), role),
+            due_at=due,
+        )
         owed += await asyncio.to_thread(enqueue, services.engine, message)
     return owed

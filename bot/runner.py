@@ -19,7 +19,7 @@ from bot.scheduler import start_ticker
 from bot.server import make_web_app
 from bot.services import Services
 from bot.settings import ConfigError, Settings
-from bot.slack_client import make_client, proxy_for
+from bot.slack_client import make_client, pin_proxy
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.workspaces import remember_workspace
@@ -28,17 +28,18 @@ log = logging.getLogger(__name__)
 
 
 def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
-    sender = make_client(settings.slack_bot_token, settings.slack_api_url,
-                         retry_rate_limits=False)
-    return Services(settings=settings, engine=make_engine(settings.database_url), clock=clock,
-                    sender=sender)
+    sender = make_client(settings.slack_bot_token, settings.slack_api_url, retry_rate_limits=False)
+    return Services(
+        settings=settings, engine=make_engine(settings.database_url), clock=clock, sender=sender
+    )
 
 
 class BotServer:
     """Baton's long-running process, startable in-process by tests and the demo."""
 
-    def __init__(self, settings: Settings, clock: Clock = system_clock, *,
-                 ticker: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock = system_clock, *, ticker: bool = True
+    ) -> None:
         self.settings = settings
         self.services = make_services(settings, clock)
         self.bolt_app: AsyncApp = build_app(self.services)
@@ -62,8 +63,11 @@ class BotServer:
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{bound}"
         if self.settings.socket_mode:
-            self._socket = AsyncSocketModeHandler(self.bolt_app, self.settings.slack_app_token)
-            self._socket.client.proxy = proxy_for(self.settings.slack_api_url)
+            self._socket = AsyncSocketModeHandler(
+                self.bolt_app,
+                self.settings.slack_app_token,
+                proxy=pin_proxy(self.settings.slack_api_url),
+            )
             await self._socket.connect_async()
         if self._with_ticker:
             self._scheduler = start_ticker(self.services)
@@ -77,9 +81,14 @@ class BotServer:
             raise ConfigError(
                 f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
             ) from None
-        await asyncio.to_thread(remember_workspace, self.services.engine, identity["team_id"],
-                                identity.get("team") or "", identity.get("user_id"),
-                                self.services.clock())
+        await asyncio.to_thread(
+            remember_workspace,
+            self.services.engine,
+            identity["team_id"],
+            identity.get("team") or "",
+            identity.get("user_id"),
+            self.services.clock(),
+        )
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -27,7 +27,14 @@ def start_ticker(services: Services, seconds: int = TICK_SECONDS) -> AsyncIOSche
 
     # One tick at a time in this process; a missed beat is not worth catching up on,
     # since the next tick claims everything due anyway.
-    scheduler.add_job(tick, "interval", seconds=seconds, id="baton-tick", max_instances=1,
-                      coalesce=True, misfire_grace_time=seconds)
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=seconds,
+        id="baton-tick",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=seconds,
+    )
     scheduler.start()
     return scheduler

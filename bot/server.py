@@ -24,7 +24,7 @@ def make_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Applicati
     return web_app
 
 
-def _slack_events(bolt_app: AsyncApp):  # noqa: ANN202
+def _slack_events(bolt_app: AsyncApp):
     async def handle(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
         bolt_response = await bolt_app.async_dispatch(bolt_request)
@@ -33,7 +33,7 @@ def _slack_events(bolt_app: AsyncApp):  # noqa: ANN202
     return handle
 
 
-def _closed_won(services: Services):  # noqa: ANN202
+def _closed_won(services: Services):
     async def handle(request: web.Request) -> web.Response:
         secret = services.settings.baton_webhook_secret
         if secret is None:
@@ -46,7 +46,7 @@ def _closed_won(services: Services):  # noqa: ANN202
     return handle
 
 
-def _healthz(services: Services):  # noqa: ANN202
+def _healthz(services: Services):
     async def handle(request: web.Request) -> web.Response:
         if await asyncio.to_thread(ping, services.engine):
             return web.json_response({"ok": True, "database": "ok"})

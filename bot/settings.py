@@ -77,9 +77,7 @@ class Settings(BaseSettings):
         scheme = text.split("://", 1)[0] if "://" in text else ""
         backend = scheme.split("+", 1)[0]
         if backend not in ("sqlite", "postgresql", "postgres"):
-            raise ValueError(
-                "expects a sqlite:///path or postgresql+psycopg://user@host/db URL"
-            )
+            raise ValueError("expects a sqlite:///path or postgresql+psycopg://user@host/db URL")
         if backend == "postgres":
             text = "postgresql" + text[len("postgres") :]
         if text.startswith("postgresql://"):

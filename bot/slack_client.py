@@ -3,6 +3,11 @@
 slack_sdk takes HTTP(S)_PROXY from the environment and ignores NO_PROXY, which would
 send even loopback traffic (the sandbox) through a proxy. We resolve the proxy the way
 every other HTTP client does: NO_PROXY honoured, loopback never proxied.
+
+Setting the proxy on our own client is not enough: Bolt builds a new client for every
+request (and a webhook client for respond()), and each of those reads the environment
+again. So the decision, once made for Slack's base URL, is written back into this
+process's proxy variables; slack_sdk treats an empty variable as "no proxy".
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ DEFAULT_TIMEOUT_S = 10
 # Variables with which slack_bolt silently changes behaviour (OAuth with file stores,
 # legacy verification tokens) when they happen to be in the environment.
 _BOLT_AMBIENT = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_VERIFICATION_TOKEN")
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
 
 def proxy_for(url: str) -> str | None:
@@ -30,6 +36,14 @@ def proxy_for(url: str) -> str | None:
         return None
     proxies = urllib.request.getproxies_environment()
     return proxies.get(parsed.scheme) or None
+
+
+def pin_proxy(base_url: str) -> str | None:
+    """Decide the proxy for Slack traffic and make every slack_sdk client agree with it."""
+    proxy = proxy_for(base_url)
+    for name in _PROXY_VARIABLES:
+        os.environ[name] = proxy or ""
+    return proxy
 
 
 def _is_loopback(host: str) -> bool:
@@ -55,12 +69,10 @@ def make_client(
     twice (Slack has no idempotency key). The outbox decides what to retry.
     """
     handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)] if retry_rate_limits else []
-    client = AsyncWebClient(
-        token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers
+    proxy = pin_proxy(base_url)
+    return AsyncWebClient(
+        token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers, proxy=proxy
     )
-    # The constructor may have picked a proxy from the environment; replace it with ours.
-    client.proxy = proxy_for(base_url)
-    return client
 
 
 @contextmanager

@@ -104,8 +104,12 @@ def claim_due(engine: Engine, now: datetime, limit: int = 50) -> list[Claim]:
     )
     with session_scope(engine, immediate=True) as session:
         rows = session.execute(statement).all()
-    claims = [Claim(row.id, token, row.team_id, row.channel, row.text, row.blocks,
-                    row.thread_ts, row.due_at) for row in rows]
+    claims = [
+        Claim(
+            row.id, token, row.team_id, row.channel, row.text, row.blocks, row.thread_ts, row.due_at
+        )
+        for row in rows
+    ]
     return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
 
 
@@ -124,14 +128,27 @@ def _finish(engine: Engine, claim: Claim, **values: Any) -> bool:
 
 
 def mark_sent(engine: Engine, claim: Claim, channel: str, ts: str, now: datetime) -> bool:
-    return _finish(engine, claim, status=OutboxStatus.SENT, sent_channel=channel, sent_ts=ts,
-                   sent_at=now, last_error=None)
+    return _finish(
+        engine,
+        claim,
+        status=OutboxStatus.SENT,
+        sent_channel=channel,
+        sent_ts=ts,
+        sent_at=now,
+        last_error=None,
+    )
 
 
 def release(engine: Engine, claim: Claim, retry_at: datetime, error: str) -> bool:
     """Slack definitely did not take it (e.g. 429): owe it again from `retry_at`."""
-    return _finish(engine, claim, status=OutboxStatus.PENDING, due_at=retry_at,
-                   claim_token=None, last_error=error[:255])
+    return _finish(
+        engine,
+        claim,
+        status=OutboxStatus.PENDING,
+        due_at=retry_at,
+        claim_token=None,
+        last_error=error[:255],
+    )
 
 
 def mark_unknown(engine: Engine, claim: Claim, error: str) -> bool:

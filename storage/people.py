@@ -10,10 +10,24 @@ from storage.db import session_scope, upsert
 from storage.models import Person
 
 
-def upsert_person(engine: Engine, team_id: str, user_id: str, *, email: str | None,
-                  real_name: str, tz: str | None, now: datetime) -> None:
-    values = {"team_id": team_id, "user_id": user_id, "email": email, "real_name": real_name,
-              "tz": tz, "refreshed_at": now}
+def upsert_person(
+    engine: Engine,
+    team_id: str,
+    user_id: str,
+    *,
+    email: str | None,
+    real_name: str,
+    tz: str | None,
+    now: datetime,
+) -> None:
+    values = {
+        "team_id": team_id,
+        "user_id": user_id,
+        "email": email,
+        "real_name": real_name,
+        "tz": tz,
+        "refreshed_at": now,
+    }
     upsert(engine, Person, values, ["team_id", "user_id"])
 
 

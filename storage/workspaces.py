@@ -10,10 +10,15 @@ from storage.db import session_scope, upsert
 from storage.models import Workspace
 
 
-def remember_workspace(engine: Engine, team_id: str, team_name: str, bot_user_id: str | None,
-                       now: datetime) -> None:
-    upsert(engine, Workspace, {"team_id": team_id, "team_name": team_name,
-                               "bot_user_id": bot_user_id, "created_at": now}, ["team_id"])
+def remember_workspace(
+    engine: Engine, team_id: str, team_name: str, bot_user_id: str | None, now: datetime
+) -> None:
+    upsert(
+        engine,
+        Workspace,
+        {"team_id": team_id, "team_name": team_name, "bot_user_id": bot_user_id, "created_at": now},
+        ["team_id"],
+    )
 
 
 def workspace_ids(engine: Engine) -> list[str]:

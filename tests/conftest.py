@@ -39,7 +39,8 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = make_url(load_settings(env_file=None, database_url=PG_URL).database_url)
     yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
+        hide_password=False
+    )
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
@@ -73,8 +74,9 @@ def people(workspace: Workspace) -> People:
     return People(
         ae=workspace.add_user("ana", "Ana Ruiz", "ana@example.test", "America/New_York"),
         csm=workspace.add_user("chen", "Chen Wei", "chen@example.test", "Europe/London"),
-        manager=workspace.add_user("maya", "Maya Patel", "maya@example.test",
-                                   "America/Los_Angeles"),
+        manager=workspace.add_user(
+            "maya", "Maya Patel", "maya@example.test", "America/Los_Angeles"
+        ),
     )
 
 
@@ -112,8 +114,9 @@ async def bot(settings: Settings) -> AsyncIterator[BotServer]:
 
 
 @pytest.fixture
-async def driver(sandbox: SlackSandbox, bot: BotServer,
-                 signing_secret: str) -> AsyncIterator[SlackDriver]:
+async def driver(
+    sandbox: SlackSandbox, bot: BotServer, signing_secret: str
+) -> AsyncIterator[SlackDriver]:
     driver = SlackDriver(sandbox, bot.url, signing_secret)
     yield driver
     await driver.close()

@@ -42,7 +42,9 @@ def test_holidays_are_skipped() -> None:
     new_year = date(2027, 1, 1)
     assert not is_working_day(new_year, {new_year})
     assert next_working_day(new_year, {new_year}) == date(2027, 1, 4)
-    assert next_business_time(utc(2026, 12, 31, 12), LONDON, holidays={new_year}) == utc(2027, 1, 4, 9)
+    assert next_business_time(utc(2026, 12, 31, 12), LONDON, holidays={new_year}) == utc(
+        2027, 1, 4, 9
+    )
 
 
 def test_custom_hour_and_naive_input() -> None:

@@ -17,14 +17,20 @@ NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
 
 
 def owed(sandbox: SlackSandbox, key: str, channel: str, due: datetime = NOW) -> outbox.OwedMessage:
-    return outbox.OwedMessage(team_id=sandbox.workspace.team_id, dedupe_key=key, channel=channel,
-                              text=f"nudge {key}", due_at=due)
+    return outbox.OwedMessage(
+        team_id=sandbox.workspace.team_id,
+        dedupe_key=key,
+        channel=channel,
+        text=f"nudge {key}",
+        due_at=due,
+    )
 
 
 @pytest.fixture
-def sender(sandbox: SlackSandbox):  # noqa: ANN201
-    return make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False,
-                       timeout=1)
+def sender(sandbox: SlackSandbox):
+    return make_client(
+        sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False, timeout=1
+    )
 
 
 def dm_texts(sandbox: SlackSandbox, user_id: str) -> list[str]:
@@ -32,7 +38,7 @@ def dm_texts(sandbox: SlackSandbox, user_id: str) -> list[str]:
 
 
 async def test_due_messages_are_sent_once_with_their_outbox_id(
-    engine, sandbox: SlackSandbox, sender, people  # noqa: ANN001
+    engine, sandbox: SlackSandbox, sender, people
 ) -> None:
     outbox.enqueue(engine, owed(sandbox, "a", people.csm.id))
     outbox.enqueue(engine, owed(sandbox, "b", people.csm.id, NOW + timedelta(hours=1)))
@@ -40,8 +46,10 @@ async def test_due_messages_are_sent_once_with_their_outbox_id(
     assert len(report.sent) == 1
     (message,) = sandbox.workspace.dm_channel(people.csm.id).messages
     assert message.text == "nudge a"
-    assert message.metadata == {"event_type": METADATA_EVENT,
-                                "event_payload": {"outbox_id": report.sent[0]}}
+    assert message.metadata == {
+        "event_type": METADATA_EVENT,
+        "event_payload": {"outbox_id": report.sent[0]},
+    }
     again = await deliver_due(engine, sender, NOW + timedelta(minutes=30))
     assert again.sent == [] and dm_texts(sandbox, people.csm.id) == ["nudge a"]
     later = await deliver_due(engine, sender, NOW + timedelta(hours=1))
@@ -50,7 +58,7 @@ async def test_due_messages_are_sent_once_with_their_outbox_id(
 
 
 async def test_rate_limited_message_is_owed_again_after_retry_after(
-    engine, sandbox: SlackSandbox, sender, people  # noqa: ANN001
+    engine, sandbox: SlackSandbox, sender, people
 ) -> None:
     outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
     sandbox.inject("chat.postMessage", status=429, retry_after=7)
@@ -63,7 +71,7 @@ async def test_rate_limited_message_is_owed_again_after_retry_after(
 
 @pytest.mark.parametrize("fault", [{"status": 500}, {"status": 503}, {"delay_s": 1.5}])
 async def test_unknown_outcomes_are_never_blindly_resent(
-    engine, sandbox: SlackSandbox, sender, people, fault  # noqa: ANN001
+    engine, sandbox: SlackSandbox, sender, people, fault
 ) -> None:
     outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
     sandbox.inject("chat.postMessage", after_effect=True, **fault)
@@ -76,7 +84,7 @@ async def test_unknown_outcomes_are_never_blindly_resent(
 
 
 async def test_sending_client_never_retries_by_itself(
-    engine, sandbox: SlackSandbox, sender, people  # noqa: ANN001
+    engine, sandbox: SlackSandbox, sender, people
 ) -> None:
     assert sender.retry_handlers == []
     outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
@@ -86,7 +94,7 @@ async def test_sending_client_never_retries_by_itself(
 
 
 async def test_permanent_refusal_is_recorded_as_failed(
-    engine, sandbox: SlackSandbox, sender  # noqa: ANN001
+    engine, sandbox: SlackSandbox, sender
 ) -> None:
     outbox.enqueue(engine, owed(sandbox, "a", "C0GONE"))
     report = await deliver_due(engine, sender, NOW)
@@ -95,19 +103,21 @@ async def test_permanent_refusal_is_recorded_as_failed(
 
 
 async def test_two_ticks_at_the_same_instant_send_each_message_once(
-    database_url: str, engine, sandbox: SlackSandbox, people  # noqa: ANN001
+    database_url: str, engine, sandbox: SlackSandbox, people
 ) -> None:
     sandbox.limiter.enabled = False
     recipients = [people.ae.id, people.csm.id, people.manager.id]
     for index in range(30):
         outbox.enqueue(engine, owed(sandbox, f"k{index}", recipients[index % 3]))
     engines = [make_engine(database_url) for _ in range(3)]
-    senders = [make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
-               for _ in engines]
-    reports = await asyncio.gather(*(deliver_due(e, s, NOW, limit=4)
-                                     for e, s in zip(engines, senders, strict=True)),
-                                   *(deliver_due(e, s, NOW, limit=50)
-                                     for e, s in zip(engines, senders, strict=True)))
+    senders = [
+        make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
+        for _ in engines
+    ]
+    reports = await asyncio.gather(
+        *(deliver_due(e, s, NOW, limit=4) for e, s in zip(engines, senders, strict=True)),
+        *(deliver_due(e, s, NOW, limit=50) for e, s in zip(engines, senders, strict=True)),
+    )
     for other in engines:
         other.dispose()
     sent = [row for report in reports for row in report.sent]

@@ -16,7 +16,7 @@ def client(sandbox: SlackSandbox) -> AsyncWebClient:
     return make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
 
 
-async def slack_error(call) -> str:  # noqa: ANN001
+async def slack_error(call) -> str:
     with pytest.raises(SlackApiError) as raised:
         await call
     return raised.value.response["error"]
@@ -55,118 +55,177 @@ async def test_channel_name_rules(client: AsyncWebClient, name: str, error: str)
     assert await slack_error(client.conversations_create(name=name)) == error
 
 
-async def test_channel_lifecycle_rules(sandbox: SlackSandbox, client: AsyncWebClient,
-                                       people) -> None:  # noqa: ANN001
+async def test_channel_lifecycle_rules(
+    sandbox: SlackSandbox, client: AsyncWebClient, people
+) -> None:
     created = await client.conversations_create(name="acct-acme", is_private=True)
     channel = created["channel"]["id"]
     assert created["channel"]["is_private"]
     assert await slack_error(client.conversations_create(name="acct-acme")) == "name_taken"
     await client.conversations_invite(channel=channel, users=f"{people.ae.id},{people.csm.id}")
-    assert await slack_error(
-        client.conversations_invite(channel=channel, users=people.ae.id)) == "already_in_channel"
-    assert await slack_error(
-        client.conversations_invite(channel=channel, users="U999")) == "user_not_found"
+    assert (
+        await slack_error(client.conversations_invite(channel=channel, users=people.ae.id))
+        == "already_in_channel"
+    )
+    assert (
+        await slack_error(client.conversations_invite(channel=channel, users="U999"))
+        == "user_not_found"
+    )
     await client.conversations_setTopic(channel=channel, topic="ARR $80,000 · renews 2028-01-31")
     members = await client.conversations_members(channel=channel)
     assert set(members["members"]) == {sandbox.workspace.bot.id, people.ae.id, people.csm.id}
     info = await client.conversations_info(channel=channel)
     assert info["channel"]["topic"]["value"].startswith("ARR")
-    await client.bookmarks_add(channel_id=channel, title="CRM", type="link",
-                               link="https://crm.example.test/deals/1")
+    await client.bookmarks_add(
+        channel_id=channel, title="CRM", type="link", link="https://crm.example.test/deals/1"
+    )
     assert sandbox.workspace.channels[channel].bookmarks[0]["title"] == "CRM"
 
 
-async def test_bot_must_be_in_the_channel(sandbox: SlackSandbox, client: AsyncWebClient,
-                                          people) -> None:  # noqa: ANN001
+async def test_bot_must_be_in_the_channel(
+    sandbox: SlackSandbox, client: AsyncWebClient, people
+) -> None:
     public = sandbox.workspace.add_channel("general", [people.ae.id])
     private = sandbox.workspace.add_channel("secret", [people.ae.id], is_private=True)
-    assert await slack_error(client.chat_postMessage(channel=public.id, text="hi")) == "not_in_channel"
-    assert await slack_error(client.chat_postMessage(channel=private.id, text="hi")) == "channel_not_found"
+    assert (
+        await slack_error(client.chat_postMessage(channel=public.id, text="hi")) == "not_in_channel"
+    )
+    assert (
+        await slack_error(client.chat_postMessage(channel=private.id, text="hi"))
+        == "channel_not_found"
+    )
 
 
-async def test_users(client: AsyncWebClient, people) -> None:  # noqa: ANN001
+async def test_users(client: AsyncWebClient, people) -> None:
     found = await client.users_lookupByEmail(email="ANA@example.test")
     assert found["user"]["id"] == people.ae.id
     assert found["user"]["tz"] == "America/New_York"
-    assert await slack_error(client.users_lookupByEmail(email="nobody@example.test")) == "users_not_found"
+    assert (
+        await slack_error(client.users_lookupByEmail(email="nobody@example.test"))
+        == "users_not_found"
+    )
     info = await client.users_info(user=people.csm.id)
     assert info["user"]["profile"]["email"] == "chen@example.test"
 
 
-async def test_dm_by_user_id_and_threads(sandbox: SlackSandbox, client: AsyncWebClient,
-                                         people) -> None:  # noqa: ANN001
-    posted = await client.chat_postMessage(channel=people.csm.id, text="hello",
-                                           metadata={"event_type": "x", "event_payload": {"n": 1}})
+async def test_dm_by_user_id_and_threads(
+    sandbox: SlackSandbox, client: AsyncWebClient, people
+) -> None:
+    posted = await client.chat_postMessage(
+        channel=people.csm.id, text="hello", metadata={"event_type": "x", "event_payload": {"n": 1}}
+    )
     opened = await client.conversations_open(users=people.csm.id)
     assert posted["channel"] == opened["channel"]["id"]
-    reply = await client.chat_postMessage(channel=posted["channel"], text="more",
-                                          thread_ts=posted["ts"])
+    reply = await client.chat_postMessage(
+        channel=posted["channel"], text="more", thread_ts=posted["ts"]
+    )
     assert float(reply["ts"]) > float(posted["ts"])
-    assert await slack_error(client.chat_postMessage(
-        channel=posted["channel"], text="x", thread_ts="1.000001")) == "thread_not_found"
-    history = await client.conversations_history(channel=posted["channel"],
-                                                 include_all_metadata=True)
+    assert (
+        await slack_error(
+            client.chat_postMessage(channel=posted["channel"], text="x", thread_ts="1.000001")
+        )
+        == "thread_not_found"
+    )
+    history = await client.conversations_history(
+        channel=posted["channel"], include_all_metadata=True
+    )
     assert [m["text"] for m in history["messages"]] == ["hello"]
     assert history["messages"][0]["metadata"]["event_payload"] == {"n": 1}
     await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="edited")
     assert sandbox.workspace.channels[posted["channel"]].messages[0].text == "edited"
 
 
-async def test_block_kit_limits(client: AsyncWebClient, people) -> None:  # noqa: ANN001
+async def test_block_kit_limits(client: AsyncWebClient, people) -> None:
     too_many = [section(str(i)) for i in range(51)]
-    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
-                                                     blocks=too_many)) == "invalid_blocks"
+    assert (
+        await slack_error(client.chat_postMessage(channel=people.ae.id, text="x", blocks=too_many))
+        == "invalid_blocks"
+    )
     too_long = [section("x" * 3001)]
-    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
-                                                     blocks=too_long)) == "invalid_blocks"
+    assert (
+        await slack_error(client.chat_postMessage(channel=people.ae.id, text="x", blocks=too_long))
+        == "invalid_blocks"
+    )
     unknown = [{"type": "hologram"}]
-    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
-                                                     blocks=unknown)) == "invalid_blocks"
+    assert (
+        await slack_error(client.chat_postMessage(channel=people.ae.id, text="x", blocks=unknown))
+        == "invalid_blocks"
+    )
     extra_field = [{**section("ok"), "colour": "red"}]
-    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="x",
-                                                     blocks=extra_field)) == "invalid_blocks"
-    assert await slack_error(client.chat_postMessage(channel=people.ae.id, text="")) == "no_text"
+    assert (
+        await slack_error(
+            client.chat_postMessage(channel=people.ae.id, text="x", blocks=extra_field)
+        )
+        == "invalid_blocks"
+    )
+    assert (
+        await slack_error(client.api_call("chat.postMessage", json={"channel": people.ae.id}))
+        == "no_text"
+    )
     fifty = [section(str(i)) for i in range(50)]
     assert (await client.chat_postMessage(channel=people.ae.id, text="x", blocks=fifty))["ok"]
 
 
 def modal(title: str = "Handoff packet", blocks: int = 1) -> dict:
-    return {"type": "modal", "title": {"type": "plain_text", "text": title},
-            "blocks": [section(f"b{i}") for i in range(blocks)]}
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title},
+        "blocks": [section(f"b{i}") for i in range(blocks)],
+    }
 
 
-async def test_views_validate_and_triggers_expire(sandbox: SlackSandbox, client: AsyncWebClient,
-                                                  people) -> None:  # noqa: ANN001
+async def test_views_validate_and_triggers_expire(
+    sandbox: SlackSandbox, client: AsyncWebClient, people
+) -> None:
     workspace = sandbox.workspace
     trigger = workspace.issue_trigger(people.ae.id)
-    assert await slack_error(client.views_open(trigger_id=trigger,
-                                               view=modal("x" * 25))) == "invalid_arguments"
-    assert await slack_error(client.views_open(trigger_id=trigger,
-                                               view=modal(blocks=101))) == "invalid_blocks"
+    assert (
+        await slack_error(client.views_open(trigger_id=trigger, view=modal("x" * 25)))
+        == "invalid_arguments"
+    )
+    assert (
+        await slack_error(client.views_open(trigger_id=trigger, view=modal(blocks=101)))
+        == "invalid_blocks"
+    )
     opened = await client.views_open(trigger_id=trigger, view=modal(blocks=100))
     assert opened["view"]["id"] in workspace.views
-    assert await slack_error(client.views_open(trigger_id=trigger, view=modal())) == "exchanged_trigger_id"
-    assert await slack_error(client.views_open(trigger_id="1.2.abc", view=modal())) == "invalid_trigger_id"
+    assert (
+        await slack_error(client.views_open(trigger_id=trigger, view=modal()))
+        == "exchanged_trigger_id"
+    )
+    assert (
+        await slack_error(client.views_open(trigger_id="1.2.abc", view=modal()))
+        == "invalid_trigger_id"
+    )
     clock = [0.0]
     workspace.monotonic = lambda: clock[0]
     late = workspace.issue_trigger(people.ae.id)
     clock[0] += TRIGGER_TTL_S + 0.01
-    assert await slack_error(client.views_open(trigger_id=late, view=modal())) == "expired_trigger_id"
+    assert (
+        await slack_error(client.views_open(trigger_id=late, view=modal())) == "expired_trigger_id"
+    )
 
 
-async def test_view_update_push_and_publish(sandbox: SlackSandbox, client: AsyncWebClient,
-                                            people) -> None:  # noqa: ANN001
+async def test_view_update_push_and_publish(
+    sandbox: SlackSandbox, client: AsyncWebClient, people
+) -> None:
     workspace = sandbox.workspace
     opened = await client.views_open(trigger_id=workspace.issue_trigger(people.ae.id), view=modal())
     view_id = opened["view"]["id"]
     await client.views_update(view_id=view_id, view=modal("Step 2"))
     assert workspace.views[view_id].view["title"]["text"] == "Step 2"
-    assert await slack_error(client.views_update(view_id=view_id, hash="stale",
-                                                 view=modal())) == "hash_conflict"
+    assert (
+        await slack_error(client.views_update(view_id=view_id, hash="stale", view=modal()))
+        == "hash_conflict"
+    )
     for _ in range(2):
         await client.views_push(trigger_id=workspace.issue_trigger(people.ae.id), view=modal())
-    assert await slack_error(client.views_push(trigger_id=workspace.issue_trigger(people.ae.id),
-                                               view=modal())) == "push_limit_reached"
+    assert (
+        await slack_error(
+            client.views_push(trigger_id=workspace.issue_trigger(people.ae.id), view=modal())
+        )
+        == "push_limit_reached"
+    )
     home = {"type": "home", "blocks": [section("hi")]}
     await client.views_publish(user_id=people.ae.id, view=home)
     assert workspace.home_views[people.ae.id]["blocks"][0]["text"]["text"] == "hi"
@@ -182,7 +241,7 @@ async def test_rate_limit_tier_answers_429_with_retry_after(client: AsyncWebClie
     assert int(raised.value.response.headers["Retry-After"]) >= 1
 
 
-async def test_post_message_is_limited_per_channel(client: AsyncWebClient, people) -> None:  # noqa: ANN001
+async def test_post_message_is_limited_per_channel(client: AsyncWebClient, people) -> None:
     statuses = []
     for index in range(10):
         try:
@@ -195,7 +254,7 @@ async def test_post_message_is_limited_per_channel(client: AsyncWebClient, peopl
     assert other["ok"]
 
 
-async def test_injected_faults(sandbox: SlackSandbox, client: AsyncWebClient, people) -> None:  # noqa: ANN001
+async def test_injected_faults(sandbox: SlackSandbox, client: AsyncWebClient, people) -> None:
     sandbox.inject("chat.postMessage", status=503)
     with pytest.raises(SlackApiError) as raised:
         await client.chat_postMessage(channel=people.ae.id, text="x")
@@ -209,8 +268,9 @@ async def test_injected_faults(sandbox: SlackSandbox, client: AsyncWebClient, pe
         await client.chat_postMessage(channel=people.csm.id, text="landed anyway")
     assert sandbox.workspace.dm_channel(people.csm.id).messages[-1].text == "landed anyway"
     sandbox.inject("auth.test", delay_s=1.5)
-    slow = make_client(sandbox.workspace.bot_token, sandbox.api_url, timeout=1,
-                       retry_rate_limits=False)
+    slow = make_client(
+        sandbox.workspace.bot_token, sandbox.api_url, timeout=1, retry_rate_limits=False
+    )
     with pytest.raises(asyncio.TimeoutError):
         await slow.auth_test()
 
@@ -232,4 +292,6 @@ async def test_every_call_is_recorded(sandbox: SlackSandbox, client: AsyncWebCli
     await client.auth_test()
     await slack_error(client.conversations_create(name="Bad Name"))
     assert [(c.method, c.ok, c.error) for c in sandbox.calls] == [
-        ("auth.test", True, None), ("conversations.create", False, "invalid_name_specials")]
+        ("auth.test", True, None),
+        ("conversations.create", False, "invalid_name_specials"),
+    ]

@@ -66,7 +66,7 @@ def test_normalisations(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.slack_signing_secret is None
 
 
-def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PORT", "BATON_TIMEZONE"):
         monkeypatch.delenv(name, raising=False)
     env = tmp_path / ".env"

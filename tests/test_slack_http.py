@@ -10,16 +10,17 @@ from bot.sandbox.driver import sign
 from storage.people import get_person
 
 
-async def until(predicate, timeout: float = 3.0) -> None:  # noqa: ANN001
+async def until(predicate, within_s: float = 3.0) -> None:
     """Bolt acks events before its listeners finish; wait for their effect."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting for the bot"
         await asyncio.sleep(0.01)
 
 
-async def test_help_is_ephemeral_with_every_subcommand(driver: SlackDriver, sandbox: SlackSandbox,
-                                                       people) -> None:  # noqa: ANN001
+async def test_help_is_ephemeral_with_every_subcommand(
+    driver: SlackDriver, sandbox: SlackSandbox, people
+) -> None:
     reply = await driver.command(people.manager, "help")
     assert reply.status == 200
     body = reply.json
@@ -30,15 +31,16 @@ async def test_help_is_ephemeral_with_every_subcommand(driver: SlackDriver, sand
     assert any("/baton help" in json.dumps(block) for block in shown.blocks)
 
 
-async def test_unknown_subcommand_answers_with_help(driver: SlackDriver, people) -> None:  # noqa: ANN001
+async def test_unknown_subcommand_answers_with_help(driver: SlackDriver, people) -> None:
     body = (await driver.command(people.ae, "frobnicate now")).json
     assert "I don't know `frobnicate`" in json.dumps(body["blocks"])
     empty = (await driver.command(people.ae, "   ")).json
     assert "I don't know" not in json.dumps(empty["blocks"])
 
 
-async def test_app_home_is_published_with_the_users_name(driver: SlackDriver, sandbox: SlackSandbox,
-                                                         people) -> None:  # noqa: ANN001
+async def test_app_home_is_published_with_the_users_name(
+    driver: SlackDriver, sandbox: SlackSandbox, people
+) -> None:
     reply = await driver.open_home(people.csm)
     assert reply.status == 200
     await until(lambda: people.csm.id in sandbox.workspace.home_views)
@@ -46,8 +48,9 @@ async def test_app_home_is_published_with_the_users_name(driver: SlackDriver, sa
     assert "Hi Chen!" in json.dumps(home)
 
 
-async def test_home_button_opens_the_help_modal(driver: SlackDriver, sandbox: SlackSandbox,
-                                                people) -> None:  # noqa: ANN001
+async def test_home_button_opens_the_help_modal(
+    driver: SlackDriver, sandbox: SlackSandbox, people
+) -> None:
     await driver.open_home(people.ae)
     await until(lambda: people.ae.id in sandbox.workspace.home_views)
     reply = await driver.click(people.ae, "baton_help_open", block_id="home_actions", home=True)
@@ -57,8 +60,9 @@ async def test_home_button_opens_the_help_modal(driver: SlackDriver, sandbox: Sl
     assert view.view["title"]["text"] == "Baton commands"
 
 
-async def test_user_change_refreshes_the_time_zone(driver: SlackDriver, sandbox: SlackSandbox,
-                                                   bot: BotServer, people) -> None:  # noqa: ANN001
+async def test_user_change_refreshes_the_time_zone(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer, people
+) -> None:
     people.ae.tz = "Asia/Tokyo"
     user = people.ae.as_json(sandbox.workspace.clock())
     assert (await driver.event({"type": "user_change", "user": user})).status == 200
@@ -74,11 +78,15 @@ async def test_user_change_refreshes_the_time_zone(driver: SlackDriver, sandbox:
 
 
 async def test_wrong_or_stale_signatures_get_401_and_change_nothing(
-    driver: SlackDriver, sandbox: SlackSandbox, people, signing_secret: str  # noqa: ANN001
+    driver: SlackDriver, sandbox: SlackSandbox, people, signing_secret: str
 ) -> None:
-    body = json.dumps({"type": "event_callback", "team_id": sandbox.workspace.team_id,
-                       "event": {"type": "app_home_opened", "user": people.ae.id, "tab": "home"}}
-                      ).encode()
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": sandbox.workspace.team_id,
+            "event": {"type": "app_home_opened", "user": people.ae.id, "tab": "home"},
+        }
+    ).encode()
     calls_before = len(sandbox.calls)
     forged = sign("not-the-secret", body)
     stale = sign(signing_secret, body, timestamp=int(time.time()) - 6 * 60)
@@ -103,10 +111,13 @@ async def test_crm_webhook_requires_a_valid_signature(driver: SlackDriver) -> No
     body = b'{"crm_id": "D-1"}'
     good = {"X-Baton-Timestamp": str(int(time.time()))}
     good["X-Baton-Signature"] = sign("whsec-test", body, int(good["X-Baton-Timestamp"]))[
-        "X-Slack-Signature"]
+        "X-Slack-Signature"
+    ]
     stale_stamp = int(time.time()) - 301
-    stale = {"X-Baton-Timestamp": str(stale_stamp),
-             "X-Baton-Signature": sign("whsec-test", body, stale_stamp)["X-Slack-Signature"]}
+    stale = {
+        "X-Baton-Timestamp": str(stale_stamp),
+        "X-Baton-Signature": sign("whsec-test", body, stale_stamp)["X-Slack-Signature"],
+    }
     wrong = {**good, "X-Baton-Signature": "v0=" + "0" * 64}
     for headers in ({}, wrong, stale):
         reply = await driver.post("/crm/closed-won", body, "application/json", headers)

@@ -17,11 +17,12 @@ NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
 
 
 def owed(key: str, due: datetime = NOW, team: str = "T1") -> outbox.OwedMessage:
-    return outbox.OwedMessage(team_id=team, dedupe_key=key, channel="U1", text=f"msg {key}",
-                              due_at=due)
+    return outbox.OwedMessage(
+        team_id=team, dedupe_key=key, channel="U1", text=f"msg {key}", due_at=due
+    )
 
 
-def test_migrations_define_exactly_the_models(engine) -> None:  # noqa: ANN001
+def test_migrations_define_exactly_the_models(engine) -> None:
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert diff == []
@@ -44,7 +45,7 @@ def test_every_table_is_scoped_by_team() -> None:
         assert "team_id" in table.columns, f"{table.name} has no team_id"
 
 
-def test_pending_due_index_is_partial(engine) -> None:  # noqa: ANN001
+def test_pending_due_index_is_partial(engine) -> None:
     indexes = {index["name"]: index for index in inspect(engine).get_indexes("outbox")}
     assert "ix_outbox_pending_due" in indexes
     dialect_options = indexes["ix_outbox_pending_due"].get("dialect_options", {})
@@ -52,14 +53,14 @@ def test_pending_due_index_is_partial(engine) -> None:  # noqa: ANN001
     assert any(where is not None and "pending" in str(where) for where in wheres)
 
 
-def test_enqueue_is_idempotent_per_team(engine) -> None:  # noqa: ANN001
+def test_enqueue_is_idempotent_per_team(engine) -> None:
     assert outbox.enqueue(engine, owed("a"))
     assert not outbox.enqueue(engine, owed("a"))
     assert outbox.enqueue(engine, owed("a", team="T2"))
     assert outbox.count_by_status(engine, "T1") == {"pending": 1}
 
 
-def test_claim_takes_only_due_rows_in_due_order(engine) -> None:  # noqa: ANN001
+def test_claim_takes_only_due_rows_in_due_order(engine) -> None:
     outbox.enqueue(engine, owed("later", NOW + timedelta(minutes=1)))
     outbox.enqueue(engine, owed("second", NOW - timedelta(minutes=1)))
     outbox.enqueue(engine, owed("first", NOW - timedelta(minutes=5)))
@@ -69,7 +70,7 @@ def test_claim_takes_only_due_rows_in_due_order(engine) -> None:  # noqa: ANN001
     assert outbox.claim_due(engine, NOW) == []
 
 
-def test_results_are_recorded_only_under_the_claim_token(engine) -> None:  # noqa: ANN001
+def test_results_are_recorded_only_under_the_claim_token(engine) -> None:
     outbox.enqueue(engine, owed("a"))
     (claim,) = outbox.claim_due(engine, NOW)
     stale = outbox.Claim(**{**claim.__dict__, "token": "someone-else"})
@@ -79,7 +80,7 @@ def test_results_are_recorded_only_under_the_claim_token(engine) -> None:  # noq
     assert outbox.count_by_status(engine, "T1") == {"sent": 1}
 
 
-def test_release_owes_the_message_again_later(engine) -> None:  # noqa: ANN001
+def test_release_owes_the_message_again_later(engine) -> None:
     outbox.enqueue(engine, owed("a"))
     (claim,) = outbox.claim_due(engine, NOW)
     assert outbox.release(engine, claim, NOW + timedelta(seconds=30), "ratelimited")
@@ -88,7 +89,7 @@ def test_release_owes_the_message_again_later(engine) -> None:  # noqa: ANN001
     assert again.id == claim.id and again.token != claim.token
 
 
-def test_concurrent_claims_never_share_a_row(database_url: str, engine) -> None:  # noqa: ANN001
+def test_concurrent_claims_never_share_a_row(database_url: str, engine) -> None:
     for index in range(200):
         outbox.enqueue(engine, owed(f"k{index}"))
     engines = [make_engine(database_url) for _ in range(6)]
@@ -119,15 +120,22 @@ def test_concurrent_claims_never_share_a_row(database_url: str, engine) -> None:
     assert attempts == {1}
 
 
-def test_naive_datetimes_are_refused(engine) -> None:  # noqa: ANN001
+def test_naive_datetimes_are_refused(engine) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         outbox.enqueue(engine, owed("naive", datetime(2027, 1, 4, 9)))
 
 
-def test_people_upsert_keeps_one_row_per_user(engine) -> None:  # noqa: ANN001
+def test_people_upsert_keeps_one_row_per_user(engine) -> None:
     upsert_person(engine, "T1", "U1", email="a@x.test", real_name="Ana", tz="UTC", now=NOW)
-    upsert_person(engine, "T1", "U1", email="a@x.test", real_name="Ana R", tz="Asia/Tokyo",
-                  now=NOW + timedelta(hours=1))
+    upsert_person(
+        engine,
+        "T1",
+        "U1",
+        email="a@x.test",
+        real_name="Ana R",
+        tz="Asia/Tokyo",
+        now=NOW + timedelta(hours=1),
+    )
     person = get_person(engine, "T1", "U1")
     assert person is not None and person.tz == "Asia/Tokyo" and person.real_name == "Ana R"
     assert get_person(engine, "T2", "U1") is None

@@ -32,6 +32,10 @@ def help_blocks(preface: str | None = None) -> list[Block]:
     blocks.append(header("Baton commands"))
     for sub in SUBCOMMANDS:
         blocks.append(section(f"*`/baton {sub.usage}`*\n{sub.what}\n_Example:_ `{sub.example}`"))
-    blocks.append(context("Baton keeps one clear owner on every account, from closed-won "
-                          "to renewal. Answers here are only visible to you."))
+    blocks.append(
+        context(
+            "Baton keeps one clear owner on every account, from closed-won "
+            "to renewal. Answers here are only visible to you."
+        )
+    )
     return blocks

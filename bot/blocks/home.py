@@ -15,11 +15,15 @@ def home_view(first_name: str) -> dict[str, Any]:
         "type": "home",
         "blocks": [
             header("Baton"),
-            section(f"{greeting} Baton keeps one clear owner on every account: the handoff "
-                    "from AE to CSM, the first check-ins, and every renewal milestone."),
+            section(
+                f"{greeting} Baton keeps one clear owner on every account: the handoff "
+                "from AE to CSM, the first check-ins, and every renewal milestone."
+            ),
             divider(),
-            section("*Your accounts*\nNo accounts yet. When a deal you are on closes, it "
-                    "shows up here with its phase and next milestone."),
+            section(
+                "*Your accounts*\nNo accounts yet. When a deal you are on closes, it "
+                "shows up here with its phase and next milestone."
+            ),
             actions(button("Show commands", HELP_ACTION), block_id="home_actions"),
             context("Ask `/baton help` in any channel for the full list of commands."),
         ],

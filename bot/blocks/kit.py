@@ -25,25 +25,34 @@ def header(text: str) -> Block:
 
 
 def section(text: str, accessory: dict[str, Any] | None = None) -> Block:
-    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT_MAX)}}
+    block: Block = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT_MAX)},
+    }
     if accessory:
         block["accessory"] = accessory
     return block
 
 
 def context(text: str) -> Block:
-    return {"type": "context",
-            "elements": [{"type": "mrkdwn", "text": clip(text, CONTEXT_TEXT_MAX)}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(text, CONTEXT_TEXT_MAX)}],
+    }
 
 
 def divider() -> Block:
     return {"type": "divider"}
 
 
-def button(text: str, action_id: str, value: str | None = None,
-           style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT_MAX),
-                               "action_id": action_id}
+def button(
+    text: str, action_id: str, value: str | None = None, style: str | None = None
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT_MAX),
+        "action_id": action_id,
+    }
     if value is not None:
         element["value"] = value
     if style:
@@ -55,11 +64,21 @@ def actions(*elements: dict[str, Any], block_id: str = "actions") -> Block:
     return {"type": "actions", "block_id": block_id, "elements": list(elements)}
 
 
-def modal(title: str, blocks: list[Block], *, callback_id: str | None = None,
-          submit: str | None = None, close: str = "Close",
-          private_metadata: str = "") -> dict[str, Any]:
-    view: dict[str, Any] = {"type": "modal", "title": plain(title, TITLE_MAX),
-                            "close": plain(close, TITLE_MAX), "blocks": blocks}
+def modal(
+    title: str,
+    blocks: list[Block],
+    *,
+    callback_id: str | None = None,
+    submit: str | None = None,
+    close: str = "Close",
+    private_metadata: str = "",
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "title": plain(title, TITLE_MAX),
+        "close": plain(close, TITLE_MAX),
+        "blocks": blocks,
+    }
     if callback_id:
         view["callback_id"] = callback_id
     if submit:

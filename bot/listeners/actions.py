@@ -15,5 +15,6 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(HELP_ACTION)
     async def open_help(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=modal("Baton commands", help_blocks()))
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=modal("Baton commands", help_blocks())
+        )

@@ -1,9 +1,9 @@
 """The loopback Slack: a stateful Web API stand-in and a driver that acts for people.
 
-    sandbox = SlackSandbox(Workspace(bot_scopes=granted_scopes()))
-    api_url = await sandbox.start()            # point SLACK_API_URL here
-    driver = SlackDriver(sandbox, bot_url, signing_secret)
-    await driver.command(user, "help")
+sandbox = SlackSandbox(Workspace(bot_scopes=granted_scopes()))
+api_url = await sandbox.start()            # point SLACK_API_URL here
+driver = SlackDriver(sandbox, bot_url, signing_secret)
+await driver.command(user, "help")
 """
 
 from bot.sandbox.driver import Reply, SlackDriver, sign

@@ -36,8 +36,9 @@ class Reply:
 
 
 class SlackDriver:
-    def __init__(self, sandbox: SlackSandbox, bot_url: str, signing_secret: str,
-                 api_app_id: str = "A0BATON") -> None:
+    def __init__(
+        self, sandbox: SlackSandbox, bot_url: str, signing_secret: str, api_app_id: str = "A0BATON"
+    ) -> None:
         self.sandbox = sandbox
         self.workspace = sandbox.workspace
         self.bot_url = bot_url.rstrip("/")
@@ -56,8 +57,9 @@ class SlackDriver:
             self._session = aiohttp.ClientSession(trust_env=False)
         return self._session
 
-    async def post(self, path: str, body: bytes, content_type: str,
-                   headers: dict[str, str] | None = None) -> Reply:
+    async def post(
+        self, path: str, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> Reply:
         merged = {"Content-Type": content_type, **(headers or {})}
         async with self._http().post(self.bot_url + path, data=body, headers=merged) as resp:
             return Reply(resp.status, await resp.text())
@@ -66,8 +68,9 @@ class SlackDriver:
         async with self._http().get(self.bot_url + path) as resp:
             return Reply(resp.status, await resp.text())
 
-    async def _send(self, body: bytes, content_type: str,
-                    extra: dict[str, str] | None = None) -> Reply:
+    async def _send(
+        self, body: bytes, content_type: str, extra: dict[str, str] | None = None
+    ) -> Reply:
         headers = {**sign(self.signing_secret, body), **(extra or {})}
         return await self.post("/slack/events", body, content_type, headers)
 
@@ -81,27 +84,34 @@ class SlackDriver:
         return {"id": self.workspace.team_id, "domain": "sandbox"}
 
     def _user(self, user: User) -> dict[str, str]:
-        return {"id": user.id, "username": user.name, "name": user.name,
-                "team_id": self.workspace.team_id}
+        return {
+            "id": user.id,
+            "username": user.name,
+            "name": user.name,
+            "team_id": self.workspace.team_id,
+        }
 
     # --- slash commands ---------------------------------------------------------------
-    async def command(self, user: User, text: str, channel: Channel | None = None,
-                      command: str = "/baton") -> Reply:
+    async def command(
+        self, user: User, text: str, channel: Channel | None = None, command: str = "/baton"
+    ) -> Reply:
         channel = channel or self.workspace.dm_channel(user.id)
-        reply = await self._send_form({
-            "token": "legacy-unused",
-            "team_id": self.workspace.team_id,
-            "team_domain": "sandbox",
-            "channel_id": channel.id,
-            "channel_name": channel.name if not channel.is_im else "directmessage",
-            "user_id": user.id,
-            "user_name": user.name,
-            "command": command,
-            "text": text,
-            "api_app_id": self.api_app_id,
-            "response_url": self.sandbox.response_url_for(user.id, channel.id),
-            "trigger_id": self.workspace.issue_trigger(user.id),
-        })
+        reply = await self._send_form(
+            {
+                "token": "legacy-unused",
+                "team_id": self.workspace.team_id,
+                "team_domain": "sandbox",
+                "channel_id": channel.id,
+                "channel_name": channel.name if not channel.is_im else "directmessage",
+                "user_id": user.id,
+                "user_name": user.name,
+                "command": command,
+                "text": text,
+                "api_app_id": self.api_app_id,
+                "response_url": self.sandbox.response_url_for(user.id, channel.id),
+                "trigger_id": self.workspace.issue_trigger(user.id),
+            }
+        )
         self._show_command_reply(user, channel, reply)
         return reply
 
@@ -116,15 +126,28 @@ class SlackDriver:
         ws = self.workspace
         text, blocks = str(body.get("text") or ""), body.get("blocks")
         if body.get("response_type") == "in_channel":
-            ws.channels[channel.id].messages.append(Message(
-                ts=ws._next_ts(), channel=channel.id, user=ws.bot.id, text=text, blocks=blocks,
-                at=ws.clock()))
+            ws.channels[channel.id].messages.append(
+                Message(
+                    ts=ws._next_ts(),
+                    channel=channel.id,
+                    user=ws.bot.id,
+                    text=text,
+                    blocks=blocks,
+                    at=ws.clock(),
+                )
+            )
         else:
             ws.ephemerals.append(Ephemeral(channel.id, user.id, text, blocks, ws.clock()))
 
     # --- Events API -------------------------------------------------------------------
-    async def event(self, event: dict[str, Any], *, retry_num: int | None = None,
-                    retry_reason: str = "http_timeout", event_id: str | None = None) -> Reply:
+    async def event(
+        self,
+        event: dict[str, Any],
+        *,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+        event_id: str | None = None,
+    ) -> Reply:
         body = {
             "token": "legacy-unused",
             "team_id": self.workspace.team_id,
@@ -133,8 +156,13 @@ class SlackDriver:
             "type": "event_callback",
             "event_id": event_id or "Ev" + secrets.token_hex(5).upper(),
             "event_time": int(time.time()),
-            "authorizations": [{"team_id": self.workspace.team_id,
-                                "user_id": self.workspace.bot.id, "is_bot": True}],
+            "authorizations": [
+                {
+                    "team_id": self.workspace.team_id,
+                    "user_id": self.workspace.bot.id,
+                    "is_bot": True,
+                }
+            ],
         }
         extra = {}
         if retry_num is not None:
@@ -143,16 +171,29 @@ class SlackDriver:
 
     async def open_home(self, user: User) -> Reply:
         channel = self.workspace.dm_channel(user.id)
-        return await self.event({"type": "app_home_opened", "user": user.id,
-                                 "channel": channel.id, "tab": "home"})
+        return await self.event(
+            {"type": "app_home_opened", "user": user.id, "channel": channel.id, "tab": "home"}
+        )
 
     # --- interactivity ----------------------------------------------------------------
-    async def click(self, user: User, action_id: str, *, value: str | None = None,
-                    block_id: str = "actions", channel: Channel | None = None,
-                    message_ts: str | None = None, view: OpenView | None = None,
-                    home: bool = False) -> Reply:
-        action: dict[str, Any] = {"type": "button", "action_id": action_id, "block_id": block_id,
-                                  "action_ts": f"{time.time():.6f}"}
+    async def click(
+        self,
+        user: User,
+        action_id: str,
+        *,
+        value: str | None = None,
+        block_id: str = "actions",
+        channel: Channel | None = None,
+        message_ts: str | None = None,
+        view: OpenView | None = None,
+        home: bool = False,
+    ) -> Reply:
+        action: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "block_id": block_id,
+            "action_ts": f"{time.time():.6f}",
+        }
         if value is not None:
             action["value"] = value
         payload: dict[str, Any] = {
@@ -169,13 +210,20 @@ class SlackDriver:
             payload["view"] = self.workspace._view_json(view) | {"state": {"values": {}}}
         elif home:
             payload["container"] = {"type": "view", "view_id": "VHOME"}
-            payload["view"] = {"id": "VHOME", "type": "home",
-                               **self.workspace.home_views.get(user.id, {})}
+            payload["view"] = {
+                "id": "VHOME",
+                "type": "home",
+                **self.workspace.home_views.get(user.id, {}),
+            }
         else:
             assert channel is not None, "a message click needs its channel"
             message = next(m for m in channel.messages if m.ts == message_ts)
-            payload["container"] = {"type": "message", "message_ts": message.ts,
-                                    "channel_id": channel.id, "is_ephemeral": False}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": channel.id,
+                "is_ephemeral": False,
+            }
             payload["channel"] = {"id": channel.id, "name": channel.name}
             payload["message"] = message.as_json()
             payload["response_url"] = self.sandbox.response_url_for(user.id, channel.id)
@@ -195,8 +243,8 @@ class SlackDriver:
             "api_app_id": self.api_app_id,
             "token": "legacy-unused",
             "trigger_id": self.workspace.issue_trigger(user.id),
-            "view": self.workspace._view_json(view) | {
-                "state": {"values": state_values(view.view, values)}},
+            "view": self.workspace._view_json(view)
+            | {"state": {"values": state_values(view.view, values)}},
             "response_urls": [],
         }
         reply = await self._send_payload(payload)

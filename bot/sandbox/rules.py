@@ -54,8 +54,10 @@ def decode_json_arg(value: Any, name: str) -> Any:
         try:
             return json.loads(value)
         except json.JSONDecodeError:
-            raise SlackError("invalid_arguments", response_metadata={
-                "messages": [f"[ERROR] failed to parse `{name}` as JSON"]}) from None
+            raise SlackError(
+                "invalid_arguments",
+                response_metadata={"messages": [f"[ERROR] failed to parse `{name}` as JSON"]},
+            ) from None
     return value
 
 
@@ -64,10 +66,14 @@ def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS_MAX) -> list[dict[str,
     if not isinstance(blocks, list):
         raise SlackError("invalid_blocks_format")
     if len(blocks) > limit:
-        raise SlackError("invalid_blocks", errors=[f"must provide an array of no more than {limit} items"])
-    errors = [f"{problem} [json-pointer:/blocks/{index}]"
-              for index, block in enumerate(blocks)
-              if (problem := _block_problem(block))]
+        raise SlackError(
+            "invalid_blocks", errors=[f"must provide an array of no more than {limit} items"]
+        )
+    errors = [
+        f"{problem} [json-pointer:/blocks/{index}]"
+        for index, block in enumerate(blocks)
+        if (problem := _block_problem(block))
+    ]
     if errors:
         raise SlackError("invalid_blocks", errors=errors)
     return blocks
@@ -92,8 +98,14 @@ def _block_problem(block: Any) -> str | None:
 def check_view(view: Any) -> dict[str, Any]:
     view = decode_json_arg(view, "view")
     if not isinstance(view, dict) or view.get("type") not in VIEW_TYPES:
-        raise SlackError("invalid_arguments", response_metadata={
-            "messages": ["[ERROR] view type must be one of: modal, home [json-pointer:/view/type]"]})
+        raise SlackError(
+            "invalid_arguments",
+            response_metadata={
+                "messages": [
+                    "[ERROR] view type must be one of: modal, home [json-pointer:/view/type]"
+                ]
+            },
+        )
     blocks = view.get("blocks") or []
     check_blocks(blocks, VIEW_BLOCKS_MAX)
     if view["type"] == "modal" and "title" not in view:
@@ -118,14 +130,26 @@ def required_scopes(method: str, args: dict[str, Any], channel_kind: str | None)
     by_kind = {
         "conversations.create": {"public": "channels:manage", "private": "groups:write"},
         "conversations.invite": {"public": "channels:manage", "private": "groups:write"},
-        "conversations.setTopic": {"public": "channels:manage", "private": "groups:write",
-                                   "im": "im:write"},
-        "conversations.info": {"public": "channels:read", "private": "groups:read",
-                               "im": "im:read"},
-        "conversations.members": {"public": "channels:read", "private": "groups:read",
-                                  "im": "im:read"},
-        "conversations.history": {"public": "channels:history", "private": "groups:history",
-                                  "im": "im:history"},
+        "conversations.setTopic": {
+            "public": "channels:manage",
+            "private": "groups:write",
+            "im": "im:write",
+        },
+        "conversations.info": {
+            "public": "channels:read",
+            "private": "groups:read",
+            "im": "im:read",
+        },
+        "conversations.members": {
+            "public": "channels:read",
+            "private": "groups:read",
+            "im": "im:read",
+        },
+        "conversations.history": {
+            "public": "channels:history",
+            "private": "groups:history",
+            "im": "im:history",
+        },
     }
     if method == "conversations.create":
         kind = "private" if _truthy(args.get("is_private")) else "public"

@@ -118,12 +118,19 @@ class SlackSandbox:
             self._runner = None
 
     # --- test controls ----------------------------------------------------------------
-    def inject(self, method: str | None = None, *, times: int = 1, status: int | None = None,
-               error: str | None = None, delay_s: float | None = None,
-               after_effect: bool = False, retry_after: int = 1) -> None:
+    def inject(
+        self,
+        method: str | None = None,
+        *,
+        times: int = 1,
+        status: int | None = None,
+        error: str | None = None,
+        delay_s: float | None = None,
+        after_effect: bool = False,
+        retry_after: int = 1,
+    ) -> None:
         """Make the next `times` calls of `method` (any method if None) fail this way."""
-        self.faults.append(Fault(method, times, status, error, delay_s, after_effect,
-                                 retry_after))
+        self.faults.append(Fault(method, times, status, error, delay_s, after_effect, retry_after))
 
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -163,8 +170,16 @@ class SlackSandbox:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         needed = required_scopes(method, args, workspace.channel_kind(args))
         if needed and not needed & workspace.bot_scopes:
-            return 200, {"ok": False, "error": "missing_scope", "needed": ",".join(sorted(needed)),
-                         "provided": ",".join(sorted(workspace.bot_scopes))}, {}
+            return (
+                200,
+                {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": ",".join(sorted(needed)),
+                    "provided": ",".join(sorted(workspace.bot_scopes)),
+                },
+                {},
+            )
         try:
             body = {"ok": True, **handler(args)}
         except SlackError as exc:
@@ -194,9 +209,16 @@ class SlackSandbox:
         workspace = self.workspace
         text = str(body.get("text") or "")
         if body.get("response_type") == "in_channel" and channel in workspace.channels:
-            workspace.channels[channel].messages.append(Message(
-                ts=workspace._next_ts(), channel=channel, user=workspace.bot.id, text=text,
-                blocks=blocks, at=workspace.clock()))
+            workspace.channels[channel].messages.append(
+                Message(
+                    ts=workspace._next_ts(),
+                    channel=channel,
+                    user=workspace.bot.id,
+                    text=text,
+                    blocks=blocks,
+                    at=workspace.clock(),
+                )
+            )
         else:
             workspace.ephemerals.append(Ephemeral(channel, user, text, blocks, workspace.clock()))
         return web.Response(text="ok")

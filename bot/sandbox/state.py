@@ -48,8 +48,11 @@ class User:
             "is_bot": self.is_bot,
             "tz": self.tz,
             "tz_offset": offset,
-            "profile": {"email": self.email, "real_name": self.real_name,
-                        "display_name": self.name},
+            "profile": {
+                "email": self.email,
+                "real_name": self.real_name,
+                "display_name": self.name,
+            },
         }
 
 
@@ -66,8 +69,12 @@ class Message:
     edited: bool = False
 
     def as_json(self, include_metadata: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": "message", "ts": self.ts, "user": self.user,
-                                "text": self.text}
+        body: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "user": self.user,
+            "text": self.text,
+        }
         if self.blocks:
             body["blocks"] = self.blocks
         if self.thread_ts:
@@ -176,8 +183,12 @@ class Workspace:
 
     def add_channel(self, name: str, members: list[str], is_private: bool = False) -> Channel:
         check_channel_name(name)
-        channel = Channel(id=self._new_id("G" if is_private else "C"), name=name,
-                          is_private=is_private, members=set(members))
+        channel = Channel(
+            id=self._new_id("G" if is_private else "C"),
+            name=name,
+            is_private=is_private,
+            members=set(members),
+        )
         self.channels[channel.id] = channel
         return channel
 
@@ -190,8 +201,9 @@ class Workspace:
         for channel in self.channels.values():
             if channel.is_im and channel.members == {self.bot.id, user_id}:
                 return channel
-        channel = Channel(id=self._new_id("D"), name=user_id, is_im=True,
-                          members={self.bot.id, user_id})
+        channel = Channel(
+            id=self._new_id("D"), name=user_id, is_im=True, members={self.bot.id, user_id}
+        )
         self.channels[channel.id] = channel
         return channel
 
@@ -210,8 +222,10 @@ class Workspace:
     def _required(args: dict[str, Any], name: str) -> str:
         value = args.get(name)
         if value is None or str(value) == "":
-            raise SlackError("invalid_arguments", response_metadata={
-                "messages": [f"[ERROR] missing required field: {name}"]})
+            raise SlackError(
+                "invalid_arguments",
+                response_metadata={"messages": [f"[ERROR] missing required field: {name}"]},
+            )
         return str(value)
 
     def _user(self, user_id: str) -> User:
@@ -258,8 +272,14 @@ class Workspace:
 
     # --- auth & users -----------------------------------------------------------------
     def api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://sandbox.slack.test/", "team": self.team_name, "user": "baton",
-                "team_id": self.team_id, "user_id": self.bot.id, "bot_id": self.bot_id}
+        return {
+            "url": "https://sandbox.slack.test/",
+            "team": self.team_name,
+            "user": "baton",
+            "team_id": self.team_id,
+            "user_id": self.bot.id,
+            "bot_id": self.bot_id,
+        }
 
     def api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self._user(self._required(args, "user"))
@@ -341,10 +361,15 @@ class Workspace:
         oldest = float(args.get("oldest") or 0)
         limit = min(int(args.get("limit") or 100), 999)
         include = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
-        found = [m for m in reversed(channel.messages)
-                 if float(m.ts) > oldest and m.thread_ts in (None, m.ts)]
-        return {"messages": [m.as_json(include) for m in found[:limit]],
-                "has_more": len(found) > limit}
+        found = [
+            m
+            for m in reversed(channel.messages)
+            if float(m.ts) > oldest and m.thread_ts in (None, m.ts)
+        ]
+        return {
+            "messages": [m.as_json(include) for m in found[:limit]],
+            "has_more": len(found) > limit,
+        }
 
     def api_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
@@ -364,8 +389,16 @@ class Workspace:
         if thread_ts and not any(m.ts == thread_ts for m in channel.messages):
             raise SlackError("thread_not_found")
         metadata = decode_json_arg(args["metadata"], "metadata") if args.get("metadata") else None
-        message = Message(ts=self._next_ts(), channel=channel.id, user=self.bot.id, text=text,
-                          blocks=blocks, thread_ts=thread_ts, metadata=metadata, at=self.clock())
+        message = Message(
+            ts=self._next_ts(),
+            channel=channel.id,
+            user=self.bot.id,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            metadata=metadata,
+            at=self.clock(),
+        )
         channel.messages.append(message)
         return {"channel": channel.id, "ts": message.ts, "message": message.as_json()}
 
@@ -406,16 +439,26 @@ class Workspace:
 
     def _store_view(self, user: str, view: dict[str, Any], root_id: str | None) -> OpenView:
         view_id = self._new_id("V")
-        opened = OpenView(id=view_id, user=user, view=view, hash=secrets.token_hex(8),
-                          root_id=root_id or view_id,
-                          private_metadata=str(view.get("private_metadata", "")))
+        opened = OpenView(
+            id=view_id,
+            user=user,
+            view=view,
+            hash=secrets.token_hex(8),
+            root_id=root_id or view_id,
+            private_metadata=str(view.get("private_metadata", "")),
+        )
         self.views[view_id] = opened
         return opened
 
     def _view_json(self, opened: OpenView) -> dict[str, Any]:
-        return {**opened.view, "id": opened.id, "hash": opened.hash,
-                "root_view_id": opened.root_id, "team_id": self.team_id,
-                "private_metadata": opened.private_metadata}
+        return {
+            **opened.view,
+            "id": opened.id,
+            "hash": opened.hash,
+            "root_view_id": opened.root_id,
+            "team_id": self.team_id,
+            "private_metadata": opened.private_metadata,
+        }
 
     def api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         view = check_view(args.get("view"))

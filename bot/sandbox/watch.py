@@ -35,8 +35,11 @@ def render_blocks(blocks: list[dict[str, Any]] | None, fallback: str = "") -> st
         elif kind == "context":
             lines.append(" ".join(e.get("text", "") for e in block["elements"]))
         elif kind == "actions":
-            lines.append(" ".join(f"[{e['text']['text']}]" for e in block["elements"]
-                                  if e.get("type") == "button"))
+            lines.append(
+                " ".join(
+                    f"[{e['text']['text']}]" for e in block["elements"] if e.get("type") == "button"
+                )
+            )
         elif kind == "divider":
             lines.append("---")
         elif kind == "input":
@@ -64,22 +67,36 @@ class Watcher:
                 where = "DM from Baton" if channel.is_im else f"#{channel.name}"
                 if message.thread_ts and message.thread_ts != message.ts:
                     where += " (thread)"
-                seen.append(Seen(message.at, readers, where,
-                                 render_blocks(message.blocks, message.text)))
+                seen.append(
+                    Seen(message.at, readers, where, render_blocks(message.blocks, message.text))
+                )
             self._messages[channel.id] = len(channel.messages)
-        for ephemeral in ws.ephemerals[self._ephemerals:]:
-            seen.append(Seen(ephemeral.at, (ephemeral.user,), "only visible to you",
-                             render_blocks(ephemeral.blocks, ephemeral.text)))
+        for ephemeral in ws.ephemerals[self._ephemerals :]:
+            seen.append(
+                Seen(
+                    ephemeral.at,
+                    (ephemeral.user,),
+                    "only visible to you",
+                    render_blocks(ephemeral.blocks, ephemeral.text),
+                )
+            )
         self._ephemerals = len(ws.ephemerals)
         for user_id, view in ws.home_views.items():
             if self._homes.get(user_id) is not view:
-                seen.append(Seen(ws.clock(), (user_id,), "App Home",
-                                 render_blocks(view.get("blocks"))))
+                seen.append(
+                    Seen(ws.clock(), (user_id,), "App Home", render_blocks(view.get("blocks")))
+                )
                 self._homes[user_id] = view
         for view_id, opened in list(ws.views.items()):
             if view_id not in self._views:
                 title = opened.view.get("title", {}).get("text", "")
-                seen.append(Seen(ws.clock(), (opened.user,), f"modal “{title}”",
-                                 render_blocks(opened.view.get("blocks"))))
+                seen.append(
+                    Seen(
+                        ws.clock(),
+                        (opened.user,),
+                        f"modal “{title}”",
+                        render_blocks(opened.view.get("blocks")),
+                    )
+                )
                 self._views.add(view_id)
         return sorted(seen, key=lambda s: s.at)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from sqlmodel import SQLModel
 
 # Any constant works; it only has to be the same for every replica.
 MIGRATION_LOCK_KEY = 0x6261746F6E  # "baton"

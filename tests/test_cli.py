@@ -1,0 +1,223 @@
+"""The `baton` program as an operator runs it: real processes, real signals."""
+
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from bot.sandbox import SlackSandbox
+from bot.sandbox.driver import sign
+from storage import outbox
+from storage.db import make_engine
+from storage.migrate import is_current
+
+BATON = [sys.executable, "-m", "bot"]
+SETTING_NAMES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "BATON_WEBHOOK_SECRET",
+    "PORT",
+    "BATON_TIMEZONE",
+)
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env.update(values)
+    return env
+
+
+def run_baton(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*BATON, *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=120
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "baton"
+    assert script.exists(), "pip install should provide the `baton` command"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (("run",), {"PORT": "abc"}, "baton: PORT expects a whole number from 1 to 65535"),
+        (("run",), {}, "baton: SLACK_BOT_TOKEN is not set"),
+        (("run",), {"SLACK_BOT_TOKEN": "xoxb-1"}, "baton: SLACK_SIGNING_SECRET is not set"),
+        (("db", "upgrade"), {"DATABASE_URL": "oracle://x"}, "baton: DATABASE_URL expects"),
+        (("tick",), {"BATON_TIMEZONE": "Nowhere/Land"}, "baton: BATON_TIMEZONE expects"),
+    ],
+)
+def test_bad_configuration_exits_2_with_one_sentence(tmp_path: Path, args, env, expected) -> None:
+    result = run_baton(*args, cwd=tmp_path, **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(expected)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_tick_rejects_a_malformed_instant(tmp_path: Path) -> None:
+    result = run_baton("tick", "--now", "next tuesday", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "expects an ISO-8601 instant" in result.stderr
+
+
+def test_db_upgrade(tmp_path: Path, database_url: str) -> None:
+    result = run_baton("db", "upgrade", cwd=tmp_path, DATABASE_URL=database_url)
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(database_url)
+    assert is_current(engine)
+    engine.dispose()
+
+
+def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = run_baton(
+        "demo", cwd=tmp_path, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"
+    )
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 60
+    out = result.stdout
+    assert "Maya Patel (manager) · only visible to you" in out
+    assert "[Mon 04 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out
+    assert "[Mon 04 Jan 2027 09:00 New York] Ana Ruiz (AE) · DM from Baton" in out
+    assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
+
+
+async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise AssertionError(f"baton exited early: {await process.stderr.read()}")
+            try:
+                async with session.get(url + "/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("baton never became healthy")
+
+
+async def test_run_serves_slack_over_http_and_stops_on_sigterm(
+    tmp_path: Path, sandbox: SlackSandbox, database_url: str, people
+) -> None:
+    port, secret = free_port(), secrets.token_hex(8)
+    env = clean_env(
+        SLACK_BOT_TOKEN=sandbox.workspace.bot_token,
+        SLACK_SIGNING_SECRET=secret,
+        SLACK_API_URL=sandbox.api_url,
+        DATABASE_URL=database_url,
+        PORT=str(port),
+        # Ambient settings that must not change what Baton does:
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        NO_PROXY="",
+        SLACK_CLIENT_ID="123.456",
+        SLACK_CLIENT_SECRET="oauth-secret",
+    )
+    process = await asyncio.create_subprocess_exec(
+        *BATON,
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(url, process)
+        body = urlencode(
+            {
+                "command": "/baton",
+                "text": "help",
+                "user_id": people.ae.id,
+                "team_id": sandbox.workspace.team_id,
+                "channel_id": "D1",
+                "response_url": sandbox.response_url_for(people.ae.id, "D1"),
+                "trigger_id": sandbox.workspace.issue_trigger(people.ae.id),
+            }
+        ).encode()
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        async with aiohttp.ClientSession(trust_env=False) as session:
+            async with session.post(
+                url + "/slack/events", data=body, headers={**form, **sign(secret, body)}
+            ) as resp:
+                assert resp.status == 200
+                assert "/baton help" in (await resp.json())["text"]
+            async with session.post(
+                url + "/slack/events", data=body, headers={**form, **sign("forged", body)}
+            ) as resp:
+                assert resp.status == 401
+            async with session.get(url + "/slack/install") as resp:
+                assert resp.status == 404, "no OAuth flow from ambient SLACK_CLIENT_ID"
+        assert sandbox.calls_of("auth.test"), "the bot reached the sandbox despite HTTPS_PROXY"
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), timeout=15)
+    stderr = (await process.stderr.read()).decode()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+
+
+async def test_concurrent_ticks_send_each_owed_message_once(
+    tmp_path: Path, sandbox: SlackSandbox, engine, database_url: str, people
+) -> None:
+    sandbox.limiter.enabled = False
+    now = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    recipients = [people.ae.id, people.csm.id, people.manager.id]
+    for index in range(24):
+        outbox.enqueue(
+            engine,
+            outbox.OwedMessage(
+                team_id=sandbox.workspace.team_id,
+                dedupe_key=f"k{index}",
+                channel=recipients[index % 3],
+                text=f"m{index}",
+                due_at=now - timedelta(hours=1),
+            ),
+        )
+    env = clean_env(
+        SLACK_BOT_TOKEN=sandbox.workspace.bot_token,
+        SLACK_API_URL=sandbox.api_url,
+        DATABASE_URL=database_url,
+    )
+    processes = [
+        await asyncio.create_subprocess_exec(
+            *BATON,
+            "tick",
+            "--now",
+            now.isoformat(),
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    results = [await asyncio.wait_for(p.communicate(), timeout=60) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], results
+    texts = [m.text for user in recipients for m in sandbox.workspace.dm_channel(user).messages]
+    assert sorted(texts) == sorted(f"m{index}" for index in range(24))
+    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"sent": 24}
