@@ -1,11 +1,8 @@
 """The `baton` program as an operator runs it: real processes, real signals."""
 
 import asyncio
-import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,36 +17,7 @@ from bot.sandbox.driver import sign
 from storage import outbox
 from storage.db import make_engine
 from storage.migrate import is_current
-
-BATON = [sys.executable, "-m", "bot"]
-SETTING_NAMES = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_API_URL",
-    "DATABASE_URL",
-    "BATON_WEBHOOK_SECRET",
-    "PORT",
-    "BATON_TIMEZONE",
-)
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    env.update(values)
-    return env
-
-
-def run_baton(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*BATON, *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=120
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import BATON, clean_env, free_port, run_baton, wait_healthy
 
 
 def test_console_script_is_installed() -> None:
@@ -101,22 +69,6 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     assert "[Mon 04 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out
     assert "[Mon 04 Jan 2027 09:00 New York] Ana Ruiz (AE) · DM from Baton" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
-
-
-async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 30
-    async with aiohttp.ClientSession(trust_env=False) as session:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                raise AssertionError(f"baton exited early: {await process.stderr.read()}")
-            try:
-                async with session.get(url + "/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("baton never became healthy")
 
 
 async def test_run_serves_slack_over_http_and_stops_on_sigterm(

@@ -8,14 +8,7 @@ from bot.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import sign
 from storage.people import get_person
-
-
-async def until(predicate, within_s: float = 3.0) -> None:
-    """Bolt acks events before its listeners finish; wait for their effect."""
-    deadline = time.monotonic() + within_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for the bot"
-        await asyncio.sleep(0.01)
+from tests.helpers import until
 
 
 async def test_help_is_ephemeral_with_every_subcommand(

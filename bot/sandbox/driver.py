@@ -36,14 +36,24 @@ class Reply:
 
 
 class SlackDriver:
+    """Sends what Slack would send when people act: signed HTTP requests to `bot_url`, or,
+    with `socket_mode=True`, envelopes over the app's Socket Mode connection."""
+
     def __init__(
-        self, sandbox: SlackSandbox, bot_url: str, signing_secret: str, api_app_id: str = "A0BATON"
+        self,
+        sandbox: SlackSandbox,
+        bot_url: str,
+        signing_secret: str = "",
+        api_app_id: str = "A0BATON",
+        *,
+        socket_mode: bool = False,
     ) -> None:
         self.sandbox = sandbox
         self.workspace = sandbox.workspace
         self.bot_url = bot_url.rstrip("/")
         self.signing_secret = signing_secret
         self.api_app_id = api_app_id
+        self.socket_mode = socket_mode
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -68,17 +78,33 @@ class SlackDriver:
         async with self._http().get(self.bot_url + path) as resp:
             return Reply(resp.status, await resp.text())
 
-    async def _send(
-        self, body: bytes, content_type: str, extra: dict[str, str] | None = None
+    async def _deliver(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        retry_num: int | None = None,
+        retry_reason: str = "",
     ) -> Reply:
-        headers = {**sign(self.signing_secret, body), **(extra or {})}
+        """`kind` is Slack's Socket Mode envelope type: slash_commands, interactive, events_api."""
+        if self.socket_mode:
+            try:
+                ack = await self.sandbox.deliver_envelope(
+                    kind, payload, retry_attempt=retry_num or 0, retry_reason=retry_reason
+                )
+            except TimeoutError:
+                return Reply(408, "")  # Slack gives up after 3 seconds and shows an error
+            return Reply(200, json.dumps(ack) if ack else "")
+        extra: dict[str, str] = {}
+        if kind == "events_api":
+            body, content_type = json.dumps(payload).encode(), "application/json"
+            if retry_num is not None:
+                extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        else:
+            fields = payload if kind == "slash_commands" else {"payload": json.dumps(payload)}
+            body, content_type = urlencode(fields).encode(), "application/x-www-form-urlencoded"
+        headers = {**sign(self.signing_secret, body), **extra}
         return await self.post("/slack/events", body, content_type, headers)
-
-    async def _send_form(self, fields: dict[str, str]) -> Reply:
-        return await self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded")
-
-    async def _send_payload(self, payload: dict[str, Any]) -> Reply:
-        return await self._send_form({"payload": json.dumps(payload)})
 
     def _team(self) -> dict[str, str]:
         return {"id": self.workspace.team_id, "domain": "sandbox"}
@@ -96,7 +122,8 @@ class SlackDriver:
         self, user: User, text: str, channel: Channel | None = None, command: str = "/baton"
     ) -> Reply:
         channel = channel or self.workspace.dm_channel(user.id)
-        reply = await self._send_form(
+        reply = await self._deliver(
+            "slash_commands",
             {
                 "token": "legacy-unused",
                 "team_id": self.workspace.team_id,
@@ -110,7 +137,7 @@ class SlackDriver:
                 "api_app_id": self.api_app_id,
                 "response_url": self.sandbox.response_url_for(user.id, channel.id),
                 "trigger_id": self.workspace.issue_trigger(user.id),
-            }
+            },
         )
         self._show_command_reply(user, channel, reply)
         return reply
@@ -164,10 +191,9 @@ class SlackDriver:
                 }
             ],
         }
-        extra = {}
-        if retry_num is not None:
-            extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return await self._send(json.dumps(body).encode(), "application/json", extra)
+        return await self._deliver(
+            "events_api", body, retry_num=retry_num, retry_reason=retry_reason
+        )
 
     async def open_home(self, user: User) -> Reply:
         channel = self.workspace.dm_channel(user.id)
@@ -227,7 +253,7 @@ class SlackDriver:
             payload["channel"] = {"id": channel.id, "name": channel.name}
             payload["message"] = message.as_json()
             payload["response_url"] = self.sandbox.response_url_for(user.id, channel.id)
-        return await self._send_payload(payload)
+        return await self._deliver("interactive", payload)
 
     async def submit(self, user: User, view: OpenView, values: dict[str, Any]) -> Reply:
         """Submit a modal; `values` maps block_id to the value typed or picked.
@@ -247,7 +273,7 @@ class SlackDriver:
             | {"state": {"values": state_values(view.view, values)}},
             "response_urls": [],
         }
-        reply = await self._send_payload(payload)
+        reply = await self._deliver("interactive", payload)
         self._apply_view_response(user, view, reply)
         return reply
 
@@ -262,7 +288,7 @@ class SlackDriver:
             "is_cleared": False,
         }
         self.workspace.close_view(view.id)
-        return await self._send_payload(payload)
+        return await self._deliver("interactive", payload)
 
     def _apply_view_response(self, user: User, view: OpenView, reply: Reply) -> None:
         if reply.status != 200:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import secrets
@@ -93,6 +94,8 @@ class SlackSandbox:
         self.limiter = RateLimiter(self.workspace.monotonic)
         self._response_urls: dict[str, tuple[str, str]] = {}
         self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.base_url = ""
 
     # --- lifecycle --------------------------------------------------------------------
@@ -100,6 +103,7 @@ class SlackSandbox:
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/_respond/{key}", self._handle_response_url)
+        app.router.add_get("/link", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)
@@ -113,6 +117,8 @@ class SlackSandbox:
         return f"{self.base_url}/api/"
 
     async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -154,11 +160,15 @@ class SlackSandbox:
         self, method: str, token: str, args: dict[str, Any]
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         workspace = self.workspace
+        if method == "apps.connections.open":
+            return self._open_connection(token)
         handler = getattr(workspace, "api_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if token == workspace.app_token:
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
         if token != workspace.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         fault = self._take_fault(method)
@@ -194,6 +204,80 @@ class SlackSandbox:
                 fault.times -= 1
                 return fault
         return None
+
+    # --- Socket Mode ------------------------------------------------------------------
+    def _open_connection(self, token: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token == self.workspace.bot_token:
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+        if token != self.workspace.app_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        ws_url = self.base_url.replace("http://", "ws://", 1)
+        return 200, {"ok": True, "url": f"{ws_url}/link?ticket={secrets.token_hex(8)}"}, {}
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "sandbox", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0BATON"},
+            }
+        )
+        try:
+            async for frame in socket:
+                if frame.type.name != "TEXT":
+                    continue
+                with contextlib.suppress(ValueError, AttributeError):
+                    ack = json.loads(frame.data)
+                    waiter = self._acks.pop(str(ack.get("envelope_id")), None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(ack.get("payload") or {})
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    @property
+    def socket_connected(self) -> bool:
+        return bool(self._sockets)
+
+    async def deliver_envelope(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        wait_s: float = 3.0,
+    ) -> dict[str, Any]:
+        """Send one Socket Mode envelope and wait for the app's ack, as Slack does.
+
+        Raises TimeoutError when the app does not acknowledge within `wait_s` (Slack then
+        shows the user an error). `kind`: slash_commands, interactive or events_api.
+        """
+        if not self._sockets:
+            raise ConnectionError("no Socket Mode connection is open")
+        envelope_id = secrets.token_hex(12)
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = waiter
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": retry_reason,
+            }
+        )
+        try:
+            return await asyncio.wait_for(waiter, wait_s)
+        finally:
+            self._acks.pop(envelope_id, None)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         target = self._response_urls.get(request.match_info["key"])

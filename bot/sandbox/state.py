@@ -162,6 +162,7 @@ class Workspace:
         self.bot = User(id="U0BATONBOT", name="baton", real_name="Baton", email="", is_bot=True)
         self.bot_id = "B0BATONBOT"
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
+        self.app_token = "xapp-sandbox-" + secrets.token_hex(8)  # Socket Mode
         self.bot_scopes = set(bot_scopes or ())
         self.users: dict[str, User] = {self.bot.id: self.bot}
         self.channels: dict[str, Channel] = {}

@@ -1,0 +1,66 @@
+"""Helpers shared by the tests: waiting for the bot, and running `baton` as a process."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+BATON = [sys.executable, "-m", "bot"]
+SETTING_NAMES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "BATON_WEBHOOK_SECRET",
+    "PORT",
+    "BATON_TIMEZONE",
+)
+
+
+async def until(predicate, within_s: float = 5.0) -> None:
+    """Bolt acknowledges before its listeners finish: wait for their effect."""
+    deadline = time.monotonic() + within_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for the bot"
+        await asyncio.sleep(0.01)
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any Baton setting, plus `values`."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env.update(values)
+    return env
+
+
+def run_baton(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*BATON, *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=120
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise AssertionError(f"baton exited early: {await process.stderr.read()}")
+            try:
+                async with session.get(url + "/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("baton never became healthy")
