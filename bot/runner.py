@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app
 from bot.clock import Clock, system_clock
-from bot.scheduler import start_ticker
+from bot.scheduler import TICK_SECONDS, start_ticker
 from bot.server import make_web_app
 from bot.services import Services
 from bot.settings import ConfigError, Settings
@@ -38,12 +38,18 @@ class BotServer:
     """Baton's long-running process, startable in-process by tests and the demo."""
 
     def __init__(
-        self, settings: Settings, clock: Clock = system_clock, *, ticker: bool = True
+        self,
+        settings: Settings,
+        clock: Clock = system_clock,
+        *,
+        ticker: bool = True,
+        tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.settings = settings
         self.services = make_services(settings, clock)
         self.bolt_app: AsyncApp = build_app(self.services)
         self._with_ticker = ticker
+        self._tick_seconds = tick_seconds
         self._runner: web.AppRunner | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -70,7 +76,7 @@ class BotServer:
             )
             await self._socket.connect_async()
         if self._with_ticker:
-            self._scheduler = start_ticker(self.services)
+            self._scheduler = start_ticker(self.services, self._tick_seconds)
         return self.url
 
     async def _identify(self) -> None:

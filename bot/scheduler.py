@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 30
 
 
-def start_ticker(services: Services, seconds: int = TICK_SECONDS) -> AsyncIOScheduler:
+def start_ticker(services: Services, seconds: float = TICK_SECONDS) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def tick() -> None:
