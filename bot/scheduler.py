@@ -34,7 +34,7 @@ def start_ticker(services: Services, seconds: float = TICK_SECONDS) -> AsyncIOSc
         id="baton-tick",
         max_instances=1,
         coalesce=True,
-        misfire_grace_time=seconds,
+        misfire_grace_time=max(1, round(seconds)),
     )
     scheduler.start()
     return scheduler
