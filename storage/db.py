@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -82,8 +83,6 @@ def ping(engine: Engine) -> bool:
 
 def insert_for(engine: Engine) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -64,3 +65,13 @@ async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise AssertionError("baton never became healthy")
+
+
+async def stop_baton(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM a running `baton`, and require a clean exit: status 0, no traceback."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(process.wait(), timeout=15)
+    stderr = (await process.stderr.read()).decode()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr

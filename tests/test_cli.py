@@ -2,7 +2,6 @@
 
 import asyncio
 import secrets
-import signal
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from bot.sandbox.driver import sign
 from storage import outbox
 from storage.db import make_engine
 from storage.migrate import is_current
-from tests.helpers import BATON, clean_env, free_port, run_baton, wait_healthy
+from tests.helpers import BATON, clean_env, free_port, run_baton, stop_baton, wait_healthy
 
 
 def test_console_script_is_installed() -> None:
@@ -125,12 +124,7 @@ async def test_run_serves_slack_over_http_and_stops_on_sigterm(
                 assert resp.status == 404, "no OAuth flow from ambient SLACK_CLIENT_ID"
         assert sandbox.calls_of("auth.test"), "the bot reached the sandbox despite HTTPS_PROXY"
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), timeout=15)
-    stderr = (await process.stderr.read()).decode()
-    assert code == 0, stderr
-    assert "Traceback" not in stderr
+        await stop_baton(process)
 
 
 async def test_concurrent_ticks_send_each_owed_message_once(

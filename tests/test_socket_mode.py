@@ -1,7 +1,6 @@
 """Socket Mode: the development default, exercised over a real WebSocket to the sandbox."""
 
 import asyncio
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from bot.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.settings import load_settings
-from tests.helpers import BATON, clean_env, free_port, until, wait_healthy
+from tests.helpers import BATON, clean_env, free_port, stop_baton, until, wait_healthy
 
 
 @pytest.fixture
@@ -89,9 +88,4 @@ async def test_baton_run_in_socket_mode(
         assert "I don't know `nonsense`" in reply.text
         await driver.close()
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), timeout=15)
-    stderr = (await process.stderr.read()).decode()
-    assert code == 0, stderr
-    assert "Traceback" not in stderr
+        await stop_baton(process)
