@@ -1,0 +1,177 @@
+"""A closed-won deal as the CRM sends it: validated field by field, never half-accepted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlparse
+
+from flows.dates import add_months
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+DEFAULT_TERM_MONTHS = 12
+MAX_TERM_MONTHS = 120
+NAME_MAX = 200
+CRM_ID_MAX = 64
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ClosedWon:
+    crm_id: str
+    account_name: str
+    arr: Decimal
+    contract_start: date
+    renewal_date: date
+    term_months: int
+    ae_email: str
+    csm_email: str
+    am_email: str | None = None
+    manager_email: str | None = None
+    champion_email: str | None = None
+    crm_url: str | None = None
+    segment: str | None = None
+    currency: str = "USD"
+
+    def emails(self) -> dict[str, str]:
+        """Role → email for everyone Baton should find in Slack."""
+        pairs = {
+            "ae": self.ae_email,
+            "csm": self.csm_email,
+            "am": self.am_email,
+            "manager": self.manager_email,
+        }
+        return {role: email for role, email in pairs.items() if email}
+
+
+@dataclass
+class _Reader:
+    body: dict[str, Any]
+    errors: list[FieldError] = field(default_factory=list)
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(name, message))
+
+    def text(self, name: str, *, required: bool = False, limit: int = 255) -> str | None:
+        value = self.body.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(name, "is required.")
+            return None
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            self.fail(name, "must be a string.")
+            return None
+        text = str(value).strip()
+        if len(text) > limit:
+            self.fail(name, f"must be at most {limit} characters.")
+            return None
+        return text
+
+    def email(self, name: str, *, required: bool = False) -> str | None:
+        value = self.text(name, required=required, limit=320)
+        if value is not None and not EMAIL.match(value):
+            self.fail(name, "must be an email address such as ana@example.com.")
+            return None
+        return value.lower() if value else None
+
+    def day(self, name: str) -> date | None:
+        value = self.text(name, limit=10)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(name, "must be an ISO date such as 2027-01-31.")
+            return None
+
+    def amount(self, name: str) -> Decimal | None:
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            self.fail(name, "must be a number of at least 0.")
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            number = Decimal(-1)
+        if not number.is_finite() or number < 0:
+            self.fail(name, "must be a number of at least 0.")
+            return None
+        return number.quantize(Decimal("0.01"))
+
+    def months(self, name: str) -> int | None:
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | str)
+            or not str(value).strip().isdigit()
+            or not 1 <= int(str(value).strip()) <= MAX_TERM_MONTHS
+        ):
+            self.fail(name, f"must be a whole number of months from 1 to {MAX_TERM_MONTHS}.")
+            return None
+        return int(str(value).strip())
+
+
+def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
+    """The deal, or every problem with it (all at once, so the sender fixes them in one go)."""
+    if not isinstance(body, dict):
+        return [FieldError("body", "must be a JSON object.")]
+    read = _Reader(body)
+    crm_id = read.text("crm_id", required=True, limit=CRM_ID_MAX)
+    name = read.text("account_name", required=True, limit=NAME_MAX)
+    arr = read.amount("arr")
+    start = read.day("contract_start")
+    renewal = read.day("renewal_date")
+    term = read.months("term_months")
+    ae = read.email("ae_email", required=True)
+    csm = read.email("csm_email", required=True)
+    am = read.email("am_email")
+    manager = read.email("manager_email")
+    champion = read.email("champion_email")
+    crm_url = read.text("crm_url", limit=2000)
+    if crm_url and (
+        urlparse(crm_url).scheme not in ("http", "https") or not urlparse(crm_url).netloc
+    ):
+        read.fail("crm_url", "must be an http(s) link.")
+    segment = read.text("segment", limit=64)
+    currency = (read.text("currency", limit=3) or "USD").upper()
+    if not CURRENCY.match(currency):
+        read.fail("currency", "must be a three-letter ISO code such as USD.")
+    if ae and csm and ae == csm:
+        read.fail("csm_email", "must be a different person from the AE.")
+    start = start or today
+    term = term or DEFAULT_TERM_MONTHS
+    renewal = renewal or add_months(start, term)
+    if renewal <= start:
+        read.fail("renewal_date", "must be after contract_start.")
+    if read.errors:
+        return read.errors
+    assert crm_id and name and ae and csm
+    return ClosedWon(
+        crm_id=crm_id,
+        account_name=name,
+        arr=arr or Decimal("0.00"),
+        contract_start=start,
+        renewal_date=renewal,
+        term_months=term,
+        ae_email=ae,
+        csm_email=csm,
+        am_email=am,
+        manager_email=manager,
+        champion_email=champion,
+        crm_url=crm_url,
+        segment=segment,
+        currency=currency,
+    )
