@@ -38,10 +38,14 @@ class DeliveryReport:
 
 
 async def deliver_due(
-    engine: Engine, client: AsyncWebClient, now: datetime, limit: int = 50
+    engine: Engine,
+    client: AsyncWebClient,
+    now: datetime,
+    limit: int = 50,
+    ids: list[int] | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
-    claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit)
+    claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids)
     for claim in claims:
         await _deliver(engine, client, claim, now, report)
     return report

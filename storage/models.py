@@ -6,11 +6,12 @@ a test proves these models and the migrations agree.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -66,6 +67,8 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
     dedupe_key: str = Field(max_length=255)
+    kind: str = Field(default="message", max_length=32)
+    account_id: int | None = Field(default=None, index=True)
     channel: str = Field(max_length=32)
     text: str = Field(sa_column=Column(Text, nullable=False))
     blocks: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
@@ -80,3 +83,100 @@ class OutboxMessage(SQLModel, table=True):
     sent_ts: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class AccountStatus(StrEnum):
+    HANDOFF_PENDING = "handoff_pending"  # the packet gate is closed
+    HANDED_OFF = "handed_off"
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("team_id", "crm_id", name="uq_accounts_team_crm"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    crm_id: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    arr: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(14, 2), nullable=False))
+    currency: str = Field(default="USD", max_length=3)
+    contract_start: date
+    renewal_date: date
+    term_months: int = Field(default=12)
+    segment: str | None = Field(default=None, max_length=64)
+    crm_url: str | None = Field(default=None, max_length=2000)
+    ae_email: str = Field(max_length=320)
+    csm_email: str = Field(max_length=320)
+    am_email: str | None = Field(default=None, max_length=320)
+    manager_email: str | None = Field(default=None, max_length=320)
+    champion_email: str | None = Field(default=None, max_length=320)
+    ae_user_id: str | None = Field(default=None, max_length=32)
+    csm_user_id: str | None = Field(default=None, max_length=32)
+    am_user_id: str | None = Field(default=None, max_length=32)
+    manager_user_id: str | None = Field(default=None, max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    channel_name: str | None = Field(default=None, max_length=80)
+    retention_model: str = Field(default="A", max_length=1)
+    status: str = Field(default=AccountStatus.HANDOFF_PENDING, max_length=32, index=True)
+    closed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    provisioned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    people_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    packet_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    csm_acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    kickoff_held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    kickoff_held_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+    def user_of(self, role: str) -> str | None:
+        return getattr(self, f"{role}_user_id", None)
+
+
+class Packet(SQLModel, table=True):
+    """The current handoff packet of an account; every change is in packet_versions."""
+
+    __tablename__ = "packets"
+    __table_args__ = (UniqueConstraint("team_id", "account_id", name="uq_packets_account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=0)
+    ae_part_by: str | None = Field(default=None, max_length=32)
+    ae_part_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    marketing_part_by: str | None = Field(default=None, max_length=32)
+    marketing_part_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PacketVersion(SQLModel, table=True):
+    __tablename__ = "packet_versions"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "version", name="uq_packet_versions"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    version: int
+    part: str = Field(max_length=16)
+    edited_by: str = Field(max_length=32)
+    edited_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PacketDraft(SQLModel, table=True):
+    """What someone typed into a packet modal and closed without submitting."""
+
+    __tablename__ = "packet_drafts"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "user_id", "part", name="uq_packet_drafts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    user_id: str = Field(max_length=32)
+    part: str = Field(max_length=16)
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

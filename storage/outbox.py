@@ -28,6 +28,8 @@ class OwedMessage:
     due_at: datetime
     blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
+    kind: str = "message"
+    account_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,11 @@ class Claim:
     due_at: datetime
 
 
-def enqueue(engine: Engine, message: OwedMessage) -> bool:
-    """Record a message as owed. False if one with the same dedupe key already exists."""
+def enqueue(engine: Engine, message: OwedMessage) -> int | None:
+    """Record a message as owed: its id, or None if its dedupe key was already owed."""
     values = {
+        "kind": message.kind,
+        "account_id": message.account_id,
         "team_id": message.team_id,
         "dedupe_key": message.dedupe_key,
         "channel": message.channel,
@@ -64,21 +68,27 @@ def enqueue(engine: Engine, message: OwedMessage) -> bool:
     )
     with session_scope(engine) as session:
         # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-        return session.execute(statement).first() is not None
+        return session.execute(statement).scalar()
 
 
-def claim_due(engine: Engine, now: datetime, limit: int = 50) -> list[Claim]:
+def claim_due(
+    engine: Engine, now: datetime, limit: int = 50, ids: list[int] | None = None
+) -> list[Claim]:
     """Atomically move up to `limit` due rows from pending to sending under a fresh token.
 
     One statement (a CTE feeding an UPDATE … RETURNING). On PostgreSQL the CTE locks its
     rows FOR UPDATE SKIP LOCKED, so concurrent replicas split the work; on SQLite the
     session begins IMMEDIATE, which serialises claimers on the database write lock.
+    `ids` narrows the claim to those rows (to send something right away).
     """
     token = secrets.token_hex(16)
+    due = select(OutboxMessage.id).where(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now
+    )
+    if ids is not None:
+        due = due.where(OutboxMessage.id.in_(ids))
     due = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        due.order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due")
@@ -168,3 +178,32 @@ def count_by_status(engine: Engine, team_id: str) -> dict[str, int]:
             .group_by(OutboxMessage.status)
         ).all()
     return {status: count for status, count in rows}
+
+
+def cancel(engine: Engine, team_id: str, account_id: int, kinds: list[str]) -> int:
+    """Stop owing these kinds of message about an account; returns how many were cancelled."""
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.account_id == account_id,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED)
+    )
+    with session_scope(engine) as session:
+        return session.execute(statement).rowcount
+
+
+def sent_message(engine: Engine, team_id: str, dedupe_key: str) -> tuple[str, str] | None:
+    """(channel, ts) of a message once Slack has it, to thread under it or update it."""
+    with session_scope(engine) as session:
+        row = session.execute(
+            select(OutboxMessage.sent_channel, OutboxMessage.sent_ts).where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.dedupe_key == dedupe_key,
+                OutboxMessage.status == OutboxStatus.SENT,
+            )
+        ).first()
+    return (row.sent_channel, row.sent_ts) if row else None

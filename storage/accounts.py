@@ -1,0 +1,106 @@
+"""Queries on accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+
+from storage.db import insert_for, session_scope
+from storage.models import Account, AccountStatus
+
+
+def create_account(engine: Engine, values: dict[str, Any]) -> tuple[Account, bool]:
+    """Insert the account unless (team, crm_id) exists: (the account, whether it is new)."""
+    statement = (
+        insert_for(engine)(Account)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["team_id", "crm_id"])
+        .returning(Account.id)
+    )
+    with session_scope(engine) as session:
+        new_id = session.execute(statement).scalar()
+    account = account_by_crm(engine, values["team_id"], values["crm_id"])
+    assert account is not None
+    return account, new_id is not None
+
+
+def get_account(engine: Engine, team_id: str, account_id: int) -> Account | None:
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.id == account_id)
+        ).first()
+
+
+def account_by_crm(engine: Engine, team_id: str, crm_id: str) -> Account | None:
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.crm_id == crm_id)
+        ).first()
+
+
+def update_account(engine: Engine, team_id: str, account_id: int, **values: Any) -> Account:
+    with session_scope(engine) as session:
+        account = session.scalars(
+            select(Account)
+            .where(Account.team_id == team_id, Account.id == account_id)
+            .with_for_update()
+        ).one()
+        for key, value in values.items():
+            setattr(account, key, value)
+        return account
+
+
+def claim_once(
+    engine: Engine, team_id: str, account_id: int, column: str, now: datetime, **also: Any
+) -> bool:
+    """Set a once-only timestamp (e.g. kickoff_held_at) if unset; True for the one who set it."""
+    with session_scope(engine, immediate=True) as session:
+        account = session.scalars(
+            select(Account)
+            .where(Account.team_id == team_id, Account.id == account_id)
+            .with_for_update()
+        ).one()
+        if getattr(account, column) is not None:
+            return False
+        setattr(account, column, now)
+        for key, value in also.items():
+            setattr(account, key, value)
+        return True
+
+
+def unprovisioned(engine: Engine) -> list[Account]:
+    with session_scope(engine) as session:
+        return list(session.scalars(select(Account).where(Account.provisioned_at.is_(None))))
+
+
+def gate_pending(engine: Engine) -> list[Account]:
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(select(Account).where(Account.status == AccountStatus.HANDOFF_PENDING))
+        )
+
+
+def missing_people(engine: Engine, checked_before: datetime) -> list[Account]:
+    """Accounts with someone Baton has not found in Slack yet, not looked for recently."""
+    unresolved = or_(
+        Account.ae_user_id.is_(None),
+        Account.csm_user_id.is_(None),
+        (Account.am_email.is_not(None)) & (Account.am_user_id.is_(None)),
+        (Account.manager_email.is_not(None)) & (Account.manager_user_id.is_(None)),
+    )
+    recent = or_(Account.people_checked_at.is_(None), Account.people_checked_at < checked_before)
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(Account).where(unresolved, recent, Account.provisioned_at.is_not(None))
+            )
+        )
+
+
+def accounts_in_channel(engine: Engine, team_id: str, channel_id: str) -> Account | None:
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.channel_id == channel_id)
+        ).first()

@@ -1,0 +1,143 @@
+"""Queries on handoff packets: saving a part (versioned), drafts, history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+
+from flows.packet import changes
+from storage.db import session_scope, upsert
+from storage.models import Account, AccountStatus, Packet, PacketDraft, PacketVersion
+
+
+@dataclass(frozen=True)
+class SavedPart:
+    version: int
+    changed: dict[str, list[Any]]
+    answers: dict[str, Any]
+    completed_now: bool  # this save closed the gate (true for exactly one save)
+
+
+def get_packet(engine: Engine, team_id: str, account_id: int) -> Packet | None:
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
+        ).first()
+
+
+def save_part(
+    engine: Engine,
+    team_id: str,
+    account_id: int,
+    part: str,
+    values: dict[str, Any],
+    by: str,
+    now: datetime,
+    is_complete: Callable[[dict[str, Any]], bool],
+) -> SavedPart:
+    """Merge one part's answers into the packet, record the version, close the gate if done.
+
+    All in one transaction holding the account's row (BEGIN IMMEDIATE on SQLite, FOR
+    UPDATE on PostgreSQL), so two submissions at once cannot both "complete" it.
+    """
+    with session_scope(engine, immediate=True) as session:
+        account = session.scalars(
+            select(Account)
+            .where(Account.team_id == team_id, Account.id == account_id)
+            .with_for_update()
+        ).one()
+        packet = session.scalars(
+            select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
+        ).first()
+        if packet is None:
+            packet = Packet(team_id=team_id, account_id=account_id, answers={}, version=0)
+            session.add(packet)
+        before = dict(packet.answers)
+        after = {**before, **values}
+        changed = changes(before, after)
+        if changed:
+            packet.version += 1
+            packet.answers = after
+            session.add(
+                PacketVersion(
+                    team_id=team_id,
+                    account_id=account_id,
+                    version=packet.version,
+                    part=part,
+                    edited_by=by,
+                    edited_at=now,
+                    changes=changed,
+                )
+            )
+        setattr(packet, f"{part}_part_by", by)
+        setattr(packet, f"{part}_part_at", now)
+        completed_now = account.packet_completed_at is None and is_complete(after)
+        if completed_now:
+            account.packet_completed_at = now
+            account.status = AccountStatus.HANDED_OFF
+            account.updated_at = now
+        if "retention_model" in values and values["retention_model"]:
+            account.retention_model = str(values["retention_model"])
+        session.execute(
+            delete(PacketDraft).where(
+                PacketDraft.team_id == team_id,
+                PacketDraft.account_id == account_id,
+                PacketDraft.user_id == by,
+                PacketDraft.part == part,
+            )
+        )
+        return SavedPart(packet.version, changed, after, completed_now)
+
+
+def versions(engine: Engine, team_id: str, account_id: int) -> list[PacketVersion]:
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(PacketVersion)
+                .where(PacketVersion.team_id == team_id, PacketVersion.account_id == account_id)
+                .order_by(PacketVersion.version)
+            )
+        )
+
+
+def save_draft(
+    engine: Engine,
+    team_id: str,
+    account_id: int,
+    user_id: str,
+    part: str,
+    values: dict[str, Any],
+    now: datetime,
+) -> None:
+    upsert(
+        engine,
+        PacketDraft,
+        {
+            "team_id": team_id,
+            "account_id": account_id,
+            "user_id": user_id,
+            "part": part,
+            "values": values,
+            "updated_at": now,
+        },
+        ["team_id", "account_id", "user_id", "part"],
+    )
+
+
+def get_draft(
+    engine: Engine, team_id: str, account_id: int, user_id: str, part: str
+) -> dict[str, Any] | None:
+    with session_scope(engine) as session:
+        draft = session.scalars(
+            select(PacketDraft).where(
+                PacketDraft.team_id == team_id,
+                PacketDraft.account_id == account_id,
+                PacketDraft.user_id == user_id,
+                PacketDraft.part == part,
+            )
+        ).first()
+        return dict(draft.values) if draft else None
