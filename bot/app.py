@@ -8,19 +8,18 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import listeners
 from bot.services import Services
-from bot.slack_client import bolt_env_masked, make_client
+from bot.slack_client import bolt_env_masked
 
 log = logging.getLogger(__name__)
 
 
 def build_app(services: Services) -> AsyncApp:
     settings = services.settings
-    client = make_client(settings.slack_bot_token, settings.slack_api_url)
     verify = settings.slack_signing_secret is not None
     with bolt_env_masked():
         app = AsyncApp(
             name="baton",
-            client=client,
+            client=services.client,
             signing_secret=settings.slack_signing_secret or "",
             # Socket Mode requests arrive over an authenticated socket, not signed HTTP.
             request_verification_enabled=verify,

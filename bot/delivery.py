@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,6 +36,12 @@ class DeliveryReport:
     deferred: list[int] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+
+
+# Whether a claimed message is still owed: its reason may have gone away after it was
+# planned (a reminder for a packet completed a second ago). Returns a reason to drop it.
+Relevance = Callable[[Engine, outbox.Claim], str | None]
 
 
 async def deliver_due(
@@ -43,10 +50,16 @@ async def deliver_due(
     now: datetime,
     limit: int = 50,
     ids: list[int] | None = None,
+    relevance: Relevance | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
     claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids)
     for claim in claims:
+        moot = await asyncio.to_thread(relevance, engine, claim) if relevance else None
+        if moot:
+            await asyncio.to_thread(outbox.mark_cancelled, engine, claim, moot)
+            report.cancelled.append(claim.id)
+            continue
         await _deliver(engine, client, claim, now, report)
     return report
 

@@ -28,9 +28,14 @@ log = logging.getLogger(__name__)
 
 
 def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
-    sender = make_client(settings.slack_bot_token, settings.slack_api_url, retry_rate_limits=False)
     return Services(
-        settings=settings, engine=make_engine(settings.database_url), clock=clock, sender=sender
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        clock=clock,
+        client=make_client(settings.slack_bot_token, settings.slack_api_url),
+        sender=make_client(
+            settings.slack_bot_token, settings.slack_api_url, retry_rate_limits=False
+        ),
     )
 
 

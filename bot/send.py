@@ -7,10 +7,39 @@ redelivered webhook or a double click owes the same dedupe key, so Slack sees it
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from bot.delivery import DeliveryReport, deliver_due
+from bot.handoff.relevance import moot_reason
 from bot.services import Services
+from storage.models import Account
 from storage.outbox import OwedMessage, enqueue
+
+
+def about(
+    services: Services,
+    account: Account,
+    key: str,
+    channel: str,
+    text: str,
+    *,
+    due_at: datetime | None = None,
+    kind: str = "message",
+    blocks: list[dict] | None = None,
+    thread_ts: str | None = None,
+) -> OwedMessage:
+    """A message about an account, owed once per `key` (the account id is appended)."""
+    return OwedMessage(
+        team_id=account.team_id,
+        dedupe_key=f"{key}:{account.id}",
+        channel=channel,
+        text=text,
+        due_at=due_at or services.clock(),
+        blocks=blocks,
+        thread_ts=thread_ts,
+        kind=kind,
+        account_id=account.id,
+    )
 
 
 async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport:
@@ -21,7 +50,9 @@ async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport
             ids.append(new_id)
     if not ids:
         return DeliveryReport()
-    return await deliver_due(services.engine, services.sender, services.clock(), ids=ids)
+    return await deliver_due(
+        services.engine, services.sender, services.clock(), ids=ids, relevance=moot_reason
+    )
 
 
 async def owe(services: Services, *messages: OwedMessage) -> int:

@@ -8,6 +8,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.handoff.intake import closed_won
 from bot.services import Services
 from bot.webhook_auth import is_signed
 from storage.db import ping
@@ -41,7 +42,8 @@ def _closed_won(services: Services):
         body = await request.read()
         if not is_signed(secret, body, request.headers):
             return _error(401, "The request signature is missing, wrong or expired.")
-        return _error(501, "Closed-won intake is not available in this version of Baton.")
+        answer = await closed_won(services, body)
+        return web.json_response(answer.body, status=answer.status)
 
     return handle
 

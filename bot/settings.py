@@ -5,6 +5,8 @@ The variable names are a contract with operators and deployment docs: do not ren
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +15,7 @@ from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 
 
@@ -33,6 +36,44 @@ class Settings(BaseSettings):
     baton_webhook_secret: str | None = None
     port: int = 3000
     baton_timezone: str = "UTC"
+    baton_channel_private: bool = True
+    baton_slack_connect: bool = False
+    baton_arr_threshold: Decimal = Decimal(75000)
+    baton_marketing_required: bool = True
+    baton_marketing_users: str = ""
+    baton_managers: str = ""
+
+    @field_validator(
+        "baton_channel_private", "baton_slack_connect", "baton_marketing_required", mode="before"
+    )
+    @classmethod
+    def _flag(cls, value: object) -> bool:
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expects true or false")
+
+    @field_validator("baton_arr_threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: object) -> Decimal:
+        try:
+            amount = Decimal(str(value).strip().replace("_", "").replace(",", ""))
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount < 0:
+            raise ValueError("expects an annual amount such as 75000")
+        return amount
+
+    @field_validator("baton_marketing_users", "baton_managers", mode="before")
+    @classmethod
+    def _user_ids(cls, value: object) -> str:
+        ids = [part.strip() for part in str(value or "").split(",") if part.strip()]
+        for user_id in ids:
+            if not _USER_ID.match(user_id):
+                raise ValueError("expects comma-separated Slack user ids such as U0123ABCD")
+        return ",".join(ids)
 
     @field_validator(
         "slack_bot_token",
@@ -108,6 +149,14 @@ class Settings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.baton_timezone)
+
+    @property
+    def managers(self) -> frozenset[str]:
+        return frozenset(filter(None, self.baton_managers.split(",")))
+
+    @property
+    def marketing_users(self) -> frozenset[str]:
+        return frozenset(filter(None, self.baton_marketing_users.split(",")))
 
     @property
     def socket_mode(self) -> bool:

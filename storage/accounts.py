@@ -104,3 +104,17 @@ def accounts_in_channel(engine: Engine, team_id: str, channel_id: str) -> Accoun
         return session.scalars(
             select(Account).where(Account.team_id == team_id, Account.channel_id == channel_id)
         ).first()
+
+
+def kickoff_open(engine: Engine, closed_after: datetime) -> list[Account]:
+    """Recently closed accounts whose joint kickoff has not been logged."""
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(Account).where(
+                    Account.kickoff_held_at.is_(None),
+                    Account.closed_at >= closed_after,
+                    Account.provisioned_at.is_not(None),
+                )
+            )
+        )

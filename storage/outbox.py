@@ -42,6 +42,8 @@ class Claim:
     blocks: list[dict[str, Any]] | None
     thread_ts: str | None
     due_at: datetime
+    kind: str = "message"
+    account_id: int | None = None
 
 
 def enqueue(engine: Engine, message: OwedMessage) -> int | None:
@@ -110,16 +112,13 @@ def claim_due(
             OutboxMessage.blocks,
             OutboxMessage.thread_ts,
             OutboxMessage.due_at,
+            OutboxMessage.kind,
+            OutboxMessage.account_id,
         )
     )
     with session_scope(engine, immediate=True) as session:
         rows = session.execute(statement).all()
-    claims = [
-        Claim(
-            row.id, token, row.team_id, row.channel, row.text, row.blocks, row.thread_ts, row.due_at
-        )
-        for row in rows
-    ]
+    claims = [Claim(token=token, **row._asdict()) for row in rows]
     return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
 
 
@@ -164,6 +163,11 @@ def release(engine: Engine, claim: Claim, retry_at: datetime, error: str) -> boo
 def mark_unknown(engine: Engine, claim: Claim, error: str) -> bool:
     """Slack may have taken it (timeout, 5xx): never resend without reconciling first."""
     return _finish(engine, claim, status=OutboxStatus.UNKNOWN, last_error=error[:255])
+
+
+def mark_cancelled(engine: Engine, claim: Claim, reason: str) -> bool:
+    """No longer owed (its reason went away between planning and sending)."""
+    return _finish(engine, claim, status=OutboxStatus.CANCELLED, last_error=reason[:255])
 
 
 def mark_failed(engine: Engine, claim: Claim, error: str) -> bool:

@@ -28,6 +28,9 @@ def test_defaults_need_no_environment() -> None:
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL expects a sqlite:///path or postgresql"),
         ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN expects a bot token"),
         ("SLACK_APP_TOKEN", "xoxb-not-app", "SLACK_APP_TOKEN expects an app-level token"),
+        ("BATON_CHANNEL_PRIVATE", "maybe", "BATON_CHANNEL_PRIVATE expects true or false"),
+        ("BATON_ARR_THRESHOLD", "lots", "BATON_ARR_THRESHOLD expects an annual amount"),
+        ("BATON_MANAGERS", "maya,U1", "BATON_MANAGERS expects comma-separated Slack user ids"),
     ],
 )
 def test_malformed_setting_is_one_sentence_naming_the_variable(
@@ -74,3 +77,14 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(env_file=env)
     assert settings.port == 4123
     assert str(settings.timezone) == "Europe/Berlin"
+
+
+def test_handoff_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_CHANNEL_PRIVATE", "false")
+    monkeypatch.setenv("BATON_ARR_THRESHOLD", "100_000")
+    monkeypatch.setenv("BATON_MANAGERS", " U0MAYA1, W0BOSS2 ")
+    settings = load_settings(env_file=None)
+    assert settings.baton_channel_private is False
+    assert settings.baton_arr_threshold == 100000
+    assert settings.managers == {"U0MAYA1", "W0BOSS2"}
+    assert settings.baton_marketing_required is True and settings.marketing_users == set()

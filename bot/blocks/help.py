@@ -16,6 +16,9 @@ class Subcommand:
 
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "new", "new", "Start the handoff for a closed-won deal (without a CRM hook).", "/baton new"
+    ),
     Subcommand("help", "help", "Show every command with an example.", "/baton help"),
 )
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, events, home
+from bot.listeners import actions, commands, events, home, views
 from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    for module in (commands, actions, events, home):
+    for module in (commands, actions, views, events, home):
         module.register(app, services)

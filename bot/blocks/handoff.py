@@ -1,0 +1,378 @@
+"""Block Kit for the handoff window: welcome, packet modal, summary, kickoff, reminders."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from bot.blocks.kit import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    divider,
+    header,
+    modal,
+    plain,
+    section,
+)
+from flows.handoff import KICKOFF_AGENDA, TIMELINE, current_stage
+from flows.packet import MODEL_CHOICES, Kind, PacketField, Part, fields_of
+from flows.retention import RetentionModel
+from storage.models import Account
+
+OPEN_PACKET = "baton_packet_open"
+OPEN_MARKETING = "baton_marketing_open"
+ACKNOWLEDGE = "baton_packet_ack"
+QUESTIONS = "baton_packet_questions"
+KICKOFF_HELD = "baton_kickoff_held"
+PACKET_VIEW = "baton_packet"
+MARKETING_VIEW = "baton_marketing"
+NEW_ACCOUNT_VIEW = "baton_new_account"
+FIELD_ACTION = "value"
+
+
+def who(user_id: str | None, email: str | None = None) -> str:
+    """A mention when Baton knows the person in Slack, otherwise their email."""
+    if user_id:
+        return f"<@{user_id}>"
+    return f"{email} (not found in Slack)" if email else "nobody yet"
+
+
+def money(account: Account) -> str:
+    return f"{account.currency} {account.arr:,.0f}"
+
+
+def topic(account: Account) -> str:
+    return (
+        f"ARR {money(account)} · renews {account.renewal_date.isoformat()} · "
+        f"model {account.retention_model}"
+    )
+
+
+# --- the account channel ------------------------------------------------------------------
+def welcome_blocks(account: Account, today: date) -> list[Block]:
+    stage = current_stage(account.closed_at.date(), today)
+    lines = []
+    for item in TIMELINE:
+        marker = "  ← *now*" if item == stage else ""
+        lines.append(f"• *{item.title}* · {item.owner}: {item.what}{marker}")
+    owners = (
+        f"*Right now* the AE {who(account.ae_user_id, account.ae_email)} owns {account.name} "
+        f"until the handoff packet is complete and the kickoff is held. "
+        f"CSM: {who(account.csm_user_id, account.csm_email)}."
+    )
+    if account.am_email:
+        owners += f" AM: {who(account.am_user_id, account.am_email)}."
+    return [
+        header(f"Welcome, {account.name}"),
+        section(
+            f"Closed-won · ARR *{money(account)}* · renews *{account.renewal_date:%d %b %Y}* "
+            f"· term {account.term_months} months"
+        ),
+        section(owners),
+        divider(),
+        section("*The handoff window*\n" + "\n".join(lines)),
+    ]
+
+
+def packet_request_blocks(account: Account, marketing_required: bool) -> list[Block]:
+    marketing = (
+        "Marketing's part (source and content engagement) is filled by marketing ops: "
+        "anyone can add it with *Add marketing context*."
+    )
+    if not marketing_required:
+        marketing += " It is optional for this team."
+    return [
+        section(
+            f"{who(account.ae_user_id, account.ae_email)}, the *handoff packet* for "
+            f"*{account.name}* is due. Until it is complete the deal is not handed off, "
+            f"and I will remind you every business morning."
+        ),
+        context(marketing),
+        actions(
+            button("Fill the handoff packet", OPEN_PACKET, str(account.id), style="primary"),
+            button("Add marketing context", OPEN_MARKETING, str(account.id)),
+            block_id=f"packet_request_{account.id}",
+        ),
+    ]
+
+
+def packet_dm_blocks(account: Account) -> list[Block]:
+    return [
+        section(
+            f"Congratulations on closing *{account.name}*! I opened <#{account.channel_id}> "
+            f"for the handoff. Please fill the handoff packet now: the CSM starts from it."
+        ),
+        actions(
+            button("Fill the handoff packet", OPEN_PACKET, str(account.id), style="primary"),
+            block_id=f"packet_dm_{account.id}",
+        ),
+    ]
+
+
+def reminder_blocks(account: Account, business_day: int) -> list[Block]:
+    return [
+        section(
+            f"Reminder ({_ordinal(business_day)} business day): the handoff packet for "
+            f"*{account.name}* is still missing, so the deal is not handed off yet."
+        ),
+        actions(
+            button("Fill the handoff packet", OPEN_PACKET, str(account.id), style="primary"),
+            block_id=f"packet_reminder_{account.id}",
+        ),
+    ]
+
+
+def escalation_text(account: Account) -> str:
+    return (
+        f"The handoff packet for *{account.name}* is still not complete two business days "
+        f"after close. The AE is {who(account.ae_user_id, account.ae_email)}; "
+        f"the CSM {who(account.csm_user_id, account.csm_email)} is waiting on it."
+    )
+
+
+def gap_text(account: Account, role: str, email: str) -> str:
+    return (
+        f"I could not find {email} ({role.upper()} on *{account.name}*) in this Slack "
+        f"workspace, so they are not in the channel yet. I'll add them as soon as the "
+        f"address matches a Slack account; or fix the email in the CRM."
+    )
+
+
+def found_text(account: Account, role: str, user_id: str) -> str:
+    return f"{who(user_id)} is now in the channel as the {role.upper()} on *{account.name}*."
+
+
+def change_text(account: Account, changes: dict[str, tuple[Any, Any]]) -> str:
+    labels = {
+        "renewal_date": "Renewal date",
+        "arr": "ARR",
+        "ae_email": "AE",
+        "csm_email": "CSM",
+        "am_email": "AM",
+        "manager_email": "Manager",
+    }
+    lines = [
+        f"• {labels.get(k, k)}: {old or '—'} → {new or '—'}" for k, (old, new) in changes.items()
+    ]
+    return f"The CRM updated *{account.name}*:\n" + "\n".join(lines)
+
+
+# --- the packet modal -----------------------------------------------------------------------
+def _input(item: PacketField, value: Any, suggested_model: RetentionModel) -> Block:
+    element: dict[str, Any]
+    if item.kind == Kind.FLAG:
+        option = {
+            "text": plain("ICP exception: plan extra expectation-setting", 75),
+            "value": "yes",
+        }
+        element = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [option]}
+        if value:
+            element["initial_options"] = [option]
+    elif item.kind == Kind.CHOICE:
+        options = [{"text": plain(label, 75), "value": key} for key, label in MODEL_CHOICES]
+        chosen = value or suggested_model.value
+        element = {
+            "type": "static_select",
+            "action_id": FIELD_ACTION,
+            "options": options,
+            "initial_option": next(o for o in options if o["value"] == chosen),
+        }
+    else:
+        element = {
+            "type": "plain_text_input",
+            "action_id": FIELD_ACTION,
+            "multiline": item.kind == Kind.LONG,
+            "max_length": item.max_length,
+        }
+        if value:
+            element["initial_value"] = clip(str(value), item.max_length)
+        if item.placeholder:
+            element["placeholder"] = plain(item.placeholder, 150)
+    block: Block = {
+        "type": "input",
+        "block_id": item.key,
+        "label": plain(item.label, 2000),
+        "element": element,
+        "hint": plain(item.hint, 2000),
+    }
+    if not item.required or item.kind == Kind.FLAG:
+        block["optional"] = True
+    return block
+
+
+def packet_modal(
+    account: Account,
+    values: dict[str, Any],
+    part: Part,
+    suggested_model: RetentionModel,
+    restored_draft: bool,
+) -> dict[str, Any]:
+    intro = (
+        f"*{account.name}* · CSM {who(account.csm_user_id, account.csm_email)}. "
+        "Write for the CSM: the customer's words, not ours."
+    )
+    if part == Part.MARKETING:
+        intro = (
+            f"*{account.name}*: what brought this buyer in. Filled by marketing ops; "
+            "it is recorded under your name."
+        )
+    blocks: list[Block] = [section(intro)]
+    if restored_draft:
+        blocks.append(context("Restored what you typed last time (not submitted yet)."))
+    blocks += [_input(item, values.get(item.key), suggested_model) for item in fields_of(part)]
+    return modal(
+        "Handoff packet" if part == Part.AE else "Marketing context",
+        blocks,
+        callback_id=PACKET_VIEW if part == Part.AE else MARKETING_VIEW,
+        submit="Submit",
+        close="Save draft",
+        private_metadata=json.dumps({"account_id": account.id}),
+    ) | {"notify_on_close": True}
+
+
+def read_values(state: dict[str, Any], part: Part) -> dict[str, Any]:
+    """The modal's state as packet answers (the inverse of _input)."""
+    answers: dict[str, Any] = {}
+    for item in fields_of(part):
+        raw = state.get(item.key, {}).get(FIELD_ACTION, {})
+        if item.kind == Kind.FLAG:
+            answers[item.key] = bool(raw.get("selected_options"))
+        elif item.kind == Kind.CHOICE:
+            answers[item.key] = (raw.get("selected_option") or {}).get("value")
+        else:
+            value = raw.get("value")
+            answers[item.key] = value.strip() if isinstance(value, str) else None
+    return answers
+
+
+# --- completion ----------------------------------------------------------------------------
+def summary_blocks(account: Account, answers: dict[str, Any], took: str) -> list[Block]:
+    blocks: list[Block] = [header(f"Handoff packet: {account.name}")]
+    if answers.get("icp_exception"):
+        blocks.append(
+            section(f":warning: *CSM heads-up: ICP exception.* {answers.get('icp_reason') or ''}")
+        )
+    for part in (Part.AE, Part.MARKETING):
+        for item in fields_of(part):
+            value = answers.get(item.key)
+            if item.kind == Kind.FLAG or item.key == "icp_reason" or not value:
+                continue
+            if item.kind == Kind.CHOICE:
+                value = RetentionModel(value).label
+            blocks.append(section(f"*{item.label}*\n{clip(str(value), 2900)}"))
+    blocks.append(
+        context(
+            f"Completed {took} after close. CSM "
+            f"{who(account.csm_user_id, account.csm_email)}: acknowledge it, or "
+            f"ask the AE in a thread."
+        )
+    )
+    blocks.append(
+        actions(
+            button("Acknowledge", ACKNOWLEDGE, str(account.id), style="primary"),
+            button("I have questions", QUESTIONS, str(account.id)),
+            block_id=f"packet_summary_{account.id}",
+        )
+    )
+    return blocks
+
+
+def icp_headsup_text(account: Account, reason: str) -> str:
+    return (
+        f":warning: *CSM heads-up on {account.name}: this deal closed outside our ideal "
+        f"customer profile.* {reason} Plan extra expectation-setting in the first 30 days."
+    )
+
+
+def kickoff_blocks(account: Account) -> list[Block]:
+    agenda = "\n".join(f"• *{length}*: {item}" for length, item in KICKOFF_AGENDA)
+    return [
+        section(
+            f"*Next: the 30-minute joint kickoff* for {account.name}, with "
+            f"{who(account.ae_user_id, account.ae_email)} and "
+            f"{who(account.csm_user_id, account.csm_email)} (and the champion for complex "
+            f"deals). Hold it within 7 days of close.\n{agenda}"
+        ),
+        actions(
+            button("Kickoff held", KICKOFF_HELD, str(account.id), style="primary"),
+            block_id=f"kickoff_{account.id}",
+        ),
+    ]
+
+
+def kickoff_reminder_text(account: Account) -> str:
+    return (
+        f"It's day 7 since *{account.name}* closed and no kickoff has been logged. "
+        f"Hold the 30-minute joint kickoff, then click *Kickoff held* in <#{account.channel_id}>."
+    )
+
+
+# --- /baton new ----------------------------------------------------------------------------
+def new_account_modal(threshold_hint: str) -> dict[str, Any]:
+    def text(
+        block_id: str,
+        label: str,
+        *,
+        optional: bool = False,
+        hint: str = "",
+        kind: str = "plain_text_input",
+        **extra: Any,
+    ) -> Block:
+        block: Block = {
+            "type": "input",
+            "block_id": block_id,
+            "label": plain(label, 2000),
+            "element": {"type": kind, "action_id": FIELD_ACTION, **extra},
+        }
+        if optional:
+            block["optional"] = True
+        if hint:
+            block["hint"] = plain(hint, 2000)
+        return block
+
+    return modal(
+        "New account",
+        [
+            section("For teams without a CRM hook: the same as a closed-won webhook."),
+            text("account_name", "Account name", max_length=200),
+            text(
+                "crm_id",
+                "CRM id",
+                hint="The deal or account id in your CRM; it keeps re-sends idempotent.",
+                max_length=64,
+            ),
+            text("arr", "ARR", kind="number_input", is_decimal_allowed=True, hint=threshold_hint),
+            text("contract_start", "Contract start", kind="datepicker", optional=True),
+            text(
+                "renewal_date",
+                "Renewal date",
+                kind="datepicker",
+                optional=True,
+                hint="Defaults to contract start plus the term.",
+            ),
+            text("ae", "AE", kind="users_select"),
+            text("csm", "CSM", kind="users_select"),
+            text("am", "AM", kind="users_select", optional=True),
+            text("manager", "Manager", kind="users_select", optional=True),
+            text(
+                "champion_email",
+                "Customer champion's email",
+                kind="email_text_input",
+                optional=True,
+            ),
+            text("crm_url", "CRM link", kind="url_text_input", optional=True),
+        ],
+        callback_id=NEW_ACCOUNT_VIEW,
+        submit="Create",
+    )
+
+
+def _ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"

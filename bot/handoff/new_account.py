@@ -1,0 +1,106 @@
+"""`/baton new`: the closed-won webhook as a modal, for teams without a CRM hook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.handoff import FIELD_ACTION, who
+from bot.handoff.intake import accept_deal
+from bot.send import send_now
+from bot.services import Services
+from flows.intake import ClosedWon, parse_closed_won
+from storage.outbox import OwedMessage
+
+PEOPLE = {"ae": "ae_email", "csm": "csm_email", "am": "am_email", "manager": "manager_email"}
+# Which modal block shows the error for each deal field.
+BLOCK_OF = {
+    "ae_email": "ae",
+    "csm_email": "csm",
+    "am_email": "am",
+    "manager_email": "manager",
+    "term_months": "renewal_date",
+    "currency": "arr",
+    "segment": "account_name",
+}
+
+
+def _value(state: dict[str, Any], block_id: str) -> Any:
+    element = state.get(block_id, {}).get(FIELD_ACTION, {})
+    for key in ("selected_user", "selected_date", "value"):
+        if element.get(key) is not None:
+            return element[key]
+    return None
+
+
+async def _email_of(services: Services, user_id: str) -> str | None:
+    try:
+        response = await services.client.users_info(user=user_id)
+    except SlackApiError:
+        return None
+    return (response["user"].get("profile") or {}).get("email")
+
+
+async def check_new_account(
+    services: Services, team_id: str, view: dict[str, Any]
+) -> ClosedWon | dict[str, str]:
+    state = view.get("state", {}).get("values", {})
+    body: dict[str, Any] = {
+        key: _value(state, key)
+        for key in (
+            "account_name",
+            "crm_id",
+            "contract_start",
+            "renewal_date",
+            "champion_email",
+            "crm_url",
+        )
+    }
+    arr = _value(state, "arr")
+    body["arr"] = arr if arr is not None else None
+    errors: dict[str, str] = {}
+    for block_id, field in PEOPLE.items():
+        user_id = _value(state, block_id)
+        if not user_id:
+            continue
+        email = await _email_of(services, user_id)
+        if email is None:
+            errors[block_id] = f"{who(user_id)} has no email address in Slack that Baton can read."
+        body[field] = email
+    deal = parse_closed_won(body, services.clock().date())
+    if isinstance(deal, list):
+        for problem in deal:
+            errors.setdefault(
+                BLOCK_OF.get(problem.field, problem.field),
+                _sentence(problem.field, problem.message),
+            )
+    return errors or deal  # type: ignore[return-value]
+
+
+def _sentence(field: str, message: str) -> str:
+    label = field.replace("_email", "").replace("_", " ")
+    return f"{label.capitalize()} {message}"
+
+
+async def create_new_account(
+    services: Services, team_id: str, user_id: str, deal: ClosedWon
+) -> None:
+    account, created, changed = await accept_deal(services, team_id, deal)
+    if created:
+        text = f"Created *{account.name}*: the handoff starts in <#{account.channel_id}>."
+    elif changed:
+        text = f"*{account.name}* already existed (CRM id {account.crm_id}); I updated it."
+    else:
+        text = f"*{account.name}* already exists (CRM id {account.crm_id}); nothing changed."
+    await send_now(
+        services,
+        OwedMessage(
+            team_id=team_id,
+            dedupe_key=f"new-account:{account.id}:{user_id}:{services.clock().isoformat()}",
+            channel=user_id,
+            text=text,
+            due_at=services.clock(),
+            account_id=account.id,
+        ),
+    )

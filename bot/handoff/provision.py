@@ -1,0 +1,194 @@
+"""Setting up an account in Slack. Every step can be repeated safely, so a failure half-way
+(Slack down, rate limited, a crash) is finished by the next tick, not done twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.handoff import (
+    found_text,
+    gap_text,
+    packet_dm_blocks,
+    packet_request_blocks,
+    topic,
+    welcome_blocks,
+)
+from bot.handoff.people import resolve_missing, unresolved
+from bot.send import about, send_now
+from bot.services import Services
+from flows.channel_names import channel_name
+from storage.accounts import update_account
+from storage.models import Account
+from storage.outbox import OwedMessage
+
+log = logging.getLogger(__name__)
+MAX_NAME_ATTEMPTS = 50
+
+
+async def provision(services: Services, account: Account) -> Account:
+    """Find the people, open the channel, invite them, and ask the AE for the packet."""
+    account = await refresh_people(services, account, announce=False)
+    if account.channel_id is None:
+        account = await _open_channel(services, account)
+    await _invite(services, account)
+    client = services.client
+    await client.conversations_setTopic(channel=account.channel_id, topic=topic(account))
+    first_time = account.provisioned_at is None
+    if first_time and account.crm_url:
+        await client.bookmarks_add(
+            channel_id=account.channel_id, title="CRM record", type="link", link=account.crm_url
+        )
+    if first_time and services.settings.baton_slack_connect and account.champion_email:
+        await _invite_champion(services, account)
+    await _announce(services, account)
+    return await asyncio.to_thread(
+        update_account,
+        services.engine,
+        account.team_id,
+        account.id,
+        provisioned_at=services.clock(),
+        people_checked_at=services.clock(),
+    )
+
+
+async def refresh_people(services: Services, account: Account, *, announce: bool = True) -> Account:
+    """Look again for people not found in Slack; invite and announce whoever turned up."""
+    found = await resolve_missing(services.client, account)
+    updates = {f"{role}_user_id": user_id for role, user_id in found.items()}
+    account = await asyncio.to_thread(
+        update_account,
+        services.engine,
+        account.team_id,
+        account.id,
+        people_checked_at=services.clock(),
+        **updates,
+    )
+    if announce and found and account.channel_id:
+        await _invite(services, account)
+        messages = [
+            about(
+                services,
+                account,
+                f"found-{role}-{user_id}",
+                account.channel_id,
+                found_text(account, role, user_id),
+            )
+            for role, user_id in found.items()
+        ]
+        if "ae" in found and account.packet_completed_at is None:
+            messages.append(_packet_dm(services, account))
+        await send_now(services, *messages)
+    return account
+
+
+async def _open_channel(services: Services, account: Account) -> Account:
+    private = services.settings.baton_channel_private
+    for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
+        name = channel_name(account.name, account.crm_id, attempt)
+        try:
+            response = await services.client.conversations_create(name=name, is_private=private)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "name_taken":
+                continue
+            raise
+        channel = response["channel"]
+        # Recorded at once: a retry must find this channel, not create a second one.
+        return await asyncio.to_thread(
+            update_account,
+            services.engine,
+            account.team_id,
+            account.id,
+            channel_id=channel["id"],
+            channel_name=channel["name"],
+        )
+    raise RuntimeError(f"no free channel name for {account.name!r} after {MAX_NAME_ATTEMPTS} tries")
+
+
+async def _invite(services: Services, account: Account) -> None:
+    wanted = {account.user_of(role) for role in ("ae", "csm", "am", "manager")} - {None}
+    members = await services.client.conversations_members(channel=account.channel_id)
+    missing = sorted(wanted - set(members["members"]))
+    if not missing:
+        return
+    try:
+        await services.client.conversations_invite(
+            channel=account.channel_id, users=",".join(missing)
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") != "already_in_channel":
+            raise
+
+
+async def _invite_champion(services: Services, account: Account) -> None:
+    try:
+        await services.client.conversations_inviteShared(
+            channel=account.channel_id, emails=account.champion_email
+        )
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        log.warning("Slack Connect invite for account %s failed: %s", account.id, error)
+        await send_now(
+            services,
+            about(
+                services,
+                account,
+                "connect-failed",
+                account.channel_id,
+                f"I could not invite the champion {account.champion_email} through Slack Connect "
+                f"({error}). Invite them by hand if you want them here.",
+            ),
+        )
+
+
+def _packet_dm(services: Services, account: Account) -> OwedMessage:
+    return about(
+        services,
+        account,
+        f"packet-ask-dm-{account.ae_user_id}",
+        account.ae_user_id or "",
+        f"Please fill the handoff packet for {account.name}.",
+        blocks=packet_dm_blocks(account),
+    )
+
+
+async def _announce(services: Services, account: Account) -> None:
+    today = services.clock().date()
+    marketing_required = services.settings.baton_marketing_required
+    messages = [
+        about(
+            services,
+            account,
+            "welcome",
+            account.channel_id or "",
+            f"Welcome, {account.name}.",
+            blocks=welcome_blocks(account, today),
+        ),
+    ]
+    if account.packet_completed_at is None:
+        messages.append(
+            about(
+                services,
+                account,
+                "packet-ask-channel",
+                account.channel_id or "",
+                f"The handoff packet for {account.name} is due.",
+                blocks=packet_request_blocks(account, marketing_required),
+            )
+        )
+        if account.ae_user_id:
+            messages.append(_packet_dm(services, account))
+    for role, email in unresolved(account).items():
+        text = gap_text(account, role, email)
+        messages.append(
+            about(services, account, f"gap-{role}-{email}", account.channel_id or "", text)
+        )
+        if account.manager_user_id:
+            messages.append(
+                about(
+                    services, account, f"gap-{role}-{email}-manager", account.manager_user_id, text
+                )
+            )
+    await send_now(services, *messages)

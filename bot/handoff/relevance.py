@@ -1,0 +1,21 @@
+"""Whether a handoff message is still owed at the moment it would be sent."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from storage.accounts import get_account
+from storage.outbox import Claim
+
+
+def moot_reason(engine: Engine, claim: Claim) -> str | None:
+    if claim.account_id is None or claim.kind == "message":
+        return None
+    account = get_account(engine, claim.team_id, claim.account_id)
+    if account is None:
+        return "account gone"
+    if claim.kind in ("gate_reminder", "gate_escalation") and account.packet_completed_at:
+        return "packet completed"
+    if claim.kind == "kickoff_reminder" and account.kickoff_held_at:
+        return "kickoff held"
+    return None

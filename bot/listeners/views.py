@@ -1,0 +1,40 @@
+"""Modal submissions and closes."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.blocks.handoff import MARKETING_VIEW, NEW_ACCOUNT_VIEW, PACKET_VIEW
+from bot.handoff import packet_flow
+from bot.handoff.new_account import check_new_account, create_new_account
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def submit_packet(ack: AsyncAck, body: dict, view: dict) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        result = await packet_flow.check_submission(services, team, user, view)
+        if isinstance(result, dict):
+            await ack(response_action="errors", errors=result)
+            return
+        saved = await packet_flow.save(services, result)
+        await ack()
+        await packet_flow.announce(services, result, saved)
+
+    async def close_packet(ack: AsyncAck, body: dict, view: dict) -> None:
+        await ack()
+        await packet_flow.keep_draft(services, body["team"]["id"], body["user"]["id"], view)
+
+    for callback_id in (PACKET_VIEW, MARKETING_VIEW):
+        app.view(callback_id)(submit_packet)
+        app.view_closed(callback_id)(close_packet)
+
+    @app.view(NEW_ACCOUNT_VIEW)
+    async def new_account(ack: AsyncAck, body: dict, view: dict) -> None:
+        team = body["team"]["id"]
+        result = await check_new_account(services, team, view)
+        if isinstance(result, dict):
+            await ack(response_action="errors", errors=result)
+            return
+        await ack()
+        await create_new_account(services, team, body["user"]["id"], result)
