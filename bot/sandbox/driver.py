@@ -277,17 +277,23 @@ class SlackDriver:
         self._apply_view_response(user, view, reply)
         return reply
 
-    async def close_view(self, user: User, view: OpenView) -> Reply:
+    async def close_view(
+        self, user: User, view: OpenView, values: dict[str, Any] | None = None
+    ) -> Reply:
+        """The user closes the modal (Cancel or ×); Slack sends what was typed in it."""
         payload = {
             "type": "view_closed",
             "team": self._team(),
             "user": self._user(user),
             "api_app_id": self.api_app_id,
             "token": "legacy-unused",
-            "view": self.workspace._view_json(view) | {"state": {"values": {}}},
+            "view": self.workspace._view_json(view)
+            | {"state": {"values": state_values(view.view, values or {})}},
             "is_cleared": False,
         }
         self.workspace.close_view(view.id)
+        if not view.view.get("notify_on_close"):
+            return Reply(200, "")  # Slack only tells apps that asked for it
         return await self._deliver("interactive", payload)
 
     def _apply_view_response(self, user: User, view: OpenView, reply: Reply) -> None:
