@@ -44,9 +44,8 @@ class Demo:
     def __init__(self, out: Callable[[str], None] = print) -> None:
         self.out = out
         self.clock = SimulatedClock(START)
-        self.workspace = Workspace(
-            team_name="Northwind (sandbox)", bot_scopes=granted_scopes(), clock=self.clock
-        )
+        self.workspace = Workspace(team_name="Northwind (sandbox)", bot_scopes=granted_scopes())
+        self.workspace.use_clock(self.clock)
         self.sandbox = SlackSandbox(self.workspace)
         self.watcher = Watcher(self.workspace)
         self.cast = Cast(

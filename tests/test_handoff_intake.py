@@ -150,3 +150,51 @@ async def test_unicode_names_get_clean_channel_names(
     await closed_won(driver, deal(crm_id="JP-9", account_name="株式会社テスト"))
     names = {c.name for c in sandbox.workspace.channels.values() if not c.is_im}
     assert {"acct-societe-generale-unicode", "acct-jp-9"} <= names
+
+
+async def test_public_channels_and_slack_connect_when_configured(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer, people
+) -> None:
+    bot.services.settings.baton_channel_private = False
+    bot.services.settings.baton_slack_connect = True
+    await closed_won(driver, deal(champion_email="priya@customer.test"))
+    channel = account_channel(sandbox.workspace)
+    assert not channel.is_private
+    assert channel.shared_invites == ["priya@customer.test"]
+
+
+async def test_a_failed_slack_connect_invite_is_said_not_fatal(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer
+) -> None:
+    bot.services.settings.baton_slack_connect = True
+    sandbox.inject("conversations.inviteShared", error="not_paid")
+    reply = await closed_won(driver, deal(champion_email="priya@customer.test"))
+    assert reply.status == 202
+    assert "not_paid" in find(account_channel(sandbox.workspace), "priya@customer.test").text
+
+
+async def test_marketing_ops_are_asked_for_their_part(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer
+) -> None:
+    mo = sandbox.workspace.add_user("mo", "Mo Marketing", "mo@example.test")
+    bot.services.settings.baton_marketing_users = mo.id
+    await closed_won(driver, deal())
+    (ask,) = sandbox.workspace.dm_channel(mo.id).messages
+    assert "baton_marketing_open" in json.dumps(ask.blocks)
+
+
+async def test_slack_trouble_during_setup_is_finished_by_the_tick(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer, people
+) -> None:
+    sandbox.inject("conversations.invite", status=503)
+    reply = await closed_won(driver, deal())
+    assert reply.status == 202  # accepted: the deal is recorded
+    account = account_by_crm(bot.services.engine, sandbox.workspace.team_id, "D-100")
+    assert account.provisioned_at is None
+    from bot.tick import run_tick
+
+    await run_tick(bot.services)
+    channel = account_channel(sandbox.workspace)
+    assert people.csm.id in channel.members
+    assert len(sandbox.calls_of("conversations.create")) == 1  # the same channel, finished
+    assert len([t for t in texts(channel) if t.startswith("Welcome")]) == 1

@@ -113,6 +113,20 @@ def packet_dm_blocks(account: Account) -> list[Block]:
     ]
 
 
+def marketing_request_blocks(account: Account) -> list[Block]:
+    return [
+        section(
+            f"*{account.name}* just closed. The handoff packet needs marketing's part: "
+            f"the campaigns, webinars and content this buyer engaged with. The AE can't "
+            f"fill it alone."
+        ),
+        actions(
+            button("Add marketing context", OPEN_MARKETING, str(account.id), style="primary"),
+            block_id=f"marketing_request_{account.id}",
+        ),
+    ]
+
+
 def reminder_blocks(account: Account, business_day: int) -> list[Block]:
     return [
         section(

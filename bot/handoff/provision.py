@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.handoff import (
     found_text,
     gap_text,
+    marketing_request_blocks,
     packet_dm_blocks,
     packet_request_blocks,
     topic,
@@ -180,6 +181,17 @@ async def _announce(services: Services, account: Account) -> None:
         )
         if account.ae_user_id:
             messages.append(_packet_dm(services, account))
+        for user_id in sorted(services.settings.marketing_users):
+            messages.append(
+                about(
+                    services,
+                    account,
+                    f"marketing-ask-{user_id}",
+                    user_id,
+                    f"Marketing context wanted for {account.name}.",
+                    blocks=marketing_request_blocks(account),
+                )
+            )
     for role, email in unresolved(account).items():
         text = gap_text(account, role, email)
         messages.append(

@@ -74,7 +74,7 @@ class RateLimiter:
         key = (method, channel or "") if method == "chat.postMessage" else (method,)
         now = self.monotonic()
         tokens, last = self._buckets.get(key, (capacity, now))
-        tokens = min(capacity, tokens + (now - last) * rate)
+        tokens = min(capacity, tokens + max(0.0, now - last) * rate)
         if tokens < 1:
             self._buckets[key] = (tokens, now)
             return max(1, math.ceil((1 - tokens) / rate))
@@ -91,7 +91,8 @@ class SlackSandbox:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.response_posts: list[ResponsePost] = []
-        self.limiter = RateLimiter(self.workspace.monotonic)
+        # Read through the workspace each time, so use_clock() also moves the rate limits.
+        self.limiter = RateLimiter(lambda: self.workspace.monotonic())
         self._response_urls: dict[str, tuple[str, str]] = {}
         self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []

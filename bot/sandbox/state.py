@@ -173,6 +173,11 @@ class Workspace:
         self.external_emails: set[str] = set()  # people outside the workspace (Slack Connect)
 
     # --- setup helpers (used by tests and the demo, not part of the Web API) -----------
+    def use_clock(self, clock: Callable[[], datetime]) -> None:
+        """Live in simulated time: timestamps, trigger expiry and rate limits all follow it."""
+        self.clock = clock
+        self.monotonic = lambda: clock().timestamp()
+
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08X}"
 
