@@ -9,7 +9,7 @@ import pytest
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, OpenView, User
 from storage.accounts import get_account
-from storage.packets import get_packet, versions
+from storage.packets import get_draft, get_packet, versions
 from tests.handoff_helpers import account_channel, closed_won, deal, find
 from tests.helpers import until
 
@@ -100,11 +100,12 @@ async def test_empty_required_fields_come_back_inline(
 
 
 async def test_closing_keeps_a_draft_that_reopening_restores(
-    driver, sandbox, people, handoff
+    driver, sandbox, bot, people, handoff
 ) -> None:
     view = await open_form(driver, people.ae, handoff)
     await driver.close_view(people.ae, view, {"goal": "Half-written goal", "retention_model": "B"})
-    await asyncio.sleep(0.1)
+    engine, team = bot.services.engine, sandbox.workspace.team_id
+    await until(lambda: get_draft(engine, team, handoff.account_id, people.ae.id, "ae"))
     again = await open_form(driver, people.ae, handoff)
     blocks = {b.get("block_id"): b for b in again.view["blocks"]}
     assert blocks["goal"]["element"]["initial_value"] == "Half-written goal"
@@ -147,6 +148,7 @@ async def test_packet_completes_only_with_marketings_part(
     dumped = json.dumps(summary.blocks, ensure_ascii=False)
     assert AE_ANSWERS["goal"] in dumped and "Webinar" in dumped
     assert "baton_packet_ack" in dumped and "baton_packet_questions" in dumped
+    await until(lambda: any("Next: the joint kickoff" in m.text for m in handoff.channel.messages))
     kickoff = find(handoff.channel, "Next: the joint kickoff")
     assert "10 min" in json.dumps(kickoff.blocks) and "baton_kickoff_held" in json.dumps(
         kickoff.blocks
@@ -319,7 +321,7 @@ async def test_baton_new_opens_a_modal_that_creates_the_account(
     assert good.status == 200 and not good.text
     await until(lambda: sandbox.workspace.channel_by_name("acct-globex") is not None)
     channel = sandbox.workspace.channel_by_name("acct-globex")
-    assert {people.ae.id, people.csm.id} <= channel.members
+    await until(lambda: {people.ae.id, people.csm.id} <= channel.members)
     await until(
         lambda: any(
             "Created *Globex*" in m.text
