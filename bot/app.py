@@ -13,7 +13,9 @@ from bot.slack_client import bolt_env_masked
 log = logging.getLogger(__name__)
 
 
-def build_app(services: Services) -> AsyncApp:
+def build_app(services: Services, *, process_before_response: bool = False) -> AsyncApp:
+    """`process_before_response=True` answers Slack only after listeners finish: for the
+    demo's deterministic transcript, never for production (Slack wants an ack in 3 s)."""
     settings = services.settings
     verify = settings.slack_signing_secret is not None
     with bolt_env_masked():
@@ -24,6 +26,7 @@ def build_app(services: Services) -> AsyncApp:
             # Socket Mode requests arrive over an authenticated socket, not signed HTTP.
             request_verification_enabled=verify,
             installation_store=None,
+            process_before_response=process_before_response,
             oauth_settings=None,
             logger=logging.getLogger("baton.bolt"),
         )

@@ -7,37 +7,61 @@ person saw in Slack and on which simulated date (in their own time zone).
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import SimulatedClock
 from bot.introductions import introduce
 from bot.runner import BotServer
-from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
+from bot.sandbox import Message, OpenView, SlackDriver, SlackSandbox, User, Workspace
 from bot.sandbox.watch import Watcher
 from bot.scopes import granted_scopes
 from bot.settings import load_settings
 from bot.tick import run_tick
+from bot.webhook_auth import signed_headers
 from flows.roles import Role
 
 START = datetime(2027, 1, 2, 12, 0, tzinfo=UTC)  # a Saturday: nothing is owed on weekends
 TICK = timedelta(minutes=30)
+WEBHOOK_SECRET = "demo-webhook-secret"
 
-
-@dataclass
-class Cast:
-    ae: User
-    csm: User
-    manager: User
-
-    def role_of(self, user_id: str) -> str:
-        roles = {self.ae.id: "AE", self.csm.id: "CSM", self.manager.id: "manager"}
-        return roles.get(user_id, "")
+ACME = {
+    "crm_id": "006-ACME",
+    "account_name": "Acme Robotics",
+    "arr": 80000,
+    "renewal_date": "2028-01-04",
+    "ae_email": "ana@northwind.test",
+    "csm_email": "chen@northwind.test",
+    "manager_email": "maya@northwind.test",
+    "champion_email": "priya@acme.test",
+    "crm_url": "https://crm.northwind.test/deals/006-ACME",
+}
+GLOBEX = {
+    "crm_id": "006-GLBX",
+    "account_name": "Globex",
+    "arr": 30000,
+    "renewal_date": "2028-01-05",
+    "ae_email": "ana@northwind.test",
+    "csm_email": "chen@northwind.test",
+    "manager_email": "maya@northwind.test",
+}
+PACKET = {
+    "goal": "“Know which renewals are at risk a quarter before they lapse.”",
+    "objections": "SSO and audit logs: answered with SAML on the Growth tier and our SOC 2 report.",
+    "competitors": "Gainsight: too heavy for a six-person CS team, a 4-month rollout.",
+    "success_metric": "Renewal forecast within 5% of actual by the end of Q3.",
+    "champion": "Priya Shah, VP Customer Success (ran the evaluation)",
+    "economic_buyer": "Tom Reed, CFO: wants churn cost visible to the board",
+    "daily_users": "CS team (6 CSMs) and two RevOps analysts",
+    "month6_risks": "Salesforce sync lagging; no exec QBR booked; adoption under half the team",
+    "retention_model": "B",
+}
 
 
 class Demo:
@@ -48,13 +72,17 @@ class Demo:
         self.workspace.use_clock(self.clock)
         self.sandbox = SlackSandbox(self.workspace)
         self.watcher = Watcher(self.workspace)
-        self.cast = Cast(
-            ae=self.workspace.add_user("ana", "Ana Ruiz", "ana@northwind.test", "America/New_York"),
-            csm=self.workspace.add_user("chen", "Chen Wei", "chen@northwind.test", "Europe/London"),
-            manager=self.workspace.add_user(
-                "maya", "Maya Patel", "maya@northwind.test", "America/Los_Angeles"
-            ),
-        )
+        add = self.workspace.add_user
+        self.ana = add("ana", "Ana Ruiz", "ana@northwind.test", "America/New_York")
+        self.chen = add("chen", "Chen Wei", "chen@northwind.test", "Europe/London")
+        self.maya = add("maya", "Maya Patel", "maya@northwind.test", "America/Los_Angeles")
+        self.mo = add("mo", "Mo Adebayo", "mo@northwind.test", "Europe/London")
+        self.roles = {
+            self.ana.id: "AE",
+            self.chen.id: "CSM",
+            self.maya.id: "manager",
+            self.mo.id: "marketing ops",
+        }
 
     async def run(self) -> None:
         with tempfile.TemporaryDirectory(prefix="baton-demo-") as tmp:
@@ -66,66 +94,190 @@ class Demo:
                 slack_signing_secret=secret,
                 slack_api_url=api_url,
                 database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
-                baton_timezone="UTC",
+                baton_webhook_secret=WEBHOOK_SECRET,
+                baton_marketing_users=self.mo.id,
+                baton_slack_connect="true",
             )
-            bot = BotServer(settings, self.clock, ticker=False)
-            url = await bot.start(host="127.0.0.1", port=0)
-            driver = SlackDriver(self.sandbox, url, secret)
+            self.bot = BotServer(settings, self.clock, ticker=False, process_before_response=True)
+            url = await self.bot.start(host="127.0.0.1", port=0)
+            self.driver = SlackDriver(self.sandbox, url, secret)
             try:
-                await self._play(bot, driver)
+                await self._play()
             finally:
-                await driver.close()
-                await bot.stop()
+                await self.driver.close()
+                await self.bot.stop()
                 await self.sandbox.stop()
 
-    async def _play(self, bot: BotServer, driver: SlackDriver) -> None:
-        cast = self.cast
+    async def _play(self) -> None:
         self.out("Baton demo: a sandbox Slack workspace, a throwaway database, a simulated clock.")
         self.out(
-            f"People: {cast.ae.real_name} (AE, New York), {cast.csm.real_name} (CSM, London), "
-            f"{cast.manager.real_name} (manager, San Francisco)."
+            f"People: {self.ana.real_name} (AE, New York), {self.chen.real_name} (CSM, "
+            f"London), {self.maya.real_name} (manager, San Francisco), {self.mo.real_name} "
+            f"(marketing ops, London)."
         )
+        await self._meet_baton()
+        await self._closed_won()
+        await self._packet()
+        await self._quiet_ae()
 
-        self.scene("A manager asks Baton what it can do")
-        await driver.command(cast.manager, "help")
-        await driver.command(cast.manager, "ownr acme")
+    # --- scenes -------------------------------------------------------------------------
+    async def _meet_baton(self) -> None:
+        self.scene("Saturday: the manager asks Baton what it can do")
+        await self.driver.command(self.maya, "help")
+        await self.driver.command(self.maya, "ownr acme")
+        await self.driver.open_home(self.maya)
         self.show()
-
-        self.scene("The manager opens Baton's App Home and clicks “Show commands”")
-        await driver.open_home(cast.manager)
-        await driver.click(cast.manager, "baton_help_open", block_id="home_actions", home=True)
-        self.show()
-
         self.scene(
-            "Baton meets the team on a Saturday: introductions wait for 09:00 Monday, "
-            "each in the person's own time zone"
+            "Baton meets the team; introductions wait for 09:00 Monday, in each person's time zone"
         )
-        members = [(cast.ae.id, Role.AE), (cast.csm.id, Role.CSM), (cast.manager.id, Role.MANAGER)]
-        await introduce(bot.services, bot.bolt_app.client, self.workspace.team_id, members)
-        await self.run_clock(bot, until=START + timedelta(days=3))
+        members = [(self.ana.id, Role.AE), (self.chen.id, Role.CSM), (self.maya.id, Role.MANAGER)]
+        await introduce(
+            self.bot.services, self.bot.services.client, self.workspace.team_id, members
+        )
+        await self.run_clock(until=datetime(2027, 1, 4, 15, tzinfo=UTC))
+
+    async def _closed_won(self) -> None:
+        self.scene("Monday 10:00 New York: the CRM marks Acme Robotics closed-won")
+        reply = await self.webhook(ACME)
+        self.note(f"CRM ← {reply.status} {reply.text}")
+        self.show()
+        channel = self.workspace.channel_by_name("acct-acme-robotics")
+        assert channel is not None
+        self.note(
+            f"#{channel.name} is private; Slack Connect invitation sent to "
+            f"{', '.join(channel.shared_invites)} (the customer champion); the CRM "
+            f"record is bookmarked."
+        )
+        again = await self.webhook(ACME)
+        self.note(
+            f"CRM redelivers the same deal ← {again.status} {again.text} (nothing new in Slack)"
+        )
+        bad = await self.webhook({**ACME, "crm_id": "", "arr": -5, "ae_email": "ana"})
+        self.note(f"CRM sends a broken deal ← {bad.status} {bad.text}")
+        self.scene("The AE does not get to it on Monday; Tuesday 09:00 her time, a reminder")
+        await self.run_clock(until=datetime(2027, 1, 5, 16, tzinfo=UTC))
+
+    async def _packet(self) -> None:
+        channel = self.workspace.channel_by_name("acct-acme-robotics")
+        assert channel is not None
+        request = self.find(channel, "is due")
+        self.scene("Tuesday 11:00 New York: the CSM tries to fill the AE's part")
+        await self.click(self.chen, request, channel, "baton_packet_open")
+        self.scene("The AE opens the packet, types a line, and closes it to finish later")
+        view = await self.click(self.ana, request, channel, "baton_packet_open")
+        assert view is not None
+        await self.driver.close_view(self.ana, view, {"goal": PACKET["goal"]})
+        view = await self.click(self.ana, request, channel, "baton_packet_open")
+        assert view is not None
+        self.note("Her draft is back in the form. She submits it half-done:")
+        reply = await self.driver.submit(self.ana, view, {"goal": PACKET["goal"]})
+        errors = json.loads(reply.text)["errors"]
+        self.note(
+            f"The form stays open with {len(errors)} inline errors, e.g. “{errors['objections']}”"
+        )
+        await self.driver.submit(
+            self.ana,
+            view,
+            {
+                **PACKET,
+                "icp_exception": ["yes"],
+                "icp_reason": "40 seats where our ICP starts at 150; they need a lot of hand-holding.",
+            },
+        )
+        self.show()
+        self.scene("Marketing ops adds what brought the buyer in; the gate opens")
+        marketing = self.find(self.workspace.dm_channel(self.mo.id), "Marketing context wanted")
+        view = await self.click(
+            self.mo, marketing, self.workspace.dm_channel(self.mo.id), "baton_marketing_open"
+        )
+        assert view is not None
+        await self.driver.submit(
+            self.mo,
+            view,
+            {
+                "marketing": "Webinar “Renewals on autopilot” (Oct); downloaded the churn "
+                "benchmark; 3 visits to pricing."
+            },
+        )
+        self.show()
+        self.scene("The CSM acknowledges the packet; the kickoff is held on Wednesday")
+        summary = self.find(channel, "Acme Robotics is complete")
+        await self.click(self.chen, summary, channel, "baton_packet_ack")
+        self.clock.set(datetime(2027, 1, 6, 16, tzinfo=UTC))
+        kickoff = self.find(channel, "Next: the joint kickoff")
+        await self.click(self.ana, kickoff, channel, "baton_kickoff_held")
+        self.show()
+
+    async def _quiet_ae(self) -> None:
+        self.scene("Wednesday: Globex closes too, and this time the AE goes quiet")
+        reply = await self.webhook(GLOBEX)
+        self.note(f"CRM ← {reply.status} {reply.text}")
+        self.show()
+        self.note("(ticking every 30 simulated minutes until the next Monday)")
+        await self.run_clock(until=datetime(2027, 1, 11, 23, tzinfo=UTC))
+
+    # --- mechanics ----------------------------------------------------------------------
+    async def webhook(self, body: dict[str, Any]) -> Any:
+        raw = json.dumps(body).encode()
+        return await self.driver.post(
+            "/crm/closed-won", raw, "application/json", signed_headers(WEBHOOK_SECRET, raw)
+        )
+
+    async def click(
+        self, user: User, message: Message, channel: Any, action: str
+    ) -> OpenView | None:
+        block = next(b for b in reversed(message.blocks or []) if b["type"] == "actions")
+        element = next(e for e in block["elements"] if e["action_id"] == action)
+        before = set(self.workspace.views)
+        await self.driver.click(
+            user,
+            action,
+            value=element.get("value"),
+            block_id=block["block_id"],
+            channel=channel,
+            message_ts=message.ts,
+        )
+        self.show()
+        opened = [v for k, v in self.workspace.views.items() if k not in before]
+        return opened[0] if opened else None
+
+    def find(self, channel: Any, fragment: str) -> Message:
+        return next(m for m in channel.messages if fragment in m.text)
 
     def scene(self, title: str) -> None:
         self.out("")
         self.out(f"── {title} " + "─" * max(0, 70 - len(title)))
 
-    async def run_clock(self, bot: BotServer, until: datetime) -> None:
+    def note(self, text: str) -> None:
+        self.out(f"  » {text}")
+
+    async def run_clock(self, until: datetime) -> None:
         """Advance simulated time tick by tick, as `baton run`'s scheduler would."""
         while self.clock() < until:
             self.clock.advance(TICK)
-            await run_tick(bot.services)
+            await run_tick(self.bot.services)
             self.show()
 
+    def who(self, user_id: str) -> str:
+        user = self.workspace.users[user_id]
+        role = self.roles.get(user_id)
+        return f"{user.real_name} ({role})" if role else user.real_name
+
     def show(self) -> None:
+        """Personal things in the person's own time; channel posts once, with their readers."""
         for seen in self.watcher.new():
-            for user_id in seen.user_ids:
-                user = self.workspace.users[user_id]
-                local = seen.at.astimezone(ZoneInfo(user.tz))
-                stamp = local.strftime("%a %d %b %Y %H:%M") + f" {_city(user.tz)}"
-                role = self.cast.role_of(user_id)
-                who = f"{user.real_name} ({role})" if role else user.real_name
-                self.out(f"[{stamp}] {who} · {seen.where}")
-                for line in seen.text.splitlines():
-                    self.out(f"    {line}")
+            if seen.where.startswith("#"):
+                readers = ", ".join(self.who(u) for u in seen.user_ids)
+                header = f"[{seen.at:%a %d %b %Y %H:%M} UTC] {seen.where} · seen by {readers}"
+            else:
+                (user_id,) = seen.user_ids
+                tz = self.workspace.users[user_id].tz
+                local = seen.at.astimezone(ZoneInfo(tz))
+                stamp = local.strftime("%a %d %b %Y %H:%M") + f" {_city(tz)}"
+                header = f"[{stamp}] {self.who(user_id)} · {seen.where}"
+            self.out(header)
+            for line in seen.text.splitlines():
+                self.out(f"    {line}")
 
 
 def _city(tz: str) -> str:

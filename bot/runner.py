@@ -49,10 +49,13 @@ class BotServer:
         *,
         ticker: bool = True,
         tick_seconds: float = TICK_SECONDS,
+        process_before_response: bool = False,
     ) -> None:
         self.settings = settings
         self.services = make_services(settings, clock)
-        self.bolt_app: AsyncApp = build_app(self.services)
+        self.bolt_app: AsyncApp = build_app(
+            self.services, process_before_response=process_before_response
+        )
         self._with_ticker = ticker
         self._tick_seconds = tick_seconds
         self._runner: web.AppRunner | None = None

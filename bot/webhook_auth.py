@@ -6,6 +6,10 @@ a timestamp more than five minutes off is refused, so a captured request can't b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
+
 from slack_sdk.signature import SignatureVerifier
 
 TIMESTAMP_HEADER = "X-Baton-Timestamp"
@@ -19,3 +23,10 @@ def is_signed(secret: str, body: bytes, headers: dict[str, str] | object) -> boo
         return False
     # SignatureVerifier enforces the 5-minute window and compares in constant time.
     return SignatureVerifier(secret).is_valid(body, timestamp, signature)
+
+
+def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers a CRM must send with `body` (what our own demo and tests send)."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
+    return {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: "v0=" + digest.hexdigest()}

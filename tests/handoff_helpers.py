@@ -5,8 +5,8 @@ import time
 from typing import Any
 
 from bot.sandbox import Reply, SlackDriver, Workspace
-from bot.sandbox.driver import sign
 from bot.sandbox.state import Channel, Message
+from bot.webhook_auth import signed_headers
 
 WEBHOOK_SECRET = "whsec-test"
 
@@ -28,11 +28,7 @@ def deal(**overrides: Any) -> dict[str, Any]:
 
 
 def webhook_headers(body: bytes, secret: str = WEBHOOK_SECRET, stamp: int | None = None) -> dict:
-    signed = sign(secret, body, stamp)
-    return {
-        "X-Baton-Timestamp": signed["X-Slack-Request-Timestamp"],
-        "X-Baton-Signature": signed["X-Slack-Signature"],
-    }
+    return signed_headers(secret, body, stamp)
 
 
 async def closed_won(driver: SlackDriver, body: Any, **kwargs: Any) -> Reply:

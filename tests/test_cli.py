@@ -67,6 +67,14 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     assert "Maya Patel (manager) · only visible to you" in out
     assert "[Mon 04 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out
     assert "[Mon 04 Jan 2027 09:00 New York] Ana Ruiz (AE) · DM from Baton" in out
+    # The handoff: channel, gate, completion, and the escalation of a quiet AE.
+    assert (
+        "#acct-acme-robotics · seen by Ana Ruiz (AE), Chen Wei (CSM), Maya Patel (manager)" in out
+    )
+    assert "The form stays open with 8 inline errors" in out
+    assert "== Handoff packet: Acme Robotics ==" in out
+    assert "[Mon 11 Jan 2027 09:00 Los Angeles] Maya Patel (manager) · DM from Baton" in out
+    assert "still not complete two business days after close" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
 
 

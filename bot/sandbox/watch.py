@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,8 +22,15 @@ def render_blocks(blocks: list[dict[str, Any]] | None, fallback: str = "") -> st
     if not blocks:
         return fallback
     lines: list[str] = []
+    fields: list[str] = []
     for block in blocks:
         kind = block.get("type")
+        if kind == "input":
+            fields.append(block["label"]["text"])
+            continue
+        if fields:
+            lines.append("Fields: " + " · ".join(fields))
+            fields = []
         if kind == "header":
             lines.append(f"== {block['text']['text']} ==")
         elif kind == "section":
@@ -42,9 +50,26 @@ def render_blocks(blocks: list[dict[str, Any]] | None, fallback: str = "") -> st
             )
         elif kind == "divider":
             lines.append("---")
-        elif kind == "input":
-            lines.append(f"<{block['label']['text']}>")
+    if fields:
+        lines.append("Fields: " + " · ".join(fields))
     return "\n".join(lines)
+
+
+_MENTION = re.compile(r"<([@#])([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def humanize(text: str, workspace: Workspace) -> str:
+    """Mentions as Slack's client shows them: <@U1> → @Ana Ruiz, <#C1> → #acct-acme."""
+
+    def name(match: re.Match[str]) -> str:
+        sigil, key = match.groups()
+        if sigil == "@" and key in workspace.users:
+            return "@" + workspace.users[key].real_name
+        if sigil == "#" and key in workspace.channels:
+            return "#" + workspace.channels[key].name
+        return match.group(0)
+
+    return _MENTION.sub(name, text)
 
 
 class Watcher:
@@ -99,4 +124,5 @@ class Watcher:
                     )
                 )
                 self._views.add(view_id)
+        seen = [Seen(s.at, s.user_ids, s.where, humanize(s.text, ws)) for s in seen]
         return sorted(seen, key=lambda s: s.at)
