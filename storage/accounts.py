@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, update
 
 from storage.db import insert_for, session_scope
 from storage.models import Account, AccountStatus
@@ -41,7 +42,9 @@ def account_by_crm(engine: Engine, team_id: str, crm_id: str) -> Account | None:
 
 
 def update_account(engine: Engine, team_id: str, account_id: int, **values: Any) -> Account:
-    with session_scope(engine) as session:
+    # Read-then-write: IMMEDIATE on SQLite, or a concurrent writer makes the lock upgrade
+    # fail at once with "database is locked" (the busy timeout does not cover it).
+    with session_scope(engine, immediate=True) as session:
         account = session.scalars(
             select(Account)
             .where(Account.team_id == team_id, Account.id == account_id)
@@ -118,3 +121,34 @@ def kickoff_open(engine: Engine, closed_after: datetime) -> list[Account]:
                 )
             )
         )
+
+
+def claim_setup(
+    engine: Engine, team_id: str, account_id: int, now: datetime, lease: timedelta
+) -> str | None:
+    """A lease on setting the account up in Slack: one worker at a time, across processes.
+
+    A worker that dies holding it only delays the next attempt until the lease runs out.
+    """
+    token = secrets.token_hex(8)
+    statement = (
+        update(Account)
+        .where(
+            Account.team_id == team_id,
+            Account.id == account_id,
+            or_(Account.setup_until.is_(None), Account.setup_until < now),
+        )
+        .values(setup_token=token, setup_until=now + lease)
+    )
+    with session_scope(engine) as session:
+        return token if session.execute(statement).rowcount else None
+
+
+def release_setup(engine: Engine, team_id: str, account_id: int, token: str) -> None:
+    statement = (
+        update(Account)
+        .where(Account.team_id == team_id, Account.id == account_id, Account.setup_token == token)
+        .values(setup_token=None, setup_until=None)
+    )
+    with session_scope(engine) as session:
+        session.execute(statement)

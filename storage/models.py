@@ -120,6 +120,8 @@ class Account(SQLModel, table=True):
     status: str = Field(default=AccountStatus.HANDOFF_PENDING, max_length=32, index=True)
     closed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     provisioned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    setup_token: str | None = Field(default=None, max_length=32)
+    setup_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     people_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     packet_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     csm_acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

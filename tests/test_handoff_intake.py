@@ -198,3 +198,19 @@ async def test_slack_trouble_during_setup_is_finished_by_the_tick(
     assert people.csm.id in channel.members
     assert len(sandbox.calls_of("conversations.create")) == 1  # the same channel, finished
     assert len([t for t in texts(channel) if t.startswith("Welcome")]) == 1
+
+
+async def test_simultaneous_deliveries_of_a_new_deal_open_one_channel(
+    driver: SlackDriver, sandbox: SlackSandbox
+) -> None:
+    import asyncio
+
+    replies = await asyncio.gather(*(closed_won(driver, deal()) for _ in range(4)))
+    assert [r.status for r in replies] == [202] * 4
+    assert len({r.json["account_id"] for r in replies}) == 1
+    assert [r.json["created"] for r in replies].count(True) == 1
+    names = [c.name for c in sandbox.workspace.channels.values() if c.name.startswith("acct-")]
+    assert names == ["acct-acme-robotics"]
+    assert (
+        len([t for t in texts(account_channel(sandbox.workspace)) if t.startswith("Welcome")]) == 1
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
@@ -21,16 +22,34 @@ from bot.handoff.people import resolve_missing, unresolved
 from bot.send import about, send_now
 from bot.services import Services
 from flows.channel_names import channel_name
-from storage.accounts import update_account
+from storage.accounts import claim_setup, release_setup, update_account
 from storage.models import Account
 from storage.outbox import OwedMessage
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 50
+SETUP_LEASE = timedelta(minutes=2)
 
 
 async def provision(services: Services, account: Account) -> Account:
-    """Find the people, open the channel, invite them, and ask the AE for the packet."""
+    """Find the people, open the channel, invite them, and ask the AE for the packet.
+
+    Under a lease: two deliveries of one new deal (or a tick and a delivery) must not both
+    create a channel. Whoever does not get the lease leaves the work to the holder.
+    """
+    engine, team = services.engine, account.team_id
+    token = await asyncio.to_thread(
+        claim_setup, engine, team, account.id, services.clock(), SETUP_LEASE
+    )
+    if token is None:
+        return account
+    try:
+        return await _provision(services, account)
+    finally:
+        await asyncio.to_thread(release_setup, engine, team, account.id, token)
+
+
+async def _provision(services: Services, account: Account) -> Account:
     account = await refresh_people(services, account, announce=False)
     if account.channel_id is None:
         account = await _open_channel(services, account)

@@ -52,6 +52,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("closed_at", UTCDateTime(), nullable=False),
         sa.Column("provisioned_at", UTCDateTime(), nullable=True),
+        sa.Column("setup_token", sa.String(32), nullable=True),
+        sa.Column("setup_until", UTCDateTime(), nullable=True),
         sa.Column("people_checked_at", UTCDateTime(), nullable=True),
         sa.Column("packet_completed_at", UTCDateTime(), nullable=True),
         sa.Column("csm_acknowledged_at", UTCDateTime(), nullable=True),
