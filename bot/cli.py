@@ -92,7 +92,7 @@ async def _tick(settings, now: datetime | None) -> int:
     print(
         f"baton: tick at {(now or services.clock()).isoformat()}: sent {len(report.sent)}, "
         f"deferred {len(report.deferred)}, unknown {len(report.unknown)}, "
-        f"failed {len(report.failed)}."
+        f"failed {len(report.failed)}, cancelled {len(report.cancelled)}."
     )
     services.engine.dispose()
     return 0
