@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
+from sqlmodel import Session
 
 from storage.db import insert_for, session_scope
 from storage.models import Account, AccountStatus
@@ -41,15 +42,21 @@ def account_by_crm(engine: Engine, team_id: str, crm_id: str) -> Account | None:
         ).first()
 
 
+def locked_account(session: Session, team_id: str, account_id: int) -> Account:
+    """The account's row, locked for this transaction (FOR UPDATE; SQLite: the session's
+    BEGIN IMMEDIATE already holds the write lock)."""
+    return session.scalars(
+        select(Account)
+        .where(Account.team_id == team_id, Account.id == account_id)
+        .with_for_update()
+    ).one()
+
+
 def update_account(engine: Engine, team_id: str, account_id: int, **values: Any) -> Account:
     # Read-then-write: IMMEDIATE on SQLite, or a concurrent writer makes the lock upgrade
     # fail at once with "database is locked" (the busy timeout does not cover it).
     with session_scope(engine, immediate=True) as session:
-        account = session.scalars(
-            select(Account)
-            .where(Account.team_id == team_id, Account.id == account_id)
-            .with_for_update()
-        ).one()
+        account = locked_account(session, team_id, account_id)
         for key, value in values.items():
             setattr(account, key, value)
         return account
@@ -60,11 +67,7 @@ def claim_once(
 ) -> bool:
     """Set a once-only timestamp (e.g. kickoff_held_at) if unset; True for the one who set it."""
     with session_scope(engine, immediate=True) as session:
-        account = session.scalars(
-            select(Account)
-            .where(Account.team_id == team_id, Account.id == account_id)
-            .with_for_update()
-        ).one()
+        account = locked_account(session, team_id, account_id)
         if getattr(account, column) is not None:
             return False
         setattr(account, column, now)

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from flows.packet import changes
+from storage.accounts import locked_account
 from storage.db import session_scope, upsert
-from storage.models import Account, AccountStatus, Packet, PacketDraft, PacketVersion
+from storage.models import AccountStatus, Packet, PacketDraft, PacketVersion
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,7 @@ def save_part(
     UPDATE on PostgreSQL), so two submissions at once cannot both "complete" it.
     """
     with session_scope(engine, immediate=True) as session:
-        account = session.scalars(
-            select(Account)
-            .where(Account.team_id == team_id, Account.id == account_id)
-            .with_for_update()
-        ).one()
+        account = locked_account(session, team_id, account_id)
         packet = session.scalars(
             select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
         ).first()

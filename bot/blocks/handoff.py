@@ -52,6 +52,17 @@ def topic(account: Account) -> str:
     )
 
 
+def prompt(text: str, label: str, action_id: str, account: Account, block_id: str) -> list[Block]:
+    """A message that asks one thing: the text, and the one button that does it."""
+    return [
+        section(text),
+        actions(
+            button(label, action_id, str(account.id), style="primary"),
+            block_id=f"{block_id}_{account.id}",
+        ),
+    ]
+
+
 # --- the account channel ------------------------------------------------------------------
 def welcome_blocks(account: Account, today: date) -> list[Block]:
     stage = current_stage(account.closed_at.date(), today)
@@ -101,43 +112,36 @@ def packet_request_blocks(account: Account, marketing_required: bool) -> list[Bl
 
 
 def packet_dm_blocks(account: Account) -> list[Block]:
-    return [
-        section(
-            f"Congratulations on closing *{account.name}*! I opened <#{account.channel_id}> "
-            f"for the handoff. Please fill the handoff packet now: the CSM starts from it."
-        ),
-        actions(
-            button("Fill the handoff packet", OPEN_PACKET, str(account.id), style="primary"),
-            block_id=f"packet_dm_{account.id}",
-        ),
-    ]
+    return prompt(
+        f"Congratulations on closing *{account.name}*! I opened <#{account.channel_id}> "
+        f"for the handoff. Please fill the handoff packet now: the CSM starts from it.",
+        "Fill the handoff packet",
+        OPEN_PACKET,
+        account,
+        "packet_dm",
+    )
 
 
 def marketing_request_blocks(account: Account) -> list[Block]:
-    return [
-        section(
-            f"*{account.name}* just closed. The handoff packet needs marketing's part: "
-            f"the campaigns, webinars and content this buyer engaged with. The AE can't "
-            f"fill it alone."
-        ),
-        actions(
-            button("Add marketing context", OPEN_MARKETING, str(account.id), style="primary"),
-            block_id=f"marketing_request_{account.id}",
-        ),
-    ]
+    return prompt(
+        f"*{account.name}* just closed. The handoff packet needs marketing's part: the "
+        f"campaigns, webinars and content this buyer engaged with. The AE can't fill it alone.",
+        "Add marketing context",
+        OPEN_MARKETING,
+        account,
+        "marketing_request",
+    )
 
 
 def reminder_blocks(account: Account, business_day: int) -> list[Block]:
-    return [
-        section(
-            f"Reminder ({_ordinal(business_day)} business day): the handoff packet for "
-            f"*{account.name}* is still missing, so the deal is not handed off yet."
-        ),
-        actions(
-            button("Fill the handoff packet", OPEN_PACKET, str(account.id), style="primary"),
-            block_id=f"packet_reminder_{account.id}",
-        ),
-    ]
+    return prompt(
+        f"Reminder ({_ordinal(business_day)} business day): the handoff packet for "
+        f"*{account.name}* is still missing, so the deal is not handed off yet.",
+        "Fill the handoff packet",
+        OPEN_PACKET,
+        account,
+        "packet_reminder",
+    )
 
 
 def escalation_text(account: Account) -> str:
@@ -304,18 +308,16 @@ def icp_headsup_text(account: Account, reason: str) -> str:
 
 def kickoff_blocks(account: Account) -> list[Block]:
     agenda = "\n".join(f"• *{length}*: {item}" for length, item in KICKOFF_AGENDA)
-    return [
-        section(
-            f"*Next: the 30-minute joint kickoff* for {account.name}, with "
-            f"{who(account.ae_user_id, account.ae_email)} and "
-            f"{who(account.csm_user_id, account.csm_email)} (and the champion for complex "
-            f"deals). Hold it within 7 days of close.\n{agenda}"
-        ),
-        actions(
-            button("Kickoff held", KICKOFF_HELD, str(account.id), style="primary"),
-            block_id=f"kickoff_{account.id}",
-        ),
-    ]
+    return prompt(
+        f"*Next: the 30-minute joint kickoff* for {account.name}, with "
+        f"{who(account.ae_user_id, account.ae_email)} and "
+        f"{who(account.csm_user_id, account.csm_email)} (and the champion for complex "
+        f"deals). Hold it within 7 days of close.\n{agenda}",
+        "Kickoff held",
+        KICKOFF_HELD,
+        account,
+        "kickoff",
+    )
 
 
 def kickoff_reminder_text(account: Account) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -38,40 +38,25 @@ def register(app: AsyncApp, services: Services) -> None:
             trigger_id=body["trigger_id"], view=modal("Baton commands", help_blocks())
         )
 
-    @app.action(OPEN_PACKET)
-    async def open_packet(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        team, user, value = _ids(body)
-        await explain(
-            respond,
-            packet_flow.open_packet(services, team, value, user, Part.AE, body["trigger_id"]),
-        )
+    def opens(part: Part) -> Callable[..., Awaitable[None]]:
+        async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+            await ack()
+            team, user, value = _ids(body)
+            work = packet_flow.open_packet(services, team, value, user, part, body["trigger_id"])
+            await explain(respond, work)
 
-    @app.action(OPEN_MARKETING)
-    async def open_marketing(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        team, user, value = _ids(body)
-        await explain(
-            respond,
-            packet_flow.open_packet(
-                services, team, value, user, Part.MARKETING, body["trigger_id"]
-            ),
-        )
+        return handler
 
-    @app.action(ACKNOWLEDGE)
-    async def acknowledge(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        team, user, value = _ids(body)
-        await explain(respond, packet_flow.acknowledge(services, team, value, user))
+    def does(flow: Callable[[Services, str, str | None, str], Awaitable[None]]):  # noqa: ANN202
+        async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+            await ack()
+            team, user, value = _ids(body)
+            await explain(respond, flow(services, team, value, user))
 
-    @app.action(QUESTIONS)
-    async def questions(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        team, user, value = _ids(body)
-        await explain(respond, packet_flow.ask_questions(services, team, value, user))
+        return handler
 
-    @app.action(KICKOFF_HELD)
-    async def kickoff(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        team, user, value = _ids(body)
-        await explain(respond, packet_flow.kickoff_held(services, team, value, user))
+    app.action(OPEN_PACKET)(opens(Part.AE))
+    app.action(OPEN_MARKETING)(opens(Part.MARKETING))
+    app.action(ACKNOWLEDGE)(does(packet_flow.acknowledge))
+    app.action(QUESTIONS)(does(packet_flow.ask_questions))
+    app.action(KICKOFF_HELD)(does(packet_flow.kickoff_held))
