@@ -27,6 +27,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postMessage": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
+    "chat.getPermalink": (),
     "views.open": (),
     "views.update": (),
     "views.push": (),

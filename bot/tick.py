@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.checkins.planner import plan_checkins
 from bot.delivery import DeliveryReport, deliver_due
 from bot.handoff.planner import plan_handoffs
 from bot.handoff.relevance import moot_reason
@@ -14,4 +15,5 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     """Plan what is owed as of `now`, then send whatever is due."""
     instant = now or services.clock()
     await plan_handoffs(services, instant)
+    await plan_checkins(services, instant)
     return await deliver_due(services.engine, services.sender, instant, relevance=moot_reason)

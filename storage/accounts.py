@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlmodel import Session
 
 from storage.db import insert_for, session_scope
@@ -155,3 +155,44 @@ def release_setup(engine: Engine, team_id: str, account_id: int, token: str) -> 
     )
     with session_scope(engine) as session:
         session.execute(statement)
+
+
+def recently_closed(engine: Engine, closed_after: datetime) -> list[Account]:
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(Account).where(
+                    Account.closed_at >= closed_after, Account.provisioned_at.is_not(None)
+                )
+            )
+        )
+
+
+def search_accounts(engine: Engine, team_id: str, text: str, limit: int = 20) -> list[Account]:
+    """Accounts whose CRM id or name is `text`, else whose name contains it (any case)."""
+    needle = text.strip().lower()
+    with session_scope(engine) as session:
+        exact = list(
+            session.scalars(
+                select(Account)
+                .where(
+                    Account.team_id == team_id,
+                    or_(func.lower(Account.crm_id) == needle, func.lower(Account.name) == needle),
+                )
+                .limit(limit)
+            )
+        )
+        if exact:
+            return exact
+        pattern = "%" + "".join(ch for ch in needle if ch not in "%_\\") + "%"
+        return list(
+            session.scalars(
+                select(Account)
+                .where(
+                    Account.team_id == team_id,
+                    func.lower(Account.name).like(pattern),
+                )
+                .order_by(Account.name)
+                .limit(limit)
+            )
+        )

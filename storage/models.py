@@ -127,6 +127,7 @@ class Account(SQLModel, table=True):
     csm_acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     kickoff_held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     kickoff_held_by: str | None = Field(default=None, max_length=32)
+    first_value_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -182,3 +183,51 @@ class PacketDraft(SQLModel, table=True):
     part: str = Field(max_length=16)
     values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Checkin(SQLModel, table=True):
+    """A CSM's weekly check-in. `number` counts per account: it decides who is copied."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "number", name="uq_checkins_number"),
+        UniqueConstraint("team_id", "submission_key", name="uq_checkins_submission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    number: int
+    submission_key: str = Field(max_length=64)
+    logged_by: str = Field(max_length=32)
+    checkin_date: date
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    sentiment: str = Field(max_length=16)
+    mismatch: bool = Field(default=False)
+    promised: str | None = Field(default=None, sa_column=Column(Text))
+    next_steps: str | None = Field(default=None, sa_column=Column(Text))
+    first_value: bool = Field(default=False)
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    clarified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    clarified_by: str | None = Field(default=None, max_length=32)
+    clarification: str | None = Field(default=None, sa_column=Column(Text))
+    edited_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class PacketRating(SQLModel, table=True):
+    """The CSM's day-30 verdict on the handoff packet."""
+
+    __tablename__ = "packet_ratings"
+    __table_args__ = (UniqueConstraint("team_id", "account_id", name="uq_packet_ratings_account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    rated_by: str = Field(max_length=32)
+    rating: int
+    missing: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

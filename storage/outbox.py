@@ -200,6 +200,23 @@ def cancel(engine: Engine, team_id: str, account_id: int, kinds: list[str]) -> i
         return session.execute(statement).rowcount
 
 
+def cancel_keys(engine: Engine, team_id: str, keys: list[str]) -> int:
+    """Stop owing these particular messages (by dedupe key)."""
+    if not keys:
+        return 0
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.dedupe_key.in_(keys),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED)
+    )
+    with session_scope(engine) as session:
+        return session.execute(statement).rowcount
+
+
 def sent_message(engine: Engine, team_id: str, dedupe_key: str) -> tuple[str, str] | None:
     """(channel, ts) of a message once Slack has it, to thread under it or update it."""
     with session_scope(engine) as session:

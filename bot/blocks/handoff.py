@@ -52,13 +52,12 @@ def topic(account: Account) -> str:
     )
 
 
-def prompt(text: str, label: str, action_id: str, account: Account, block_id: str) -> list[Block]:
-    """A message that asks one thing: the text, and the one button that does it."""
+def prompt(text: str, label: str, action_id: str, value: object, block_id: str) -> list[Block]:
+    """A message that asks one thing: the text, and the one button (carrying `value`)."""
     return [
         section(text),
         actions(
-            button(label, action_id, str(account.id), style="primary"),
-            block_id=f"{block_id}_{account.id}",
+            button(label, action_id, str(value), style="primary"), block_id=f"{block_id}_{value}"
         ),
     ]
 
@@ -117,7 +116,7 @@ def packet_dm_blocks(account: Account) -> list[Block]:
         f"for the handoff. Please fill the handoff packet now: the CSM starts from it.",
         "Fill the handoff packet",
         OPEN_PACKET,
-        account,
+        account.id,
         "packet_dm",
     )
 
@@ -128,7 +127,7 @@ def marketing_request_blocks(account: Account) -> list[Block]:
         f"campaigns, webinars and content this buyer engaged with. The AE can't fill it alone.",
         "Add marketing context",
         OPEN_MARKETING,
-        account,
+        account.id,
         "marketing_request",
     )
 
@@ -139,7 +138,7 @@ def reminder_blocks(account: Account, business_day: int) -> list[Block]:
         f"*{account.name}* is still missing, so the deal is not handed off yet.",
         "Fill the handoff packet",
         OPEN_PACKET,
-        account,
+        account.id,
         "packet_reminder",
     )
 
@@ -315,7 +314,7 @@ def kickoff_blocks(account: Account) -> list[Block]:
         f"deals). Hold it within 7 days of close.\n{agenda}",
         "Kickoff held",
         KICKOFF_HELD,
-        account,
+        account.id,
         "kickoff",
     )
 

@@ -19,6 +19,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "new", "new", "Start the handoff for a closed-won deal (without a CRM hook).", "/baton new"
     ),
+    Subcommand(
+        "checkin",
+        "checkin <account>",
+        "Log a check-in (the CSM's weekly one, or any time). Inside an account channel "
+        "the account can be left out.",
+        "/baton checkin acme",
+    ),
     Subcommand("help", "help", "Show every command with an example.", "/baton help"),
 )
 

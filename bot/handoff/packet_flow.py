@@ -316,7 +316,10 @@ async def kickoff_held(services: Services, team_id: str, account_id: Any, user_i
         kickoff_held_by=user_id,
     ):
         raise Refusal("The kickoff is already logged.")
-    await asyncio.to_thread(cancel, services.engine, team_id, account.id, KICKOFF_KINDS)
+    # The kickoff also re-anchors the weekly check-in prompts (planned from the close so far).
+    await asyncio.to_thread(
+        cancel, services.engine, team_id, account.id, [*KICKOFF_KINDS, "checkin_prompt"]
+    )
     await send_now(
         services,
         about(

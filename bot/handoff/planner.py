@@ -26,16 +26,16 @@ KICKOFF_WINDOW = timedelta(days=30)
 async def plan_handoffs(services: Services, now: datetime) -> None:
     engine = services.engine
     for account in await asyncio.to_thread(unprovisioned, engine):
-        await _guarded(provision(services, account), account, "provisioning")
+        await guarded(provision(services, account), account, "provisioning")
     for account in await asyncio.to_thread(missing_people, engine, now - PEOPLE_RECHECK):
-        await _guarded(refresh_people(services, account), account, "finding people")
+        await guarded(refresh_people(services, account), account, "finding people")
     for account in await asyncio.to_thread(gate_pending, engine):
-        await _guarded(_plan_gate(services, account, now), account, "planning the gate")
+        await guarded(_plan_gate(services, account, now), account, "planning the gate")
     for account in await asyncio.to_thread(kickoff_open, engine, now - KICKOFF_WINDOW):
-        await _guarded(_plan_kickoff(services, account), account, "planning the kickoff")
+        await guarded(_plan_kickoff(services, account), account, "planning the kickoff")
 
 
-async def _guarded(work, account: Account, what: str) -> None:  # noqa: ANN001
+async def guarded(work, account: Account, what: str) -> None:  # noqa: ANN001
     try:
         await work
     except SlackApiError as exc:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine
 
 from storage.accounts import get_account
+from storage.checkins import checked_in_since
 from storage.outbox import Claim
 
 
@@ -18,4 +21,8 @@ def moot_reason(engine: Engine, claim: Claim) -> str | None:
         return "packet completed"
     if claim.kind == "kickoff_reminder" and account.kickoff_held_at:
         return "kickoff held"
+    if claim.kind == "checkin_prompt" and checked_in_since(
+        engine, claim.team_id, account.id, claim.due_at.date() - timedelta(days=6)
+    ):
+        return "already checked in this week"
     return None

@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.checkins import CHECKIN_EDIT, CHECKIN_OPEN, CLARIFY_OPEN, RATE_OPEN
 from bot.blocks.handoff import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_PACKET, QUESTIONS
 from bot.blocks.help import help_blocks
 from bot.blocks.home import HELP_ACTION
 from bot.blocks.kit import modal
+from bot.checkins import flow as checkin_flow
 from bot.handoff import packet_flow
 from bot.handoff.packet_flow import Refusal
 from bot.services import Services
@@ -55,6 +57,18 @@ def register(app: AsyncApp, services: Services) -> None:
 
         return handler
 
+    def opens_with(flow: Callable[..., Awaitable[None]]):  # noqa: ANN202
+        async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+            await ack()
+            team, user, value = _ids(body)
+            await explain(respond, flow(services, team, value, user, body["trigger_id"]))
+
+        return handler
+
+    app.action(CHECKIN_OPEN)(opens_with(checkin_flow.open_checkin))
+    app.action(CHECKIN_EDIT)(opens_with(checkin_flow.open_checkin_edit))
+    app.action(CLARIFY_OPEN)(opens_with(checkin_flow.open_clarify))
+    app.action(RATE_OPEN)(opens_with(checkin_flow.open_rating))
     app.action(OPEN_PACKET)(opens(Part.AE))
     app.action(OPEN_MARKETING)(opens(Part.MARKETING))
     app.action(ACKNOWLEDGE)(does(packet_flow.acknowledge))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.blocks.checkins import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
 from bot.blocks.handoff import MARKETING_VIEW, NEW_ACCOUNT_VIEW, PACKET_VIEW
+from bot.checkins import flow as checkin_flow
 from bot.handoff import packet_flow
 from bot.handoff.new_account import check_new_account, create_new_account
 from bot.services import Services
@@ -28,6 +30,31 @@ def register(app: AsyncApp, services: Services) -> None:
     for callback_id in (PACKET_VIEW, MARKETING_VIEW):
         app.view(callback_id)(submit_packet)
         app.view_closed(callback_id)(close_packet)
+
+    @app.view(CHECKIN_VIEW)
+    async def submit_checkin(ack: AsyncAck, body: dict, view: dict) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        result = await checkin_flow.check_checkin(services, team, user, view)
+        if isinstance(result, dict):
+            await ack(response_action="errors", errors=result)
+            return
+        checkin, new = await checkin_flow.save(services, result)
+        await ack()
+        await checkin_flow.announce(services, result, checkin, new)
+
+    def checked(problems, act):  # noqa: ANN001, ANN202
+        async def handler(ack: AsyncAck, body: dict, view: dict) -> None:
+            errors = problems(view)
+            if errors:
+                await ack(response_action="errors", errors=errors)
+                return
+            await ack()
+            await act(services, body["team"]["id"], body["user"]["id"], view)
+
+        return handler
+
+    app.view(CLARIFY_VIEW)(checked(checkin_flow.clarify_problems, checkin_flow.submit_clarify))
+    app.view(RATING_VIEW)(checked(checkin_flow.rating_problems, checkin_flow.submit_rating))
 
     @app.view(NEW_ACCOUNT_VIEW)
     async def new_account(ack: AsyncAck, body: dict, view: dict) -> None:

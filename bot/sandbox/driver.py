@@ -329,7 +329,7 @@ def _element_value(element: dict[str, Any], value: Any) -> dict[str, Any]:
     if kind in ("static_select", "radio_buttons"):
         option = _option(element, value)
         return {"type": kind, "selected_option": option}
-    if kind == "checkboxes":
+    if kind in ("checkboxes", "multi_static_select"):
         chosen = [_option(element, v) for v in (value or [])]
         return {"type": kind, "selected_options": [o for o in chosen if o]}
     if kind == "datepicker":

@@ -192,6 +192,7 @@ METHOD_TIER = {
     "conversations.open": 3,
     "chat.postEphemeral": 4,
     "chat.update": 3,
+    "chat.getPermalink": 4,
     "views.open": 4,
     "views.update": 4,
     "views.push": 4,

@@ -431,6 +431,16 @@ class Workspace:
         message.edited = True
         return {"channel": channel.id, "ts": ts, "text": message.text}
 
+    def api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._visible_channel(self._required(args, "channel"))
+        ts = self._required(args, "message_ts")
+        if not any(m.ts == ts for m in channel.messages):
+            raise SlackError("message_not_found")
+        return {
+            "channel": channel.id,
+            "permalink": f"https://sandbox.slack.test/archives/{channel.id}/p{ts.replace('.', '')}",
+        }
+
     # --- views ------------------------------------------------------------------------
     def _exchange_trigger(self, trigger_id: str) -> Trigger:
         trigger = self.triggers.get(trigger_id)

@@ -1,0 +1,292 @@
+"""Block Kit for check-ins, the AE in the loop, the day-30 switch and the packet rating."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from bot.blocks.handoff import FIELD_ACTION, prompt, who
+from bot.blocks.kit import Block, actions, button, clip, context, modal, plain, section
+from flows.checkins import AE_COPIED_CHECKINS, Sentiment
+from flows.packet import FIELDS, Kind
+from storage.models import Account, Checkin
+
+CHECKIN_OPEN = "baton_checkin_open"
+CHECKIN_EDIT = "baton_checkin_edit"
+CLARIFY_OPEN = "baton_clarify_open"
+RATE_OPEN = "baton_rate_open"
+CHECKIN_VIEW = "baton_checkin"
+CLARIFY_VIEW = "baton_clarify"
+RATING_VIEW = "baton_rating"
+YES = "yes"
+
+
+def checkin_prompt_blocks(account: Account, week: int) -> list[Block]:
+    return prompt(
+        f"Week {week} check-in for *{account.name}*: how is the customer doing? Log it in a "
+        f"minute; the AE is copied on the first {AE_COPIED_CHECKINS}.",
+        "Log check-in",
+        CHECKIN_OPEN,
+        account.id,
+        f"checkin_prompt_w{week}",
+    )
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = ""
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": {"action_id": FIELD_ACTION, **element},
+    }
+    if optional:
+        block["optional"] = True
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _text(value: Any, multiline: bool = True) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": multiline,
+        "max_length": 3000,
+    }
+    if value:
+        element["initial_value"] = clip(str(value), 3000)
+    return element
+
+
+def _flag(text: str, value: bool) -> dict[str, Any]:
+    option = {"text": plain(text, 75), "value": YES}
+    element: dict[str, Any] = {"type": "checkboxes", "options": [option]}
+    if value:
+        element["initial_options"] = [option]
+    return element
+
+
+def checkin_modal(
+    account: Account,
+    success_metric: str | None,
+    values: dict[str, Any],
+    today: date,
+    checkin_id: int | None = None,
+) -> dict[str, Any]:
+    options = [{"text": plain(f"{s.label}", 75), "value": s.value} for s in Sentiment]
+    sentiment: dict[str, Any] = {"type": "radio_buttons", "options": options}
+    chosen = next((o for o in options if o["value"] == values.get("sentiment")), None)
+    if chosen:
+        sentiment["initial_option"] = chosen
+    metric = (
+        f"*Success metric the buyer named:* {success_metric}"
+        if success_metric
+        else "_No success metric yet: the handoff packet is not complete._"
+    )
+    blocks = [
+        section(f"*{account.name}*" + (" · editing this check-in" if checkin_id else "")),
+        context(metric),
+        _input(
+            "checkin_date",
+            "Date",
+            {"type": "datepicker", "initial_date": str(values.get("checkin_date") or today)},
+        ),
+        _input("summary", "How did it go?", _text(values.get("summary"))),
+        _input("sentiment", "Customer sentiment", sentiment),
+        _input(
+            "mismatch",
+            "Expectation mismatch?",
+            _flag("They expect something they say they were promised", values.get("mismatch")),
+            optional=True,
+            hint="The AE will be asked to clarify, even after check-in 4.",
+        ),
+        _input(
+            "promised",
+            "What do they believe they were promised?",
+            _text(values.get("promised")),
+            optional=True,
+        ),
+        _input("next_steps", "Next steps", _text(values.get("next_steps")), optional=True),
+        _input(
+            "first_value",
+            "First value",
+            _flag("First value reached against the success metric", values.get("first_value")),
+            optional=True,
+        ),
+    ]
+    metadata = {"account_id": account.id, "checkin_id": checkin_id}
+    return modal(
+        "Check-in",
+        blocks,
+        callback_id=CHECKIN_VIEW,
+        submit="Save" if checkin_id else "Log check-in",
+        private_metadata=json.dumps(metadata),
+    )
+
+
+def read_checkin(state: dict[str, Any]) -> dict[str, Any]:
+    def raw(block_id: str) -> dict[str, Any]:
+        return state.get(block_id, {}).get(FIELD_ACTION, {})
+
+    def text(block_id: str) -> str | None:
+        value = raw(block_id).get("value")
+        return value.strip() or None if isinstance(value, str) else None
+
+    return {
+        "checkin_date": raw("checkin_date").get("selected_date"),
+        "summary": text("summary"),
+        "sentiment": (raw("sentiment").get("selected_option") or {}).get("value"),
+        "mismatch": bool(raw("mismatch").get("selected_options")),
+        "promised": text("promised"),
+        "next_steps": text("next_steps"),
+        "first_value": bool(raw("first_value").get("selected_options")),
+    }
+
+
+def checkin_blocks(account: Account, checkin: Checkin) -> list[Block]:
+    sentiment = Sentiment(checkin.sentiment)
+    edited = f" · edited by {who(checkin.edited_by)}" if checkin.edited_by else ""
+    lines = [
+        f"*Check-in #{checkin.number}* for *{account.name}* · {checkin.checkin_date:%a %d %b} "
+        f"· by {who(checkin.logged_by)} · {sentiment.emoji} {sentiment.label}{edited}",
+        clip(checkin.summary, 2000),
+    ]
+    if checkin.next_steps:
+        lines.append(f"*Next steps:* {clip(checkin.next_steps, 500)}")
+    blocks: list[Block] = [section("\n".join(lines))]
+    if checkin.mismatch:
+        blocks.append(
+            section(
+                f":warning: *Expectation mismatch.* The customer believes they were "
+                f"promised: {clip(checkin.promised or '', 2000)}"
+            )
+        )
+    if checkin.first_value:
+        blocks.append(context(":tada: First value reached against the success metric."))
+    blocks.append(
+        actions(button("Edit", CHECKIN_EDIT, str(checkin.id)), block_id=f"checkin_{checkin.id}")
+    )
+    return blocks
+
+
+def cc_text(account: Account, checkin: Checkin, link: str) -> str:
+    sentiment = Sentiment(checkin.sentiment)
+    return (
+        f"FYI, no action needed: check-in #{checkin.number} of {AE_COPIED_CHECKINS} you are "
+        f"copied on for *{account.name}* ({sentiment.label.lower()}). "
+        f"“{clip(checkin.summary, 500)}” <{link}|See it in the channel>"
+    )
+
+
+def clarify_blocks(account: Account, checkin: Checkin, link: str) -> list[Block]:
+    return prompt(
+        f":warning: On *{account.name}* the customer believes they were promised: "
+        f"“{clip(checkin.promised or '', 1500)}”. Please clarify what was agreed: your answer "
+        f"goes in the check-in's thread (<{link}|check-in #{checkin.number}>).",
+        "Clarify",
+        CLARIFY_OPEN,
+        checkin.id,
+        "clarify",
+    )
+
+
+def clarify_modal(account: Account, checkin: Checkin) -> dict[str, Any]:
+    return modal(
+        "Clarify",
+        [
+            section(
+                f"*{account.name}*, check-in #{checkin.number}. The customer believes they were "
+                f"promised: “{clip(checkin.promised or '', 2500)}”"
+            ),
+            _input("clarification", "What was actually agreed?", _text(None)),
+        ],
+        callback_id=CLARIFY_VIEW,
+        submit="Post in thread",
+        private_metadata=json.dumps({"checkin_id": checkin.id}),
+    )
+
+
+def mismatch_escalation_text(account: Account, checkin: Checkin) -> str:
+    return (
+        f"An expectation mismatch on *{account.name}* (check-in #{checkin.number}) has had no "
+        f"answer from the AE {who(account.ae_user_id, account.ae_email)} in two business "
+        f"days. The customer believes they were promised: “{clip(checkin.promised or '', 800)}”"
+    )
+
+
+def primary_blocks(account: Account, champion: str | None) -> list[Block]:
+    csm = who(account.csm_user_id, account.csm_email)
+    note = (
+        f"Hi {champion or 'there'}, a quick note now that you're up and running: I'm your "
+        f"main contact at our side from here on, for anything from questions to your "
+        f"renewal. {who(account.ae_user_id, account.ae_email)} stays close and is there "
+        f"for anything commercial. Looking forward to the next months together!"
+    )
+    return [
+        section(
+            f"*Day 30 for {account.name}:* {csm} is now the primary owner. "
+            f"{who(account.ae_user_id, account.ae_email)} steps back and stays available "
+            f"for escalations."
+        ),
+        section(
+            f"{csm}, a note you could send the customer so they know their contact:\n>"
+            + note.replace("\n", "\n>")
+        ),
+    ]
+
+
+def rating_request_blocks(account: Account) -> list[Block]:
+    return prompt(
+        f"Thirty days into *{account.name}*: how good was the handoff packet? Rate it 1–5 and "
+        f"mark what was missing or wrong; it tells the team which fields AEs skip.",
+        "Rate the packet",
+        RATE_OPEN,
+        account.id,
+        "rate",
+    )
+
+
+def rating_modal(account: Account) -> dict[str, Any]:
+    scores = [
+        {"text": plain(f"{n} · {label}", 75), "value": str(n)}
+        for n, label in (
+            (1, "Useless"),
+            (2, "Poor"),
+            (3, "Adequate"),
+            (4, "Good"),
+            (5, "Everything I needed"),
+        )
+    ]
+    fields = [{"text": plain(f.label, 75), "value": f.key} for f in FIELDS if f.kind != Kind.FLAG]
+    return modal(
+        "Rate the packet",
+        [
+            section(f"The handoff packet for *{account.name}*, as it was at handoff."),
+            _input("rating", "Rating", {"type": "radio_buttons", "options": scores}),
+            _input(
+                "missing",
+                "Missing or wrong",
+                {
+                    "type": "multi_static_select",
+                    "options": fields,
+                    "placeholder": plain("Pick fields", 150),
+                },
+                optional=True,
+            ),
+            _input("comment", "Anything else?", _text(None), optional=True),
+        ],
+        callback_id=RATING_VIEW,
+        submit="Rate",
+        private_metadata=json.dumps({"account_id": account.id}),
+    )
+
+
+def rating_alert_text(average: float, count: int, missing: list[tuple[str, int]]) -> str:
+    labels = {f.key: f.label for f in FIELDS}
+    worst = "; ".join(f"{labels.get(key, key)} ({n}×)" for key, n in missing) or "none marked"
+    return (
+        f"Handoff packet quality is slipping: the last {count} ratings average "
+        f"*{average:.1f}* / 5 (below 3.5). Marked missing or wrong most often: {worst}."
+    )

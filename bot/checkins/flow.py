@@ -1,0 +1,436 @@
+"""Check-ins: the CSM logs them, the AE sees the first four, a mismatch is the AE's to answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.checkins import (
+    CHECKIN_VIEW,
+    cc_text,
+    checkin_blocks,
+    checkin_modal,
+    clarify_blocks,
+    clarify_modal,
+    mismatch_escalation_text,
+    rating_alert_text,
+    rating_modal,
+    read_checkin,
+)
+from bot.blocks.handoff import FIELD_ACTION, who
+from bot.directory import person, zone_of
+from bot.handoff.packet_flow import Refusal, load_account
+from bot.send import about, owe, send_now
+from bot.services import Services
+from flows.checkins import ae_is_copied, most_missing, problems, rating_alert
+from flows.gate import escalation_time
+from storage.accounts import claim_once
+from storage.checkins import (
+    clarify,
+    edit_checkin,
+    get_checkin,
+    latest_ratings,
+    record_checkin,
+    save_rating,
+    set_posted,
+)
+from storage.models import Account, Checkin
+from storage.outbox import OwedMessage, cancel_keys, sent_message
+from storage.packets import get_packet
+
+RATING_WINDOW = 10
+
+
+@dataclass(frozen=True)
+class CheckinSubmission:
+    account: Account
+    values: dict[str, Any]
+    checkin_id: int | None
+    user_id: str
+    key: str  # one submission, however often Slack delivers it
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+
+
+def _may_log(services: Services, account: Account, user_id: str) -> bool:
+    return user_id == account.csm_user_id or services.is_manager(user_id, account.manager_user_id)
+
+
+async def _today(services: Services, account: Account, user_id: str):  # noqa: ANN202
+    who_ = await person(services, services.client, account.team_id, user_id)
+    return services.clock().astimezone(zone_of(who_, services.settings.timezone)).date()
+
+
+async def open_checkin(
+    services: Services,
+    team_id: str,
+    account_id: Any,
+    user_id: str,
+    trigger_id: str,
+    checkin_id: int | None = None,
+) -> None:
+    account = await load_account(services, team_id, account_id)
+    values: dict[str, Any] = {}
+    if checkin_id is not None:
+        checkin = await asyncio.to_thread(get_checkin, services.engine, team_id, checkin_id)
+        if checkin is None:
+            raise Refusal("That check-in no longer exists.")
+        if user_id != checkin.logged_by and not services.is_manager(
+            user_id, account.manager_user_id
+        ):
+            raise Refusal(
+                f"Only {who(checkin.logged_by)}, who logged it, or a manager can edit "
+                f"check-in #{checkin.number}."
+            )
+        values = {
+            k: getattr(checkin, k)
+            for k in (
+                "checkin_date",
+                "summary",
+                "sentiment",
+                "mismatch",
+                "promised",
+                "next_steps",
+                "first_value",
+            )
+        }
+    elif not _may_log(services, account, user_id):
+        raise Refusal(
+            f"Check-ins on {account.name} are logged by its CSM "
+            f"({who(account.csm_user_id, account.csm_email)}) or a manager."
+        )
+    packet = await asyncio.to_thread(get_packet, services.engine, team_id, account.id)
+    metric = (packet.answers.get("success_metric") if packet else None) or None
+    view = checkin_modal(
+        account, metric, values, await _today(services, account, user_id), checkin_id
+    )
+    try:
+        await services.client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("expired_trigger_id", "exchanged_trigger_id"):
+            raise Refusal("Slack took too long to open the form. Please try again.") from None
+        raise
+
+
+async def open_checkin_edit(
+    services: Services, team_id: str, checkin_id: Any, user_id: str, trigger_id: str
+) -> None:
+    checkin, account = await _checkin_and_account(services, team_id, checkin_id)
+    await open_checkin(services, team_id, account.id, user_id, trigger_id, checkin.id)
+
+
+async def check_checkin(
+    services: Services, team_id: str, user_id: str, view: dict[str, Any]
+) -> CheckinSubmission | dict[str, str]:
+    meta = _metadata(view)
+    try:
+        account = await load_account(services, team_id, meta.get("account_id"))
+    except Refusal as refusal:
+        return {"summary": str(refusal)}
+    checkin_id = meta.get("checkin_id")
+    if checkin_id is None and not _may_log(services, account, user_id):
+        return {"summary": f"Check-ins on {account.name} are logged by its CSM or a manager."}
+    if checkin_id is not None:
+        existing = await asyncio.to_thread(get_checkin, services.engine, team_id, int(checkin_id))
+        if existing is None or existing.account_id != account.id:
+            return {"summary": "That check-in no longer exists."}
+        if user_id != existing.logged_by and not services.is_manager(
+            user_id, account.manager_user_id
+        ):
+            return {"summary": "Only whoever logged this check-in, or a manager, can edit it."}
+    values = read_checkin(view.get("state", {}).get("values", {}))
+    errors = problems(values, await _today(services, account, user_id))
+    if errors:
+        return errors
+    key = str(view.get("root_view_id") or view.get("id"))
+    return CheckinSubmission(account, values, checkin_id, user_id, key)
+
+
+async def save(services: Services, submission: CheckinSubmission) -> tuple[Checkin, bool]:
+    """Store it before the modal closes: (the check-in, whether it is a new one)."""
+    account, now = submission.account, services.clock()
+    if submission.checkin_id is not None:
+        checkin = await asyncio.to_thread(
+            edit_checkin,
+            services.engine,
+            account.team_id,
+            int(submission.checkin_id),
+            submission.values,
+            submission.user_id,
+            now,
+        )
+        return checkin, False
+    return await asyncio.to_thread(
+        record_checkin,
+        services.engine,
+        account.team_id,
+        account.id,
+        f"{CHECKIN_VIEW}:{submission.key}",
+        submission.values,
+        submission.user_id,
+        now,
+    )
+
+
+async def announce(
+    services: Services, submission: CheckinSubmission, checkin: Checkin, new: bool
+) -> None:
+    account = submission.account
+    if new:
+        link = await _post(services, account, checkin)
+        if ae_is_copied(checkin.number) and account.ae_user_id and link:
+            await send_now(
+                services,
+                about(
+                    services,
+                    account,
+                    f"checkin-cc-{checkin.id}",
+                    account.ae_user_id,
+                    cc_text(account, checkin, link),
+                ),
+            )
+    else:
+        await _update_post(services, account, checkin)
+    if checkin.mismatch and checkin.clarified_at is None:
+        await _ask_ae_to_clarify(services, account, checkin)
+    if checkin.first_value:
+        await _first_value(services, account)
+
+
+async def _post(services: Services, account: Account, checkin: Checkin) -> str | None:
+    key = f"checkin-{checkin.id}"
+    await send_now(
+        services,
+        about(
+            services,
+            account,
+            key,
+            account.channel_id or "",
+            f"Check-in #{checkin.number} for {account.name}",
+            blocks=checkin_blocks(account, checkin),
+        ),
+    )
+    posted = await asyncio.to_thread(
+        sent_message, services.engine, account.team_id, f"{key}:{account.id}"
+    )
+    if posted is None:
+        return None
+    channel, ts = posted
+    await asyncio.to_thread(set_posted, services.engine, account.team_id, checkin.id, channel, ts)
+    response = await services.client.chat_getPermalink(channel=channel, message_ts=ts)
+    return response["permalink"]
+
+
+async def _update_post(services: Services, account: Account, checkin: Checkin) -> None:
+    if checkin.channel_id and checkin.message_ts:
+        await services.client.chat_update(
+            channel=checkin.channel_id,
+            ts=checkin.message_ts,
+            text=f"Check-in #{checkin.number} for {account.name}",
+            blocks=checkin_blocks(account, checkin),
+        )
+
+
+async def _ask_ae_to_clarify(services: Services, account: Account, checkin: Checkin) -> None:
+    if not account.ae_user_id:
+        return
+    fresh = await asyncio.to_thread(get_checkin, services.engine, account.team_id, checkin.id)
+    if fresh is None or not fresh.channel_id or not fresh.message_ts:
+        return
+    link = (
+        await services.client.chat_getPermalink(
+            channel=fresh.channel_id, message_ts=fresh.message_ts
+        )
+    )["permalink"]
+    await send_now(
+        services,
+        about(
+            services,
+            account,
+            f"mismatch-ask-{checkin.id}",
+            account.ae_user_id,
+            "Please clarify an expectation mismatch.",
+            blocks=clarify_blocks(account, fresh, link),
+        ),
+    )
+    ae = await person(services, services.client, account.team_id, account.ae_user_id)
+    due = escalation_time(fresh.updated_at, zone_of(ae, services.settings.timezone))
+    managers = (
+        [account.manager_user_id] if account.manager_user_id else sorted(services.settings.managers)
+    )
+    await owe(
+        services,
+        *(
+            about(
+                services,
+                account,
+                f"mismatch-escalation-{checkin.id}-{m}",
+                m,
+                mismatch_escalation_text(account, fresh),
+                due_at=due,
+                kind="mismatch_escalation",
+            )
+            for m in managers
+        ),
+    )
+
+
+async def _first_value(services: Services, account: Account) -> None:
+    now = services.clock()
+    if not await asyncio.to_thread(
+        claim_once, services.engine, account.team_id, account.id, "first_value_at", now
+    ):
+        return
+    days = (now - account.closed_at).days
+    await send_now(
+        services,
+        about(
+            services,
+            account,
+            "first-value",
+            account.channel_id or "",
+            f":tada: *{account.name}* reached first value {days} days "
+            f"after close (time-to-first-value recorded).",
+        ),
+    )
+
+
+async def open_clarify(
+    services: Services, team_id: str, checkin_id: Any, user_id: str, trigger_id: str
+) -> None:
+    checkin, account = await _checkin_and_account(services, team_id, checkin_id)
+    if user_id != account.ae_user_id and not services.is_manager(user_id, account.manager_user_id):
+        raise Refusal(
+            f"The AE on {account.name} ({who(account.ae_user_id, account.ae_email)}) "
+            f"answers this mismatch."
+        )
+    if checkin.clarified_at is not None:
+        raise Refusal(f"{who(checkin.clarified_by)} already clarified this in the thread.")
+    await services.client.views_open(trigger_id=trigger_id, view=clarify_modal(account, checkin))
+
+
+async def _checkin_and_account(
+    services: Services, team_id: str, checkin_id: Any
+) -> tuple[Checkin, Account]:
+    try:
+        checkin = await asyncio.to_thread(get_checkin, services.engine, team_id, int(checkin_id))
+    except (TypeError, ValueError):
+        checkin = None
+    if checkin is None:
+        raise Refusal("That check-in no longer exists.")
+    return checkin, await load_account(services, team_id, checkin.account_id)
+
+
+def _state_value(view: dict[str, Any], block_id: str, key: str = "value") -> Any:
+    return view.get("state", {}).get("values", {}).get(block_id, {}).get(FIELD_ACTION, {}).get(key)
+
+
+def clarify_problems(view: dict[str, Any]) -> dict[str, str]:
+    if not (_state_value(view, "clarification") or "").strip():
+        return {"clarification": "Write what was agreed, so the CSM can answer the customer."}
+    return {}
+
+
+async def submit_clarify(
+    services: Services, team_id: str, user_id: str, view: dict[str, Any]
+) -> None:
+    text = (_state_value(view, "clarification") or "").strip()
+    checkin, account = await _checkin_and_account(
+        services, team_id, _metadata(view).get("checkin_id")
+    )
+    if not await asyncio.to_thread(
+        clarify, services.engine, team_id, checkin.id, user_id, text, services.clock()
+    ):
+        return  # already answered (a double submission): nothing more to say
+    keys = [
+        f"mismatch-escalation-{checkin.id}-{m}:{account.id}"
+        for m in {account.manager_user_id, *services.settings.managers}
+        if m
+    ]
+    await asyncio.to_thread(cancel_keys, services.engine, team_id, keys)
+    await send_now(
+        services,
+        about(
+            services,
+            account,
+            f"clarified-{checkin.id}",
+            checkin.channel_id or account.channel_id or "",
+            f"{who(user_id)} clarifies: {text}",
+            thread_ts=checkin.message_ts,
+        ),
+    )
+
+
+async def open_rating(
+    services: Services, team_id: str, account_id: Any, user_id: str, trigger_id: str
+) -> None:
+    account = await load_account(services, team_id, account_id)
+    if user_id != account.csm_user_id:
+        raise Refusal(f"The CSM on {account.name} rates its handoff packet.")
+    await services.client.views_open(trigger_id=trigger_id, view=rating_modal(account))
+
+
+def rating_problems(view: dict[str, Any]) -> dict[str, str]:
+    chosen = _state_value(view, "rating", "selected_option") or {}
+    if chosen.get("value") not in {"1", "2", "3", "4", "5"}:
+        return {"rating": "Pick a rating from 1 to 5."}
+    return {}
+
+
+async def submit_rating(
+    services: Services, team_id: str, user_id: str, view: dict[str, Any]
+) -> None:
+    state = view.get("state", {}).get("values", {})
+    chosen = _state_value(view, "rating", "selected_option")
+    account = await load_account(services, team_id, _metadata(view).get("account_id"))
+    missing = [
+        o["value"]
+        for o in state.get("missing", {}).get(FIELD_ACTION, {}).get("selected_options") or []
+    ]
+    comment = (state.get("comment", {}).get(FIELD_ACTION, {}).get("value") or "").strip() or None
+    now = services.clock()
+    await asyncio.to_thread(
+        save_rating,
+        services.engine,
+        team_id,
+        account.id,
+        user_id,
+        int(chosen["value"]),
+        missing,
+        comment,
+        now,
+    )
+    await _maybe_alert(services, team_id, account)
+
+
+async def _maybe_alert(services: Services, team_id: str, account: Account) -> None:
+    ratings = await asyncio.to_thread(latest_ratings, services.engine, team_id, RATING_WINDOW)
+    average = rating_alert([r.rating for r in ratings])
+    if average is None:
+        return
+    text = rating_alert_text(average, len(ratings), most_missing(r.missing for r in ratings))
+    # Once a week per manager at most, however many ratings keep the average low.
+    week, now = services.clock().strftime("%G-W%V"), services.clock()
+    managers = sorted({account.manager_user_id, *services.settings.managers} - {None})
+    await send_now(
+        services,
+        *(
+            OwedMessage(
+                team_id=team_id,
+                dedupe_key=f"rating-alert:{week}:{m}",
+                channel=m,
+                text=text,
+                due_at=now,
+            )
+            for m in managers
+        ),
+    )  # type: ignore[arg-type]
