@@ -10,12 +10,14 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.clock import SimulatedClock
 from bot.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
 from bot.scopes import granted_scopes
@@ -118,5 +120,31 @@ async def driver(
     sandbox: SlackSandbox, bot: BotServer, signing_secret: str
 ) -> AsyncIterator[SlackDriver]:
     driver = SlackDriver(sandbox, bot.url, signing_secret)
+    yield driver
+    await driver.close()
+
+
+# --- a bot on a simulated clock (the sandbox lives in the same simulated time) -----------
+MONDAY_10_NY = datetime(2027, 1, 4, 15, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(sandbox: SlackSandbox) -> SimulatedClock:
+    clock = SimulatedClock(MONDAY_10_NY)
+    sandbox.workspace.use_clock(clock)
+    return clock
+
+
+@pytest.fixture
+async def sim_bot(settings: Settings, clock: SimulatedClock) -> AsyncIterator[BotServer]:
+    server = BotServer(settings, clock, ticker=False)
+    await server.start(host="127.0.0.1", port=0)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def sim_driver(sandbox, sim_bot, signing_secret) -> AsyncIterator[SlackDriver]:
+    driver = SlackDriver(sandbox, sim_bot.url, signing_secret)
     yield driver
     await driver.close()

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -75,3 +76,12 @@ async def stop_baton(process: asyncio.subprocess.Process) -> None:
     stderr = (await process.stderr.read()).decode()
     assert code == 0, stderr
     assert "Traceback" not in stderr
+
+
+async def run_until(bot, clock, until, step=timedelta(hours=1)) -> None:  # noqa: ANN001
+    """Advance simulated time step by step, ticking as `baton run`'s scheduler would."""
+    from bot.tick import run_tick
+
+    while clock() < until:
+        clock.advance(step)
+        await run_tick(bot.services)

@@ -1,49 +1,12 @@
 """The packet gate over simulated days: reminders, escalation, restarts, the kickoff."""
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import pytest
-
-from bot.clock import SimulatedClock
 from bot.runner import BotServer
-from bot.sandbox import SlackDriver, SlackSandbox
-from bot.settings import Settings
 from bot.tick import run_tick
 from tests.handoff_helpers import account_channel, closed_won, deal
+from tests.helpers import run_until
 from tests.test_handoff_packet import AE_ANSWERS
-
-MONDAY_10_NY = datetime(2027, 1, 4, 15, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(sandbox: SlackSandbox) -> SimulatedClock:
-    clock = SimulatedClock(MONDAY_10_NY)
-    sandbox.workspace.use_clock(clock)
-    return clock
-
-
-@pytest.fixture
-async def sim_bot(settings: Settings, clock: SimulatedClock) -> AsyncIterator[BotServer]:
-    server = BotServer(settings, clock, ticker=False)
-    await server.start(host="127.0.0.1", port=0)
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def sim_driver(sandbox, sim_bot, signing_secret) -> AsyncIterator[SlackDriver]:
-    driver = SlackDriver(sandbox, sim_bot.url, signing_secret)
-    yield driver
-    await driver.close()
-
-
-async def run_until(
-    bot: BotServer, clock: SimulatedClock, until: datetime, step: timedelta = timedelta(hours=1)
-) -> None:
-    while clock() < until:
-        clock.advance(step)
-        await run_tick(bot.services)
 
 
 def stamps(messages, fragment: str) -> list[datetime]:
