@@ -37,6 +37,7 @@ class DeliveryReport:
     unknown: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
+    retry_at: dict[int, datetime] = field(default_factory=dict)  # deferred id → when again
 
 
 # Whether a claimed message is still owed: its reason may have gone away after it was
@@ -55,7 +56,9 @@ async def deliver_due(
     report = DeliveryReport()
     claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids)
     for claim in claims:
-        moot = await asyncio.to_thread(relevance, engine, claim) if relevance else None
+        moot = "expired" if claim.expires_at is not None and claim.expires_at <= now else None
+        if moot is None and relevance is not None:
+            moot = await asyncio.to_thread(relevance, engine, claim)
         if moot:
             await asyncio.to_thread(outbox.mark_cancelled, engine, claim, moot)
             report.cancelled.append(claim.id)
@@ -103,8 +106,10 @@ async def _record_refusal(
     error = str(exc.response.get("error") or f"http_{status}")
     if status == 429:
         wait = int(exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_S))
-        await asyncio.to_thread(outbox.release, engine, claim, now + timedelta(seconds=wait), error)
+        retry_at = now + timedelta(seconds=wait)
+        await asyncio.to_thread(outbox.release, engine, claim, retry_at, error)
         report.deferred.append(claim.id)
+        report.retry_at[claim.id] = retry_at
     elif status >= 500 or error in (
         "internal_error",
         "fatal_error",

@@ -119,6 +119,7 @@ class Demo:
         await self._closed_won()
         await self._packet()
         await self._quiet_ae()
+        await self._checkins()
 
     # --- scenes -------------------------------------------------------------------------
     async def _meet_baton(self) -> None:
@@ -169,8 +170,8 @@ class Demo:
         await self.driver.close_view(self.ana, view, {"goal": PACKET["goal"]})
         view = await self.click(self.ana, request, channel, "baton_packet_open")
         assert view is not None
-        self.note("Her draft is back in the form. She submits it half-done:")
-        reply = await self.driver.submit(self.ana, view, {"goal": PACKET["goal"]})
+        self.note("Her draft is back in the form. She submits it with only the goal:")
+        reply = await self.driver.submit(self.ana, view, {})
         errors = json.loads(reply.text)["errors"]
         self.note(
             f"The form stays open with {len(errors)} inline errors, e.g. “{errors['objections']}”"
@@ -214,7 +215,85 @@ class Demo:
         self.note(f"CRM ← {reply.status} {reply.text}")
         self.show()
         self.note("(ticking every 30 simulated minutes until the next Monday)")
+        await self.run_clock(until=datetime(2027, 1, 11, 17, 30, tzinfo=UTC))
+        self.scene(
+            "Monday: nudged by her manager, the AE fills Globex's packet and marketing "
+            "adds theirs; the reminders stop"
+        )
+        globex = self.workspace.channel_by_name("acct-globex")
+        assert globex is not None
+        request = self.find(globex, "is due")
+        view = await self.click(self.ana, request, globex, "baton_packet_open")
+        assert view is not None
+        await self.driver.submit(self.ana, view, {**PACKET, "retention_model": "A"})
+        view = await self.click(self.mo, request, globex, "baton_marketing_open")
+        assert view is not None
+        await self.driver.submit(self.mo, view, {"marketing": "Inbound from the pricing page."})
         await self.run_clock(until=datetime(2027, 1, 11, 23, tzinfo=UTC))
+
+    async def _checkins(self) -> None:
+        channel = self.workspace.channel_by_name("acct-acme-robotics")
+        assert channel is not None
+        csm_dm = self.workspace.dm_channel(self.chen.id)
+        weeks = [
+            ("Kickoff recap sent; SSO configured.", "positive", {}),
+            ("Salesforce sync live for 2 of 6 CSMs.", "neutral", {}),
+            (
+                "Priya asks where real-time sync is.",
+                "concerned",
+                {"mismatch": ["yes"], "promised": "Real-time Salesforce sync, not hourly."},
+            ),
+            ("All 6 CSMs active; first forecast exported.", "positive", {"first_value": ["yes"]}),
+            ("Forecast review with the CFO booked.", "positive", {}),
+        ]
+        for number, (summary, sentiment, extra) in enumerate(weeks, start=1):
+            self.scene(
+                f"Week {number}: the CSM logs check-in #{number}"
+                + (" (the AE is no longer copied)" if number == 5 else "")
+            )
+            prompt = next(
+                (m for m in reversed(csm_dm.messages) if m.text.startswith("Week ")), None
+            )
+            if prompt is not None and number == 1:
+                view = await self.click(self.chen, prompt, csm_dm, "baton_checkin_open")
+            else:
+                await self.driver.command(self.chen, "checkin acme", channel=channel)
+                view = self.workspace.views_of(self.chen.id)[-1]
+                self.show()
+            assert view is not None
+            await self.driver.submit(
+                self.chen, view, {"summary": summary, "sentiment": sentiment, **extra}
+            )
+            self.show()
+            if extra.get("mismatch"):
+                await self._clarify(channel)
+            await self.run_clock(until=self.clock() + timedelta(days=7))
+        self.scene("Day 30 and after: the CSM is primary, and rates the packet")
+        await self.run_clock(until=datetime(2027, 2, 4, 12, tzinfo=UTC))
+        ask = next(m for m in csm_dm.messages if m.text.startswith("Rate the handoff packet"))
+        view = await self.click(self.chen, ask, csm_dm, "baton_rate_open")
+        assert view is not None
+        await self.driver.submit(
+            self.chen,
+            view,
+            {"rating": "4", "missing": ["skeptics"], "comment": "Skeptics were not named."},
+        )
+        self.note("Rating stored: 4/5, “Skeptics” marked missing.")
+
+    async def _clarify(self, channel: Any) -> None:
+        ae_dm = self.workspace.dm_channel(self.ana.id)
+        ask = next(m for m in reversed(ae_dm.messages) if "Please clarify" in m.text)
+        view = await self.click(self.ana, ask, ae_dm, "baton_clarify_open")
+        assert view is not None
+        await self.driver.submit(
+            self.ana,
+            view,
+            {
+                "clarification": "Hourly sync was agreed; real-time is on the Q3 roadmap, not "
+                "promised."
+            },
+        )
+        self.show()
 
     # --- mechanics ----------------------------------------------------------------------
     async def webhook(self, body: dict[str, Any]) -> Any:

@@ -15,6 +15,9 @@ from bot.services import Services
 from storage.models import Account
 from storage.outbox import OwedMessage, enqueue
 
+SHORT_WAIT_S = 3.0
+SHORT_WAIT_ATTEMPTS = 4
+
 
 def about(
     services: Services,
@@ -27,6 +30,7 @@ def about(
     kind: str = "message",
     blocks: list[dict] | None = None,
     thread_ts: str | None = None,
+    expires_at: datetime | None = None,
 ) -> OwedMessage:
     """A message about an account, owed once per `key` (the account id is appended)."""
     return OwedMessage(
@@ -39,20 +43,39 @@ def about(
         thread_ts=thread_ts,
         kind=kind,
         account_id=account.id,
+        expires_at=expires_at,
     )
 
 
 async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport:
-    ids = []
+    ids: list[int] = []
     for message in messages:
         new_id = await asyncio.to_thread(enqueue, services.engine, message)
         if new_id is not None:
             ids.append(new_id)
-    if not ids:
-        return DeliveryReport()
-    return await deliver_due(
-        services.engine, services.sender, services.clock(), ids=ids, relevance=moot_reason
-    )
+    report = DeliveryReport()
+    now = services.clock()
+    for _ in range(SHORT_WAIT_ATTEMPTS):
+        if not ids:
+            break
+        attempt = await deliver_due(
+            services.engine, services.sender, now, ids=ids, relevance=moot_reason
+        )
+        for name in ("sent", "unknown", "failed", "cancelled"):
+            getattr(report, name).extend(getattr(attempt, name))
+        ids = attempt.deferred
+        if not ids:
+            break
+        # Rate limited: a person is waiting for this, so a short Retry-After is worth
+        # sitting out here; anything longer is left to the tick (the rows stay owed).
+        retry_at = max(attempt.retry_at.values())
+        wait = (retry_at - services.clock()).total_seconds()
+        if wait > SHORT_WAIT_S:
+            break
+        await asyncio.sleep(max(0.0, wait))
+        now = max(services.clock(), retry_at)
+    report.deferred.extend(ids)
+    return report
 
 
 async def owe(services: Services, *messages: OwedMessage) -> int:

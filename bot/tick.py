@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.checkins.planner import plan_checkins
 from bot.delivery import DeliveryReport, deliver_due
-from bot.handoff.planner import plan_handoffs
 from bot.handoff.relevance import moot_reason
+from bot.planner import plan_due
 from bot.services import Services
 
 
 async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
     """Plan what is owed as of `now`, then send whatever is due."""
     instant = now or services.clock()
-    await plan_handoffs(services, instant)
-    await plan_checkins(services, instant)
+    await plan_due(services, instant)
     return await deliver_due(services.engine, services.sender, instant, relevance=moot_reason)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlmodel import Session
 
 from storage.db import insert_for, session_scope
-from storage.models import Account, AccountStatus
+from storage.models import Account
 
 
 def create_account(engine: Engine, values: dict[str, Any]) -> tuple[Account, bool]:
@@ -81,13 +81,6 @@ def unprovisioned(engine: Engine) -> list[Account]:
         return list(session.scalars(select(Account).where(Account.provisioned_at.is_(None))))
 
 
-def gate_pending(engine: Engine) -> list[Account]:
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(select(Account).where(Account.status == AccountStatus.HANDOFF_PENDING))
-        )
-
-
 def missing_people(engine: Engine, checked_before: datetime) -> list[Account]:
     """Accounts with someone Baton has not found in Slack yet, not looked for recently."""
     unresolved = or_(
@@ -110,20 +103,6 @@ def accounts_in_channel(engine: Engine, team_id: str, channel_id: str) -> Accoun
         return session.scalars(
             select(Account).where(Account.team_id == team_id, Account.channel_id == channel_id)
         ).first()
-
-
-def kickoff_open(engine: Engine, closed_after: datetime) -> list[Account]:
-    """Recently closed accounts whose joint kickoff has not been logged."""
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Account).where(
-                    Account.kickoff_held_at.is_(None),
-                    Account.closed_at >= closed_after,
-                    Account.provisioned_at.is_not(None),
-                )
-            )
-        )
 
 
 def claim_setup(
@@ -157,17 +136,6 @@ def release_setup(engine: Engine, team_id: str, account_id: int, token: str) -> 
         session.execute(statement)
 
 
-def recently_closed(engine: Engine, closed_after: datetime) -> list[Account]:
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Account).where(
-                    Account.closed_at >= closed_after, Account.provisioned_at.is_not(None)
-                )
-            )
-        )
-
-
 def search_accounts(engine: Engine, team_id: str, text: str, limit: int = 20) -> list[Account]:
     """Accounts whose CRM id or name is `text`, else whose name contains it (any case)."""
     needle = text.strip().lower()
@@ -195,4 +163,25 @@ def search_accounts(engine: Engine, team_id: str, text: str, limit: int = 20) ->
                 .order_by(Account.name)
                 .limit(limit)
             )
+        )
+
+
+def due_for_planning(engine: Engine, now: datetime, limit: int = 500) -> list[Account]:
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(Account)
+                .where(Account.plan_after <= now, Account.provisioned_at.is_not(None))
+                .order_by(Account.plan_after)
+                .limit(limit)
+            )
+        )
+
+
+def set_plan_after(engine: Engine, team_id: str, account_id: int, when: datetime | None) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            update(Account)
+            .where(Account.team_id == team_id, Account.id == account_id)
+            .values(plan_after=when)
         )

@@ -74,6 +74,7 @@ class OutboxMessage(SQLModel, table=True):
     blocks: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     thread_ts: str | None = Field(default=None, max_length=32)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # skip if later
     status: str = Field(default=OutboxStatus.PENDING, max_length=16, index=True)
     claim_token: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -123,6 +124,7 @@ class Account(SQLModel, table=True):
     setup_token: str | None = Field(default=None, max_length=32)
     setup_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     people_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    plan_after: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     packet_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     csm_acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     kickoff_held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -30,6 +30,7 @@ class OwedMessage:
     thread_ts: str | None = None
     kind: str = "message"
     account_id: int | None = None
+    expires_at: datetime | None = None  # not worth sending after this (e.g. a day's reminder)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Claim:
     due_at: datetime
     kind: str = "message"
     account_id: int | None = None
+    expires_at: datetime | None = None
 
 
 def enqueue(engine: Engine, message: OwedMessage) -> int | None:
@@ -51,6 +53,7 @@ def enqueue(engine: Engine, message: OwedMessage) -> int | None:
     values = {
         "kind": message.kind,
         "account_id": message.account_id,
+        "expires_at": message.expires_at,
         "team_id": message.team_id,
         "dedupe_key": message.dedupe_key,
         "channel": message.channel,
@@ -114,6 +117,7 @@ def claim_due(
             OutboxMessage.due_at,
             OutboxMessage.kind,
             OutboxMessage.account_id,
+            OutboxMessage.expires_at,
         )
     )
     with session_scope(engine, immediate=True) as session:

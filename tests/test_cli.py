@@ -71,10 +71,17 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     assert (
         "#acct-acme-robotics · seen by Ana Ruiz (AE), Chen Wei (CSM), Maya Patel (manager)" in out
     )
-    assert "The form stays open with 8 inline errors" in out
+    assert "The form stays open with 7 inline errors" in out
     assert "== Handoff packet: Acme Robotics ==" in out
     assert "[Mon 11 Jan 2027 09:00 Los Angeles] Maya Patel (manager) · DM from Baton" in out
     assert "still not complete two business days after close" in out
+    # Check-ins: the AE is copied on #1 to #4 and not #5; a mismatch she answers; day 30.
+    for number in range(1, 5):
+        assert f"check-in #{number} of 4 you are copied on" in out
+    assert "*Check-in #5* for *Acme Robotics*" in out and "check-in #5 of 4" not in out
+    assert "@Ana Ruiz clarifies: Hourly sync was agreed" in out
+    assert "reached first value 28 days after close" in out
+    assert "*Day 30 for Acme Robotics:* @Chen Wei is now the primary owner" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -151,6 +152,7 @@ async def check_checkin(
     errors = problems(values, await _today(services, account, user_id))
     if errors:
         return errors
+    values["checkin_date"] = date.fromisoformat(str(values["checkin_date"]))
     key = str(view.get("root_view_id") or view.get("id"))
     return CheckinSubmission(account, values, checkin_id, user_id, key)
 

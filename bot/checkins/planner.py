@@ -1,4 +1,4 @@
-"""What the tick owes for check-ins: the weekly prompt, the day-30 switch, the rating request."""
+"""What check-ins owe over time: the weekly prompt, the day-30 switch, the rating request."""
 
 from __future__ import annotations
 
@@ -6,50 +6,43 @@ import asyncio
 from datetime import datetime, timedelta
 
 from bot.blocks.checkins import checkin_prompt_blocks, primary_blocks, rating_request_blocks
-from bot.directory import person, zone_of
-from bot.handoff.planner import guarded
+from bot.handoff.planner import zone
 from bot.send import about, owe
 from bot.services import Services
 from flows.checkins import PROMPT_WEEKS, primary_time, prompt_time
-from storage.accounts import recently_closed
 from storage.models import Account
 from storage.packets import get_packet
 
 HORIZON = timedelta(weeks=PROMPT_WEEKS + 2)
 
 
-async def plan_checkins(services: Services, now: datetime) -> None:
-    for account in await asyncio.to_thread(recently_closed, services.engine, now - HORIZON):
-        if account.csm_user_id:
-            await guarded(_plan(services, account, now), account, "planning check-ins")
-
-
-async def _plan(services: Services, account: Account, now: datetime) -> None:
-    csm = account.csm_user_id or ""
-    who = await person(services, services.client, account.team_id, csm)
-    tz = zone_of(who, services.settings.timezone)
+async def plan_checkins(services: Services, account: Account, now: datetime) -> list[datetime]:
+    """Owe the next weekly prompts and the day-30 messages; returns their times."""
+    csm = account.csm_user_id
+    if not csm or now - account.closed_at > HORIZON:
+        return []
+    tz = await zone(services, account, csm)
     # Weekly after the kickoff; after the close while no kickoff is logged (logging one
-    # cancels the close-anchored prompt, and the next tick plans from the kickoff).
+    # cancels the close-anchored prompts, and the account is planned again from it).
     anchor, tag = (
         (account.kickoff_held_at, "k") if account.kickoff_held_at else (account.closed_at, "c")
     )
-    messages = []
-    for week in range(1, PROMPT_WEEKS + 1):
-        due = prompt_time(anchor, week, tz)
-        if due >= now:
-            messages.append(
-                about(
-                    services,
-                    account,
-                    f"checkin-prompt-{tag}{week}",
-                    csm,
-                    f"Week {week} check-in for {account.name}",
-                    blocks=checkin_prompt_blocks(account, week),
-                    due_at=due,
-                    kind="checkin_prompt",
-                )
-            )
-            break
+    upcoming = [(week, prompt_time(anchor, week, tz)) for week in range(1, PROMPT_WEEKS + 1)]
+    upcoming = [(week, due) for week, due in upcoming if due >= now][:2]
+    messages = [
+        about(
+            services,
+            account,
+            f"checkin-prompt-{tag}{week}",
+            csm,
+            f"Week {week} check-in for {account.name}",
+            blocks=checkin_prompt_blocks(account, week),
+            due_at=due,
+            kind="checkin_prompt",
+            expires_at=due + timedelta(days=6),
+        )
+        for week, due in upcoming
+    ]
     day30 = primary_time(account.closed_at, tz)
     packet = await asyncio.to_thread(get_packet, services.engine, account.team_id, account.id)
     champion = ((packet.answers.get("champion") if packet else None) or "").split(",")[0]
@@ -76,3 +69,4 @@ async def _plan(services: Services, account: Account, now: datetime) -> None:
         ),
     ]
     await owe(services, *messages)
+    return [m.due_at for m in messages]

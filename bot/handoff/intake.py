@@ -116,6 +116,7 @@ def _account_values(services: Services, team_id: str, deal: ClosedWon) -> dict[s
         "closed_at": now,
         "created_at": now,
         "updated_at": now,
+        "plan_after": now,
     }
 
 
@@ -163,7 +164,7 @@ async def _apply_changes(
     for key in changed:
         if key.endswith("_email"):
             updates[key.replace("_email", "_user_id")] = None  # find the new person
-    updates["updated_at"] = services.clock()
+    updates["updated_at"] = updates["plan_after"] = services.clock()
     account = await asyncio.to_thread(
         update_account, services.engine, account.team_id, account.id, **updates
     )

@@ -314,6 +314,7 @@ async def kickoff_held(services: Services, team_id: str, account_id: Any, user_i
         "kickoff_held_at",
         now,
         kickoff_held_by=user_id,
+        plan_after=now,  # the weekly check-ins now count from the kickoff
     ):
         raise Refusal("The kickoff is already logged.")
     # The kickoff also re-anchors the weekly check-in prompts (planned from the close so far).

@@ -1,10 +1,13 @@
-"""What the tick owes for handoffs: finishing set-up, finding people, the gate's reminders."""
+"""What the handoff owes over time: finishing set-up, finding people, the gate's reminders."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
@@ -15,63 +18,70 @@ from bot.send import about, owe
 from bot.services import Services
 from flows.calendar import next_business_time
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
-from storage.accounts import gate_pending, kickoff_open, missing_people, unprovisioned
-from storage.models import Account
+from flows.handoff import KICKOFF_DEADLINE_DAY
+from storage.accounts import missing_people, unprovisioned
+from storage.models import Account, AccountStatus
 
 log = logging.getLogger(__name__)
 PEOPLE_RECHECK = timedelta(hours=1)
-KICKOFF_WINDOW = timedelta(days=30)
+# A morning reminder missed by downtime is not sent at night: the next morning's is.
+REMINDER_LIFETIME = timedelta(hours=8)
+T = TypeVar("T")
 
 
-async def plan_handoffs(services: Services, now: datetime) -> None:
+async def finish_setup(services: Services, now: datetime) -> None:
+    """Set-up that Slack interrupted, and people not found in Slack yet (hourly)."""
     engine = services.engine
     for account in await asyncio.to_thread(unprovisioned, engine):
-        await guarded(provision(services, account), account, "provisioning")
+        await guarded(provision(services, account), account, "provisioning", None)
     for account in await asyncio.to_thread(missing_people, engine, now - PEOPLE_RECHECK):
-        await guarded(refresh_people(services, account), account, "finding people")
-    for account in await asyncio.to_thread(gate_pending, engine):
-        await guarded(_plan_gate(services, account, now), account, "planning the gate")
-    for account in await asyncio.to_thread(kickoff_open, engine, now - KICKOFF_WINDOW):
-        await guarded(_plan_kickoff(services, account), account, "planning the kickoff")
+        await guarded(refresh_people(services, account), account, "finding people", None)
 
 
-async def guarded(work, account: Account, what: str) -> None:  # noqa: ANN001
+async def guarded(work: Awaitable[T], account: Account, what: str, default: T) -> T:
     try:
-        await work
+        return await work
     except SlackApiError as exc:
         # The next tick tries again; one account's trouble never stops the others.
         log.warning("%s for account %s: Slack said %s", what, account.id, exc.response.get("error"))
+        return default
 
 
-async def _zone(services: Services, account: Account, user_id: str):  # noqa: ANN202
+async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
     who = await person(services, services.client, account.team_id, user_id)
     return zone_of(who, services.settings.timezone)
 
 
-async def _plan_gate(services: Services, account: Account, now: datetime) -> None:
-    if not account.ae_user_id or account.provisioned_at is None:
-        return
-    tz = await _zone(services, account, account.ae_user_id)
-    due = next_reminder(account.closed_at, now, tz)
-    day = business_days_between(account.closed_at, due, tz)
-    messages = [
-        about(
-            services,
-            account,
-            f"gate-reminder-{due.astimezone(tz).date()}",
-            account.ae_user_id,
-            f"Reminder: the handoff packet for {account.name} is still missing.",
-            blocks=reminder_blocks(account, day),
-            due_at=due,
-            kind="gate_reminder",
+async def plan_gate(services: Services, account: Account, now: datetime) -> list[datetime]:
+    """Owe the AE's next two reminders and the manager's escalation; returns their times."""
+    if account.status != AccountStatus.HANDOFF_PENDING or not account.ae_user_id:
+        return []
+    tz = await zone(services, account, account.ae_user_id)
+    first = next_reminder(account.closed_at, now, tz)
+    # Two ahead, so the account is looked at again when the next one is due, not before.
+    following = next_reminder(account.closed_at, first + timedelta(seconds=1), tz)
+    messages = []
+    for due in (first, following):
+        day = business_days_between(account.closed_at, due, tz)
+        messages.append(
+            about(
+                services,
+                account,
+                f"gate-reminder-{due.astimezone(tz).date()}",
+                account.ae_user_id,
+                f"Reminder: the handoff packet for {account.name} is still missing.",
+                blocks=reminder_blocks(account, day),
+                due_at=due,
+                kind="gate_reminder",
+                expires_at=due + REMINDER_LIFETIME,
+            )
         )
-    ]
     escalate_at = escalation_time(account.closed_at, tz)
     managers = (
         [account.manager_user_id] if account.manager_user_id else sorted(services.settings.managers)
     )
     for manager in managers:
-        at = next_business_time(escalate_at, await _zone(services, account, manager))
+        at = next_business_time(escalate_at, await zone(services, account, manager))
         messages.append(
             about(
                 services,
@@ -84,13 +94,18 @@ async def _plan_gate(services: Services, account: Account, now: datetime) -> Non
             )
         )
     await owe(services, *messages)
+    return [m.due_at for m in messages]
 
 
-async def _plan_kickoff(services: Services, account: Account) -> None:
+async def plan_kickoff(services: Services, account: Account, now: datetime) -> list[datetime]:
+    if account.kickoff_held_at is not None:
+        return []
+    if now - account.closed_at > timedelta(days=KICKOFF_DEADLINE_DAY + 7):
+        return []
     messages = []
     for user_id in (account.ae_user_id, account.csm_user_id):
         if user_id:
-            tz = await _zone(services, account, user_id)
+            tz = await zone(services, account, user_id)
             messages.append(
                 about(
                     services,
@@ -103,3 +118,4 @@ async def _plan_kickoff(services: Services, account: Account) -> None:
                 )
             )
     await owe(services, *messages)
+    return [m.due_at for m in messages]

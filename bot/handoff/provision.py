@@ -77,7 +77,9 @@ async def _provision(services: Services, account: Account) -> Account:
 async def refresh_people(services: Services, account: Account, *, announce: bool = True) -> Account:
     """Look again for people not found in Slack; invite and announce whoever turned up."""
     found = await resolve_missing(services.client, account)
-    updates = {f"{role}_user_id": user_id for role, user_id in found.items()}
+    updates: dict[str, object] = {f"{role}_user_id": uid for role, uid in found.items()}
+    if found:
+        updates["plan_after"] = services.clock()  # new people: plan what they are owed
     account = await asyncio.to_thread(
         update_account,
         services.engine,

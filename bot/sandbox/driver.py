@@ -313,15 +313,34 @@ class SlackDriver:
             self.workspace.api_views_push({"trigger_id": trigger, "view": body["view"]})
 
 
+_UNTOUCHED = object()
+
+
 def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`view.state.values` as Slack would send it: what the person typed or picked, and for
+    every input they left alone, its initial value (as Slack keeps prefilled fields)."""
     state: dict[str, Any] = {}
     for block in view.get("blocks", []):
         if block.get("type") != "input":
             continue
         element = block["element"]
         block_id = block.get("block_id", "")
-        state[block_id] = {element["action_id"]: _element_value(element, values.get(block_id))}
+        value = values.get(block_id, _UNTOUCHED)
+        if value is _UNTOUCHED:
+            value = _initial(element)
+        state[block_id] = {element["action_id"]: _element_value(element, value)}
     return state
+
+
+def _initial(element: dict[str, Any]) -> Any:
+    if "initial_option" in element:
+        return element["initial_option"].get("value")
+    if "initial_options" in element:
+        return [option.get("value") for option in element["initial_options"]]
+    for key in ("initial_value", "initial_date", "initial_user", "initial_users"):
+        if key in element:
+            return element[key]
+    return None
 
 
 def _element_value(element: dict[str, Any], value: Any) -> dict[str, Any]:
@@ -338,7 +357,7 @@ def _element_value(element: dict[str, Any], value: Any) -> dict[str, Any]:
         return {"type": kind, "selected_user": value}
     if kind == "multi_users_select":
         return {"type": kind, "selected_users": list(value or [])}
-    return {"type": kind, "value": None if value is None else str(value)}
+    return {"type": kind, "value": None if value in (None, "") else str(value)}
 
 
 def _option(element: dict[str, Any], value: Any) -> dict[str, Any] | None:

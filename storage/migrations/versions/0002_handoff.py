@@ -20,6 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("kind", sa.String(32), nullable=False, server_default="message"))
         batch.add_column(sa.Column("account_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
         batch.create_index("ix_outbox_account_id", ["account_id"])
     with op.batch_alter_table("outbox") as batch:
         batch.alter_column("kind", server_default=None)
@@ -55,6 +56,7 @@ def upgrade() -> None:
         sa.Column("setup_token", sa.String(32), nullable=True),
         sa.Column("setup_until", UTCDateTime(), nullable=True),
         sa.Column("people_checked_at", UTCDateTime(), nullable=True),
+        sa.Column("plan_after", UTCDateTime(), nullable=True),
         sa.Column("packet_completed_at", UTCDateTime(), nullable=True),
         sa.Column("csm_acknowledged_at", UTCDateTime(), nullable=True),
         sa.Column("kickoff_held_at", UTCDateTime(), nullable=True),
@@ -65,6 +67,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_accounts_team_id", "accounts", ["team_id"])
     op.create_index("ix_accounts_status", "accounts", ["status"])
+    op.create_index("ix_accounts_plan_after", "accounts", ["plan_after"])
 
     op.create_table(
         "packets",
@@ -117,4 +120,5 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_index("ix_outbox_account_id")
         batch.drop_column("account_id")
+        batch.drop_column("expires_at")
         batch.drop_column("kind")
