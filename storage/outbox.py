@@ -190,30 +190,23 @@ def count_by_status(engine: Engine, team_id: str) -> dict[str, int]:
 
 def cancel(engine: Engine, team_id: str, account_id: int, kinds: list[str]) -> int:
     """Stop owing these kinds of message about an account; returns how many were cancelled."""
-    statement = (
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.team_id == team_id,
-            OutboxMessage.account_id == account_id,
-            OutboxMessage.kind.in_(kinds),
-            OutboxMessage.status == OutboxStatus.PENDING,
-        )
-        .values(status=OutboxStatus.CANCELLED)
+    return _cancel_pending(
+        engine, team_id, OutboxMessage.account_id == account_id, OutboxMessage.kind.in_(kinds)
     )
-    with session_scope(engine) as session:
-        return session.execute(statement).rowcount
 
 
 def cancel_keys(engine: Engine, team_id: str, keys: list[str]) -> int:
     """Stop owing these particular messages (by dedupe key)."""
-    if not keys:
-        return 0
+    return _cancel_pending(engine, team_id, OutboxMessage.dedupe_key.in_(keys)) if keys else 0
+
+
+def _cancel_pending(engine: Engine, team_id: str, *conditions: Any) -> int:
     statement = (
         update(OutboxMessage)
         .where(
             OutboxMessage.team_id == team_id,
-            OutboxMessage.dedupe_key.in_(keys),
             OutboxMessage.status == OutboxStatus.PENDING,
+            *conditions,
         )
         .values(status=OutboxStatus.CANCELLED)
     )

@@ -31,6 +31,7 @@ from flows.checkins import ae_is_copied, most_missing, problems, rating_alert
 from flows.gate import escalation_time
 from storage.accounts import claim_once
 from storage.checkins import (
+    EDITABLE,
     clarify,
     edit_checkin,
     get_checkin,
@@ -92,18 +93,7 @@ async def open_checkin(
                 f"Only {who(checkin.logged_by)}, who logged it, or a manager can edit "
                 f"check-in #{checkin.number}."
             )
-        values = {
-            k: getattr(checkin, k)
-            for k in (
-                "checkin_date",
-                "summary",
-                "sentiment",
-                "mismatch",
-                "promised",
-                "next_steps",
-                "first_value",
-            )
-        }
+        values = {key: getattr(checkin, key) for key in EDITABLE}
     elif not _may_log(services, account, user_id):
         raise Refusal(
             f"Check-ins on {account.name} are logged by its CSM "
@@ -184,8 +174,9 @@ async def save(services: Services, submission: CheckinSubmission) -> tuple[Check
 
 
 async def announce(
-    services: Services, submission: CheckinSubmission, checkin: Checkin, new: bool
+    services: Services, submission: CheckinSubmission, saved: tuple[Checkin, bool]
 ) -> None:
+    checkin, new = saved
     account = submission.account
     if new:
         link = await _post(services, account, checkin)

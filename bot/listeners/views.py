@@ -13,15 +13,22 @@ from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def submit_packet(ack: AsyncAck, body: dict, view: dict) -> None:
-        team, user = body["team"]["id"], body["user"]["id"]
-        result = await packet_flow.check_submission(services, team, user, view)
-        if isinstance(result, dict):
-            await ack(response_action="errors", errors=result)
-            return
-        saved = await packet_flow.save(services, result)
-        await ack()
-        await packet_flow.announce(services, result, saved)
+    def validated(check, save, announce):  # noqa: ANN001, ANN202
+        """Check (inline errors keep the modal open), save before the modal closes, announce."""
+
+        async def handler(ack: AsyncAck, body: dict, view: dict) -> None:
+            team, user = body["team"]["id"], body["user"]["id"]
+            result = await check(services, team, user, view)
+            if isinstance(result, dict):
+                await ack(response_action="errors", errors=result)
+                return
+            saved = await save(services, result)
+            await ack()
+            await announce(services, result, saved)
+
+        return handler
+
+    submit_packet = validated(packet_flow.check_submission, packet_flow.save, packet_flow.announce)
 
     async def close_packet(ack: AsyncAck, body: dict, view: dict) -> None:
         await ack()
@@ -31,16 +38,9 @@ def register(app: AsyncApp, services: Services) -> None:
         app.view(callback_id)(submit_packet)
         app.view_closed(callback_id)(close_packet)
 
-    @app.view(CHECKIN_VIEW)
-    async def submit_checkin(ack: AsyncAck, body: dict, view: dict) -> None:
-        team, user = body["team"]["id"], body["user"]["id"]
-        result = await checkin_flow.check_checkin(services, team, user, view)
-        if isinstance(result, dict):
-            await ack(response_action="errors", errors=result)
-            return
-        checkin, new = await checkin_flow.save(services, result)
-        await ack()
-        await checkin_flow.announce(services, result, checkin, new)
+    app.view(CHECKIN_VIEW)(
+        validated(checkin_flow.check_checkin, checkin_flow.save, checkin_flow.announce)
+    )
 
     def checked(problems, act):  # noqa: ANN001, ANN202
         async def handler(ack: AsyncAck, body: dict, view: dict) -> None:
