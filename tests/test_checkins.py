@@ -244,8 +244,9 @@ async def test_an_unanswered_mismatch_reaches_the_manager_in_two_business_days(
     await run_until(sim_bot, clock, datetime(2027, 1, 8, 23, tzinfo=UTC))
     manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
     told = [m for m in manager_dm if "expectation mismatch" in m.text]
-    # Logged Monday 10:00 New York; Tuesday and Wednesday pass: Thursday 09:00 New York.
-    assert [m.at for m in told] == [datetime(2027, 1, 7, 14, tzinfo=UTC)]
+    # Logged Monday 10:00 New York; Tuesday and Wednesday pass: Thursday, 09:00 in the
+    # manager's own Los Angeles.
+    assert [m.at for m in told] == [datetime(2027, 1, 7, 17, tzinfo=UTC)]
 
 
 async def test_counting_survives_a_restart(driver, sandbox, people, live, settings) -> None:

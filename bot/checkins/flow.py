@@ -24,8 +24,9 @@ from bot.blocks.checkins import (
 )
 from bot.blocks.handoff import FIELD_ACTION, who
 from bot.directory import person, zone_of
+from bot.escalation import escalate, escalation_keys
 from bot.handoff.packet_flow import Refusal, load_account
-from bot.send import about, owe, send_now
+from bot.send import about, send_now
 from bot.services import Services
 from flows.checkins import ae_is_copied, most_missing, problems, rating_alert
 from flows.gate import escalation_time
@@ -256,24 +257,14 @@ async def _ask_ae_to_clarify(services: Services, account: Account, checkin: Chec
         ),
     )
     ae = await person(services, services.client, account.team_id, account.ae_user_id)
-    due = escalation_time(fresh.updated_at, zone_of(ae, services.settings.timezone))
-    managers = (
-        [account.manager_user_id] if account.manager_user_id else sorted(services.settings.managers)
-    )
-    await owe(
+    after = escalation_time(fresh.updated_at, zone_of(ae, services.settings.timezone))
+    await escalate(
         services,
-        *(
-            about(
-                services,
-                account,
-                f"mismatch-escalation-{checkin.id}-{m}",
-                m,
-                mismatch_escalation_text(account, fresh),
-                due_at=due,
-                kind="mismatch_escalation",
-            )
-            for m in managers
-        ),
+        account,
+        f"mismatch-escalation-{checkin.id}",
+        mismatch_escalation_text(account, fresh),
+        after,
+        "mismatch_escalation",
     )
 
 
@@ -344,11 +335,7 @@ async def submit_clarify(
         clarify, services.engine, team_id, checkin.id, user_id, text, services.clock()
     ):
         return  # already answered (a double submission): nothing more to say
-    keys = [
-        f"mismatch-escalation-{checkin.id}-{m}:{account.id}"
-        for m in {account.manager_user_id, *services.settings.managers}
-        if m
-    ]
+    keys = escalation_keys(services, account, f"mismatch-escalation-{checkin.id}")
     await asyncio.to_thread(cancel_keys, services.engine, team_id, keys)
     await send_now(
         services,

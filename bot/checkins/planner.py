@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from bot.blocks.checkins import checkin_prompt_blocks, primary_blocks, rating_request_blocks
-from bot.handoff.planner import zone
+from bot.escalation import zone
 from bot.send import about, owe
 from bot.services import Services
 from flows.checkins import PROMPT_WEEKS, primary_time, prompt_time

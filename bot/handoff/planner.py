@@ -7,16 +7,14 @@ import logging
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import escalation_text, kickoff_reminder_text, reminder_blocks
-from bot.directory import person, zone_of
+from bot.escalation import escalate, zone
 from bot.handoff.provision import provision, refresh_people
 from bot.send import about, owe
 from bot.services import Services
-from flows.calendar import next_business_time
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
 from flows.handoff import KICKOFF_DEADLINE_DAY
 from storage.accounts import missing_people, unprovisioned
@@ -47,11 +45,6 @@ async def guarded(work: Awaitable[T], account: Account, what: str, default: T) -
         return default
 
 
-async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
-    who = await person(services, services.client, account.team_id, user_id)
-    return zone_of(who, services.settings.timezone)
-
-
 async def plan_gate(services: Services, account: Account, now: datetime) -> list[datetime]:
     """Owe the AE's next two reminders and the manager's escalation; returns their times."""
     if account.status != AccountStatus.HANDOFF_PENDING or not account.ae_user_id:
@@ -76,25 +69,16 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
                 expires_at=due + REMINDER_LIFETIME,
             )
         )
-    escalate_at = escalation_time(account.closed_at, tz)
-    managers = (
-        [account.manager_user_id] if account.manager_user_id else sorted(services.settings.managers)
-    )
-    for manager in managers:
-        at = next_business_time(escalate_at, await zone(services, account, manager))
-        messages.append(
-            about(
-                services,
-                account,
-                f"gate-escalation-{manager}",
-                manager,
-                escalation_text(account),
-                due_at=at,
-                kind="gate_escalation",
-            )
-        )
     await owe(services, *messages)
-    return [m.due_at for m in messages]
+    escalation = await escalate(
+        services,
+        account,
+        "gate-escalation",
+        escalation_text(account),
+        escalation_time(account.closed_at, tz),
+        "gate_escalation",
+    )
+    return [m.due_at for m in messages] + escalation
 
 
 async def plan_kickoff(services: Services, account: Account, now: datetime) -> list[datetime]:

@@ -1,0 +1,42 @@
+"""Telling a manager that something about an account needs them, at a sane hour for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.directory import person, zone_of
+from bot.send import about, owe
+from bot.services import Services
+from flows.calendar import next_business_time
+from storage.models import Account
+
+
+def managers_of(services: Services, account: Account) -> list[str]:
+    """The account's manager; failing that, the managers configured for every account."""
+    if account.manager_user_id:
+        return [account.manager_user_id]
+    return sorted(services.settings.managers)
+
+
+async def zone(services: Services, account: Account, user_id: str):  # noqa: ANN201
+    who = await person(services, services.client, account.team_id, user_id)
+    return zone_of(who, services.settings.timezone)
+
+
+async def escalate(
+    services: Services, account: Account, key: str, text: str, after: datetime, kind: str
+) -> list[datetime]:
+    """Owe each manager `text` on their first business morning at or after `after`."""
+    messages = []
+    for manager in managers_of(services, account):
+        at = next_business_time(after, await zone(services, account, manager))
+        messages.append(
+            about(services, account, f"{key}-{manager}", manager, text, due_at=at, kind=kind)
+        )
+    await owe(services, *messages)
+    return [m.due_at for m in messages]
+
+
+def escalation_keys(services: Services, account: Account, key: str) -> list[str]:
+    """The dedupe keys `escalate` used, to cancel them when the matter is settled."""
+    return [f"{key}-{manager}:{account.id}" for manager in managers_of(services, account)]
