@@ -63,11 +63,11 @@ async def deliver_due(
             await asyncio.to_thread(outbox.mark_cancelled, engine, claim, moot)
             report.cancelled.append(claim.id)
             continue
-        await _deliver(engine, client, claim, now, report)
+        await deliver_claim(engine, client, claim, now, report)
     return report
 
 
-async def _deliver(
+async def deliver_claim(
     engine: Engine,
     client: AsyncWebClient,
     claim: outbox.Claim,

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app
 from bot.clock import Clock, system_clock
-from bot.scheduler import TICK_SECONDS, start_ticker
+from bot.scheduler import start_ticker
 from bot.server import make_web_app
 from bot.services import Services
 from bot.settings import ConfigError, Settings
@@ -48,7 +48,7 @@ class BotServer:
         clock: Clock = system_clock,
         *,
         ticker: bool = True,
-        tick_seconds: float = TICK_SECONDS,
+        tick_seconds: float | None = None,
         process_before_response: bool = False,
     ) -> None:
         self.settings = settings
@@ -57,7 +57,7 @@ class BotServer:
             self.services, process_before_response=process_before_response
         )
         self._with_ticker = ticker
-        self._tick_seconds = tick_seconds
+        self._tick_seconds = tick_seconds or settings.baton_tick_seconds
         self._runner: web.AppRunner | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._socket: AsyncSocketModeHandler | None = None

@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.info": ("channels:read", "groups:read", "im:read"),
     "conversations.members": ("channels:read", "groups:read"),
     "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history"),
     "conversations.open": ("im:write",),
     "chat.postMessage": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),

@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     baton_marketing_required: bool = True
     baton_marketing_users: str = ""
     baton_managers: str = ""
+    baton_tick_seconds: float = 30.0
+
+    @field_validator("baton_tick_seconds", mode="before")
+    @classmethod
+    def _tick(cls, value: object) -> float:
+        try:
+            seconds = float(str(value).strip())
+        except ValueError:
+            seconds = 0.0
+        if not 0.1 <= seconds <= 3600:
+            raise ValueError("expects a number of seconds from 0.1 to 3600")
+        return seconds
 
     @field_validator(
         "baton_channel_private", "baton_slack_connect", "baton_marketing_required", mode="before"

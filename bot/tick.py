@@ -7,11 +7,13 @@ from datetime import datetime
 from bot.delivery import DeliveryReport, deliver_due
 from bot.handoff.relevance import moot_reason
 from bot.planner import plan_due
+from bot.reconcile import reconcile
 from bot.services import Services
 
 
 async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
-    """Plan what is owed as of `now`, then send whatever is due."""
+    """Settle what Slack may or may not have, plan what is owed, then send what is due."""
     instant = now or services.clock()
+    await reconcile(services, instant)
     await plan_due(services, instant)
     return await deliver_due(services.engine, services.sender, instant, relevance=moot_reason)

@@ -48,6 +48,20 @@ class Claim:
     expires_at: datetime | None = None
 
 
+_CLAIM_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.team_id,
+    OutboxMessage.channel,
+    OutboxMessage.text,
+    OutboxMessage.blocks,
+    OutboxMessage.thread_ts,
+    OutboxMessage.due_at,
+    OutboxMessage.kind,
+    OutboxMessage.account_id,
+    OutboxMessage.expires_at,
+)
+
+
 def enqueue(engine: Engine, message: OwedMessage) -> int | None:
     """Record a message as owed: its id, or None if its dedupe key was already owed."""
     values = {
@@ -107,23 +121,47 @@ def claim_due(
             claimed_at=now,
             attempts=OutboxMessage.attempts + 1,
         )
-        .returning(
-            OutboxMessage.id,
-            OutboxMessage.team_id,
-            OutboxMessage.channel,
-            OutboxMessage.text,
-            OutboxMessage.blocks,
-            OutboxMessage.thread_ts,
-            OutboxMessage.due_at,
-            OutboxMessage.kind,
-            OutboxMessage.account_id,
-            OutboxMessage.expires_at,
-        )
+        .returning(*_CLAIM_COLUMNS)
     )
     with session_scope(engine, immediate=True) as session:
         rows = session.execute(statement).all()
     claims = [Claim(token=token, **row._asdict()) for row in rows]
     return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
+
+
+def reclaim_uncertain(
+    engine: Engine, now: datetime, stale_before: datetime, limit: int = 20
+) -> list[Claim]:
+    """Claim rows whose fate at Slack is unknown, to reconcile them before any resend.
+
+    "unknown": the call timed out or Slack answered 5xx. A "sending" row claimed before
+    `stale_before`: its worker died between calling Slack and recording the result
+    (a sending worker gives up long before that, so none is still waiting on Slack).
+    """
+    token = secrets.token_hex(16)
+    uncertain = (
+        select(OutboxMessage.id)
+        .where(
+            (OutboxMessage.status == OutboxStatus.UNKNOWN)
+            | (
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                & (OutboxMessage.claimed_at < stale_before)
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("uncertain")
+    )
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(select(uncertain.c.id)))
+        .values(status=OutboxStatus.SENDING, claim_token=token, claimed_at=now)
+        .returning(*_CLAIM_COLUMNS)
+    )
+    with session_scope(engine, immediate=True) as session:
+        rows = session.execute(statement).all()
+    return [Claim(token=token, **row._asdict()) for row in rows]
 
 
 def _finish(engine: Engine, claim: Claim, **values: Any) -> bool:

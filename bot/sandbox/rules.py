@@ -150,6 +150,11 @@ def required_scopes(method: str, args: dict[str, Any], channel_kind: str | None)
             "private": "groups:history",
             "im": "im:history",
         },
+        "conversations.replies": {
+            "public": "channels:history",
+            "private": "groups:history",
+            "im": "im:history",
+        },
     }
     if method == "conversations.create":
         kind = "private" if _truthy(args.get("is_private")) else "public"
@@ -189,6 +194,7 @@ METHOD_TIER = {
     "conversations.info": 3,
     "conversations.members": 4,
     "conversations.history": 3,
+    "conversations.replies": 3,
     "conversations.open": 3,
     "chat.postEphemeral": 4,
     "chat.update": 3,

@@ -96,6 +96,7 @@ class SlackSandbox:
         self._response_urls: dict[str, tuple[str, str]] = {}
         self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []
+        self._stopping = asyncio.Event()  # releases responses held by delay faults
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.base_url = ""
 
@@ -118,6 +119,7 @@ class SlackSandbox:
         return f"{self.base_url}/api/"
 
     async def stop(self) -> None:
+        self._stopping.set()
         for socket in list(self._sockets):
             await socket.close()
         if self._runner is not None:
@@ -174,7 +176,7 @@ class SlackSandbox:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         fault = self._take_fault(method)
         if fault is not None and not fault.after_effect:
-            return await _fail(fault)
+            return await self._fail(fault)
         channel = str(args.get("channel") or "") or None
         wait = self.limiter.retry_after(method, channel)
         if wait is not None:
@@ -196,7 +198,7 @@ class SlackSandbox:
         except SlackError as exc:
             body = {"ok": False, "error": exc.code, **exc.extra}
         if fault is not None:
-            return await _fail(fault)
+            return await self._fail(fault)
         return 200, body, {}
 
     def _take_fault(self, method: str) -> Fault | None:
@@ -308,10 +310,14 @@ class SlackSandbox:
             workspace.ephemerals.append(Ephemeral(channel, user, text, blocks, workspace.clock()))
         return web.Response(text="ok")
 
+    async def _fail(self, fault: Fault) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if fault.delay_s:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), fault.delay_s)
+        return _failure(fault)
 
-async def _fail(fault: Fault) -> tuple[int, dict[str, Any], dict[str, str]]:
-    if fault.delay_s:
-        await asyncio.sleep(fault.delay_s)
+
+def _failure(fault: Fault) -> tuple[int, dict[str, Any], dict[str, str]]:
     if fault.error:
         return 200, {"ok": False, "error": fault.error}, {}
     if fault.status == 429:

@@ -377,6 +377,26 @@ class Workspace:
             "has_more": len(found) > limit,
         }
 
+    def api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._visible_channel(self._required(args, "channel"))
+        if self.bot.id not in channel.members:
+            raise SlackError("not_in_channel")
+        ts = self._required(args, "ts")
+        if not any(m.ts == ts for m in channel.messages):
+            raise SlackError("thread_not_found")
+        oldest = float(args.get("oldest") or 0)
+        limit = min(int(args.get("limit") or 100), 1000)
+        include = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
+        thread = [
+            m
+            for m in channel.messages
+            if (m.ts == ts or m.thread_ts == ts) and float(m.ts) >= oldest
+        ]
+        return {
+            "messages": [m.as_json(include) for m in thread[:limit]],
+            "has_more": len(thread) > limit,
+        }
+
     def api_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
             channel = self._channel(str(args["channel"]))
