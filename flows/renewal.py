@@ -1,0 +1,77 @@
+"""The renewal cycle: when each milestone falls, and who owns it under the retention model."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flows.calendar import is_working_day, next_working_day
+from flows.dates import add_months
+from flows.playbook import Anchor, Milestone
+from flows.retention import RetentionModel
+
+CYCLE_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class PlannedMilestone:
+    milestone: Milestone
+    day: date  # the working day it falls on (local date of the recipients)
+    owners: tuple[str, ...]  # roles nudged, "commercial" resolved to a real role
+
+
+def previous_working_day(day: date, holidays: Container[date] = ()) -> date:
+    while not is_working_day(day, holidays):
+        day -= timedelta(days=1)
+    return day
+
+
+def cycle_start(renewal_date: date) -> date:
+    """The renewal year starts 12 months before the renewal date (Feb 29 → Feb 28)."""
+    return add_months(renewal_date, -CYCLE_MONTHS)
+
+
+def milestone_day(milestone: Milestone, renewal_date: date, holidays: Container[date] = ()) -> date:
+    """Renewal deadlines roll back to the previous working day (never late); the month-N
+    health steps roll forward to the next one."""
+    if milestone.anchor == Anchor.CYCLE_MONTH:
+        day = add_months(cycle_start(renewal_date), milestone.offset)
+        return next_working_day(day, holidays)
+    day = renewal_date - timedelta(days=milestone.offset)
+    return previous_working_day(day, holidays)
+
+
+def commercial_owner(model: RetentionModel, arr: Decimal, threshold: Decimal, has_am: bool) -> str:
+    """Who owns the renewal's commercial side: a role name (csm, ae or am)."""
+    if model == RetentionModel.TIERED:
+        model = RetentionModel.AE_RETAINS if arr >= threshold else RetentionModel.CLEAN_HANDOFF
+    if model == RetentionModel.AE_RETAINS:
+        return "ae"
+    if model == RetentionModel.AM_BRIDGE:
+        return "am" if has_am else "csm"
+    return "am" if has_am else "csm"
+
+
+def plan_cycle(
+    playbook: Sequence[Milestone],
+    renewal_date: date,
+    commercial: str,
+    holidays: Container[date] = (),
+) -> list[PlannedMilestone]:
+    """Every milestone of the cycle ending on `renewal_date`, in order, owners resolved."""
+    planned = []
+    for milestone in playbook:
+        owners = tuple(
+            dict.fromkeys(commercial if o == "commercial" else o for o in milestone.owners)
+        )
+        planned.append(
+            PlannedMilestone(milestone, milestone_day(milestone, renewal_date, holidays), owners)
+        )
+    return sorted(planned, key=lambda p: p.day)
+
+
+def crosses_threshold(old_arr: Decimal, new_arr: Decimal, threshold: Decimal) -> bool:
+    """An ARR change that moves a tiered account between its A and B sides."""
+    return (old_arr >= threshold) != (new_arr >= threshold)
