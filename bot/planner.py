@@ -13,11 +13,12 @@ from datetime import datetime
 
 from bot.checkins.planner import plan_checkins
 from bot.handoff.planner import finish_setup, guarded, plan_gate, plan_kickoff
+from bot.renewal.planner import plan_renewal
 from bot.services import Services
 from storage.accounts import due_for_planning, set_plan_after
 from storage.models import Account
 
-PLANNERS = (plan_gate, plan_kickoff, plan_checkins)
+PLANNERS = (plan_gate, plan_kickoff, plan_checkins, plan_renewal)
 
 
 async def plan_due(services: Services, now: datetime) -> None:

@@ -233,3 +233,36 @@ class PacketRating(SQLModel, table=True):
     missing: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     comment: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class MilestoneStatus(StrEnum):
+    OPEN = "open"  # planned; nudged when its day comes
+    SNOOZED = "snoozed"
+    DONE = "done"
+    SKIPPED = "skipped"  # overtaken (downtime, a moved renewal date) or the account churned
+
+
+class Milestone(SQLModel, table=True):
+    """One playbook step of one renewal cycle of one account."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "renewal_date", "key", name="uq_milestones"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    renewal_date: date  # the cycle it belongs to
+    key: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    due_date: date  # the local working day it falls on
+    owners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=MilestoneStatus.OPEN, max_length=16)
+    snoozes: int = Field(default=0)  # each snooze owes a fresh round of nudges
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: str | None = Field(default=None, max_length=32)
+    outcome: str | None = Field(default=None, sa_column=Column(Text))
+    help_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -46,10 +46,12 @@ class Claim:
     kind: str = "message"
     account_id: int | None = None
     expires_at: datetime | None = None
+    dedupe_key: str = ""
 
 
 _CLAIM_COLUMNS = (
     OutboxMessage.id,
+    OutboxMessage.dedupe_key,
     OutboxMessage.team_id,
     OutboxMessage.channel,
     OutboxMessage.text,

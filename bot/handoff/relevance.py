@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from storage.accounts import get_account
 from storage.checkins import checked_in_since
+from storage.milestones import get_milestone
+from storage.models import MilestoneStatus
 from storage.outbox import Claim
 
 
@@ -21,8 +24,25 @@ def moot_reason(engine: Engine, claim: Claim) -> str | None:
         return "packet completed"
     if claim.kind == "kickoff_reminder" and account.kickoff_held_at:
         return "kickoff held"
+    if claim.kind in ("milestone_nudge", "milestone_escalation"):
+        return _milestone_moot(engine, claim)
     if claim.kind == "checkin_prompt" and checked_in_since(
         engine, claim.team_id, account.id, claim.due_at.date() - timedelta(days=6)
     ):
         return "already checked in this week"
+    return None
+
+
+_ROUND = re.compile(r"^ms-(\d+)-r(\d+)-")
+
+
+def _milestone_moot(engine: Engine, claim: Claim) -> str | None:
+    found = _ROUND.match(claim.dedupe_key)
+    if not found:
+        return None
+    milestone = get_milestone(engine, claim.team_id, int(found.group(1)))
+    if milestone is None or milestone.status in (MilestoneStatus.DONE, MilestoneStatus.SKIPPED):
+        return f"milestone {milestone.status if milestone else 'gone'}"
+    if int(found.group(2)) < milestone.snoozes:
+        return "milestone snoozed"
     return None

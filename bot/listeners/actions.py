@@ -12,9 +12,11 @@ from bot.blocks.handoff import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_P
 from bot.blocks.help import help_blocks
 from bot.blocks.home import HELP_ACTION
 from bot.blocks.kit import modal
+from bot.blocks.renewal import DONE, HELP, SNOOZE, SNOOZE_DAYS
 from bot.checkins import flow as checkin_flow
 from bot.handoff import packet_flow
 from bot.handoff.packet_flow import Refusal
+from bot.renewal import flow as renewal_flow
 from bot.services import Services
 from flows.packet import Part
 
@@ -57,6 +59,18 @@ def register(app: AsyncApp, services: Services) -> None:
 
         return handler
 
+    def snoozes(days: str):  # noqa: ANN202
+        async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+            await ack()
+            team, user, value = _ids(body)
+            try:
+                text = await renewal_flow.snooze_for(services, team, value, user, days)
+            except Refusal as refusal:
+                text = str(refusal)
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        return handler
+
     def opens_with(flow: Callable[..., Awaitable[None]]):  # noqa: ANN202
         async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
             await ack()
@@ -69,6 +83,10 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(CHECKIN_EDIT)(opens_with(checkin_flow.open_checkin_edit))
     app.action(CLARIFY_OPEN)(opens_with(checkin_flow.open_clarify))
     app.action(RATE_OPEN)(opens_with(checkin_flow.open_rating))
+    app.action(DONE)(opens_with(renewal_flow.open_done))
+    app.action(HELP)(does(renewal_flow.ask_for_help))
+    for days in SNOOZE_DAYS:
+        app.action(f"{SNOOZE}_{days}")(snoozes(days))
     app.action(OPEN_PACKET)(opens(Part.AE))
     app.action(OPEN_MARKETING)(opens(Part.MARKETING))
     app.action(ACKNOWLEDGE)(does(packet_flow.acknowledge))

@@ -6,9 +6,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.checkins import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
 from bot.blocks.handoff import MARKETING_VIEW, NEW_ACCOUNT_VIEW, PACKET_VIEW
+from bot.blocks.renewal import DONE_VIEW
 from bot.checkins import flow as checkin_flow
 from bot.handoff import packet_flow
 from bot.handoff.new_account import check_new_account, create_new_account
+from bot.renewal import flow as renewal_flow
 from bot.services import Services
 
 
@@ -55,6 +57,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     app.view(CLARIFY_VIEW)(checked(checkin_flow.clarify_problems, checkin_flow.submit_clarify))
     app.view(RATING_VIEW)(checked(checkin_flow.rating_problems, checkin_flow.submit_rating))
+    app.view(DONE_VIEW)(checked(renewal_flow.done_problems, renewal_flow.submit_done))
 
     @app.view(NEW_ACCOUNT_VIEW)
     async def new_account(ack: AsyncAck, body: dict, view: dict) -> None:

@@ -1,0 +1,142 @@
+"""What the renewal clock owes: this cycle's milestones, and their nudges when they near."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from functools import cache
+
+from bot.blocks.renewal import channel_note, escalation_text, nudge_blocks
+from bot.escalation import escalate, zone
+from bot.send import about, owe
+from bot.services import Services
+from flows.calendar import BUSINESS_MORNING, local_instant, next_business_time
+from flows.gate import escalation_time
+from flows.playbook import Milestone as Step
+from flows.playbook import load_playbook
+from flows.renewal import commercial_owner, plan_cycle
+from flows.retention import RetentionModel
+from storage.milestones import cycle_milestones, ensure_milestones
+from storage.models import Account, Milestone, MilestoneStatus
+from storage.outbox import OwedMessage
+
+# Nudges are owed two weeks ahead: a time-zone change before then still moves them.
+HORIZON = timedelta(days=14)
+
+
+@cache
+def playbook() -> dict[str, Step]:
+    return {step.key: step for step in load_playbook()}
+
+
+def commercial_role(services: Services, account: Account) -> str:
+    return commercial_owner(
+        RetentionModel(account.retention_model),
+        account.arr,
+        services.settings.baton_arr_threshold,
+        has_am=bool(account.am_user_id or account.am_email),
+    )
+
+
+async def plan_renewal(services: Services, account: Account, now: datetime) -> list[datetime]:
+    today = now.astimezone(services.settings.timezone).date()
+    plan = plan_cycle(
+        tuple(playbook().values()), account.renewal_date, commercial_role(services, account)
+    )
+    await asyncio.to_thread(
+        ensure_milestones,
+        services.engine,
+        [
+            {
+                "team_id": account.team_id,
+                "account_id": account.id,
+                "renewal_date": account.renewal_date,
+                "key": p.milestone.key,
+                "title": p.milestone.title,
+                "due_date": p.day,
+                "owners": list(p.owners),
+                # A step whose day had passed before Baton knew of it is not sent late: skipped.
+                "status": MilestoneStatus.SKIPPED if p.day < today else MilestoneStatus.OPEN,
+                "snoozes": 0,
+                "created_at": now,
+            }
+            for p in plan
+        ],
+    )
+    milestones = await asyncio.to_thread(
+        cycle_milestones, services.engine, account.team_id, account.id, account.renewal_date
+    )
+    times: list[datetime] = []
+    for milestone in milestones:
+        times += await _plan_milestone(services, account, milestone, now)
+    return times
+
+
+async def _plan_milestone(
+    services: Services, account: Account, milestone: Milestone, now: datetime
+) -> list[datetime]:
+    if milestone.status == MilestoneStatus.OPEN:
+        first_due = local_instant(milestone.due_date, BUSINESS_MORNING, services.settings.timezone)
+        if first_due - now > HORIZON:
+            return [first_due - HORIZON]  # come back when it is two weeks out
+    elif milestone.status != MilestoneStatus.SNOOZED:
+        return []
+    recipients = [(role, account.user_of(role)) for role in milestone.owners if role != "ops"]
+    messages: list[OwedMessage] = []
+    round_ = f"ms-{milestone.id}-r{milestone.snoozes}"
+    step = playbook().get(milestone.key)
+    blocks = nudge_blocks(
+        account,
+        milestone,
+        step.activity if step else "",
+        step.goal if step else "",
+        list(step.silent) if step else [],
+    )
+    for _role, user_id in recipients:
+        if not user_id:
+            continue
+        tz = await zone(services, account, user_id)
+        due = (
+            next_business_time(milestone.snoozed_until, tz)
+            if milestone.status == MilestoneStatus.SNOOZED and milestone.snoozed_until
+            else local_instant(milestone.due_date, BUSINESS_MORNING, tz)
+        )
+        messages.append(
+            about(
+                services,
+                account,
+                f"{round_}-{user_id}",
+                user_id,
+                f"{milestone.title} for {account.name} is due.",
+                blocks=blocks,
+                due_at=due,
+                kind="milestone_nudge",
+            )
+        )
+    if not messages:
+        return []
+    first = min(m.due_at for m in messages)
+    if account.channel_id:
+        messages.append(
+            about(
+                services,
+                account,
+                f"{round_}-channel",
+                account.channel_id,
+                f"Renewal milestone: {milestone.title}",
+                blocks=channel_note(account, milestone),
+                due_at=first,
+                kind="milestone_nudge",
+            )
+        )
+    await owe(services, *messages)
+    ack_by = escalation_time(first, await zone(services, account, messages[0].channel))
+    escalated = await escalate(
+        services,
+        account,
+        f"{round_}-escalation",
+        escalation_text(account, milestone),
+        ack_by,
+        "milestone_escalation",
+    )
+    return [m.due_at for m in messages] + escalated

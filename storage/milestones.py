@@ -1,0 +1,97 @@
+"""Queries on renewal milestones."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from storage.db import insert_for, session_scope
+from storage.models import Milestone, MilestoneStatus
+
+
+def ensure_milestones(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """Create the cycle's milestones that do not exist yet (existing ones keep their state)."""
+    if not rows:
+        return
+    statement = (
+        insert_for(engine)(Milestone)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["team_id", "account_id", "renewal_date", "key"])
+    )
+    with session_scope(engine) as session:
+        session.execute(statement)
+
+
+def cycle_milestones(
+    engine: Engine, team_id: str, account_id: int, renewal_date: date
+) -> list[Milestone]:
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(Milestone)
+                .where(
+                    Milestone.team_id == team_id,
+                    Milestone.account_id == account_id,
+                    Milestone.renewal_date == renewal_date,
+                )
+                .order_by(Milestone.due_date, Milestone.id)
+            )
+        )
+
+
+def get_milestone(engine: Engine, team_id: str, milestone_id: int) -> Milestone | None:
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(Milestone).where(Milestone.team_id == team_id, Milestone.id == milestone_id)
+        ).first()
+
+
+def mark_done(
+    engine: Engine, team_id: str, milestone_id: int, by: str, outcome: str, now: datetime
+) -> bool:
+    """True for the one who closed it; False if it was already done."""
+    with session_scope(engine) as session:
+        return bool(
+            session.execute(
+                update(Milestone)
+                .where(
+                    Milestone.team_id == team_id,
+                    Milestone.id == milestone_id,
+                    Milestone.status != MilestoneStatus.DONE,
+                )
+                .values(status=MilestoneStatus.DONE, done_by=by, done_at=now, outcome=outcome)
+            ).rowcount
+        )
+
+
+def snooze(engine: Engine, team_id: str, milestone_id: int, until: datetime) -> Milestone | None:
+    """Push the milestone's nudges to `until`; None if it is already done."""
+    with session_scope(engine, immediate=True) as session:
+        milestone = session.scalars(
+            select(Milestone)
+            .where(Milestone.team_id == team_id, Milestone.id == milestone_id)
+            .with_for_update()
+        ).one()
+        if milestone.status == MilestoneStatus.DONE:
+            return None
+        milestone.status = MilestoneStatus.SNOOZED
+        milestone.snoozes += 1
+        milestone.snoozed_until = until
+        return milestone
+
+
+def request_help(engine: Engine, team_id: str, milestone_id: int, now: datetime) -> bool:
+    with session_scope(engine) as session:
+        return bool(
+            session.execute(
+                update(Milestone)
+                .where(
+                    Milestone.team_id == team_id,
+                    Milestone.id == milestone_id,
+                    Milestone.help_requested_at.is_(None),
+                )
+                .values(help_requested_at=now)
+            ).rowcount
+        )
