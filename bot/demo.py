@@ -42,6 +42,15 @@ ACME = {
     "champion_email": "priya@acme.test",
     "crm_url": "https://crm.northwind.test/deals/006-ACME",
 }
+INITECH = {
+    "crm_id": "006-INTC",
+    "account_name": "Initech",
+    "arr": 30000,
+    "renewal_date": "2027-05-10",
+    "ae_email": "ana@northwind.test",
+    "csm_email": "chen@northwind.test",
+    "manager_email": "maya@northwind.test",
+}
 GLOBEX = {
     "crm_id": "006-GLBX",
     "account_name": "Globex",
@@ -117,6 +126,7 @@ class Demo:
         )
         await self._meet_baton()
         await self._closed_won()
+        await self._renewal_soon()
         await self._packet()
         await self._quiet_ae()
         await self._checkins()
@@ -157,6 +167,28 @@ class Demo:
         self.note(f"CRM sends a broken deal ← {bad.status} {bad.text}")
         self.scene("The AE does not get to it on Monday; Tuesday 09:00 her time, a reminder")
         await self.run_clock(until=datetime(2027, 1, 5, 16, tzinfo=UTC))
+
+    async def _renewal_soon(self) -> None:
+        self.scene(
+            "Monday: Initech closes a deal that renews on 10 May; its month 5 and "
+            "month 6 have passed, so they are skipped, not sent late"
+        )
+        reply = await self.webhook(INITECH)
+        self.note(f"CRM ← {reply.status} {reply.text}")
+        channel = self.workspace.channel_by_name("acct-initech")
+        assert channel is not None
+        request = self.find(channel, "is due")
+        view = await self.click(self.ana, request, channel, "baton_packet_open")
+        assert view is not None
+        await self.driver.submit(self.ana, view, {**PACKET, "retention_model": "A"})
+        view = await self.click(self.mo, request, channel, "baton_marketing_open")
+        assert view is not None
+        await self.driver.submit(self.mo, view, {"marketing": "Partner referral."})
+        self.show()
+        self.note(
+            "(The Acme Robotics story continues in the next scenes; Initech's day-120 "
+            "business review comes on Friday.)"
+        )
 
     async def _packet(self) -> None:
         channel = self.workspace.channel_by_name("acct-acme-robotics")
@@ -209,15 +241,34 @@ class Demo:
         await self.click(self.ana, kickoff, channel, "baton_kickoff_held")
         self.show()
 
+    async def _renewal_nudge(self) -> None:
+        csm_dm = self.workspace.dm_channel(self.chen.id)
+        nudge = self.find(csm_dm, "Business review for Initech is due.")
+        self.scene("Friday: the day-120 business review for Initech; the CSM snoozes it 3 days")
+        await self.click(self.chen, nudge, csm_dm, "baton_milestone_snooze_3")
+        await self.run_clock(until=datetime(2027, 1, 12, 10, tzinfo=UTC))
+        self.scene("Tuesday: nudged again; the CSM holds the review and marks it done")
+        nudge = [m for m in csm_dm.messages if m.text == "Business review for Initech is due."][-1]
+        view = await self.click(self.chen, nudge, csm_dm, "baton_milestone_done")
+        assert view is not None
+        await self.driver.submit(
+            self.chen,
+            view,
+            {"outcome": "Review held: 2.4x ROI; Initech wants the analytics add-on quote."},
+        )
+        self.show()
+
     async def _quiet_ae(self) -> None:
         self.scene("Wednesday: Globex closes too, and this time the AE goes quiet")
         reply = await self.webhook(GLOBEX)
         self.note(f"CRM ← {reply.status} {reply.text}")
         self.show()
-        self.note("(ticking every 30 simulated minutes until the next Monday)")
-        await self.run_clock(until=datetime(2027, 1, 11, 17, 30, tzinfo=UTC))
+        self.note("(ticking every 30 simulated minutes)")
+        await self.run_clock(until=datetime(2027, 1, 8, 10, tzinfo=UTC))
+        await self._renewal_nudge()
+        await self.run_clock(until=datetime(2027, 1, 12, 17, 30, tzinfo=UTC))
         self.scene(
-            "Monday: nudged by her manager, the AE fills Globex's packet and marketing "
+            "Tuesday: nudged by her manager, the AE fills Globex's packet and marketing "
             "adds theirs; the reminders stop"
         )
         globex = self.workspace.channel_by_name("acct-globex")
@@ -229,7 +280,7 @@ class Demo:
         view = await self.click(self.mo, request, globex, "baton_marketing_open")
         assert view is not None
         await self.driver.submit(self.mo, view, {"marketing": "Inbound from the pricing page."})
-        await self.run_clock(until=datetime(2027, 1, 11, 23, tzinfo=UTC))
+        await self.run_clock(until=datetime(2027, 1, 12, 23, tzinfo=UTC))
 
     async def _checkins(self) -> None:
         channel = self.workspace.channel_by_name("acct-acme-robotics")
@@ -252,7 +303,12 @@ class Demo:
                 + (" (the AE is no longer copied)" if number == 5 else "")
             )
             prompt = next(
-                (m for m in reversed(csm_dm.messages) if m.text.startswith("Week ")), None
+                (
+                    m
+                    for m in csm_dm.messages
+                    if m.text == f"Week 1 check-in for {ACME['account_name']}"
+                ),
+                None,
             )
             if prompt is not None and number == 1:
                 view = await self.click(self.chen, prompt, csm_dm, "baton_checkin_open")

@@ -80,8 +80,12 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
         assert f"check-in #{number} of 4 you are copied on" in out
     assert "*Check-in #5* for *Acme Robotics*" in out and "check-in #5 of 4" not in out
     assert "@Ana Ruiz clarifies: Hourly sync was agreed" in out
-    assert "reached first value 28 days after close" in out
+    assert "reached first value 29 days after close" in out
     assert "*Day 30 for Acme Robotics:* @Chen Wei is now the primary owner" in out
+    # Renewal: a day-120 nudge at the CSM's 09:00, snoozed, then done.
+    assert "[Fri 08 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out
+    assert "I'll nudge again Tue 12 Jan at 09:00" in out
+    assert "*Business review* for *Initech* done by @Chen Wei" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
 
 

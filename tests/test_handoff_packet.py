@@ -187,9 +187,8 @@ async def complete(driver, bot, people, handoff) -> Message:
     bot.services.settings.baton_marketing_required = False
     view = await open_form(driver, people.ae, handoff)
     await driver.submit(people.ae, view, AE_ANSWERS)
-    await until(
-        lambda: any("Acme Robotics is complete" in m.text for m in handoff.channel.messages)
-    )
+    # The last of the completion posts: summary, (heads-up,) then the kickoff prompt.
+    await until(lambda: any("Next: the joint kickoff" in m.text for m in handoff.channel.messages))
     return find(handoff.channel, "The handoff packet for Acme Robotics is complete")
 
 

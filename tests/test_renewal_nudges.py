@@ -1,0 +1,140 @@
+"""Renewal milestones through the sandbox on a simulated clock: nudges, buttons, escalation."""
+
+import json
+from datetime import UTC, datetime
+
+from bot.sandbox.state import Channel, Message, User
+from storage.milestones import cycle_milestones
+from tests.handoff_helpers import closed_won, deal
+from tests.helpers import run_until, until
+
+# Renewal on Monday 10 May 2027: day 120 is Sunday 10 Jan → Friday 8 Jan; month 5 and
+# month 6 of this cycle were already past when the deal arrived (Monday 4 Jan).
+RENEWAL = "2027-05-10"
+
+
+def nudges(channel: Channel, title: str) -> list[Message]:
+    return [m for m in channel.messages if m.text == f"{title} for Acme Robotics is due."]
+
+
+async def press(driver, user: User, message: Message, channel: Channel, action: str) -> None:  # noqa: ANN001
+    block = message.blocks[-1]
+    element = next(e for e in block["elements"] if e["action_id"] == action)
+    await driver.click(
+        user,
+        action,
+        value=element["value"],
+        block_id=block["block_id"],
+        channel=channel,
+        message_ts=message.ts,
+    )
+
+
+async def start(sim_driver, sim_bot, clock, sandbox, **overrides):  # noqa: ANN001, ANN201
+    reply = await closed_won(sim_driver, deal(renewal_date=RENEWAL, **overrides))
+    assert reply.status == 202
+    await run_until(sim_bot, clock, datetime(2027, 1, 8, 12, tzinfo=UTC))
+    return reply.json["account_id"]
+
+
+async def test_nudges_reach_the_owners_at_their_morning(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    account_id = await start(sim_driver, sim_bot, clock, sandbox)
+    csm_dm = sandbox.workspace.dm_channel(people.csm.id)
+    (nudge,) = nudges(csm_dm, "Business review")
+    assert nudge.at == datetime(2027, 1, 8, 9, tzinfo=UTC)  # 09:00 London, Friday
+    assert "AE attends silent" in json.dumps(nudge.blocks)
+    assert nudges(sandbox.workspace.dm_channel(people.ae.id), "Business review") == []
+    statuses = {
+        m.key: m.status
+        for m in cycle_milestones(
+            sim_bot.services.engine,
+            sandbox.workspace.team_id,
+            account_id,
+            datetime(2027, 5, 10).date(),
+        )
+    }
+    assert statuses["month-5"] == statuses["month-6"] == "skipped"
+
+
+async def test_the_commercial_owner_follows_the_model(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await start(sim_driver, sim_bot, clock, sandbox)  # 80,000 ≥ 75,000: model B, the AE
+    await run_until(sim_bot, clock, datetime(2027, 2, 10, 0, tzinfo=UTC))
+    for user in (people.ae, people.csm):
+        (day90,) = nudges(sandbox.workspace.dm_channel(user.id), "Renewal proposal meeting")
+        assert day90.at.date() == datetime(2027, 2, 9).date()
+
+
+async def test_snooze_moves_the_nudge_and_settles_the_old_round(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await start(sim_driver, sim_bot, clock, sandbox)
+    csm_dm = sandbox.workspace.dm_channel(people.csm.id)
+    (nudge,) = nudges(csm_dm, "Business review")
+    await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_snooze_3")
+    await until(lambda: any("Snoozed" in e.text for e in sandbox.workspace.ephemerals))
+    assert "I'll nudge again Tue 12 Jan at 09:00" in sandbox.workspace.ephemerals[-1].text
+    await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
+    assert [m.at for m in nudges(csm_dm, "Business review")] == [
+        datetime(2027, 1, 8, 9, tzinfo=UTC),
+        datetime(2027, 1, 12, 9, tzinfo=UTC),
+    ]
+    manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
+    told = [m for m in manager_dm if "Nobody has acknowledged *Business review*" in m.text]
+    # Only the second round can escalate: Tue 12 → Wed, Thu → Fri 15 Jan, 09:00 Los Angeles.
+    assert [m.at for m in told] == [datetime(2027, 1, 15, 17, tzinfo=UTC)]
+
+
+async def test_done_records_the_outcome_and_stops_everything(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await start(sim_driver, sim_bot, clock, sandbox)
+    csm_dm = sandbox.workspace.dm_channel(people.csm.id)
+    (nudge,) = nudges(csm_dm, "Business review")
+    await press(sim_driver, people.ae, nudge, csm_dm, "baton_milestone_done")
+    await until(
+        lambda: any("belongs to its owners" in e.text for e in sandbox.workspace.ephemerals)
+    )
+    await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_done")
+    await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
+    (view,) = sandbox.workspace.views_of(people.csm.id)
+    assert "outcome" in (await sim_driver.submit(people.csm, view, {})).json["errors"]
+    await sim_driver.submit(
+        people.csm, view, {"outcome": "QBR held: ROI 3.1x, expansion menu sent."}
+    )
+    channel = sandbox.workspace.channels[
+        next(c.id for c in sandbox.workspace.channels.values() if c.name == "acct-acme-robotics")
+    ]
+    await until(lambda: any("done by" in m.text for m in channel.messages))
+    await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
+    manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
+    assert not any("Business review" in m.text for m in manager_dm)
+    assert len(nudges(csm_dm, "Business review")) == 1
+
+
+async def test_ignored_nudges_reach_the_manager_once(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await start(sim_driver, sim_bot, clock, sandbox)
+    await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
+    manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
+    told = [m for m in manager_dm if "Nobody has acknowledged *Business review*" in m.text]
+    # Nudged Friday 8 Jan; Monday and Tuesday pass: Wednesday 09:00 in Los Angeles.
+    assert [m.at for m in told] == [datetime(2027, 1, 13, 17, tzinfo=UTC)]
+
+
+async def test_need_help_pings_the_manager_in_the_channel(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await start(sim_driver, sim_bot, clock, sandbox)
+    csm_dm = sandbox.workspace.dm_channel(people.csm.id)
+    (nudge,) = nudges(csm_dm, "Business review")
+    await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_help")
+    channel = next(c for c in sandbox.workspace.channels.values() if c.name == "acct-acme-robotics")
+    await until(lambda: any("needs help" in m.text for m in channel.messages))
+    assert f"<@{people.manager.id}>, can you step in?" in channel.messages[-1].text
+    await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_help")
+    await until(lambda: any("already asked" in e.text for e in sandbox.workspace.ephemerals))
