@@ -368,3 +368,20 @@ async def test_low_ratings_tell_the_managers_what_is_missing(driver, sandbox, bo
     assert len(alerts) == 1
     assert "average *3.0*" in alerts[0].text
     assert "Alternatives they evaluated (2×)" in alerts[0].text
+
+
+async def test_a_deferred_post_still_copies_the_ae_and_owes_the_escalation(
+    driver, sandbox, bot, people, live
+) -> None:
+    from storage.outbox import count_by_status
+
+    view = await open_checkin(driver, sandbox, people.csm)
+    sandbox.inject("chat.postMessage", status=429, retry_after=60)  # the post waits a minute
+    await driver.submit(people.csm, view, {**GOOD, "mismatch": ["yes"], "promised": "Free SSO."})
+    await until(lambda: bool(ae_copies(sandbox, people)))
+    assert posts(live.channel) == []  # still owed, for the tick
+    assert f"app_redirect?channel={live.channel.id}" in ae_copies(sandbox, people)[0].text
+    ae_dm = sandbox.workspace.dm_channel(people.ae.id)
+    await until(lambda: any("Please clarify" in m.text for m in ae_dm.messages))
+    statuses = count_by_status(bot.services.engine, sandbox.workspace.team_id)
+    assert statuses["pending"] >= 2  # the deferred post and the manager's escalation

@@ -177,92 +177,110 @@ async def save(services: Services, submission: CheckinSubmission) -> tuple[Check
 async def announce(
     services: Services, submission: CheckinSubmission, saved: tuple[Checkin, bool]
 ) -> None:
+    """Post it, copy the AE (1–4), ask for a clarification. Nothing here waits on the post
+    being confirmed: a post Slack defers (rate limit) or that is still being reconciled
+    must not cost the AE their copy or the manager their escalation."""
     checkin, new = saved
     account = submission.account
     if new:
-        link = await _post(services, account, checkin)
-        if ae_is_copied(checkin.number) and account.ae_user_id and link:
-            await send_now(
-                services,
-                about(
-                    services,
-                    account,
-                    f"checkin-cc-{checkin.id}",
-                    account.ae_user_id,
-                    cc_text(account, checkin, link),
-                ),
-            )
+        await _post(services, account, checkin)
     else:
         await _update_post(services, account, checkin)
     if checkin.mismatch and checkin.clarified_at is None:
-        await _ask_ae_to_clarify(services, account, checkin)
+        await _owe_mismatch_escalation(services, account, checkin)
+    link = await _link(services, account, checkin)
+    messages = []
+    if new and ae_is_copied(checkin.number) and account.ae_user_id:
+        messages.append(
+            about(
+                services,
+                account,
+                f"checkin-cc-{checkin.id}",
+                account.ae_user_id,
+                cc_text(account, checkin, link),
+            )
+        )
+    if checkin.mismatch and checkin.clarified_at is None and account.ae_user_id:
+        messages.append(
+            about(
+                services,
+                account,
+                f"mismatch-ask-{checkin.id}",
+                account.ae_user_id,
+                "Please clarify an expectation mismatch.",
+                blocks=clarify_blocks(account, checkin, link),
+            )
+        )
+    await send_now(services, *messages)
     if checkin.first_value:
         await _first_value(services, account)
 
 
-async def _post(services: Services, account: Account, checkin: Checkin) -> str | None:
-    key = f"checkin-{checkin.id}"
+def _post_key(checkin: Checkin) -> str:
+    return f"checkin-{checkin.id}"
+
+
+async def _post(services: Services, account: Account, checkin: Checkin) -> None:
     await send_now(
         services,
         about(
             services,
             account,
-            key,
+            _post_key(checkin),
             account.channel_id or "",
             f"Check-in #{checkin.number} for {account.name}",
             blocks=checkin_blocks(account, checkin),
         ),
     )
+
+
+async def posted_at(
+    services: Services, account: Account, checkin: Checkin
+) -> tuple[str, str] | None:
+    """Where the check-in's post is in Slack, once Slack has it (remembered on the row)."""
+    if checkin.channel_id and checkin.message_ts:
+        return checkin.channel_id, checkin.message_ts
     posted = await asyncio.to_thread(
-        sent_message, services.engine, account.team_id, f"{key}:{account.id}"
+        sent_message,
+        services.engine,
+        account.team_id,
+        f"{_post_key(checkin)}:{account.id}",
     )
+    if posted is not None:
+        await asyncio.to_thread(set_posted, services.engine, account.team_id, checkin.id, *posted)
+    return posted
+
+
+async def _link(services: Services, account: Account, checkin: Checkin) -> str:
+    """A permalink to the post, or to the channel while the post is not confirmed yet."""
+    posted = await posted_at(services, account, checkin)
     if posted is None:
-        return None
-    channel, ts = posted
-    await asyncio.to_thread(set_posted, services.engine, account.team_id, checkin.id, channel, ts)
-    response = await services.client.chat_getPermalink(channel=channel, message_ts=ts)
+        return f"https://slack.com/app_redirect?channel={account.channel_id}"
+    response = await services.client.chat_getPermalink(channel=posted[0], message_ts=posted[1])
     return response["permalink"]
 
 
 async def _update_post(services: Services, account: Account, checkin: Checkin) -> None:
-    if checkin.channel_id and checkin.message_ts:
+    posted = await posted_at(services, account, checkin)
+    if posted is not None:
         await services.client.chat_update(
-            channel=checkin.channel_id,
-            ts=checkin.message_ts,
+            channel=posted[0],
+            ts=posted[1],
             text=f"Check-in #{checkin.number} for {account.name}",
             blocks=checkin_blocks(account, checkin),
         )
 
 
-async def _ask_ae_to_clarify(services: Services, account: Account, checkin: Checkin) -> None:
+async def _owe_mismatch_escalation(services: Services, account: Account, checkin: Checkin) -> None:
     if not account.ae_user_id:
         return
-    fresh = await asyncio.to_thread(get_checkin, services.engine, account.team_id, checkin.id)
-    if fresh is None or not fresh.channel_id or not fresh.message_ts:
-        return
-    link = (
-        await services.client.chat_getPermalink(
-            channel=fresh.channel_id, message_ts=fresh.message_ts
-        )
-    )["permalink"]
-    await send_now(
-        services,
-        about(
-            services,
-            account,
-            f"mismatch-ask-{checkin.id}",
-            account.ae_user_id,
-            "Please clarify an expectation mismatch.",
-            blocks=clarify_blocks(account, fresh, link),
-        ),
-    )
     ae = await person(services, services.client, account.team_id, account.ae_user_id)
-    after = escalation_time(fresh.updated_at, zone_of(ae, services.settings.timezone))
+    after = escalation_time(checkin.created_at, zone_of(ae, services.settings.timezone))
     await escalate(
         services,
         account,
         f"mismatch-escalation-{checkin.id}",
-        mismatch_escalation_text(account, fresh),
+        mismatch_escalation_text(account, checkin),
         after,
         "mismatch_escalation",
     )
@@ -336,6 +354,7 @@ async def submit_clarify(
     ):
         return  # already answered (a double submission): nothing more to say
     keys = escalation_keys(services, account, f"mismatch-escalation-{checkin.id}")
+    posted = await posted_at(services, account, checkin)
     await asyncio.to_thread(cancel_keys, services.engine, team_id, keys)
     await send_now(
         services,
@@ -343,9 +362,9 @@ async def submit_clarify(
             services,
             account,
             f"clarified-{checkin.id}",
-            checkin.channel_id or account.channel_id or "",
+            posted[0] if posted else account.channel_id or "",
             f"{who(user_id)} clarifies: {text}",
-            thread_ts=checkin.message_ts,
+            thread_ts=posted[1] if posted else None,
         ),
     )
 
