@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from storage.accounts import locked_account
-from storage.db import session_scope
+from storage.db import changed, session_scope
 from storage.models import Checkin, PacketRating
 
 EDITABLE = (
@@ -104,18 +104,16 @@ def clarify(
     engine: Engine, team_id: str, checkin_id: int, by: str, text: str, now: datetime
 ) -> bool:
     """Record the AE's answer to a mismatch; False if it was already answered."""
-    with session_scope(engine) as session:
-        return bool(
-            session.execute(
-                update(Checkin)
-                .where(
-                    Checkin.team_id == team_id,
-                    Checkin.id == checkin_id,
-                    Checkin.clarified_at.is_(None),
-                )
-                .values(clarified_at=now, clarified_by=by, clarification=text)
-            ).rowcount
+    return changed(
+        engine,
+        update(Checkin)
+        .where(
+            Checkin.team_id == team_id,
+            Checkin.id == checkin_id,
+            Checkin.clarified_at.is_(None),
         )
+        .values(clarified_at=now, clarified_by=by, clarification=text),
+    )
 
 
 def checked_in_since(engine: Engine, team_id: str, account_id: int, since: date) -> bool:

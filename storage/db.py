@@ -72,6 +72,14 @@ def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Sessio
             raise
 
 
+def changed(engine: Engine, statement: Any) -> bool:
+    """Run one UPDATE in its own transaction: True if it changed a row.
+
+    The way to do something once: make the WHERE clause say "not done yet"."""
+    with session_scope(engine) as session:
+        return bool(session.execute(statement).rowcount)
+
+
 def ping(engine: Engine) -> bool:
     try:
         with engine.connect() as connection:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from storage.db import insert_for, session_scope
+from storage.db import changed, insert_for, session_scope
 from storage.models import Milestone, MilestoneStatus
 
 
@@ -52,18 +52,16 @@ def mark_done(
     engine: Engine, team_id: str, milestone_id: int, by: str, outcome: str, now: datetime
 ) -> bool:
     """True for the one who closed it; False if it was already done."""
-    with session_scope(engine) as session:
-        return bool(
-            session.execute(
-                update(Milestone)
-                .where(
-                    Milestone.team_id == team_id,
-                    Milestone.id == milestone_id,
-                    Milestone.status != MilestoneStatus.DONE,
-                )
-                .values(status=MilestoneStatus.DONE, done_by=by, done_at=now, outcome=outcome)
-            ).rowcount
+    return changed(
+        engine,
+        update(Milestone)
+        .where(
+            Milestone.team_id == team_id,
+            Milestone.id == milestone_id,
+            Milestone.status != MilestoneStatus.DONE,
         )
+        .values(status=MilestoneStatus.DONE, done_by=by, done_at=now, outcome=outcome),
+    )
 
 
 def snooze(engine: Engine, team_id: str, milestone_id: int, until: datetime) -> Milestone | None:
@@ -83,15 +81,13 @@ def snooze(engine: Engine, team_id: str, milestone_id: int, until: datetime) -> 
 
 
 def request_help(engine: Engine, team_id: str, milestone_id: int, now: datetime) -> bool:
-    with session_scope(engine) as session:
-        return bool(
-            session.execute(
-                update(Milestone)
-                .where(
-                    Milestone.team_id == team_id,
-                    Milestone.id == milestone_id,
-                    Milestone.help_requested_at.is_(None),
-                )
-                .values(help_requested_at=now)
-            ).rowcount
+    return changed(
+        engine,
+        update(Milestone)
+        .where(
+            Milestone.team_id == team_id,
+            Milestone.id == milestone_id,
+            Milestone.help_requested_at.is_(None),
         )
+        .values(help_requested_at=now),
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
-from storage.db import insert_for, session_scope
+from storage.db import changed, insert_for, session_scope
 from storage.models import OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
@@ -176,8 +176,7 @@ def _finish(engine: Engine, claim: Claim, **values: Any) -> bool:
         )
         .values(**values)
     )
-    with session_scope(engine) as session:
-        return bool(session.execute(statement).rowcount)
+    return changed(engine, statement)
 
 
 def mark_sent(engine: Engine, claim: Claim, channel: str, ts: str, now: datetime) -> bool:
