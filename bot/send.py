@@ -10,7 +10,7 @@ import asyncio
 from datetime import datetime
 
 from bot.delivery import DeliveryReport, deliver_due
-from bot.handoff.relevance import moot_reason
+from bot.relevance import moot_reason
 from bot.services import Services
 from storage.models import Account
 from storage.outbox import OwedMessage, enqueue

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.delivery import DeliveryReport, deliver_due
-from bot.handoff.relevance import moot_reason
 from bot.planner import plan_due
 from bot.reconcile import reconcile
+from bot.relevance import moot_reason
 from bot.services import Services
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.accounts import Refusal, load_account
 from bot.blocks.checkins import (
     CHECKIN_VIEW,
     cc_text,
@@ -25,7 +26,6 @@ from bot.blocks.checkins import (
 from bot.blocks.handoff import FIELD_ACTION, who
 from bot.directory import person, zone_of
 from bot.escalation import escalate, escalation_keys
-from bot.handoff.packet_flow import Refusal, load_account
 from bot.send import about, send_now
 from bot.services import Services
 from flows.checkins import ae_is_copied, most_missing, problems, rating_alert

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.accounts import Refusal, load_account
 from bot.blocks.handoff import (
     icp_headsup_text,
     kickoff_blocks,
@@ -21,7 +22,7 @@ from bot.send import about, send_now
 from bot.services import Services
 from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
 from flows.retention import RetentionModel, suggested_model
-from storage.accounts import claim_once, get_account
+from storage.accounts import claim_once
 from storage.models import Account
 from storage.outbox import cancel, sent_message
 from storage.packets import SavedPart, get_draft, get_packet, save_draft, save_part
@@ -32,27 +33,12 @@ SUMMARY_KEY = "packet-summary"
 KICKOFF_KEY = "kickoff-prompt"
 
 
-class Refusal(Exception):
-    """Something the person asked for that Baton won't do; the message says why."""
-
-
 @dataclass(frozen=True)
 class Submission:
     account: Account
     part: Part
     answers: dict[str, Any]
     user_id: str
-
-
-async def load_account(services: Services, team_id: str, account_id: Any) -> Account:
-    try:
-        key = int(account_id)
-    except (TypeError, ValueError):
-        raise Refusal("That button no longer points at an account.") from None
-    account = await asyncio.to_thread(get_account, services.engine, team_id, key)
-    if account is None:
-        raise Refusal("That account no longer exists in Baton.")
-    return account
 
 
 def may_fill(services: Services, account: Account, user_id: str, part: Part) -> bool:

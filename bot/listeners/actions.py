@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.accounts import Refusal
 from bot.blocks.checkins import CHECKIN_EDIT, CHECKIN_OPEN, CLARIFY_OPEN, RATE_OPEN
 from bot.blocks.handoff import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_PACKET, QUESTIONS
 from bot.blocks.help import help_blocks
@@ -15,7 +16,6 @@ from bot.blocks.kit import modal
 from bot.blocks.renewal import DONE, HELP, SNOOZE, SNOOZE_DAYS
 from bot.checkins import flow as checkin_flow
 from bot.handoff import packet_flow
-from bot.handoff.packet_flow import Refusal
 from bot.renewal import flow as renewal_flow
 from bot.services import Services
 from flows.packet import Part

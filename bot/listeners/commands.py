@@ -5,10 +5,10 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.accounts import Refusal
 from bot.blocks.handoff import new_account_modal
 from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
 from bot.checkins import flow as checkin_flow
-from bot.handoff.packet_flow import Refusal
 from bot.lookup import find_accounts, pick_list
 from bot.services import Services
 

@@ -7,10 +7,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from bot.accounts import Refusal, load_account
 from bot.blocks.handoff import FIELD_ACTION, who
 from bot.blocks.renewal import SNOOZE_DAYS, done_modal, done_text, help_text
 from bot.escalation import managers_of, zone
-from bot.handoff.packet_flow import Refusal, load_account
 from bot.send import about, send_now
 from bot.services import Services
 from flows.calendar import next_business_time

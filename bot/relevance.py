@@ -1,4 +1,5 @@
-"""Whether a handoff message is still owed at the moment it would be sent."""
+"""Whether an owed message is still worth sending at the moment it would be sent
+(a reminder for a packet completed a second ago, a nudge for a milestone already done)."""
 
 from __future__ import annotations
 

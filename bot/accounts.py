@@ -1,0 +1,25 @@
+"""The account a button or modal points at, and refusing politely when it can't be used."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.services import Services
+from storage.accounts import get_account
+from storage.models import Account
+
+
+class Refusal(Exception):
+    """Something the person asked for that Baton won't do; the message says why."""
+
+
+async def load_account(services: Services, team_id: str, account_id: Any) -> Account:
+    try:
+        key = int(account_id)
+    except (TypeError, ValueError):
+        raise Refusal("That button no longer points at an account.") from None
+    account = await asyncio.to_thread(get_account, services.engine, team_id, key)
+    if account is None:
+        raise Refusal("That account no longer exists in Baton.")
+    return account
