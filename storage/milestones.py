@@ -91,3 +91,36 @@ def request_help(engine: Engine, team_id: str, milestone_id: int, now: datetime)
         )
         .values(help_requested_at=now),
     )
+
+
+def replaced_cycles(
+    engine: Engine, team_id: str, account_id: int, renewal_date: date, today: date
+) -> list[Milestone]:
+    """Milestones of a cycle the account no longer has: its renewal date moved."""
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(Milestone).where(
+                    Milestone.team_id == team_id,
+                    Milestone.account_id == account_id,
+                    Milestone.renewal_date != renewal_date,
+                    Milestone.renewal_date >= today,
+                )
+            )
+        )
+
+
+def skip_open(engine: Engine, team_id: str, ids: list[int]) -> None:
+    """Skip these milestones unless done: their owed nudges become moot."""
+    if not ids:
+        return
+    with session_scope(engine) as session:
+        session.execute(
+            update(Milestone)
+            .where(
+                Milestone.team_id == team_id,
+                Milestone.id.in_(ids),
+                Milestone.status != MilestoneStatus.DONE,
+            )
+            .values(status=MilestoneStatus.SKIPPED)
+        )

@@ -138,3 +138,21 @@ async def test_need_help_pings_the_manager_in_the_channel(
     assert f"<@{people.manager.id}>, can you step in?" in channel.messages[-1].text
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_help")
     await until(lambda: any("already asked" in e.text for e in sandbox.workspace.ephemerals))
+
+
+async def test_a_moved_renewal_date_replans_without_resending(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await start(sim_driver, sim_bot, clock, sandbox)  # day-120 nudged Friday 8 Jan
+    csm_dm = sandbox.workspace.dm_channel(people.csm.id)
+    assert len(nudges(csm_dm, "Business review")) == 1
+    # The CRM moves the renewal a week later, to Monday 17 May.
+    reply = await closed_won(sim_driver, deal(renewal_date="2027-05-17"))
+    assert reply.json["updated"] == ["renewal_date"]
+    await run_until(sim_bot, clock, datetime(2027, 2, 20, 0, tzinfo=UTC))
+    # The business review had its turn: not nudged again for the new date.
+    assert len(nudges(csm_dm, "Business review")) == 1
+    # The expansion proposal follows the new date: day 105 before 17 May is Mon 1 Feb
+    # (it was Mon 25 Jan before the move), and it is nudged once.
+    expansion = nudges(csm_dm, "Expansion proposal")
+    assert [m.at for m in expansion] == [datetime(2027, 2, 1, 9, tzinfo=UTC)]

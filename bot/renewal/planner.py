@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from bot.blocks.renewal import channel_note, escalation_text, nudge_blocks
@@ -16,7 +16,12 @@ from flows.playbook import Milestone as Step
 from flows.playbook import load_playbook
 from flows.renewal import commercial_owner, plan_cycle
 from flows.retention import RetentionModel
-from storage.milestones import cycle_milestones, ensure_milestones
+from storage.milestones import (
+    cycle_milestones,
+    ensure_milestones,
+    replaced_cycles,
+    skip_open,
+)
 from storage.models import Account, Milestone, MilestoneStatus
 from storage.outbox import OwedMessage
 
@@ -40,13 +45,21 @@ def commercial_role(services: Services, account: Account) -> str:
 
 async def plan_renewal(services: Services, account: Account, now: datetime) -> list[datetime]:
     today = now.astimezone(services.settings.timezone).date()
+    carried = await _retire_replaced_cycles(services, account, today)
     plan = plan_cycle(
         tuple(playbook().values()), account.renewal_date, commercial_role(services, account)
     )
-    await asyncio.to_thread(
-        ensure_milestones,
-        services.engine,
-        [
+    rows = []
+    for p in plan:
+        before = carried.get(p.milestone.key)
+        if before is not None:
+            # Its turn came under the old date: carried over, not nudged a second time.
+            status, done = before.status, before.status == MilestoneStatus.DONE
+        else:
+            # A step whose day had passed before Baton knew of it is skipped, not sent late.
+            status = MilestoneStatus.SKIPPED if p.day < today else MilestoneStatus.OPEN
+            done = False
+        rows.append(
             {
                 "team_id": account.team_id,
                 "account_id": account.id,
@@ -55,14 +68,15 @@ async def plan_renewal(services: Services, account: Account, now: datetime) -> l
                 "title": p.milestone.title,
                 "due_date": p.day,
                 "owners": list(p.owners),
-                # A step whose day had passed before Baton knew of it is not sent late: skipped.
-                "status": MilestoneStatus.SKIPPED if p.day < today else MilestoneStatus.OPEN,
+                "status": status,
                 "snoozes": 0,
                 "created_at": now,
+                "done_at": before.done_at if done else None,
+                "done_by": before.done_by if done else None,
+                "outcome": before.outcome if done else None,
             }
-            for p in plan
-        ],
-    )
+        )
+    await asyncio.to_thread(ensure_milestones, services.engine, rows)
     milestones = await asyncio.to_thread(
         cycle_milestones, services.engine, account.team_id, account.id, account.renewal_date
     )
@@ -70,6 +84,32 @@ async def plan_renewal(services: Services, account: Account, now: datetime) -> l
     for milestone in milestones:
         times += await _plan_milestone(services, account, milestone, now)
     return times
+
+
+async def _retire_replaced_cycles(
+    services: Services, account: Account, today: date
+) -> dict[str, Milestone]:
+    """When the renewal date moved: skip the old cycle's open steps (their owed nudges go
+    moot) and return, by key, the steps that already had their turn (done, or due)."""
+    replaced = await asyncio.to_thread(
+        replaced_cycles, services.engine, account.team_id, account.id, account.renewal_date, today
+    )
+    had_turn = {
+        m.key: m
+        for m in replaced
+        if m.status == MilestoneStatus.DONE
+        or (m.status != MilestoneStatus.SKIPPED and m.due_date <= today)
+    }
+    await asyncio.to_thread(
+        skip_open,
+        services.engine,
+        account.team_id,
+        [m.id for m in replaced if m.status != MilestoneStatus.DONE],
+    )
+    for milestone in had_turn.values():
+        if milestone.status != MilestoneStatus.DONE:
+            milestone.status = MilestoneStatus.SKIPPED
+    return had_turn
 
 
 async def _plan_milestone(
