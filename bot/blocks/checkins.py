@@ -6,8 +6,19 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.blocks.handoff import FIELD_ACTION, prompt, who
-from bot.blocks.kit import Block, actions, button, clip, context, modal, plain, section
+from bot.blocks.handoff import prompt, who
+from bot.blocks.kit import (
+    FIELD_ACTION,
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    input_block,
+    modal,
+    plain,
+    section,
+)
 from flows.checkins import AE_COPIED_CHECKINS, Sentiment
 from flows.packet import FIELDS, Kind
 from storage.models import Account, Checkin
@@ -31,22 +42,6 @@ def checkin_prompt_blocks(account: Account, week: int) -> list[Block]:
         account.id,
         f"checkin_prompt_w{week}",
     )
-
-
-def _input(
-    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = ""
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label, 2000),
-        "element": {"action_id": FIELD_ACTION, **element},
-    }
-    if optional:
-        block["optional"] = True
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
 
 
 def _text(value: Any, multiline: bool = True) -> dict[str, Any]:
@@ -88,28 +83,28 @@ def checkin_modal(
     blocks = [
         section(f"*{account.name}*" + (" · editing this check-in" if checkin_id else "")),
         context(metric),
-        _input(
+        input_block(
             "checkin_date",
             "Date",
             {"type": "datepicker", "initial_date": str(values.get("checkin_date") or today)},
         ),
-        _input("summary", "How did it go?", _text(values.get("summary"))),
-        _input("sentiment", "Customer sentiment", sentiment),
-        _input(
+        input_block("summary", "How did it go?", _text(values.get("summary"))),
+        input_block("sentiment", "Customer sentiment", sentiment),
+        input_block(
             "mismatch",
             "Expectation mismatch?",
             _flag("They expect something they say they were promised", values.get("mismatch")),
             optional=True,
             hint="The AE will be asked to clarify, even after check-in 4.",
         ),
-        _input(
+        input_block(
             "promised",
             "What do they believe they were promised?",
             _text(values.get("promised")),
             optional=True,
         ),
-        _input("next_steps", "Next steps", _text(values.get("next_steps")), optional=True),
-        _input(
+        input_block("next_steps", "Next steps", _text(values.get("next_steps")), optional=True),
+        input_block(
             "first_value",
             "First value",
             _flag("First value reached against the success metric", values.get("first_value")),
@@ -200,7 +195,7 @@ def clarify_modal(account: Account, checkin: Checkin) -> dict[str, Any]:
                 f"*{account.name}*, check-in #{checkin.number}. The customer believes they were "
                 f"promised: “{clip(checkin.promised or '', 2500)}”"
             ),
-            _input("clarification", "What was actually agreed?", _text(None)),
+            input_block("clarification", "What was actually agreed?", _text(None)),
         ],
         callback_id=CLARIFY_VIEW,
         submit="Post in thread",
@@ -264,8 +259,8 @@ def rating_modal(account: Account) -> dict[str, Any]:
         "Rate the packet",
         [
             section(f"The handoff packet for *{account.name}*, as it was at handoff."),
-            _input("rating", "Rating", {"type": "radio_buttons", "options": scores}),
-            _input(
+            input_block("rating", "Rating", {"type": "radio_buttons", "options": scores}),
+            input_block(
                 "missing",
                 "Missing or wrong",
                 {
@@ -275,7 +270,7 @@ def rating_modal(account: Account) -> dict[str, Any]:
                 },
                 optional=True,
             ),
-            _input("comment", "Anything else?", _text(None), optional=True),
+            input_block("comment", "Anything else?", _text(None), optional=True),
         ],
         callback_id=RATING_VIEW,
         submit="Rate",

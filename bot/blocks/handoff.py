@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.blocks.kit import (
+    FIELD_ACTION,
     Block,
     actions,
     button,
@@ -14,6 +15,7 @@ from bot.blocks.kit import (
     context,
     divider,
     header,
+    input_block,
     modal,
     plain,
     section,
@@ -31,7 +33,6 @@ KICKOFF_HELD = "baton_kickoff_held"
 PACKET_VIEW = "baton_packet"
 MARKETING_VIEW = "baton_marketing"
 NEW_ACCOUNT_VIEW = "baton_new_account"
-FIELD_ACTION = "value"
 
 
 def who(user_id: str | None, email: str | None = None) -> str:
@@ -186,7 +187,7 @@ def _input(item: PacketField, value: Any, suggested_model: RetentionModel) -> Bl
             "text": plain("ICP exception: plan extra expectation-setting", 75),
             "value": "yes",
         }
-        element = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [option]}
+        element = {"type": "checkboxes", "options": [option]}
         if value:
             element["initial_options"] = [option]
     elif item.kind == Kind.CHOICE:
@@ -194,14 +195,12 @@ def _input(item: PacketField, value: Any, suggested_model: RetentionModel) -> Bl
         chosen = value or suggested_model.value
         element = {
             "type": "static_select",
-            "action_id": FIELD_ACTION,
             "options": options,
             "initial_option": next(o for o in options if o["value"] == chosen),
         }
     else:
         element = {
             "type": "plain_text_input",
-            "action_id": FIELD_ACTION,
             "multiline": item.kind == Kind.LONG,
             "max_length": item.max_length,
         }
@@ -209,16 +208,8 @@ def _input(item: PacketField, value: Any, suggested_model: RetentionModel) -> Bl
             element["initial_value"] = clip(str(value), item.max_length)
         if item.placeholder:
             element["placeholder"] = plain(item.placeholder, 150)
-    block: Block = {
-        "type": "input",
-        "block_id": item.key,
-        "label": plain(item.label, 2000),
-        "element": element,
-        "hint": plain(item.hint, 2000),
-    }
-    if not item.required or item.kind == Kind.FLAG:
-        block["optional"] = True
-    return block
+    optional = not item.required or item.kind == Kind.FLAG
+    return input_block(item.key, item.label, element, optional=optional, hint=item.hint)
 
 
 def packet_modal(
@@ -337,17 +328,7 @@ def new_account_modal(threshold_hint: str) -> dict[str, Any]:
         kind: str = "plain_text_input",
         **extra: Any,
     ) -> Block:
-        block: Block = {
-            "type": "input",
-            "block_id": block_id,
-            "label": plain(label, 2000),
-            "element": {"type": kind, "action_id": FIELD_ACTION, **extra},
-        }
-        if optional:
-            block["optional"] = True
-        if hint:
-            block["hint"] = plain(hint, 2000)
-        return block
+        return input_block(block_id, label, {"type": kind, **extra}, optional=optional, hint=hint)
 
     return modal(
         "New account",

@@ -10,6 +10,7 @@ HEADER_TEXT_MAX = 150
 CONTEXT_TEXT_MAX = 2000
 BUTTON_TEXT_MAX = 75
 TITLE_MAX = 24
+FIELD_ACTION = "value"  # every input's action_id: a block is known by its block_id
 
 
 def clip(text: str, limit: int) -> str:
@@ -62,6 +63,29 @@ def button(
 
 def actions(*elements: dict[str, Any], block_id: str = "actions") -> Block:
     return {"type": "actions", "block_id": block_id, "elements": list(elements)}
+
+
+def input_block(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = ""
+) -> Block:
+    """An input block; the element gets the shared action_id."""
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": {**element, "action_id": FIELD_ACTION},
+    }
+    if optional:
+        block["optional"] = True
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def submitted(view: dict[str, Any], block_id: str, key: str = "value") -> Any:
+    """What was submitted in one input of a modal (None if nothing)."""
+    state = view.get("state", {}).get("values", {})
+    return state.get(block_id, {}).get(FIELD_ACTION, {}).get(key)
 
 
 def modal(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.blocks.handoff import FIELD_ACTION, who
-from bot.blocks.kit import Block, actions, button, context, modal, plain, section
+from bot.blocks.handoff import who
+from bot.blocks.kit import Block, actions, button, context, input_block, modal, section
 from storage.models import Account, Milestone
 
 DONE = "baton_milestone_done"
@@ -62,20 +62,12 @@ def done_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
         "Milestone done",
         [
             section(f"*{milestone.title}* for *{account.name}*"),
-            {
-                "type": "input",
-                "block_id": "outcome",
-                "label": plain("Outcome", 2000),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": FIELD_ACTION,
-                    "multiline": True,
-                    "max_length": 3000,
-                },
-                "hint": plain(
-                    "A line or two for the record: what happened, what was agreed.", 2000
-                ),
-            },
+            input_block(
+                "outcome",
+                "Outcome",
+                {"type": "plain_text_input", "multiline": True, "max_length": 3000},
+                hint="A line or two for the record: what happened, what was agreed.",
+            ),
         ],
         callback_id=DONE_VIEW,
         submit="Done",

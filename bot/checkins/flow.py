@@ -23,7 +23,8 @@ from bot.blocks.checkins import (
     rating_modal,
     read_checkin,
 )
-from bot.blocks.handoff import FIELD_ACTION, who
+from bot.blocks.handoff import who
+from bot.blocks.kit import submitted
 from bot.directory import person, zone_of
 from bot.escalation import escalate, escalation_keys
 from bot.send import about, send_now
@@ -332,12 +333,8 @@ async def _checkin_and_account(
     return checkin, await load_account(services, team_id, checkin.account_id)
 
 
-def _state_value(view: dict[str, Any], block_id: str, key: str = "value") -> Any:
-    return view.get("state", {}).get("values", {}).get(block_id, {}).get(FIELD_ACTION, {}).get(key)
-
-
 def clarify_problems(view: dict[str, Any]) -> dict[str, str]:
-    if not (_state_value(view, "clarification") or "").strip():
+    if not (submitted(view, "clarification") or "").strip():
         return {"clarification": "Write what was agreed, so the CSM can answer the customer."}
     return {}
 
@@ -345,7 +342,7 @@ def clarify_problems(view: dict[str, Any]) -> dict[str, str]:
 async def submit_clarify(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> None:
-    text = (_state_value(view, "clarification") or "").strip()
+    text = (submitted(view, "clarification") or "").strip()
     checkin, account = await _checkin_and_account(
         services, team_id, _metadata(view).get("checkin_id")
     )
@@ -379,7 +376,7 @@ async def open_rating(
 
 
 def rating_problems(view: dict[str, Any]) -> dict[str, str]:
-    chosen = _state_value(view, "rating", "selected_option") or {}
+    chosen = submitted(view, "rating", "selected_option") or {}
     if chosen.get("value") not in {"1", "2", "3", "4", "5"}:
         return {"rating": "Pick a rating from 1 to 5."}
     return {}
@@ -388,14 +385,10 @@ def rating_problems(view: dict[str, Any]) -> dict[str, str]:
 async def submit_rating(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> None:
-    state = view.get("state", {}).get("values", {})
-    chosen = _state_value(view, "rating", "selected_option")
+    chosen = submitted(view, "rating", "selected_option")
     account = await load_account(services, team_id, _metadata(view).get("account_id"))
-    missing = [
-        o["value"]
-        for o in state.get("missing", {}).get(FIELD_ACTION, {}).get("selected_options") or []
-    ]
-    comment = (state.get("comment", {}).get(FIELD_ACTION, {}).get("value") or "").strip() or None
+    missing = [o["value"] for o in submitted(view, "missing", "selected_options") or []]
+    comment = (submitted(view, "comment") or "").strip() or None
     now = services.clock()
     await asyncio.to_thread(
         save_rating,

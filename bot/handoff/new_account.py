@@ -6,7 +6,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.handoff import FIELD_ACTION, who
+from bot.blocks.handoff import who
+from bot.blocks.kit import FIELD_ACTION
 from bot.handoff.intake import accept_deal
 from bot.send import send_now
 from bot.services import Services

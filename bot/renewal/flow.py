@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.accounts import Refusal, load_account
-from bot.blocks.handoff import FIELD_ACTION, who
+from bot.blocks.handoff import who
+from bot.blocks.kit import submitted
 from bot.blocks.renewal import SNOOZE_DAYS, done_modal, done_text, help_text
 from bot.escalation import managers_of, zone
 from bot.send import about, send_now
@@ -53,14 +54,7 @@ def done_problems(view: dict[str, Any]) -> dict[str, str]:
 
 
 def _outcome(view: dict[str, Any]) -> str:
-    value = (
-        view.get("state", {})
-        .get("values", {})
-        .get("outcome", {})
-        .get(FIELD_ACTION, {})
-        .get("value")
-    )
-    return (value or "").strip()
+    return (submitted(view, "outcome") or "").strip()
 
 
 async def submit_done(services: Services, team_id: str, user_id: str, view: dict[str, Any]) -> None:
