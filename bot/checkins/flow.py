@@ -25,8 +25,7 @@ from bot.blocks.checkins import (
 )
 from bot.blocks.handoff import who
 from bot.blocks.kit import submitted
-from bot.directory import person, zone_of
-from bot.escalation import escalate, escalation_keys
+from bot.escalation import escalate, escalation_keys, zone
 from bot.send import about, send_now
 from bot.services import Services
 from flows.checkins import ae_is_copied, most_missing, problems, rating_alert
@@ -69,9 +68,8 @@ def _may_log(services: Services, account: Account, user_id: str) -> bool:
     return user_id == account.csm_user_id or services.is_manager(user_id, account.manager_user_id)
 
 
-async def _today(services: Services, account: Account, user_id: str):  # noqa: ANN202
-    who_ = await person(services, services.client, account.team_id, user_id)
-    return services.clock().astimezone(zone_of(who_, services.settings.timezone)).date()
+async def _today(services: Services, account: Account, user_id: str) -> date:
+    return services.clock().astimezone(await zone(services, account, user_id)).date()
 
 
 async def open_checkin(
@@ -275,8 +273,7 @@ async def _update_post(services: Services, account: Account, checkin: Checkin) -
 async def _owe_mismatch_escalation(services: Services, account: Account, checkin: Checkin) -> None:
     if not account.ae_user_id:
         return
-    ae = await person(services, services.client, account.team_id, account.ae_user_id)
-    after = escalation_time(checkin.created_at, zone_of(ae, services.settings.timezone))
+    after = escalation_time(checkin.created_at, await zone(services, account, account.ae_user_id))
     await escalate(
         services,
         account,
