@@ -6,7 +6,7 @@ import asyncio
 import re
 
 from bot.services import Services
-from storage.accounts import accounts_in_channel, search_accounts
+from storage.accounts import account_in_channel, search_accounts
 from storage.models import Account
 
 CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -22,7 +22,7 @@ async def find_accounts(
         channel = mention.group(1) if mention else channel_id
         if not channel:
             return []
-        account = await asyncio.to_thread(accounts_in_channel, engine, team_id, channel)
+        account = await asyncio.to_thread(account_in_channel, engine, team_id, channel)
         return [account] if account else []
     return await asyncio.to_thread(search_accounts, engine, team_id, query.lstrip("#"))
 

@@ -81,24 +81,7 @@ def unprovisioned(engine: Engine) -> list[Account]:
         return list(session.scalars(select(Account).where(Account.provisioned_at.is_(None))))
 
 
-def missing_people(engine: Engine, checked_before: datetime) -> list[Account]:
-    """Accounts with someone Baton has not found in Slack yet, not looked for recently."""
-    unresolved = or_(
-        Account.ae_user_id.is_(None),
-        Account.csm_user_id.is_(None),
-        (Account.am_email.is_not(None)) & (Account.am_user_id.is_(None)),
-        (Account.manager_email.is_not(None)) & (Account.manager_user_id.is_(None)),
-    )
-    recent = or_(Account.people_checked_at.is_(None), Account.people_checked_at < checked_before)
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Account).where(unresolved, recent, Account.provisioned_at.is_not(None))
-            )
-        )
-
-
-def accounts_in_channel(engine: Engine, team_id: str, channel_id: str) -> Account | None:
+def account_in_channel(engine: Engine, team_id: str, channel_id: str) -> Account | None:
     with session_scope(engine) as session:
         return session.scalars(
             select(Account).where(Account.team_id == team_id, Account.channel_id == channel_id)

@@ -19,7 +19,7 @@ from bot.services import Services
 from flows.intake import ClosedWon, parse_closed_won
 from flows.retention import suggested_model
 from storage.accounts import create_account, update_account
-from storage.models import Account
+from storage.models import Account, AccountStatus
 from storage.workspaces import workspace_ids
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _account_values(services: Services, team_id: str, deal: ClosedWon) -> dict[s
         "manager_email": deal.manager_email,
         "champion_email": deal.champion_email,
         "retention_model": model.value,
-        "status": "handoff_pending",
+        "status": AccountStatus.HANDOFF_PENDING,
         "closed_at": now,
         "created_at": now,
         "updated_at": now,

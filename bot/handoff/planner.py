@@ -12,12 +12,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import escalation_text, kickoff_reminder_text, reminder_blocks
 from bot.escalation import escalate, zone
+from bot.handoff.people import unresolved
 from bot.handoff.provision import provision, refresh_people
 from bot.send import about, owe
 from bot.services import Services
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
 from flows.handoff import KICKOFF_DEADLINE_DAY
-from storage.accounts import missing_people, unprovisioned
+from storage.accounts import unprovisioned
 from storage.models import Account, AccountStatus
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,25 @@ REMINDER_LIFETIME = timedelta(hours=8)
 T = TypeVar("T")
 
 
-async def finish_setup(services: Services, now: datetime) -> None:
-    """Set-up that Slack interrupted, and people not found in Slack yet (hourly)."""
-    engine = services.engine
-    for account in await asyncio.to_thread(unprovisioned, engine):
+async def finish_setup(services: Services) -> None:
+    """Set-up that Slack interrupted (found through a partial index, so cheap when none)."""
+    for account in await asyncio.to_thread(unprovisioned, services.engine):
         await guarded(provision(services, account), account, "provisioning", None)
-    for account in await asyncio.to_thread(missing_people, engine, now - PEOPLE_RECHECK):
-        await guarded(refresh_people(services, account), account, "finding people", None)
+
+
+async def look_for_people(
+    services: Services, account: Account, now: datetime
+) -> tuple[Account, datetime | None]:
+    """Look again, hourly, for people not found in Slack: (the account, when to look next)."""
+    if not unresolved(account):
+        return account, None
+    checked = account.people_checked_at
+    if checked is None or now - checked >= PEOPLE_RECHECK:
+        account = await refresh_people(services, account)
+        if not unresolved(account):
+            return account, None
+        checked = now
+    return account, checked + PEOPLE_RECHECK
 
 
 async def guarded(work: Awaitable[T], account: Account, what: str, default: T) -> T:

@@ -68,6 +68,13 @@ def upgrade() -> None:
     op.create_index("ix_accounts_team_id", "accounts", ["team_id"])
     op.create_index("ix_accounts_status", "accounts", ["status"])
     op.create_index("ix_accounts_plan_after", "accounts", ["plan_after"])
+    op.create_index(
+        "ix_accounts_unprovisioned",
+        "accounts",
+        ["id"],
+        sqlite_where=sa.text("provisioned_at IS NULL"),
+        postgresql_where=sa.text("provisioned_at IS NULL"),
+    )
 
     op.create_table(
         "packets",
