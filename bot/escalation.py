@@ -29,9 +29,10 @@ async def escalate(
     """Owe each manager `text` on their first business morning at or after `after`."""
     messages = []
     for manager in managers_of(services, account):
-        at = next_business_time(after, await zone(services, account, manager))
+        tz = await zone(services, account, manager)
+        at = next_business_time(after, tz, holidays=services.settings.holidays)
         messages.append(
-            about(services, account, f"{key}-{manager}", manager, text, due_at=at, kind=kind)
+            about(services, account, f"{key}-{manager}", manager, text, due_at=at, kind=kind, tz=tz)
         )
     await owe(services, *messages)
     return [m.due_at for m in messages]

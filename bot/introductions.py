@@ -21,7 +21,11 @@ async def introduce(
     owed = 0
     for user_id, role in members:
         who = await person(services, client, team_id, user_id)
-        due = next_business_time(services.clock(), zone_of(who, services.settings.timezone))
+        due = next_business_time(
+            services.clock(),
+            zone_of(who, services.settings.timezone),
+            holidays=services.settings.holidays,
+        )
         message = OwedMessage(
             team_id=team_id,
             dedupe_key=f"intro:{user_id}",

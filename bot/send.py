@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.delivery import DeliveryReport, deliver_due
 from bot.relevance import moot_reason
@@ -31,8 +32,12 @@ def about(
     blocks: list[dict] | None = None,
     thread_ts: str | None = None,
     expires_at: datetime | None = None,
+    tz: ZoneInfo | None = None,
 ) -> OwedMessage:
-    """A message about an account, owed once per `key` (the account id is appended)."""
+    """A message about an account, owed once per `key` (the account id is appended).
+
+    `tz`: the zone whose local hour `due_at` was chosen in, so that a person's zone change
+    can move it (`storage.outbox.rezone`)."""
     return OwedMessage(
         team_id=account.team_id,
         dedupe_key=f"{key}:{account.id}",
@@ -44,6 +49,7 @@ def about(
         kind=kind,
         account_id=account.id,
         expires_at=expires_at,
+        local_tz=tz.key if tz is not None else None,
     )
 
 

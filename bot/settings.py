@@ -6,17 +6,26 @@ The variable names are a contract with operators and deployment docs: do not ren
 from __future__ import annotations
 
 import re
+from collections.abc import Container
+from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+import holidays as holiday_calendars
+from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
+
+
+@cache
+def _calendar(country: str, subdivision: str) -> Container[date]:
+    return holiday_calendars.country_holidays(country, subdiv=subdivision or None)
 
 
 class ConfigError(Exception):
@@ -43,6 +52,30 @@ class Settings(BaseSettings):
     baton_marketing_users: str = ""
     baton_managers: str = ""
     baton_tick_seconds: float = 30.0
+    baton_holidays_country: str = ""  # ISO 3166 code such as US or DE; empty: weekends only
+    baton_holidays_subdivision: str = ""  # such as CA or BY, within the country
+
+    @field_validator("baton_holidays_country", "baton_holidays_subdivision", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> str:
+        return str(value or "").strip().upper()
+
+    @model_validator(mode="after")
+    def _holiday_calendar(self) -> Settings:
+        if self.baton_holidays_subdivision and not self.baton_holidays_country:
+            raise ValueError("BATON_HOLIDAYS_SUBDIVISION needs BATON_HOLIDAYS_COUNTRY set as well")
+        if self.baton_holidays_country:
+            try:
+                _calendar(self.baton_holidays_country, self.baton_holidays_subdivision)
+            except NotImplementedError:
+                place = self.baton_holidays_country
+                if self.baton_holidays_subdivision:
+                    place += f"/{self.baton_holidays_subdivision}"
+                raise ValueError(
+                    f"BATON_HOLIDAYS_COUNTRY/SUBDIVISION {place!r} is not a country (and "
+                    "subdivision) the holidays package knows, such as US or DE with BY"
+                ) from None
+        return self
 
     @field_validator("baton_tick_seconds", mode="before")
     @classmethod
@@ -163,6 +196,13 @@ class Settings(BaseSettings):
         return ZoneInfo(self.baton_timezone)
 
     @property
+    def holidays(self) -> Container[date]:
+        """Public holidays of the configured country (and subdivision); none by default."""
+        if not self.baton_holidays_country:
+            return frozenset()
+        return _calendar(self.baton_holidays_country, self.baton_holidays_subdivision)
+
+    @property
     def managers(self) -> frozenset[str]:
         return frozenset(filter(None, self.baton_managers.split(",")))
 
@@ -195,6 +235,8 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         error = exc.errors()[0]
+        if not error["loc"]:  # a rule across settings: its message names them (no input)
+            raise ConfigError(str(error["msg"]).removeprefix("Value error, ") + ".") from None
         name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
         message = str(error["msg"]).removeprefix("Value error, ")
         shown = "" if name in _SECRETS else f" (got {error.get('input')!r})"

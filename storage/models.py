@@ -83,12 +83,17 @@ class OutboxMessage(SQLModel, table=True):
     sent_channel: str | None = Field(default=None, max_length=32)
     sent_ts: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Where `due_at` came from, for messages owed at a person's local hour.
+    local_date: date | None = Field(default=None)
+    local_time: str | None = Field(default=None, max_length=5)
+    local_tz: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class AccountStatus(StrEnum):
     HANDOFF_PENDING = "handoff_pending"  # the packet gate is closed
     HANDED_OFF = "handed_off"
+    CHURNED = "churned"
 
 
 class Account(SQLModel, table=True):
@@ -139,6 +144,7 @@ class Account(SQLModel, table=True):
     kickoff_held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     kickoff_held_by: str | None = Field(default=None, max_length=32)
     first_value_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    churned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -268,10 +274,65 @@ class Milestone(SQLModel, table=True):
     due_date: date  # the local working day it falls on
     owners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=MilestoneStatus.OPEN, max_length=16)
-    snoozes: int = Field(default=0)  # each snooze owes a fresh round of nudges
+    snoozes: int = Field(default=0)
+    # Each snooze or re-plan (a new owner) owes a fresh round of nudges; older rounds go moot.
+    round: int = Field(default=0)
     snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_by: str | None = Field(default=None, max_length=32)
     outcome: str | None = Field(default=None, sa_column=Column(Text))
     help_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Health(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class HealthFlag(SQLModel, table=True):
+    """The CSM's month-5 flag for one renewal cycle."""
+
+    __tablename__ = "health_flags"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "renewal_date", name="uq_health_flags"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    renewal_date: date
+    health: str = Field(max_length=8)
+    risks: str | None = Field(default=None, sa_column=Column(Text))
+    expansion: str | None = Field(default=None, sa_column=Column(Text))
+    flagged_by: str = Field(max_length=32)
+    flagged_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class ChurnReason(StrEnum):
+    EXPECTATION_MISMATCH = "expectation_mismatch"
+    PRODUCT_FIT = "product_fit"
+    ECONOMIC = "economic"
+
+
+class RenewalOutcome(SQLModel, table=True):
+    """How a renewal cycle ended: renewed (into the next cycle) or churned (and why)."""
+
+    __tablename__ = "renewal_outcomes"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "renewal_date", name="uq_renewal_outcomes"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    renewal_date: date  # the cycle that ended
+    outcome: str = Field(max_length=8)  # renewed | churned
+    new_renewal_date: date | None = Field(default=None)
+    new_arr: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    reason: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    effective_date: date
+    recorded_by: str = Field(max_length=32)
+    recorded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

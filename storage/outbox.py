@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select, update
 
@@ -31,6 +32,7 @@ class OwedMessage:
     kind: str = "message"
     account_id: int | None = None
     expires_at: datetime | None = None  # not worth sending after this (e.g. a day's reminder)
+    local_tz: str | None = None  # owed at a local hour of this zone (see `rezone`)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,13 @@ def enqueue(engine: Engine, message: OwedMessage) -> int | None:
         "attempts": 0,
         "created_at": utcnow(),
     }
+    if message.local_tz:
+        local = message.due_at.astimezone(ZoneInfo(message.local_tz))
+        values |= {
+            "local_tz": message.local_tz,
+            "local_date": local.date(),
+            "local_time": f"{local:%H:%M}",
+        }
     statement = (
         insert_for(engine)(OutboxMessage)
         .values(**values)
@@ -264,3 +273,85 @@ def sent_message(engine: Engine, team_id: str, dedupe_key: str) -> tuple[str, st
             )
         ).first()
     return (row.sent_channel, row.sent_ts) if row else None
+
+
+def rezone(engine: Engine, team_id: str, user_id: str, tz_name: str) -> int:
+    """Move what is still owed to `user_id` at a local hour to the same local date and hour
+    in their new zone (an expiry keeps its distance). Returns how many rows moved."""
+    tz = ZoneInfo(tz_name)
+    moved = 0
+    with session_scope(engine, immediate=True) as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.channel == user_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.local_tz.is_not(None),
+                OutboxMessage.local_tz != tz_name,
+            )
+            .with_for_update()
+        ).all()
+        for row in rows:
+            hour, minute = (int(part) for part in (row.local_time or "09:00").split(":"))
+            due = datetime.combine(row.local_date or date.today(), time(hour, minute), tzinfo=tz)
+            if row.expires_at is not None:
+                row.expires_at = due + (row.expires_at - row.due_at)
+            row.due_at = due.astimezone(UTC)
+            row.local_tz = tz_name
+            moved += 1
+    return moved
+
+
+def overdue(engine: Engine, kinds: list[str], before: datetime, limit: int = 500) -> list[Claim]:
+    """Pending messages of these kinds that should have gone out before `before`."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.due_at < before,
+                OutboxMessage.kind.in_(kinds),
+            )
+            .order_by(OutboxMessage.due_at)
+            .limit(limit)
+        ).all()
+    return [
+        Late(
+            claim=Claim(token="", **{c.key: getattr(row, c.key) for c in _CLAIM_COLUMNS}),
+            local_tz=row.local_tz,
+            local_date=row.local_date,
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Late:
+    claim: Claim
+    local_tz: str | None
+    local_date: date | None
+
+
+def reschedule(
+    engine: Engine,
+    team_id: str,
+    message_id: int,
+    due_at: datetime,
+    text: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+) -> bool:
+    """Move a still-pending message (and optionally reword it); False if it left pending."""
+    values: dict[str, Any] = {"due_at": due_at, "expires_at": None}
+    if text is not None:
+        values |= {"text": text, "blocks": blocks}
+    return changed(
+        engine,
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(**values),
+    )

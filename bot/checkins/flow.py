@@ -273,7 +273,11 @@ async def _update_post(services: Services, account: Account, checkin: Checkin) -
 async def _owe_mismatch_escalation(services: Services, account: Account, checkin: Checkin) -> None:
     if not account.ae_user_id:
         return
-    after = escalation_time(checkin.created_at, await zone(services, account, account.ae_user_id))
+    after = escalation_time(
+        checkin.created_at,
+        await zone(services, account, account.ae_user_id),
+        services.settings.holidays,
+    )
     await escalate(
         services,
         account,

@@ -27,7 +27,10 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
     anchor, tag = (
         (account.kickoff_held_at, "k") if account.kickoff_held_at else (account.closed_at, "c")
     )
-    upcoming = [(week, prompt_time(anchor, week, tz)) for week in range(1, PROMPT_WEEKS + 1)]
+    upcoming = [
+        (week, prompt_time(anchor, week, tz, services.settings.holidays))
+        for week in range(1, PROMPT_WEEKS + 1)
+    ]
     upcoming = [(week, due) for week, due in upcoming if due >= now][:2]
     messages = [
         about(
@@ -40,10 +43,11 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             due_at=due,
             kind="checkin_prompt",
             expires_at=due + timedelta(days=6),
+            tz=tz,
         )
         for week, due in upcoming
     ]
-    day30 = primary_time(account.closed_at, tz)
+    day30 = primary_time(account.closed_at, tz, services.settings.holidays)
     packet = await asyncio.to_thread(get_packet, services.engine, account.team_id, account.id)
     champion = ((packet.answers.get("champion") if packet else None) or "").split(",")[0]
     messages += [
@@ -66,6 +70,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             blocks=rating_request_blocks(account),
             due_at=day30,
             kind="rating_request",
+            tz=tz,
         ),
     ]
     await owe(services, *messages)

@@ -63,12 +63,14 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
     if account.status != AccountStatus.HANDOFF_PENDING or not account.ae_user_id:
         return []
     tz = await zone(services, account, account.ae_user_id)
-    first = next_reminder(account.closed_at, now, tz)
+    first = next_reminder(account.closed_at, now, tz, services.settings.holidays)
     # Two ahead, so the account is looked at again when the next one is due, not before.
-    following = next_reminder(account.closed_at, first + timedelta(seconds=1), tz)
+    following = next_reminder(
+        account.closed_at, first + timedelta(seconds=1), tz, services.settings.holidays
+    )
     messages = []
     for due in (first, following):
-        day = business_days_between(account.closed_at, due, tz)
+        day = business_days_between(account.closed_at, due, tz, services.settings.holidays)
         messages.append(
             about(
                 services,
@@ -80,6 +82,7 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
                 due_at=due,
                 kind="gate_reminder",
                 expires_at=due + REMINDER_LIFETIME,
+                tz=tz,
             )
         )
     await owe(services, *messages)
@@ -88,7 +91,7 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
         account,
         "gate-escalation",
         escalation_text(account),
-        escalation_time(account.closed_at, tz),
+        escalation_time(account.closed_at, tz, services.settings.holidays),
         "gate_escalation",
     )
     return [m.due_at for m in messages] + escalation
@@ -110,8 +113,9 @@ async def plan_kickoff(services: Services, account: Account, now: datetime) -> l
                     f"kickoff-reminder-{user_id}",
                     user_id,
                     kickoff_reminder_text(account),
-                    due_at=kickoff_deadline(account.closed_at, tz),
+                    due_at=kickoff_deadline(account.closed_at, tz, services.settings.holidays),
                     kind="kickoff_reminder",
+                    tz=tz,
                 )
             )
     await owe(services, *messages)

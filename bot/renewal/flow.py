@@ -82,7 +82,9 @@ async def submit_done(services: Services, team_id: str, user_id: str, view: dict
 async def snooze_for(services: Services, team_id: str, value: Any, user_id: str, days: str) -> str:
     milestone, account = await _load(services, team_id, value, user_id)
     tz = await zone(services, account, user_id)
-    until = next_business_time(services.clock() + timedelta(days=int(days)), tz)
+    until = next_business_time(
+        services.clock() + timedelta(days=int(days)), tz, holidays=services.settings.holidays
+    )
     snoozed = await asyncio.to_thread(snooze, services.engine, team_id, milestone.id, until)
     if snoozed is None:
         raise Refusal(f"*{milestone.title}* is already done.")

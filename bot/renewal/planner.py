@@ -137,7 +137,7 @@ async def _plan_milestone(
             continue
         tz = await zone(services, account, user_id)
         due = (
-            next_business_time(milestone.snoozed_until, tz)
+            next_business_time(milestone.snoozed_until, tz, holidays=services.settings.holidays)
             if milestone.status == MilestoneStatus.SNOOZED and milestone.snoozed_until
             else local_instant(milestone.due_date, BUSINESS_MORNING, tz)
         )
@@ -151,6 +151,7 @@ async def _plan_milestone(
                 blocks=blocks,
                 due_at=due,
                 kind="milestone_nudge",
+                tz=tz,
             )
         )
     if not messages:
@@ -170,7 +171,9 @@ async def _plan_milestone(
             )
         )
     await owe(services, *messages)
-    ack_by = escalation_time(first, await zone(services, account, messages[0].channel))
+    ack_by = escalation_time(
+        first, await zone(services, account, messages[0].channel), services.settings.holidays
+    )
     escalated = await escalate(
         services,
         account,
