@@ -8,12 +8,15 @@ from bot.delivery import DeliveryReport, deliver_due
 from bot.planner import plan_due
 from bot.reconcile import reconcile
 from bot.relevance import moot_reason
+from bot.renewal.catch_up import catch_up_overdue
 from bot.services import Services
 
 
 async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
-    """Settle what Slack may or may not have, plan what is owed, then send what is due."""
+    """Settle what Slack may or may not have, plan what is owed, settle what downtime made
+    late, then send what is due."""
     instant = now or services.clock()
     await reconcile(services, instant)
     await plan_due(services, instant)
+    await catch_up_overdue(services, instant)
     return await deliver_due(services.engine, services.sender, instant, relevance=moot_reason)

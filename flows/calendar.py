@@ -46,3 +46,22 @@ def next_business_time(
         if candidate >= after:
             return candidate
         day += timedelta(days=1)
+
+
+BUSINESS_EVENING = time(17, 0)
+
+
+def in_business_hours(instant: datetime, tz: ZoneInfo, holidays: Container[date] = ()) -> bool:
+    """09:00–17:00 local on a working day."""
+    local = instant.astimezone(tz)
+    return (
+        is_working_day(local.date(), holidays)
+        and BUSINESS_MORNING <= local.time() < BUSINESS_EVENING
+    )
+
+
+def next_business_hour(after: datetime, tz: ZoneInfo, holidays: Container[date] = ()) -> datetime:
+    """`after` itself inside business hours; otherwise the next business morning."""
+    if in_business_hours(after, tz, holidays):
+        return after
+    return next_business_time(after, tz, holidays=holidays)

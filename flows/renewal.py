@@ -75,3 +75,36 @@ def plan_cycle(
 def crosses_threshold(old_arr: Decimal, new_arr: Decimal, threshold: Decimal) -> bool:
     """An ARR change that moves a tiered account between its A and B sides."""
     return (old_arr >= threshold) != (new_arr >= threshold)
+
+
+PHASE_TWO_END_MONTH = 9  # co-own runs months 6–8; the close phase starts at month 9
+
+
+def phase_two_end(renewal_date: date) -> date:
+    """The first day after phase 2 (co-own) of the cycle ending on `renewal_date`."""
+    return add_months(cycle_start(renewal_date), PHASE_TWO_END_MONTH)
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """A milestone whose nudge should already have gone out."""
+
+    id: int
+    due_date: date
+    renewal_date: date  # its deadline: after the renewal date it is pointless
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    send: Overdue | None  # the one nudge that goes out, labelled late
+    skipped: tuple[Overdue, ...]  # named in it (or, past their deadline, just skipped)
+
+
+def catch_up(overdue: Sequence[Overdue], today: date) -> CatchUp:
+    """After downtime, one account's overdue milestones: only the newest still before its
+    deadline goes out; every other one is skipped. Never a storm."""
+    alive = [m for m in overdue if m.renewal_date >= today]
+    if not alive:
+        return CatchUp(None, tuple(overdue))
+    newest = max(alive, key=lambda m: (m.due_date, m.id))
+    return CatchUp(newest, tuple(m for m in overdue if m is not newest))

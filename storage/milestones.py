@@ -76,6 +76,7 @@ def snooze(engine: Engine, team_id: str, milestone_id: int, until: datetime) -> 
             return None
         milestone.status = MilestoneStatus.SNOOZED
         milestone.snoozes += 1
+        milestone.round += 1
         milestone.snoozed_until = until
         return milestone
 
@@ -124,3 +125,29 @@ def skip_open(engine: Engine, team_id: str, ids: list[int]) -> None:
             )
             .values(status=MilestoneStatus.SKIPPED)
         )
+
+
+def reassign(
+    engine: Engine, team_id: str, account_id: int, renewal_date: date, owners: dict[str, list[str]]
+) -> list[Milestone]:
+    """Give the cycle's open milestones these owners (by key); returns those that changed.
+    What was owed to someone no longer an owner goes moot (see bot.relevance)."""
+    moved = []
+    with session_scope(engine, immediate=True) as session:
+        rows = session.scalars(
+            select(Milestone)
+            .where(
+                Milestone.team_id == team_id,
+                Milestone.account_id == account_id,
+                Milestone.renewal_date == renewal_date,
+                Milestone.status.in_([MilestoneStatus.OPEN, MilestoneStatus.SNOOZED]),
+            )
+            .with_for_update()
+        ).all()
+        for milestone in rows:
+            new = owners.get(milestone.key)
+            if new is not None and new != milestone.owners:
+                milestone.owners = new
+                moved.append(milestone)
+        session.flush()
+        return [Milestone(**m.model_dump()) for m in moved]

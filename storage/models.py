@@ -285,12 +285,6 @@ class Milestone(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
-class Health(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-
-
 class HealthFlag(SQLModel, table=True):
     """The CSM's month-5 flag for one renewal cycle."""
 
@@ -303,17 +297,11 @@ class HealthFlag(SQLModel, table=True):
     team_id: str = Field(index=True, max_length=32)
     account_id: int = Field(foreign_key="accounts.id")
     renewal_date: date
-    health: str = Field(max_length=8)
+    health: str = Field(max_length=8)  # flows.health.Health
     risks: str | None = Field(default=None, sa_column=Column(Text))
     expansion: str | None = Field(default=None, sa_column=Column(Text))
     flagged_by: str = Field(max_length=32)
     flagged_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-
-
-class ChurnReason(StrEnum):
-    EXPECTATION_MISMATCH = "expectation_mismatch"
-    PRODUCT_FIT = "product_fit"
-    ECONOMIC = "economic"
 
 
 class RenewalOutcome(SQLModel, table=True):
@@ -331,7 +319,7 @@ class RenewalOutcome(SQLModel, table=True):
     outcome: str = Field(max_length=8)  # renewed | churned
     new_renewal_date: date | None = Field(default=None)
     new_arr: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
-    reason: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=32)  # flows.outcomes.ChurnReason
     note: str | None = Field(default=None, sa_column=Column(Text))
     effective_date: date
     recorded_by: str = Field(max_length=32)

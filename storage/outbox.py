@@ -316,6 +316,17 @@ def overdue(engine: Engine, kinds: list[str], before: datetime, limit: int = 500
             .order_by(OutboxMessage.due_at)
             .limit(limit)
         ).all()
+    return _late(rows)
+
+
+@dataclass(frozen=True)
+class Late:
+    claim: Claim
+    local_tz: str | None
+    local_date: date | None
+
+
+def _late(rows: Any) -> list[Late]:
     return [
         Late(
             claim=Claim(token="", **{c.key: getattr(row, c.key) for c in _CLAIM_COLUMNS}),
@@ -326,11 +337,17 @@ def overdue(engine: Engine, kinds: list[str], before: datetime, limit: int = 500
     ]
 
 
-@dataclass(frozen=True)
-class Late:
-    claim: Claim
-    local_tz: str | None
-    local_date: date | None
+def pending_with_prefix(engine: Engine, team_id: str, prefix: str) -> list[Late]:
+    """Pending messages whose dedupe key starts with `prefix` (no LIKE wildcards in it)."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date).where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                func.substr(OutboxMessage.dedupe_key, 1, len(prefix)) == prefix,
+            )
+        ).all()
+    return _late(rows)
 
 
 def reschedule(

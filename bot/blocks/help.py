@@ -26,6 +26,19 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "the account can be left out.",
         "/baton checkin acme",
     ),
+    Subcommand(
+        "renewed",
+        "renewed <account> [new renewal date] [new ARR]",
+        "Record a renewal: the next cycle is planned and the hand-back to the CSM posted. "
+        "The date defaults to one more term, the ARR to today's.",
+        "/baton renewed acme 2028-03-31 120k",
+    ),
+    Subcommand(
+        "churned",
+        "churned <account>",
+        "Record a churn with its root cause; every nudge still owed stops.",
+        "/baton churned acme",
+    ),
     Subcommand("help", "help", "Show every command with an example.", "/baton help"),
 )
 

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import change_text, topic
 from bot.handoff.provision import provision
+from bot.renewal.replan import after_arr_change, replan_owners
 from bot.send import about, send_now
 from bot.services import Services
 from flows.intake import ClosedWon, parse_closed_won
@@ -186,4 +187,8 @@ async def _apply_changes(
         await services.client.conversations_setTopic(
             channel=account.channel_id, topic=topic(account)
         )
+    if "arr" in changed:
+        await after_arr_change(services, account, Decimal(changed["arr"][0] or 0))
+    if "am_email" in changed:
+        await replan_owners(services, account)
     return account

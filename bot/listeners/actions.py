@@ -13,9 +13,19 @@ from bot.blocks.handoff import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_P
 from bot.blocks.help import help_blocks
 from bot.blocks.home import HELP_ACTION
 from bot.blocks.kit import modal
-from bot.blocks.renewal import DONE, HELP, SNOOZE, SNOOZE_DAYS
+from bot.blocks.renewal import (
+    CHURNED,
+    DONE,
+    FLAG,
+    HANDBACK_HELD,
+    HELP,
+    RENEWED,
+    SNOOZE,
+    SNOOZE_DAYS,
+)
 from bot.checkins import flow as checkin_flow
 from bot.handoff import packet_flow
+from bot.renewal import flag, outcome
 from bot.renewal import flow as renewal_flow
 from bot.services import Services
 from flows.packet import Part
@@ -84,6 +94,10 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(CLARIFY_OPEN)(opens_with(checkin_flow.open_clarify))
     app.action(RATE_OPEN)(opens_with(checkin_flow.open_rating))
     app.action(DONE)(opens_with(renewal_flow.open_done))
+    app.action(FLAG)(opens_with(flag.open_flag))
+    app.action(RENEWED)(opens_with(outcome.open_renewed))
+    app.action(CHURNED)(opens_with(outcome.open_churned))
+    app.action(HANDBACK_HELD)(does(outcome.handback_held))
     app.action(HELP)(does(renewal_flow.ask_for_help))
     for days in SNOOZE_DAYS:
         app.action(f"{SNOOZE}_{days}")(snoozes(days))

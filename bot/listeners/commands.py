@@ -10,7 +10,10 @@ from bot.blocks.handoff import new_account_modal
 from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
 from bot.checkins import flow as checkin_flow
 from bot.lookup import find_accounts, pick_list
+from bot.renewal import outcome
 from bot.services import Services
+from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewal_problems
+from storage.models import Account
 
 KNOWN = {sub.name for sub in SUBCOMMANDS}
 
@@ -50,6 +53,65 @@ def register(app: AsyncApp, services: Services) -> None:
                 channel=command["channel_id"], user=user, text=str(refusal)
             )
 
+    async def _one_account(ack: AsyncAck, command: dict, text: str, usage: str) -> Account | None:
+        accounts = await find_accounts(
+            services, command["team_id"], text, command.get("channel_id")
+        )
+        if len(accounts) == 1:
+            return accounts[0]
+        answer = _which(text, accounts).replace("/baton checkin <account>", usage)
+        await ack(response_type="ephemeral", text=answer)
+        return None
+
+    async def _renewed(ack: AsyncAck, command: dict, text: str) -> None:
+        usage = "/baton renewed <account> [YYYY-MM-DD] [ARR]"
+        parsed = parse_renewed(text) if text.strip() else RenewedArgs("")
+        if isinstance(parsed, str):
+            await ack(response_type="ephemeral", text=parsed)
+            return
+        account = await _one_account(ack, command, parsed.account, usage)
+        if account is None:
+            return
+        team, user = command["team_id"], command["user_id"]
+        try:
+            await outcome.recordable(services, team, account.id, user)
+        except Refusal as refusal:
+            await ack(response_type="ephemeral", text=str(refusal))
+            return
+        new_date = parsed.new_date or next_renewal_date(account.renewal_date, account.term_months)
+        today = services.clock().astimezone(services.settings.timezone).date()
+        problem = renewal_problems(account.renewal_date, new_date, today)
+        if problem:
+            await ack(response_type="ephemeral", text=problem)
+            return
+        await ack(
+            response_type="ephemeral",
+            text=f"Recording the renewal of {account.name} (next renewal {new_date:%d %b %Y}).",
+        )
+        renewal = outcome.Renewal(
+            account.id, account.renewal_date, new_date, parsed.new_arr or account.arr, None
+        )
+        try:
+            await outcome.record_renewed(services, team, user, renewal)
+        except Refusal as refusal:
+            await services.client.chat_postEphemeral(
+                channel=command["channel_id"], user=user, text=str(refusal)
+            )
+
+    async def _churned(ack: AsyncAck, command: dict, text: str) -> None:
+        account = await _one_account(ack, command, text, "/baton churned <account>")
+        if account is None:
+            return
+        try:
+            await outcome.recordable(services, command["team_id"], account.id, command["user_id"])
+        except Refusal as refusal:
+            await ack(response_type="ephemeral", text=str(refusal))
+            return
+        await ack()
+        await outcome.open_churned(
+            services, command["team_id"], account.id, command["user_id"], command["trigger_id"]
+        )
+
     @app.command("/baton")
     async def baton(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:
         name, _rest = split_subcommand(command.get("text", ""))
@@ -61,6 +123,12 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if name == "checkin":
             await _checkin(ack, command, _rest)
+            return
+        if name == "renewed":
+            await _renewed(ack, command, _rest)
+            return
+        if name == "churned":
+            await _churned(ack, command, _rest)
             return
         preface = None
         if name not in KNOWN:

@@ -6,10 +6,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.checkins import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
 from bot.blocks.handoff import MARKETING_VIEW, NEW_ACCOUNT_VIEW, PACKET_VIEW
-from bot.blocks.renewal import DONE_VIEW
+from bot.blocks.renewal import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
 from bot.checkins import flow as checkin_flow
 from bot.handoff import packet_flow
 from bot.handoff.new_account import check_new_account, create_new_account
+from bot.renewal import flag, outcome
 from bot.renewal import flow as renewal_flow
 from bot.services import Services
 
@@ -58,6 +59,18 @@ def register(app: AsyncApp, services: Services) -> None:
     app.view(CLARIFY_VIEW)(checked(checkin_flow.clarify_problems, checkin_flow.submit_clarify))
     app.view(RATING_VIEW)(checked(checkin_flow.rating_problems, checkin_flow.submit_rating))
     app.view(DONE_VIEW)(checked(renewal_flow.done_problems, renewal_flow.submit_done))
+    app.view(FLAG_VIEW)(checked(flag.problems, flag.submit_flag))
+    app.view(CHURNED_VIEW)(checked(outcome.churn_problems, outcome.submit_churned))
+
+    @app.view(RENEWED_VIEW)
+    async def renewed(ack: AsyncAck, body: dict, view: dict) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        result = await outcome.check_renewed(services, team, user, view)
+        if isinstance(result, dict):
+            await ack(response_action="errors", errors=result)
+            return
+        await ack()
+        await outcome.renewed_from_view(services, result, team, user)
 
     @app.view(NEW_ACCOUNT_VIEW)
     async def new_account(ack: AsyncAck, body: dict, view: dict) -> None:

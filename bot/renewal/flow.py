@@ -17,12 +17,14 @@ from bot.services import Services
 from flows.calendar import next_business_time
 from storage.accounts import set_plan_after
 from storage.milestones import get_milestone, mark_done, request_help, snooze
-from storage.models import Account, Milestone, MilestoneStatus
+from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
 
 
-async def _load(
-    services: Services, team_id: str, milestone_id: Any, user_id: str
+async def load_milestone(
+    services: Services, team_id: str, milestone_id: Any, user_id: str, *, done: bool = False
 ) -> tuple[Milestone, Account]:
+    """The milestone and its account, if this person may act on it (`done`: even once it
+    is done, e.g. to correct a health flag)."""
     try:
         milestone = await asyncio.to_thread(
             get_milestone, services.engine, team_id, int(milestone_id)
@@ -35,7 +37,9 @@ async def _load(
     owners = {account.user_of(role) for role in milestone.owners} - {None}
     if user_id not in owners and not services.is_manager(user_id, account.manager_user_id):
         raise Refusal(f"*{milestone.title}* for {account.name} belongs to its owners or a manager.")
-    if milestone.status == MilestoneStatus.DONE:
+    if account.status == AccountStatus.CHURNED:
+        raise Refusal(f"{account.name} has churned; its milestones are closed.")
+    if milestone.status == MilestoneStatus.DONE and not done:
         raise Refusal(f"*{milestone.title}* is already done ({who(milestone.done_by)}).")
     return milestone, account
 
@@ -43,7 +47,7 @@ async def _load(
 async def open_done(
     services: Services, team_id: str, milestone_id: Any, user_id: str, trigger_id: str
 ) -> None:
-    milestone, account = await _load(services, team_id, milestone_id, user_id)
+    milestone, account = await load_milestone(services, team_id, milestone_id, user_id)
     await services.client.views_open(trigger_id=trigger_id, view=done_modal(account, milestone))
 
 
@@ -60,7 +64,7 @@ def _outcome(view: dict[str, Any]) -> str:
 async def submit_done(services: Services, team_id: str, user_id: str, view: dict[str, Any]) -> None:
     milestone_id = json.loads(view.get("private_metadata") or "{}").get("milestone_id")
     try:
-        milestone, account = await _load(services, team_id, milestone_id, user_id)
+        milestone, account = await load_milestone(services, team_id, milestone_id, user_id)
     except Refusal:
         return  # done meanwhile (a double submission): nothing more to say
     outcome = _outcome(view)
@@ -80,7 +84,7 @@ async def submit_done(services: Services, team_id: str, user_id: str, view: dict
 
 
 async def snooze_for(services: Services, team_id: str, value: Any, user_id: str, days: str) -> str:
-    milestone, account = await _load(services, team_id, value, user_id)
+    milestone, account = await load_milestone(services, team_id, value, user_id)
     tz = await zone(services, account, user_id)
     until = next_business_time(
         services.clock() + timedelta(days=int(days)), tz, holidays=services.settings.holidays
@@ -97,7 +101,7 @@ async def snooze_for(services: Services, team_id: str, value: Any, user_id: str,
 
 
 async def ask_for_help(services: Services, team_id: str, value: Any, user_id: str) -> None:
-    milestone, account = await _load(services, team_id, value, user_id)
+    milestone, account = await load_milestone(services, team_id, value, user_id)
     if not await asyncio.to_thread(
         request_help, services.engine, team_id, milestone.id, services.clock()
     ):

@@ -6,15 +6,16 @@ import asyncio
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from bot.blocks.renewal import channel_note, escalation_text, nudge_blocks
+from bot.blocks.renewal import at_risk_text, channel_note, escalation_text, nudge_blocks
 from bot.escalation import escalate, zone
 from bot.send import about, owe
 from bot.services import Services
 from flows.calendar import BUSINESS_MORNING, local_instant, next_business_time
 from flows.gate import escalation_time
+from flows.health import Health, at_risk_days
 from flows.playbook import Milestone as Step
 from flows.playbook import load_playbook
-from flows.renewal import commercial_owner, plan_cycle
+from flows.renewal import PlannedMilestone, commercial_owner, phase_two_end, plan_cycle
 from flows.retention import RetentionModel
 from storage.milestones import (
     cycle_milestones,
@@ -22,8 +23,9 @@ from storage.milestones import (
     replaced_cycles,
     skip_open,
 )
-from storage.models import Account, Milestone, MilestoneStatus
+from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
 from storage.outbox import OwedMessage
+from storage.renewals import concluded_cycles, cycle_flag
 
 # Nudges are owed two weeks ahead: a time-zone change before then still moves them.
 HORIZON = timedelta(days=14)
@@ -43,12 +45,21 @@ def commercial_role(services: Services, account: Account) -> str:
     )
 
 
+def planned_cycle(services: Services, account: Account) -> list[PlannedMilestone]:
+    return plan_cycle(
+        tuple(playbook().values()),
+        account.renewal_date,
+        commercial_role(services, account),
+        services.settings.holidays,
+    )
+
+
 async def plan_renewal(services: Services, account: Account, now: datetime) -> list[datetime]:
+    if account.status == AccountStatus.CHURNED:
+        return []
     today = now.astimezone(services.settings.timezone).date()
     carried = await _retire_replaced_cycles(services, account, today)
-    plan = plan_cycle(
-        tuple(playbook().values()), account.renewal_date, commercial_role(services, account)
-    )
+    plan = planned_cycle(services, account)
     rows = []
     for p in plan:
         before = carried.get(p.milestone.key)
@@ -83,7 +94,42 @@ async def plan_renewal(services: Services, account: Account, now: datetime) -> l
     times: list[datetime] = []
     for milestone in milestones:
         times += await _plan_milestone(services, account, milestone, now)
-    return times
+    return times + await plan_at_risk(services, account, now)
+
+
+async def plan_at_risk(services: Services, account: Account, now: datetime) -> list[datetime]:
+    """A red month-5 flag: a weekly at-risk reminder to AE and CSM through phase 2."""
+    flag = await asyncio.to_thread(
+        cycle_flag, services.engine, account.team_id, account.id, account.renewal_date
+    )
+    if flag is None or flag.health != Health.RED:
+        return []
+    flagged = flag.flagged_at.astimezone(services.settings.timezone).date()
+    days = at_risk_days(flagged, phase_two_end(account.renewal_date), services.settings.holidays)
+    today = now.astimezone(services.settings.timezone).date()
+    soon = [d for d in days if today - timedelta(days=1) <= d <= today + HORIZON.days]
+    messages = []
+    for user_id in dict.fromkeys(filter(None, (account.ae_user_id, account.csm_user_id))):
+        tz = await zone(services, account, user_id)
+        for day in soon:
+            due = local_instant(day, BUSINESS_MORNING, tz)
+            messages.append(
+                about(
+                    services,
+                    account,
+                    f"at-risk-{account.renewal_date}-{day}-{user_id}",
+                    user_id,
+                    at_risk_text(account, flag),
+                    due_at=due,
+                    kind="at_risk_reminder",
+                    expires_at=due + timedelta(hours=8),
+                    tz=tz,
+                )
+            )
+    await owe(services, *messages)
+    later = [d for d in days if d > today + HORIZON.days]
+    come_back = [local_instant(later[0], BUSINESS_MORNING, services.settings.timezone) - HORIZON]
+    return [m.due_at for m in messages] + (come_back if later else [])
 
 
 async def _retire_replaced_cycles(
@@ -94,6 +140,11 @@ async def _retire_replaced_cycles(
     replaced = await asyncio.to_thread(
         replaced_cycles, services.engine, account.team_id, account.id, account.renewal_date, today
     )
+    if replaced:  # a cycle that ended in a renewal is history, not a moved date
+        concluded = await asyncio.to_thread(
+            concluded_cycles, services.engine, account.team_id, account.id
+        )
+        replaced = [m for m in replaced if m.renewal_date not in concluded]
     had_turn = {
         m.key: m
         for m in replaced
@@ -123,7 +174,7 @@ async def _plan_milestone(
         return []
     recipients = [(role, account.user_of(role)) for role in milestone.owners if role != "ops"]
     messages: list[OwedMessage] = []
-    round_ = f"ms-{milestone.id}-r{milestone.snoozes}"
+    round_ = f"ms-{milestone.id}-r{milestone.round}"
     step = playbook().get(milestone.key)
     blocks = nudge_blocks(
         account,

@@ -1,0 +1,110 @@
+"""After downtime: overdue milestone nudges go out once, late and labelled, at a sane hour.
+
+Per account only the newest overdue milestone still before its deadline (the renewal date)
+is sent; the older ones are named in it and marked skipped. Each message moves into its
+recipient's business hours (back at 02:00 local → 09:00 local), and the round's manager
+escalation moves with it, so nobody is escalated for a nudge they never had time to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.blocks.renewal import labelled_late, late_label
+from bot.relevance import milestone_round
+from bot.services import Services
+from flows.calendar import next_business_hour
+from flows.gate import escalation_time
+from flows.renewal import Overdue, catch_up
+from storage.milestones import get_milestone, skip_open
+from storage.models import Milestone, MilestoneStatus
+from storage.outbox import Late, overdue, pending_with_prefix, reschedule
+
+# Ticks run every few seconds; a nudge this far behind its time was missed, not just due.
+LATE_AFTER = timedelta(minutes=30)
+KINDS = ["milestone_nudge", "milestone_escalation"]
+
+
+async def catch_up_overdue(services: Services, now: datetime) -> int:
+    """Settle every overdue milestone message; returns how many were moved."""
+    late = await asyncio.to_thread(overdue, services.engine, KINDS, now - LATE_AFTER)
+    by_account: dict[tuple[str, int], list[Late]] = defaultdict(list)
+    for row in late:
+        if row.claim.account_id is not None and milestone_round(row.claim.dedupe_key):
+            by_account[(row.claim.team_id, row.claim.account_id)].append(row)
+    moved = 0
+    for (team_id, _account_id), rows in by_account.items():
+        moved += await _catch_up_account(services, team_id, rows, now)
+    return moved
+
+
+async def _catch_up_account(
+    services: Services, team_id: str, rows: list[Late], now: datetime
+) -> int:
+    milestones: dict[int, Milestone] = {}
+    for row in rows:
+        milestone_id, round_ = milestone_round(row.claim.dedupe_key) or (0, 0)
+        if milestone_id not in milestones:
+            found = await asyncio.to_thread(get_milestone, services.engine, team_id, milestone_id)
+            if found is not None:
+                milestones[milestone_id] = found
+    live = {
+        m.id: m
+        for m in milestones.values()
+        if m.status in (MilestoneStatus.OPEN, MilestoneStatus.SNOOZED)
+    }
+    nudged = {
+        milestone_round(r.claim.dedupe_key)[0]  # type: ignore[index]
+        for r in rows
+        if r.claim.kind == "milestone_nudge"
+    }
+    # Only milestones whose nudges are late compete; a late escalation alone just moves.
+    competing = [live[i] for i in nudged if i in live]
+    today = now.astimezone(services.settings.timezone).date()
+    decision = catch_up([Overdue(m.id, m.due_date, m.renewal_date) for m in competing], today)
+    skipped = [live[o.id] for o in decision.skipped]
+    await asyncio.to_thread(skip_open, services.engine, team_id, [m.id for m in skipped])
+    skipped_ids = {m.id for m in skipped}
+    sending = live.get(decision.send.id) if decision.send else None
+    named = sorted((m for m in skipped if m.renewal_date >= today), key=lambda m: m.due_date)
+    holidays = services.settings.holidays
+    moved = 0
+    first: tuple[datetime, ZoneInfo] | None = None
+    for row in rows:
+        milestone_id, round_ = milestone_round(row.claim.dedupe_key) or (0, 0)
+        milestone = live.get(milestone_id)
+        if milestone is None or round_ != milestone.round or milestone_id in skipped_ids:
+            continue  # moot: delivery cancels it
+        if milestone is sending and row.claim.kind == "milestone_escalation":
+            continue  # moved below, from when the late nudge actually goes out
+        tz = ZoneInfo(row.local_tz) if row.local_tz else services.settings.timezone
+        at = next_business_hour(now, tz, holidays)
+        text = blocks = None
+        if milestone is sending:
+            label = late_label(row.local_date or milestone.due_date, named)
+            text, blocks = labelled_late(row.claim.text, row.claim.blocks, label)
+            if row.local_tz is not None and (first is None or at < first[0]):
+                first = (at, tz)
+        moved += await asyncio.to_thread(
+            reschedule, services.engine, team_id, row.claim.id, at, text, blocks
+        )
+    if sending is not None and first is not None:
+        moved += await _move_escalation(services, team_id, sending, *first)
+    return moved
+
+
+async def _move_escalation(
+    services: Services, team_id: str, milestone: Milestone, sent_at: datetime, tz: ZoneInfo
+) -> int:
+    """Two business days from when the owners actually get the late nudge."""
+    holidays = services.settings.holidays
+    moved = 0
+    prefix = f"ms-{milestone.id}-r{milestone.round}-escalation-"
+    for row in await asyncio.to_thread(pending_with_prefix, services.engine, team_id, prefix):
+        manager_tz = ZoneInfo(row.local_tz) if row.local_tz else services.settings.timezone
+        at = next_business_hour(escalation_time(sent_at, tz, holidays), manager_tz, holidays)
+        moved += await asyncio.to_thread(reschedule, services.engine, team_id, row.claim.id, at)
+    return moved

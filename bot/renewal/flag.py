@@ -1,0 +1,113 @@
+"""The month-5 health flag: the CSM's modal, the post, the business-case task, and what a
+red flag sets off (the manager told; weekly at-risk reminders through phase 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from bot.accounts import Refusal
+from bot.blocks.kit import submitted
+from bot.blocks.renewal import (
+    FLAG_STEP,
+    business_case_task,
+    flag_blocks,
+    flag_modal,
+    red_flag_text,
+)
+from bot.escalation import managers_of
+from bot.renewal.flow import load_milestone
+from bot.renewal.planner import commercial_role
+from bot.send import about, send_now
+from bot.services import Services
+from flows.health import Health, flag_problems
+from flows.renewal import phase_two_end
+from storage.accounts import set_plan_after
+from storage.milestones import cycle_milestones, mark_done
+from storage.renewals import cycle_flag, save_flag
+
+
+async def open_flag(
+    services: Services, team_id: str, milestone_id: Any, user_id: str, trigger_id: str
+) -> None:
+    milestone, account = await load_milestone(services, team_id, milestone_id, user_id, done=True)
+    if milestone.key != FLAG_STEP:
+        raise Refusal("Only the month-5 milestone takes a health flag.")
+    flag = await asyncio.to_thread(
+        cycle_flag, services.engine, team_id, account.id, account.renewal_date
+    )
+    await services.client.views_open(
+        trigger_id=trigger_id, view=flag_modal(account, milestone.id, flag)
+    )
+
+
+def problems(view: dict[str, Any]) -> dict[str, str]:
+    chosen = submitted(view, "health", "selected_option") or {}
+    return flag_problems(chosen.get("value"), submitted(view, "risks") or "")
+
+
+async def submit_flag(services: Services, team_id: str, user_id: str, view: dict[str, Any]) -> None:
+    milestone_id = json.loads(view.get("private_metadata") or "{}").get("milestone_id")
+    try:
+        milestone, account = await load_milestone(
+            services, team_id, milestone_id, user_id, done=True
+        )
+    except Refusal as refusal:
+        await services.client.chat_postMessage(channel=user_id, text=str(refusal))
+        return
+    health = Health(submitted(view, "health", "selected_option")["value"])
+    risks = (submitted(view, "risks") or "").strip() or None
+    expansion = (submitted(view, "expansion") or "").strip() or None
+    now = services.clock()
+    flag, before = await asyncio.to_thread(
+        save_flag,
+        services.engine,
+        account,
+        user_id,
+        now,
+        health=health.value,
+        risks=risks,
+        expansion=expansion,
+    )
+    outcome = f"Health {health.value}" + (f": {risks}" if risks else "")
+    await asyncio.to_thread(
+        mark_done, services.engine, team_id, milestone.id, user_id, outcome, now
+    )
+    # One post per submission (a re-flag is posted too: the channel sees the change).
+    key = f"flag-{view.get('id') or now.timestamp()}"
+    messages = [
+        about(
+            services,
+            account,
+            f"{key}-channel",
+            account.channel_id or user_id,
+            f"Month-5 health flag for {account.name}: {health.value}",
+            blocks=flag_blocks(account, flag),
+        )
+    ]
+    owner = account.user_of(commercial_role(services, account))
+    if owner and owner != user_id:
+        steps = await asyncio.to_thread(
+            cycle_milestones, services.engine, team_id, account.id, account.renewal_date
+        )
+        prep = next((m.due_date for m in steps if m.key == "month-6"), None)
+        messages.append(
+            about(
+                services,
+                account,
+                f"{key}-business-case",
+                owner,
+                f"Month-6 business-case prep for {account.name}",
+                blocks=business_case_task(account, flag, prep),
+            )
+        )
+    if health == Health.RED and (before is None or before.health != Health.RED):
+        text = red_flag_text(account, flag, phase_two_end(account.renewal_date))
+        messages += [
+            about(services, account, f"red-flag-{account.renewal_date}-{m}", m, text)
+            for m in managers_of(services, account)
+        ]
+    await send_now(services, *messages)
+    # The weekly at-risk reminders (or their end, after a re-flag) are planned from here.
+    await asyncio.to_thread(set_plan_after, services.engine, team_id, account.id, now)

@@ -1,0 +1,208 @@
+"""How a renewal ends: renewed (the next cycle, and the hand-back to the CSM) or churned
+(the root cause recorded, everything still owed cancelled)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.accounts import Refusal, load_account
+from bot.blocks.kit import submitted
+from bot.blocks.renewal import churn_text, churned_modal, handback_blocks, renewed_modal
+from bot.renewal.planner import commercial_role
+from bot.renewal.replan import after_arr_change
+from bot.send import about, send_now
+from bot.services import Services
+from flows.outcomes import MAX_ARR, ChurnReason, next_renewal_date, renewal_problems
+from storage.models import Account, AccountStatus
+from storage.renewals import record_churn, record_renewal
+
+
+def may_record(services: Services, account: Account, user_id: str) -> bool:
+    owners = {account.ae_user_id, account.csm_user_id, account.am_user_id} - {None}
+    return user_id in owners or services.is_manager(user_id, account.manager_user_id)
+
+
+async def recordable(services: Services, team_id: str, account_id: Any, user_id: str) -> Account:
+    account = await load_account(services, team_id, account_id)
+    if not may_record(services, account, user_id):
+        raise Refusal(
+            f"Only {account.name}'s AE, CSM, AM or a manager can record how its renewal ended."
+        )
+    if account.status == AccountStatus.CHURNED:
+        raise Refusal(f"{account.name} is already recorded as churned.")
+    return account
+
+
+def _today(services: Services) -> date:
+    return services.clock().astimezone(services.settings.timezone).date()
+
+
+async def open_renewed(
+    services: Services, team_id: str, account_id: Any, user_id: str, trigger_id: str
+) -> None:
+    account = await recordable(services, team_id, account_id, user_id)
+    default = next_renewal_date(account.renewal_date, account.term_months)
+    await services.client.views_open(trigger_id=trigger_id, view=renewed_modal(account, default))
+
+
+async def open_churned(
+    services: Services, team_id: str, account_id: Any, user_id: str, trigger_id: str
+) -> None:
+    account = await recordable(services, team_id, account_id, user_id)
+    await services.client.views_open(
+        trigger_id=trigger_id, view=churned_modal(account, _today(services))
+    )
+
+
+@dataclass(frozen=True)
+class Renewal:
+    account_id: int
+    cycle: date
+    new_date: date
+    new_arr: Decimal
+    note: str | None
+
+
+async def check_renewed(
+    services: Services, team_id: str, user_id: str, view: dict[str, Any]
+) -> Renewal | dict[str, str]:
+    meta = json.loads(view.get("private_metadata") or "{}")
+    try:
+        account = await recordable(services, team_id, meta.get("account_id"), user_id)
+    except Refusal as refusal:
+        return {"new_date": str(refusal)}
+    if str(account.renewal_date) != meta.get("cycle"):
+        return {"new_date": "This renewal was already recorded; close this and look again."}
+    errors: dict[str, str] = {}
+    raw_date = submitted(view, "new_date", "selected_date")
+    new_date = date.fromisoformat(raw_date) if raw_date else None
+    if new_date is None:
+        errors["new_date"] = "Pick the new renewal date."
+    elif problem := renewal_problems(account.renewal_date, new_date, _today(services)):
+        errors["new_date"] = problem
+    raw_arr = (submitted(view, "new_arr") or "").strip().replace(",", "")
+    try:
+        new_arr = Decimal(raw_arr or account.arr)
+    except InvalidOperation:
+        new_arr = Decimal(-1)
+    if not new_arr.is_finite() or not 0 <= new_arr <= MAX_ARR:
+        errors["new_arr"] = "Write the new ARR as a number such as 120000."
+    if errors:
+        return errors
+    note = (submitted(view, "note") or "").strip() or None
+    assert new_date is not None
+    return Renewal(account.id, account.renewal_date, new_date, new_arr, note)
+
+
+async def record_renewed(
+    services: Services, team_id: str, user_id: str, renewal: Renewal
+) -> Account:
+    """Close the cycle as renewed, plan the next one, post the hand-back to the CSM."""
+    before = await load_account(services, team_id, renewal.account_id)
+    outcome = await asyncio.to_thread(
+        record_renewal,
+        services.engine,
+        team_id,
+        renewal.account_id,
+        cycle=renewal.cycle,
+        new_date=renewal.new_date,
+        new_arr=renewal.new_arr,
+        by=user_id,
+        note=renewal.note,
+        now=services.clock(),
+    )
+    if outcome is None:
+        raise Refusal(f"The renewal of {before.name} was already recorded.")
+    account = await load_account(services, team_id, renewal.account_id)
+    # The hand-back names who held the commercial side in the cycle that just closed.
+    await send_now(
+        services,
+        about(
+            services,
+            account,
+            f"handback-{renewal.cycle}",
+            account.channel_id or account.csm_user_id or user_id,
+            f"{account.name} renewed: hand-back to the CSM",
+            blocks=handback_blocks(account, outcome, commercial_role(services, before)),
+        ),
+    )
+    await after_arr_change(services, account, before.arr)
+    return account
+
+
+async def renewed_from_view(
+    services: Services, renewal: Renewal, team_id: str, user_id: str
+) -> None:
+    try:
+        await record_renewed(services, team_id, user_id, renewal)
+    except Refusal as refusal:
+        await services.client.chat_postMessage(channel=user_id, text=str(refusal))
+
+
+def churn_problems(view: dict[str, Any]) -> dict[str, str]:
+    errors = {}
+    reason = (submitted(view, "reason", "selected_option") or {}).get("value")
+    if reason not in {r.value for r in ChurnReason}:
+        errors["reason"] = "Pick the root cause: it is what the churn review counts."
+    if not submitted(view, "effective", "selected_date"):
+        errors["effective"] = "Pick the date the customer churned."
+    return errors
+
+
+async def submit_churned(
+    services: Services, team_id: str, user_id: str, view: dict[str, Any]
+) -> None:
+    meta = json.loads(view.get("private_metadata") or "{}")
+    try:
+        account = await recordable(services, team_id, meta.get("account_id"), user_id)
+    except Refusal as refusal:
+        await services.client.chat_postMessage(channel=user_id, text=str(refusal))
+        return
+    note = (submitted(view, "note") or "").strip() or None
+    outcome = await asyncio.to_thread(
+        record_churn,
+        services.engine,
+        team_id,
+        account.id,
+        reason=submitted(view, "reason", "selected_option")["value"],
+        effective=date.fromisoformat(submitted(view, "effective", "selected_date")),
+        by=user_id,
+        note=note,
+        now=services.clock(),
+    )
+    if outcome is None:
+        return  # recorded meanwhile (a double submission)
+    await send_now(
+        services,
+        about(
+            services,
+            account,
+            "churned",
+            account.channel_id or user_id,
+            churn_text(account, outcome, user_id),
+        ),
+    )
+
+
+async def handback_held(services: Services, team_id: str, value: Any, user_id: str) -> None:
+    account = await load_account(services, team_id, value)
+    if not may_record(services, account, user_id):
+        raise Refusal(f"The hand-back of {account.name} is for its AE, CSM, AM or a manager.")
+    report = await send_now(
+        services,
+        about(
+            services,
+            account,
+            f"handback-held-{account.renewal_date}",
+            account.channel_id or user_id,
+            f":white_check_mark: Hand-back call for *{account.name}* held "
+            f"(recorded by <@{user_id}>). The CSM owns the new cycle.",
+        ),
+    )
+    if not (report.sent or report.deferred or report.unknown):
+        raise Refusal("The hand-back call is already recorded.")

@@ -1,0 +1,55 @@
+"""Re-planning who owns the rest of a cycle when what decides it changes: an ARR change
+that crosses the tiered model's threshold, or an AM joining or leaving."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from bot.blocks.renewal import ROLE_NAMES
+from bot.renewal.planner import commercial_role, planned_cycle
+from bot.send import about, send_now
+from bot.services import Services
+from flows.renewal import crosses_threshold
+from flows.retention import RetentionModel
+from storage.accounts import set_plan_after
+from storage.milestones import reassign
+from storage.models import Account
+
+
+async def replan_owners(services: Services, account: Account) -> None:
+    owners = {p.milestone.key: list(p.owners) for p in planned_cycle(services, account)}
+    await asyncio.to_thread(
+        reassign, services.engine, account.team_id, account.id, account.renewal_date, owners
+    )
+    await asyncio.to_thread(
+        set_plan_after, services.engine, account.team_id, account.id, services.clock()
+    )
+
+
+async def after_arr_change(services: Services, account: Account, old_arr: Decimal) -> None:
+    """A tiered (D) account whose ARR crossed the threshold switches between its A and B
+    sides: the channel and both owners are told, and the rest of the cycle re-planned."""
+    threshold = services.settings.baton_arr_threshold
+    if account.retention_model != RetentionModel.TIERED or not crosses_threshold(
+        old_arr, account.arr, threshold
+    ):
+        return
+    role = commercial_role(services, account)
+    side = "B (the AE keeps the commercial side)" if role == "ae" else "A (clean handoff)"
+    text = (
+        f":twisted_rightwards_arrows: *{account.name}* moved from {account.currency} "
+        f"{old_arr:,.0f} to {account.arr:,.0f} ARR, across the {threshold:,.0f} threshold of "
+        f"the tiered model: it now runs as {side}. The renewal's commercial owner is now the "
+        f"{ROLE_NAMES[role]}; the remaining milestones are re-planned."
+    )
+    key = f"threshold-{old_arr:f}-{account.arr:f}-{account.renewal_date}"
+    recipients = [account.channel_id, account.ae_user_id, account.csm_user_id]
+    await send_now(
+        services,
+        *(
+            about(services, account, f"{key}-{to}", to, text)
+            for to in dict.fromkeys(filter(None, recipients))
+        ),
+    )
+    await replan_owners(services, account)

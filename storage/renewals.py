@@ -1,0 +1,181 @@
+"""Queries on how renewal cycles go: month-5 health flags and renewal outcomes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.accounts import locked_account
+from storage.db import session_scope
+from storage.models import (
+    Account,
+    AccountStatus,
+    HealthFlag,
+    Milestone,
+    MilestoneStatus,
+    OutboxMessage,
+    OutboxStatus,
+    RenewalOutcome,
+)
+
+
+def save_flag(
+    engine: Engine, account: Account, by: str, now: datetime, **answers: Any
+) -> tuple[HealthFlag, HealthFlag | None]:
+    """Record this cycle's month-5 flag (a later flag replaces it): (flag, the one before)."""
+    with session_scope(engine, immediate=True) as session:
+        flag = session.scalars(
+            select(HealthFlag)
+            .where(
+                HealthFlag.team_id == account.team_id,
+                HealthFlag.account_id == account.id,
+                HealthFlag.renewal_date == account.renewal_date,
+            )
+            .with_for_update()
+        ).first()
+        before = HealthFlag(**flag.model_dump()) if flag else None
+        if flag is None:
+            flag = HealthFlag(
+                team_id=account.team_id,
+                account_id=account.id,
+                renewal_date=account.renewal_date,
+                flagged_by=by,
+                flagged_at=now,
+                **answers,
+            )
+            session.add(flag)
+        else:
+            for key, value in answers.items():
+                setattr(flag, key, value)
+            flag.flagged_by, flag.flagged_at = by, now
+        session.flush()
+        return HealthFlag(**flag.model_dump()), before
+
+
+def cycle_flag(
+    engine: Engine, team_id: str, account_id: int, renewal_date: date
+) -> HealthFlag | None:
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(HealthFlag).where(
+                HealthFlag.team_id == team_id,
+                HealthFlag.account_id == account_id,
+                HealthFlag.renewal_date == renewal_date,
+            )
+        ).first()
+
+
+def concluded_cycles(engine: Engine, team_id: str, account_id: int) -> set[date]:
+    """Renewal dates of cycles that ended with a recorded outcome."""
+    with session_scope(engine) as session:
+        return set(
+            session.scalars(
+                select(RenewalOutcome.renewal_date).where(
+                    RenewalOutcome.team_id == team_id, RenewalOutcome.account_id == account_id
+                )
+            )
+        )
+
+
+def record_renewal(
+    engine: Engine,
+    team_id: str,
+    account_id: int,
+    *,
+    cycle: date,
+    new_date: date,
+    new_arr: Decimal,
+    by: str,
+    note: str | None,
+    now: datetime,
+) -> RenewalOutcome | None:
+    """Close the cycle ending on `cycle` as renewed and start the next one, in one
+    transaction; None if this cycle already has an outcome (a double click)."""
+    try:
+        with session_scope(engine, immediate=True) as session:
+            account = locked_account(session, team_id, account_id)
+            if account.renewal_date != cycle or account.status == AccountStatus.CHURNED:
+                return None
+            outcome = RenewalOutcome(
+                team_id=team_id,
+                account_id=account_id,
+                renewal_date=cycle,
+                outcome="renewed",
+                new_renewal_date=new_date,
+                new_arr=new_arr,
+                note=note,
+                effective_date=cycle,
+                recorded_by=by,
+                recorded_at=now,
+            )
+            session.add(outcome)
+            _skip_open(session, team_id, account_id, cycle)
+            account.renewal_date, account.arr = new_date, new_arr
+            account.updated_at = account.plan_after = now
+            session.flush()
+            return RenewalOutcome(**outcome.model_dump())
+    except IntegrityError:
+        return None
+
+
+def record_churn(
+    engine: Engine,
+    team_id: str,
+    account_id: int,
+    *,
+    reason: str,
+    effective: date,
+    by: str,
+    note: str | None,
+    now: datetime,
+) -> RenewalOutcome | None:
+    """Mark the account churned, skip its open milestones and cancel everything still owed
+    about it, in one transaction; None if it had already churned."""
+    try:
+        with session_scope(engine, immediate=True) as session:
+            account = locked_account(session, team_id, account_id)
+            if account.status == AccountStatus.CHURNED:
+                return None
+            outcome = RenewalOutcome(
+                team_id=team_id,
+                account_id=account_id,
+                renewal_date=account.renewal_date,
+                outcome="churned",
+                reason=reason,
+                note=note,
+                effective_date=effective,
+                recorded_by=by,
+                recorded_at=now,
+            )
+            session.add(outcome)
+            _skip_open(session, team_id, account_id, None)
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.team_id == team_id,
+                    OutboxMessage.account_id == account_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .values(status=OutboxStatus.CANCELLED, last_error="account churned")
+            )
+            account.status, account.churned_at = AccountStatus.CHURNED, now
+            account.updated_at, account.plan_after = now, None
+            session.flush()
+            return RenewalOutcome(**outcome.model_dump())
+    except IntegrityError:
+        return None
+
+
+def _skip_open(session: Any, team_id: str, account_id: int, cycle: date | None) -> None:
+    conditions = [
+        Milestone.team_id == team_id,
+        Milestone.account_id == account_id,
+        Milestone.status.in_([MilestoneStatus.OPEN, MilestoneStatus.SNOOZED]),
+    ]
+    if cycle is not None:
+        conditions.append(Milestone.renewal_date == cycle)
+    session.execute(update(Milestone).where(*conditions).values(status=MilestoneStatus.SKIPPED))
