@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.directory import person, zone_of
-from bot.send import about, owe
+from bot.send import STALE_AFTER, about, owe
 from bot.services import Services
 from flows.calendar import next_business_time
 from storage.models import Account
@@ -32,7 +32,17 @@ async def escalate(
         tz = await zone(services, account, manager)
         at = next_business_time(after, tz, holidays=services.settings.holidays)
         messages.append(
-            about(services, account, f"{key}-{manager}", manager, text, due_at=at, kind=kind, tz=tz)
+            about(
+                services,
+                account,
+                f"{key}-{manager}",
+                manager,
+                text,
+                due_at=at,
+                kind=kind,
+                tz=tz,
+                expires_at=at + STALE_AFTER,
+            )
         )
     await owe(services, *messages)
     return [m.due_at for m in messages]

@@ -7,7 +7,7 @@ redelivered webhook or a double click owes the same dedupe key, so Slack sees it
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery import DeliveryReport, deliver_due
@@ -17,6 +17,8 @@ from storage.models import Account
 from storage.outbox import OwedMessage, enqueue
 
 SHORT_WAIT_S = 3.0
+# A scheduled message this late (Baton was down) is history, not news: it is dropped.
+STALE_AFTER = timedelta(days=7)
 SHORT_WAIT_ATTEMPTS = 4
 
 

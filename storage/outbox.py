@@ -303,15 +303,21 @@ def rezone(engine: Engine, team_id: str, user_id: str, tz_name: str) -> int:
     return moved
 
 
-def overdue(engine: Engine, kinds: list[str], before: datetime, limit: int = 500) -> list[Claim]:
-    """Pending messages of these kinds that should have gone out before `before`."""
+def overdue(
+    engine: Engine, kinds: list[str] | None, before: datetime, limit: int = 500
+) -> list[Late]:
+    """Pending messages (of these kinds; None: any kind owed at a local hour) that should
+    have gone out before `before`."""
+    condition = (
+        OutboxMessage.kind.in_(kinds) if kinds is not None else OutboxMessage.local_tz.is_not(None)
+    )
     with session_scope(engine) as session:
         rows = session.execute(
             select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
             .where(
                 OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.due_at < before,
-                OutboxMessage.kind.in_(kinds),
+                condition,
             )
             .order_by(OutboxMessage.due_at)
             .limit(limit)
@@ -357,9 +363,14 @@ def reschedule(
     due_at: datetime,
     text: str | None = None,
     blocks: list[dict[str, Any]] | None = None,
+    *,
+    keep_expiry: bool = False,
 ) -> bool:
-    """Move a still-pending message (and optionally reword it); False if it left pending."""
-    values: dict[str, Any] = {"due_at": due_at, "expires_at": None}
+    """Move a still-pending message (and optionally reword it); False if it left pending.
+    Its expiry goes unless kept: a late nudge that was moved must now go out."""
+    values: dict[str, Any] = {"due_at": due_at}
+    if not keep_expiry:
+        values["expires_at"] = None
     if text is not None:
         values |= {"text": text, "blocks": blocks}
     return changed(

@@ -88,3 +88,25 @@ def test_handoff_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.baton_arr_threshold == 100000
     assert settings.managers == {"U0MAYA1", "W0BOSS2"}
     assert settings.baton_marketing_required is True and settings.marketing_users == set()
+
+
+def test_holidays_come_from_the_configured_country() -> None:
+    from datetime import date
+
+    from bot.settings import load_settings
+
+    assert date(2027, 12, 25) not in load_settings(None).holidays  # weekends only by default
+    german = load_settings(None, baton_holidays_country="de", baton_holidays_subdivision="by")
+    assert date(2027, 1, 6) in german.holidays  # Epiphany: Bavaria, not all of Germany
+    assert date(2027, 1, 6) not in load_settings(None, baton_holidays_country="DE").holidays
+
+
+def test_a_bad_holiday_setting_is_one_sentence() -> None:
+    import pytest
+
+    from bot.settings import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="is not a country"):
+        load_settings(None, baton_holidays_country="XX")
+    with pytest.raises(ConfigError, match="needs BATON_HOLIDAYS_COUNTRY"):
+        load_settings(None, baton_holidays_subdivision="CA")

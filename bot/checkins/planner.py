@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.blocks.checkins import checkin_prompt_blocks, primary_blocks, rating_request_blocks
 from bot.escalation import zone
-from bot.send import about, owe
+from bot.send import STALE_AFTER, about, owe
 from bot.services import Services
 from flows.checkins import PROMPT_WEEKS, primary_time, prompt_time
 from storage.models import Account
@@ -60,6 +60,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             blocks=primary_blocks(account, champion.split()[0] if champion else None),
             due_at=day30,
             kind="day30",
+            expires_at=day30 + STALE_AFTER,
         ),
         about(
             services,
@@ -70,6 +71,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             blocks=rating_request_blocks(account),
             due_at=day30,
             kind="rating_request",
+            expires_at=day30 + STALE_AFTER,
             tz=tz,
         ),
     ]

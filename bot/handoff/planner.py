@@ -14,7 +14,7 @@ from bot.blocks.handoff import escalation_text, kickoff_reminder_text, reminder_
 from bot.escalation import escalate, zone
 from bot.handoff.people import unresolved
 from bot.handoff.provision import provision, refresh_people
-from bot.send import about, owe
+from bot.send import STALE_AFTER, about, owe
 from bot.services import Services
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
 from flows.handoff import KICKOFF_DEADLINE_DAY
@@ -116,6 +116,8 @@ async def plan_kickoff(services: Services, account: Account, now: datetime) -> l
                     due_at=kickoff_deadline(account.closed_at, tz, services.settings.holidays),
                     kind="kickoff_reminder",
                     tz=tz,
+                    expires_at=kickoff_deadline(account.closed_at, tz, services.settings.holidays)
+                    + STALE_AFTER,
                 )
             )
     await owe(services, *messages)

@@ -38,6 +38,28 @@ async def catch_up_overdue(services: Services, now: datetime) -> int:
     moved = 0
     for (team_id, _account_id), rows in by_account.items():
         moved += await _catch_up_account(services, team_id, rows, now)
+    return moved + await _into_business_hours(services, now)
+
+
+async def _into_business_hours(services: Services, now: datetime) -> int:
+    """Any other overdue message owed at someone's local hour waits for their morning
+    (unless it expires first: then delivery drops it)."""
+    late = await asyncio.to_thread(overdue, services.engine, None, now - LATE_AFTER)
+    moved = 0
+    for row in late:
+        if row.claim.kind in KINDS or row.local_tz is None:
+            continue
+        at = next_business_hour(now, ZoneInfo(row.local_tz), services.settings.holidays)
+        if at == now or (row.claim.expires_at is not None and at >= row.claim.expires_at):
+            continue
+        moved += await asyncio.to_thread(
+            reschedule,
+            services.engine,
+            row.claim.team_id,
+            row.claim.id,
+            at,
+            keep_expiry=True,
+        )
     return moved
 
 

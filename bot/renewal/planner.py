@@ -107,7 +107,7 @@ async def plan_at_risk(services: Services, account: Account, now: datetime) -> l
     flagged = flag.flagged_at.astimezone(services.settings.timezone).date()
     days = at_risk_days(flagged, phase_two_end(account.renewal_date), services.settings.holidays)
     today = now.astimezone(services.settings.timezone).date()
-    soon = [d for d in days if today - timedelta(days=1) <= d <= today + HORIZON.days]
+    soon = [d for d in days if today - timedelta(days=1) <= d <= today + HORIZON]
     messages = []
     for user_id in dict.fromkeys(filter(None, (account.ae_user_id, account.csm_user_id))):
         tz = await zone(services, account, user_id)
@@ -127,7 +127,7 @@ async def plan_at_risk(services: Services, account: Account, now: datetime) -> l
                 )
             )
     await owe(services, *messages)
-    later = [d for d in days if d > today + HORIZON.days]
+    later = [d for d in days if d > today + HORIZON]
     come_back = [local_instant(later[0], BUSINESS_MORNING, services.settings.timezone) - HORIZON]
     return [m.due_at for m in messages] + (come_back if later else [])
 
