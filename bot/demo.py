@@ -26,6 +26,8 @@ from bot.settings import load_settings
 from bot.tick import run_tick
 from bot.webhook_auth import signed_headers
 from flows.roles import Role
+from storage.accounts import next_planning
+from storage.outbox import next_due
 
 START = datetime(2027, 1, 2, 12, 0, tzinfo=UTC)  # a Saturday: nothing is owed on weekends
 TICK = timedelta(minutes=30)
@@ -130,6 +132,7 @@ class Demo:
         await self._packet()
         await self._quiet_ae()
         await self._checkins()
+        await self._renewal_year()
 
     # --- scenes -------------------------------------------------------------------------
     async def _meet_baton(self) -> None:
@@ -336,6 +339,77 @@ class Demo:
         )
         self.note("Rating stored: 4/5, “Skeptics” marked missing.")
 
+    async def _renewal_year(self) -> None:
+        chen_dm = self.workspace.dm_channel(self.chen.id)
+        ana_dm = self.workspace.dm_channel(self.ana.id)
+        await self.fast_forward(datetime(2027, 4, 8, 12, tzinfo=UTC))
+        self.scene("Friday 9 Apr: day 30 for Initech; the CSM records the renewal from the nudge")
+        await self.run_clock(until=datetime(2027, 4, 9, 9, tzinfo=UTC))
+        nudge = self.find(chen_dm, "Final redline and signature for Initech")
+        view = await self.click(self.chen, nudge, chen_dm, "baton_renewed")
+        assert view is not None
+        await self.driver.submit(self.chen, view, {"new_arr": "36000"})
+        self.show()
+
+        await self.fast_forward(datetime(2027, 6, 3, 12, tzinfo=UTC))
+        self.scene("Friday 4 Jun: month 5 for Acme Robotics; the CSM flags it red")
+        await self.run_clock(until=datetime(2027, 6, 4, 9, tzinfo=UTC))
+        nudge = self.find(chen_dm, "Month-5 health flag for Acme Robotics")
+        view = await self.click(self.chen, nudge, chen_dm, "baton_health_flag")
+        assert view is not None
+        await self.driver.submit(
+            self.chen,
+            view,
+            {
+                "health": "red",
+                "risks": "Priya (champion) is leaving in July; forecast usage fell 40% in May.",
+                "expansion": "EMEA CS team (8 seats) once the Salesforce sync is real-time.",
+            },
+        )
+        self.show()
+        self.note("The AE and the manager hear of it at 09:00 their own time.")
+        await self.run_clock(until=datetime(2027, 6, 4, 16, tzinfo=UTC))
+        await self.fast_forward(datetime(2027, 6, 10, 12, tzinfo=UTC))
+        self.scene("A week later: the weekly at-risk reminder, to the AE and the CSM")
+        await self.run_clock(until=datetime(2027, 6, 11, 15, tzinfo=UTC))
+
+        await self.fast_forward(datetime(2027, 9, 5, 12, tzinfo=UTC))
+        self.scene(
+            "Monday 6 Sep: day 120 for Acme Robotics; the CSM runs the business review "
+            "(the AE attends silent) and marks it done"
+        )
+        await self.run_clock(until=datetime(2027, 9, 6, 9, tzinfo=UTC))
+        nudge = self.find(chen_dm, "Business review for Acme Robotics")
+        view = await self.click(self.chen, nudge, chen_dm, "baton_milestone_done")
+        assert view is not None
+        await self.driver.submit(
+            self.chen, view, {"outcome": "QBR held with the new champion: ROI 3.1x."}
+        )
+        self.show()
+
+        await self.fast_forward(datetime(2027, 10, 5, 12, tzinfo=UTC))
+        self.scene(
+            "Wednesday 6 Oct: day 90 for Acme Robotics. Model B: the AE keeps the commercial "
+            "side, so the AE and the CSM are both nudged"
+        )
+        await self.run_clock(until=datetime(2027, 10, 6, 15, tzinfo=UTC))
+
+        await self.fast_forward(datetime(2027, 12, 2, 12, tzinfo=UTC))
+        self.scene(
+            "Friday 3 Dec: day 30 for Acme Robotics; the AE records the renewal, and the "
+            "account is handed back to the CSM"
+        )
+        await self.run_clock(until=datetime(2027, 12, 3, 15, tzinfo=UTC))
+        nudge = self.find(ana_dm, "Final redline and signature for Acme Robotics")
+        view = await self.click(self.ana, nudge, ana_dm, "baton_renewed")
+        assert view is not None
+        await self.driver.submit(self.ana, view, {"new_arr": "96000"})
+        self.show()
+        channel = self.workspace.channel_by_name("acct-acme-robotics")
+        assert channel is not None
+        handback = self.find(channel, "renewed: hand-back to the CSM")
+        await self.click(self.chen, handback, channel, "baton_handback_held")
+
     async def _clarify(self, channel: Any) -> None:
         ae_dm = self.workspace.dm_channel(self.ana.id)
         ask = next(m for m in reversed(ae_dm.messages) if "Please clarify" in m.text)
@@ -392,6 +466,24 @@ class Demo:
             self.clock.advance(TICK)
             await run_tick(self.bot.services)
             self.show()
+
+    async def fast_forward(self, until: datetime) -> None:
+        """The quiet weeks between scenes, without showing each message. The clock jumps
+        straight to the next moment anything is owed or planned (a tick in between would
+        find nothing to do), so every message still goes out on time."""
+        start, engine = self.clock(), self.bot.services.engine
+        meanwhile = 0
+        while self.clock() < until:
+            due = [t for t in (next_due(engine), next_planning(engine)) if t is not None]
+            step = min([*due, until]) - self.clock()
+            self.clock.advance(max(step, timedelta(seconds=1)))
+            await run_tick(self.bot.services)
+            meanwhile += len(self.watcher.new())
+        self.out("")
+        self.out(
+            f"   … {start:%d %b} → {until:%d %b %Y}: {meanwhile} more messages (check-in "
+            "prompts, other accounts' milestones…), not shown"
+        )
 
     def who(self, user_id: str) -> str:
         user = self.workspace.users[user_id]

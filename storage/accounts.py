@@ -168,3 +168,9 @@ def set_plan_after(engine: Engine, team_id: str, account_id: int, when: datetime
             .where(Account.team_id == team_id, Account.id == account_id)
             .values(plan_after=when)
         )
+
+
+def next_planning(engine: Engine) -> datetime | None:
+    """When the next account is due to be planned."""
+    with session_scope(engine) as session:
+        return session.scalar(select(func.min(Account.plan_after)))

@@ -383,3 +383,13 @@ def reschedule(
         )
         .values(**values),
     )
+
+
+def next_due(engine: Engine) -> datetime | None:
+    """When the earliest pending message is due (the pending-due index answers it)."""
+    with session_scope(engine) as session:
+        return session.scalar(
+            select(func.min(OutboxMessage.due_at)).where(
+                OutboxMessage.status == OutboxStatus.PENDING
+            )
+        )

@@ -12,17 +12,10 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.settings import Settings
+
 BATON = [sys.executable, "-m", "bot"]
-SETTING_NAMES = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_API_URL",
-    "DATABASE_URL",
-    "BATON_WEBHOOK_SECRET",
-    "PORT",
-    "BATON_TIMEZONE",
-)
+SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
 
 
 async def until(predicate, within_s: float = 5.0) -> None:

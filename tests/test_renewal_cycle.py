@@ -83,12 +83,16 @@ async def test_a_red_month5_flag_reaches_everyone_and_starts_weekly_at_risk_remi
     channel = await flag_month5(sim_driver, sim_bot, clock, sandbox, people, "red")
     (post,) = containing(channel, "Month-5 health flag for Acme Robotics")
     assert "Champion left" in json.dumps(post.blocks) and "EU team" in json.dumps(post.blocks)
-    # The commercial owner (the AE, model B) gets the month-6 prep task with the flag.
-    await until(lambda: bool(containing(dm(sandbox, people.manager), "flagged red")))
+    # The commercial owner (the AE, model B) gets the month-6 prep task with the flag, and
+    # the manager hears of the red flag: each at 09:00 their own time, not at once.
+    assert containing(dm(sandbox, people.ae), "Your month-6 task") == []
+    await run_until(sim_bot, clock, datetime(2027, 6, 4, 17, tzinfo=UTC))
     (task,) = containing(dm(sandbox, people.ae), "Your month-6 task")
     assert "Champion left" in json.dumps(task.blocks)
+    assert task.at == datetime(2027, 6, 4, 13, tzinfo=UTC)
     (told,) = containing(dm(sandbox, people.manager), "was flagged red at month 5")
     assert "until 04 Oct 2027" in told.text  # phase 2 ends when month 9 begins
+    assert told.at == datetime(2027, 6, 4, 16, tzinfo=UTC)
     await run_until(sim_bot, clock, datetime(2027, 6, 18, 20, tzinfo=UTC))
     for user, hour in ((people.ae, 13), (people.csm, 8)):  # 09:00 New York, 09:00 London
         weekly = containing(dm(sandbox, user), "Weekly at-risk sync")

@@ -217,14 +217,14 @@ def business_case_task(account: Account, flag: HealthFlag, due: date | None) -> 
 def red_flag_text(account: Account, flag: HealthFlag, phase_end: date) -> str:
     return (
         f":red_circle: *{account.name}* was flagged red at month 5 by {who(flag.flagged_by)}: "
-        f"{flag.risks}. AE and CSM get a weekly at-risk reminder until {phase_end:%d %b %Y}."
+        f"{(flag.risks or '').rstrip('.')}. AE and CSM get a weekly at-risk reminder until {phase_end:%d %b %Y}."
     )
 
 
 def at_risk_text(account: Account, flag: HealthFlag) -> str:
     return (
         f":red_circle: Weekly at-risk sync for *{account.name}* (flagged red "
-        f"{flag.flagged_at:%d %b}): {flag.risks}. Meet this week, AE and CSM together, and "
+        f"{flag.flagged_at:%d %b}): {(flag.risks or '').rstrip('.')}. Meet this week, AE and CSM together, and "
         "agree the next step for the renewal."
     )
 

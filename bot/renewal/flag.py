@@ -16,15 +16,17 @@ from bot.blocks.renewal import (
     flag_modal,
     red_flag_text,
 )
-from bot.escalation import managers_of
+from bot.escalation import managers_of, zone
 from bot.renewal.flow import load_milestone
 from bot.renewal.planner import commercial_role
-from bot.send import about, send_now
+from bot.send import about, owe, send_now
 from bot.services import Services
+from flows.calendar import next_business_hour
 from flows.health import Health, flag_problems
 from flows.renewal import phase_two_end
 from storage.accounts import set_plan_after
 from storage.milestones import cycle_milestones, mark_done
+from storage.models import Account
 from storage.renewals import cycle_flag, save_flag
 
 
@@ -76,16 +78,16 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
     )
     # One post per submission (a re-flag is posted too: the channel sees the change).
     key = f"flag-{view.get('id') or now.timestamp()}"
-    messages = [
-        about(
-            services,
-            account,
-            f"{key}-channel",
-            account.channel_id or user_id,
-            f"Month-5 health flag for {account.name}: {health.value}",
-            blocks=flag_blocks(account, flag),
-        )
-    ]
+    post = about(
+        services,
+        account,
+        f"{key}-channel",
+        account.channel_id or user_id,
+        f"Month-5 health flag for {account.name}: {health.value}",
+        blocks=flag_blocks(account, flag),
+    )
+    # The others hear of it at a sane hour of their own.
+    messages = []
     owner = account.user_of(commercial_role(services, account))
     if owner and owner != user_id:
         steps = await asyncio.to_thread(
@@ -100,14 +102,31 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
                 owner,
                 f"Month-6 business-case prep for {account.name}",
                 blocks=business_case_task(account, flag, prep),
+                **await _their_hour(services, account, owner),
             )
         )
     if health == Health.RED and (before is None or before.health != Health.RED):
         text = red_flag_text(account, flag, phase_two_end(account.renewal_date))
-        messages += [
-            about(services, account, f"red-flag-{account.renewal_date}-{m}", m, text)
-            for m in managers_of(services, account)
-        ]
-    await send_now(services, *messages)
+        for manager in managers_of(services, account):
+            messages.append(
+                about(
+                    services,
+                    account,
+                    f"red-flag-{account.renewal_date}-{manager}",
+                    manager,
+                    text,
+                    **await _their_hour(services, account, manager),
+                )
+            )
+    await send_now(services, post, *[m for m in messages if m.due_at <= now])
+    await owe(services, *[m for m in messages if m.due_at > now])
     # The weekly at-risk reminders (or their end, after a re-flag) are planned from here.
     await asyncio.to_thread(set_plan_after, services.engine, team_id, account.id, now)
+
+
+async def _their_hour(services: Services, account: Account, user_id: str) -> dict[str, Any]:
+    tz = await zone(services, account, user_id)
+    return {
+        "due_at": next_business_hour(services.clock(), tz, services.settings.holidays),
+        "tz": tz,
+    }

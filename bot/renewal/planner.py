@@ -127,9 +127,13 @@ async def plan_at_risk(services: Services, account: Account, now: datetime) -> l
                 )
             )
     await owe(services, *messages)
+    times = [m.due_at for m in messages]
     later = [d for d in days if d > today + HORIZON]
-    come_back = [local_instant(later[0], BUSINESS_MORNING, services.settings.timezone) - HORIZON]
-    return [m.due_at for m in messages] + (come_back if later else [])
+    if later:  # come back when the next one is two weeks out
+        times.append(
+            local_instant(later[0], BUSINESS_MORNING, services.settings.timezone) - HORIZON
+        )
+    return times
 
 
 async def _retire_replaced_cycles(
