@@ -78,3 +78,10 @@ async def run_until(bot, clock, until, step=timedelta(hours=1)) -> None:  # noqa
     while clock() < until:
         clock.advance(step)
         await run_tick(bot.services)
+
+
+async def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
+    """The one modal open for this person, once the listener (after its ack) has opened it."""
+    await until(lambda: bool(workspace.views_of(user_id)))
+    (view,) = workspace.views_of(user_id)
+    return view

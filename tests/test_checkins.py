@@ -13,7 +13,7 @@ from bot.sandbox.state import Channel, Message, OpenView, User
 from storage.accounts import get_account
 from storage.checkins import latest_ratings
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import run_until, until
+from tests.helpers import opened_view, run_until, until
 from tests.test_handoff_packet import AE_ANSWERS
 
 GOOD = {
@@ -46,7 +46,7 @@ async def start_account(
         message_ts=request.ts,
     )
     await until(lambda: bool(sandbox.workspace.views_of(people.ae.id)))
-    (view,) = sandbox.workspace.views_of(people.ae.id)
+    view = await opened_view(sandbox.workspace, people.ae.id)
     await driver.submit(people.ae, view, AE_ANSWERS)
     await until(lambda: any("Next: the joint kickoff" in m.text for m in channel.messages))
     return Live(reply.json["account_id"], channel, bot)
@@ -134,7 +134,7 @@ async def test_an_edit_is_not_a_new_checkin(driver, sandbox, people, live) -> No
         message_ts=first.ts,
     )
     await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    (view,) = sandbox.workspace.views_of(people.csm.id)
+    view = await opened_view(sandbox.workspace, people.csm.id)
     blocks = {b.get("block_id"): b for b in view.view["blocks"]}
     assert blocks["summary"]["element"]["initial_value"] == GOOD["summary"]
     await driver.submit(people.csm, view, {**GOOD, "summary": "Corrected: 5 of 6 active."})
@@ -207,7 +207,7 @@ async def test_a_mismatch_asks_the_ae_even_after_the_fourth(
         message_ts=ask.ts,
     )
     await until(lambda: bool(sandbox.workspace.views_of(people.ae.id)))
-    (view,) = sandbox.workspace.views_of(people.ae.id)
+    view = await opened_view(sandbox.workspace, people.ae.id)
     errors = (await driver.submit(people.ae, view, {})).json["errors"]
     assert "clarification" in errors
     await driver.submit(
@@ -327,7 +327,7 @@ async def test_weekly_prompts_day_30_and_the_rating(
         message_ts=ask.ts,
     )
     await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    (view,) = sandbox.workspace.views_of(people.csm.id)
+    view = await opened_view(sandbox.workspace, people.csm.id)
     assert (await sim_driver.submit(people.csm, view, {})).json["errors"]["rating"]
     await sim_driver.submit(people.csm, view, {"rating": "4", "missing": ["skeptics"]})
     await until(lambda: latest_ratings(sim_bot.services.engine, sandbox.workspace.team_id, 10))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from bot.runner import BotServer
 from bot.tick import run_tick
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import run_until
+from tests.helpers import opened_view, run_until
 from tests.test_handoff_packet import AE_ANSWERS
 
 
@@ -48,7 +48,7 @@ async def test_completion_stops_every_reminder(sim_driver, sim_bot, clock, sandb
         channel=channel,
         message_ts=request.ts,
     )
-    (view,) = sandbox.workspace.views_of(people.ae.id)
+    view = await opened_view(sandbox.workspace, people.ae.id)
     await sim_driver.submit(people.ae, view, AE_ANSWERS)
     await run_until(sim_bot, clock, datetime(2027, 1, 15, 23, tzinfo=UTC))
     ae_dm = sandbox.workspace.dm_channel(people.ae.id).messages

@@ -11,7 +11,7 @@ from bot.sandbox.state import Channel, Message, OpenView, User
 from storage.accounts import get_account
 from storage.packets import get_draft, get_packet, versions
 from tests.handoff_helpers import account_channel, closed_won, deal, find
-from tests.helpers import until
+from tests.helpers import opened_view, until
 
 AE_ANSWERS = {
     "goal": "Forecast renewals a quarter ahead without spreadsheets.",
@@ -291,7 +291,7 @@ async def test_baton_new_opens_a_modal_that_creates_the_account(
 ) -> None:
     await driver.command(people.manager, "new")
     await until(lambda: bool(sandbox.workspace.views_of(people.manager.id)))
-    (view,) = sandbox.workspace.views_of(people.manager.id)
+    view = await opened_view(sandbox.workspace, people.manager.id)
     bad = await driver.submit(
         people.manager,
         view,

@@ -13,7 +13,7 @@ from storage.db import session_scope
 from storage.milestones import cycle_milestones
 from storage.models import OutboxMessage
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import run_until, until
+from tests.helpers import opened_view, run_until, until
 from tests.test_renewal_nudges import nudges, press
 
 # Signed Monday 4 Jan 2027, renewing Tuesday 4 Jan 2028: month 5 is Friday 4 Jun 2027.
@@ -58,7 +58,7 @@ async def flag_month5(sim_driver, sim_bot, clock, sandbox, people, health: str) 
     assert nudge.at == datetime(2027, 6, 4, 8, tzinfo=UTC)  # 09:00 London summer time
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_health_flag")
     await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    (view,) = sandbox.workspace.views_of(people.csm.id)
+    view = await opened_view(sandbox.workspace, people.csm.id)
     reply = await sim_driver.submit(people.csm, view, {"health": health})
     if health != "green":
         assert "risks" in reply.json["errors"]  # yellow and red must say why
@@ -125,7 +125,7 @@ async def test_renewed_from_the_day30_nudge_starts_the_next_cycle_and_hands_back
     assert nudge.at == datetime(2027, 12, 3, 14, tzinfo=UTC)
     await press(sim_driver, people.ae, nudge, ae_dm, "baton_renewed")
     await until(lambda: bool(sandbox.workspace.views_of(people.ae.id)))
-    (view,) = sandbox.workspace.views_of(people.ae.id)
+    view = await opened_view(sandbox.workspace, people.ae.id)
     reply = await sim_driver.submit(people.ae, view, {"new_date": "2027-06-01"})
     assert "after the current one" in reply.json["errors"]["new_date"]
     reply = await sim_driver.submit(people.ae, view, {"new_arr": "lots"})
@@ -181,7 +181,7 @@ async def test_churned_records_the_reason_and_cancels_every_pending_nudge(
     channel = account_channel(sandbox.workspace)
     await sim_driver.command(people.csm, "churned", channel=channel)
     await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    (view,) = sandbox.workspace.views_of(people.csm.id)
+    view = await opened_view(sandbox.workspace, people.csm.id)
     reply = await sim_driver.submit(people.csm, view, {})
     assert "reason" in reply.json["errors"]
     await sim_driver.submit(people.csm, view, {"reason": "product_fit", "note": "Needed on-prem"})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from bot.sandbox.state import Channel, Message, User
 from storage.milestones import cycle_milestones
 from tests.handoff_helpers import closed_won, deal
-from tests.helpers import run_until, until
+from tests.helpers import opened_view, run_until, until
 
 # Renewal on Monday 10 May 2027: day 120 is Sunday 10 Jan → Friday 8 Jan; month 5 and
 # month 6 of this cycle were already past when the deal arrived (Monday 4 Jan).
@@ -100,7 +100,7 @@ async def test_done_records_the_outcome_and_stops_everything(
     )
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_done")
     await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    (view,) = sandbox.workspace.views_of(people.csm.id)
+    view = await opened_view(sandbox.workspace, people.csm.id)
     assert "outcome" in (await sim_driver.submit(people.csm, view, {})).json["errors"]
     await sim_driver.submit(
         people.csm, view, {"outcome": "QBR held: ROI 3.1x, expansion menu sent."}

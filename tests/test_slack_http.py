@@ -8,7 +8,7 @@ from bot.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import sign
 from storage.people import get_person
-from tests.helpers import until
+from tests.helpers import opened_view, until
 
 
 async def test_help_is_ephemeral_with_every_subcommand(
@@ -49,7 +49,7 @@ async def test_home_button_opens_the_help_modal(
     reply = await driver.click(people.ae, "baton_help_open", block_id="home_actions", home=True)
     assert reply.status == 200
     await until(lambda: bool(sandbox.workspace.views_of(people.ae.id)))
-    (view,) = sandbox.workspace.views_of(people.ae.id)
+    view = await opened_view(sandbox.workspace, people.ae.id)
     assert view.view["title"]["text"] == "Baton commands"
 
 
