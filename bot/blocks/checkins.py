@@ -18,6 +18,7 @@ from bot.blocks.kit import (
     modal,
     plain,
     section,
+    text_input,
 )
 from flows.checkins import AE_COPIED_CHECKINS, Sentiment
 from flows.packet import FIELDS, Kind
@@ -42,17 +43,6 @@ def checkin_prompt_blocks(account: Account, week: int) -> list[Block]:
         account.id,
         f"checkin_prompt_w{week}",
     )
-
-
-def _text(value: Any, multiline: bool = True) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "multiline": multiline,
-        "max_length": 3000,
-    }
-    if value:
-        element["initial_value"] = clip(str(value), 3000)
-    return element
 
 
 def _flag(text: str, value: bool) -> dict[str, Any]:
@@ -88,7 +78,7 @@ def checkin_modal(
             "Date",
             {"type": "datepicker", "initial_date": str(values.get("checkin_date") or today)},
         ),
-        input_block("summary", "How did it go?", _text(values.get("summary"))),
+        input_block("summary", "How did it go?", text_input(values.get("summary"))),
         input_block("sentiment", "Customer sentiment", sentiment),
         input_block(
             "mismatch",
@@ -100,10 +90,12 @@ def checkin_modal(
         input_block(
             "promised",
             "What do they believe they were promised?",
-            _text(values.get("promised")),
+            text_input(values.get("promised")),
             optional=True,
         ),
-        input_block("next_steps", "Next steps", _text(values.get("next_steps")), optional=True),
+        input_block(
+            "next_steps", "Next steps", text_input(values.get("next_steps")), optional=True
+        ),
         input_block(
             "first_value",
             "First value",
@@ -195,7 +187,7 @@ def clarify_modal(account: Account, checkin: Checkin) -> dict[str, Any]:
                 f"*{account.name}*, check-in #{checkin.number}. The customer believes they were "
                 f"promised: “{clip(checkin.promised or '', 2500)}”"
             ),
-            input_block("clarification", "What was actually agreed?", _text(None)),
+            input_block("clarification", "What was actually agreed?", text_input(None)),
         ],
         callback_id=CLARIFY_VIEW,
         submit="Post in thread",
@@ -270,7 +262,7 @@ def rating_modal(account: Account) -> dict[str, Any]:
                 },
                 optional=True,
             ),
-            input_block("comment", "Anything else?", _text(None), optional=True),
+            input_block("comment", "Anything else?", text_input(None), optional=True),
         ],
         callback_id=RATING_VIEW,
         submit="Rate",

@@ -65,6 +65,18 @@ def actions(*elements: dict[str, Any], block_id: str = "actions") -> Block:
     return {"type": "actions", "block_id": block_id, "elements": list(elements)}
 
 
+def text_input(
+    value: Any = None, *, multiline: bool = True, limit: int | None = 3000
+) -> dict[str, Any]:
+    """A plain-text input element, prefilled with `value` when there is one."""
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
+    if limit is not None:
+        element["max_length"] = limit
+    if value:
+        element["initial_value"] = clip(str(value), limit) if limit else str(value)
+    return element
+
+
 def input_block(
     block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = ""
 ) -> Block:

@@ -7,7 +7,17 @@ from datetime import date
 from typing import Any
 
 from bot.blocks.handoff import who
-from bot.blocks.kit import Block, actions, button, context, input_block, modal, plain, section
+from bot.blocks.kit import (
+    Block,
+    actions,
+    button,
+    context,
+    input_block,
+    modal,
+    plain,
+    section,
+    text_input,
+)
 from flows.health import HEALTH_LABELS, Health
 from flows.outcomes import CHURN_REASON_NAMES
 from storage.models import Account, HealthFlag, Milestone, RenewalOutcome
@@ -88,7 +98,7 @@ def done_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
             input_block(
                 "outcome",
                 "Outcome",
-                {"type": "plain_text_input", "multiline": True, "max_length": 3000},
+                text_input(),
                 hint="A line or two for the record: what happened, what was agreed.",
             ),
         ],
@@ -152,16 +162,6 @@ def flag_modal(account: Account, milestone_id: int, flag: HealthFlag | None) -> 
     if flag is not None:
         health["initial_option"] = next(o for o in options if o["value"] == flag.health)
 
-    def text(value: str | None) -> dict[str, Any]:
-        element: dict[str, Any] = {
-            "type": "plain_text_input",
-            "multiline": True,
-            "max_length": 2000,
-        }
-        if value:
-            element["initial_value"] = value
-        return element
-
     return modal(
         "Month-5 health flag",
         [
@@ -173,14 +173,14 @@ def flag_modal(account: Account, milestone_id: int, flag: HealthFlag | None) -> 
             input_block(
                 "risks",
                 "Churn-risk reasons",
-                text(flag.risks if flag else None),
+                text_input(flag.risks if flag else None, limit=2000),
                 optional=True,
                 hint="Required for yellow or red: what could make them leave?",
             ),
             input_block(
                 "expansion",
                 "Expansion opportunities",
-                text(flag.expansion if flag else None),
+                text_input(flag.expansion if flag else None, limit=2000),
                 optional=True,
                 hint="Seats, modules, teams: what the business case can propose.",
             ),
@@ -242,12 +242,12 @@ def renewed_modal(account: Account, default_date: date) -> dict[str, Any]:
             input_block(
                 "new_arr",
                 f"New ARR ({account.currency})",
-                {"type": "plain_text_input", "initial_value": f"{account.arr:f}"},
+                text_input(f"{account.arr:f}", multiline=False, limit=None),
             ),
             input_block(
                 "note",
                 "Note",
-                {"type": "plain_text_input", "multiline": True, "max_length": 2000},
+                text_input(limit=2000),
                 optional=True,
             ),
         ],
@@ -272,7 +272,7 @@ def churned_modal(account: Account, today: date) -> dict[str, Any]:
             input_block(
                 "note",
                 "What happened",
-                {"type": "plain_text_input", "multiline": True, "max_length": 2000},
+                text_input(limit=2000),
                 optional=True,
             ),
         ],
