@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, or_, select, update
 
 from storage.db import changed, insert_for, session_scope
 from storage.models import OutboxMessage, OutboxStatus
@@ -303,14 +303,10 @@ def rezone(engine: Engine, team_id: str, user_id: str, tz_name: str) -> int:
     return moved
 
 
-def overdue(
-    engine: Engine, kinds: list[str] | None, before: datetime, limit: int = 500
-) -> list[Late]:
-    """Pending messages (of these kinds; None: any kind owed at a local hour) that should
-    have gone out before `before`."""
-    condition = (
-        OutboxMessage.kind.in_(kinds) if kinds is not None else OutboxMessage.local_tz.is_not(None)
-    )
+def overdue(engine: Engine, kinds: list[str], before: datetime, limit: int = 500) -> list[Late]:
+    """Pending messages that should have gone out before `before`: those of these kinds,
+    and any owed at someone's local hour."""
+    condition = or_(OutboxMessage.kind.in_(kinds), OutboxMessage.local_tz.is_not(None))
     with session_scope(engine) as session:
         rows = session.execute(
             select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)

@@ -29,25 +29,27 @@ KINDS = ["milestone_nudge", "milestone_escalation"]
 
 
 async def catch_up_overdue(services: Services, now: datetime) -> int:
-    """Settle every overdue milestone message; returns how many were moved."""
+    """Settle every overdue message (one query per tick); returns how many were moved."""
     late = await asyncio.to_thread(overdue, services.engine, KINDS, now - LATE_AFTER)
     by_account: dict[tuple[str, int], list[Late]] = defaultdict(list)
+    others: list[Late] = []
     for row in late:
-        if row.claim.account_id is not None and milestone_round(row.claim.dedupe_key):
+        if row.claim.kind not in KINDS:
+            others.append(row)
+        elif row.claim.account_id is not None and milestone_round(row.claim.dedupe_key):
             by_account[(row.claim.team_id, row.claim.account_id)].append(row)
     moved = 0
     for (team_id, _account_id), rows in by_account.items():
         moved += await _catch_up_account(services, team_id, rows, now)
-    return moved + await _into_business_hours(services, now)
+    return moved + await _into_business_hours(services, others, now)
 
 
-async def _into_business_hours(services: Services, now: datetime) -> int:
+async def _into_business_hours(services: Services, late: list[Late], now: datetime) -> int:
     """Any other overdue message owed at someone's local hour waits for their morning
     (unless it expires first: then delivery drops it)."""
-    late = await asyncio.to_thread(overdue, services.engine, None, now - LATE_AFTER)
     moved = 0
     for row in late:
-        if row.claim.kind in KINDS or row.local_tz is None:
+        if row.local_tz is None:
             continue
         at = next_business_hour(now, ZoneInfo(row.local_tz), services.settings.holidays)
         if at == now or (row.claim.expires_at is not None and at >= row.claim.expires_at):
