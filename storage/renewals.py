@@ -100,10 +100,9 @@ def record_renewal(
             account = locked_account(session, team_id, account_id)
             if account.renewal_date != cycle or account.status == AccountStatus.CHURNED:
                 return None
-            outcome = RenewalOutcome(
-                team_id=team_id,
-                account_id=account_id,
-                renewal_date=cycle,
+            outcome = _close(
+                session,
+                account,
                 outcome="renewed",
                 new_renewal_date=new_date,
                 new_arr=new_arr,
@@ -112,12 +111,9 @@ def record_renewal(
                 recorded_by=by,
                 recorded_at=now,
             )
-            session.add(outcome)
-            _skip_open(session, team_id, account_id, cycle)
             account.renewal_date, account.arr = new_date, new_arr
             account.updated_at = account.plan_after = now
-            session.flush()
-            return RenewalOutcome(**outcome.model_dump())
+            return outcome
     except IntegrityError:
         return None
 
@@ -140,10 +136,9 @@ def record_churn(
             account = locked_account(session, team_id, account_id)
             if account.status == AccountStatus.CHURNED:
                 return None
-            outcome = RenewalOutcome(
-                team_id=team_id,
-                account_id=account_id,
-                renewal_date=account.renewal_date,
+            outcome = _close(
+                session,
+                account,
                 outcome="churned",
                 reason=reason,
                 note=note,
@@ -151,8 +146,6 @@ def record_churn(
                 recorded_by=by,
                 recorded_at=now,
             )
-            session.add(outcome)
-            _skip_open(session, team_id, account_id, None)
             session.execute(
                 update(OutboxMessage)
                 .where(
@@ -164,18 +157,28 @@ def record_churn(
             )
             account.status, account.churned_at = AccountStatus.CHURNED, now
             account.updated_at, account.plan_after = now, None
-            session.flush()
-            return RenewalOutcome(**outcome.model_dump())
+            return outcome
     except IntegrityError:
         return None
 
 
-def _skip_open(session: Any, team_id: str, account_id: int, cycle: date | None) -> None:
+def _close(session: Any, account: Account, **values: Any) -> RenewalOutcome:
+    """Record how the account's current cycle ended and skip the milestones still open
+    (every cycle's, once churned). A second outcome for the cycle raises IntegrityError."""
+    outcome = RenewalOutcome(
+        team_id=account.team_id,
+        account_id=account.id,
+        renewal_date=account.renewal_date,
+        **values,
+    )
+    session.add(outcome)
     conditions = [
-        Milestone.team_id == team_id,
-        Milestone.account_id == account_id,
+        Milestone.team_id == account.team_id,
+        Milestone.account_id == account.id,
         Milestone.status.in_([MilestoneStatus.OPEN, MilestoneStatus.SNOOZED]),
     ]
-    if cycle is not None:
-        conditions.append(Milestone.renewal_date == cycle)
+    if values["outcome"] == "renewed":
+        conditions.append(Milestone.renewal_date == account.renewal_date)
     session.execute(update(Milestone).where(*conditions).values(status=MilestoneStatus.SKIPPED))
+    session.flush()
+    return RenewalOutcome(**outcome.model_dump())
