@@ -43,6 +43,10 @@ class DeliveryReport:
 # Whether a claimed message is still owed: its reason may have gone away after it was
 # planned (a reminder for a packet completed a second ago). Returns a reason to drop it.
 Relevance = Callable[[Engine, outbox.Claim], str | None]
+# What a claimed message should really say and where it should go at the moment it is sent
+# (a digest written now; someone away and covered by a backup): a changed claim, None to
+# send it as it is, or a reason not to send it at all.
+Route = Callable[[Engine, outbox.Claim, datetime], outbox.Claim | str | None]
 
 
 async def deliver_due(
@@ -52,6 +56,7 @@ async def deliver_due(
     limit: int = 50,
     ids: list[int] | None = None,
     relevance: Relevance | None = None,
+    route: Route | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
     claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids)
@@ -63,6 +68,16 @@ async def deliver_due(
             await asyncio.to_thread(outbox.mark_cancelled, engine, claim, moot)
             report.cancelled.append(claim.id)
             continue
+        if route is not None:
+            rerouted = await asyncio.to_thread(route, engine, claim, now)
+            if isinstance(rerouted, str):
+                await asyncio.to_thread(outbox.mark_cancelled, engine, claim, rerouted)
+                report.cancelled.append(claim.id)
+                continue
+            if rerouted is not None and await asyncio.to_thread(
+                outbox.redirect, engine, claim, rerouted
+            ):
+                claim = rerouted
         await deliver_claim(engine, client, claim, now, report)
     return report
 

@@ -338,6 +338,9 @@ class Demo:
             {"rating": "4", "missing": ["skeptics"], "comment": "Skeptics were not named."},
         )
         self.note("Rating stored: 4/5, “Skeptics” marked missing.")
+        self.scene("The manager asks who owns Acme Robotics now that the handoff window is over")
+        await self.driver.command(self.maya, "owner acme")
+        self.show()
 
     async def _renewal_year(self) -> None:
         chen_dm = self.workspace.dm_channel(self.chen.id)
@@ -372,6 +375,19 @@ class Demo:
         await self.fast_forward(datetime(2027, 6, 10, 12, tzinfo=UTC))
         self.scene("A week later: the weekly at-risk reminder, to the AE and the CSM")
         await self.run_clock(until=datetime(2027, 6, 11, 15, tzinfo=UTC))
+
+        await self.fast_forward(datetime(2027, 7, 12, 15, tzinfo=UTC))
+        self.scene(
+            "July: the CSM goes on holiday; the manager arranges cover, and asks again "
+            "(months 6–8: the AE and the CSM co-own the renewal)"
+        )
+        await self.driver.command(
+            self.maya, f"cover <@{self.chen.id}|chen> with <@{self.mo.id}|mo> until 2027-07-23"
+        )
+        await self.driver.command(self.maya, "owner acme")
+        await self.driver.command(self.maya, f"owner <@{self.mo.id}|mo>")
+        await self.driver.command(self.maya, "week")
+        self.show()
 
         await self.fast_forward(datetime(2027, 9, 5, 12, tzinfo=UTC))
         self.scene(
@@ -409,6 +425,10 @@ class Demo:
         assert channel is not None
         handback = self.find(channel, "renewed: hand-back to the CSM")
         await self.click(self.chen, handback, channel, "baton_handback_held")
+        self.scene("After the renewal and the hand-back, the CSM owns the new cycle; the record")
+        await self.driver.command(self.maya, "owner acme")
+        await self.driver.command(self.maya, "history acme on 2027-07-20")
+        self.show()
 
     async def _clarify(self, channel: Any) -> None:
         ae_dm = self.workspace.dm_channel(self.ana.id)

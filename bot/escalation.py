@@ -15,7 +15,7 @@ def managers_of(services: Services, account: Account) -> list[str]:
     """The account's manager; failing that, the managers configured for every account."""
     if account.manager_user_id:
         return [account.manager_user_id]
-    return sorted(services.settings.managers)
+    return sorted(services.managers)
 
 
 async def zone(services: Services, account: Account, user_id: str):  # noqa: ANN201

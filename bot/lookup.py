@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 
+from rapidfuzz import fuzz, process, utils
+
 from bot.services import Services
-from storage.accounts import account_in_channel, search_accounts
+from storage.accounts import account_in_channel, account_names, accounts_by_ids, search_accounts
 from storage.models import Account
 
 CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -31,3 +33,24 @@ def pick_list(accounts: list[Account], limit: int = 8) -> str:
     lines = [f"• *{a.name}* (CRM {a.crm_id})" for a in accounts[:limit]]
     more = f"\n…and {len(accounts) - limit} more." if len(accounts) > limit else ""
     return "\n".join(lines) + more
+
+
+CLOSEST = 5
+CLOSE_ENOUGH = 60  # rapidfuzz WRatio, 0–100
+
+
+async def closest_accounts(
+    services: Services, team_id: str, text: str, limit: int = CLOSEST
+) -> list[Account]:
+    """The accounts whose names are nearest to a query that matched none (typos)."""
+    names = await asyncio.to_thread(account_names, services.engine, team_id)
+    best = process.extract(
+        text.strip().lstrip("#"),
+        {i: n for i, n in names},
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        limit=limit,
+        score_cutoff=CLOSE_ENOUGH,
+    )
+    ids = [key for _name, _score, key in best]
+    return await asyncio.to_thread(accounts_by_ids, services.engine, team_id, ids)

@@ -34,6 +34,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "views.push": (),
     "views.publish": (),
     "bookmarks.add": ("bookmarks:write",),
+    "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),
 }
 # Needed for features rather than methods: the slash command and user_change events.
 FEATURE_SCOPES = ("commands", "users:read")

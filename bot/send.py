@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery import DeliveryReport, deliver_due
+from bot.outbound import outbound_route
 from bot.relevance import moot_reason
 from bot.services import Services
 from storage.models import Account
@@ -67,7 +68,12 @@ async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport
         if not ids:
             break
         attempt = await deliver_due(
-            services.engine, services.sender, now, ids=ids, relevance=moot_reason
+            services.engine,
+            services.sender,
+            now,
+            ids=ids,
+            relevance=moot_reason,
+            route=outbound_route(services),
         )
         for name in ("sent", "unknown", "failed", "cancelled"):
             getattr(report, name).extend(getattr(attempt, name))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
 from bot.clock import Clock
+from bot.managers import ManagerGroups
 from bot.settings import Settings
 
 
@@ -18,8 +19,15 @@ class Services:
     clock: Clock
     client: AsyncWebClient  # for calls other than owed messages (retries rate limits)
     sender: AsyncWebClient  # the outbox's client: no automatic retries (see slack_client)
+    groups: ManagerGroups = field(default_factory=ManagerGroups)  # see bot.managers
+    memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
+
+    @property
+    def managers(self) -> frozenset[str]:
+        """The managers of every account: BATON_MANAGERS people and user-group members."""
+        return self.settings.managers | self.groups.members
 
     def is_manager(self, user_id: str, account_manager: str | None = None) -> bool:
-        return user_id in self.settings.managers or (
+        return user_id in self.managers or (
             account_manager is not None and user_id == account_manager
         )

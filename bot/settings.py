@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP = re.compile(r"^(@[a-z0-9][a-z0-9._-]*|S[A-Z0-9]{2,})$")
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 
 
@@ -111,7 +112,7 @@ class Settings(BaseSettings):
             raise ValueError("expects an annual amount such as 75000")
         return amount
 
-    @field_validator("baton_marketing_users", "baton_managers", mode="before")
+    @field_validator("baton_marketing_users", mode="before")
     @classmethod
     def _user_ids(cls, value: object) -> str:
         ids = [part.strip() for part in str(value or "").split(",") if part.strip()]
@@ -119,6 +120,18 @@ class Settings(BaseSettings):
             if not _USER_ID.match(user_id):
                 raise ValueError("expects comma-separated Slack user ids such as U0123ABCD")
         return ",".join(ids)
+
+    @field_validator("baton_managers", mode="before")
+    @classmethod
+    def _managers(cls, value: object) -> str:
+        parts = [part.strip() for part in str(value or "").split(",") if part.strip()]
+        for part in parts:
+            if not (_USER_ID.match(part) or _GROUP.match(part.lower() if part[0] == "@" else part)):
+                raise ValueError(
+                    "expects comma-separated Slack user ids such as U0123ABCD and/or a user "
+                    "group handle such as @cs-leads"
+                )
+        return ",".join(p.lower() if p.startswith("@") else p for p in parts)
 
     @field_validator(
         "slack_bot_token",
@@ -204,7 +217,13 @@ class Settings(BaseSettings):
 
     @property
     def managers(self) -> frozenset[str]:
-        return frozenset(filter(None, self.baton_managers.split(",")))
+        """The managers named by user id (see `manager_groups` for user groups)."""
+        return frozenset(p for p in self.baton_managers.split(",") if _USER_ID.match(p))
+
+    @property
+    def manager_groups(self) -> frozenset[str]:
+        """User groups whose members are managers: handles (@cs-leads) or ids (S0123…)."""
+        return frozenset(p for p in self.baton_managers.split(",") if p and not _USER_ID.match(p))
 
     @property
     def marketing_users(self) -> frozenset[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.delivery import DeliveryReport, deliver_due
+from bot.outbound import outbound_route
+from bot.ownership.digest import plan_digests
 from bot.planner import plan_due
 from bot.reconcile import reconcile
 from bot.relevance import moot_reason
@@ -18,5 +20,12 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     instant = now or services.clock()
     await reconcile(services, instant)
     await plan_due(services, instant)
+    await plan_digests(services, instant)
     await catch_up_overdue(services, instant)
-    return await deliver_due(services.engine, services.sender, instant, relevance=moot_reason)
+    return await deliver_due(
+        services.engine,
+        services.sender,
+        instant,
+        relevance=moot_reason,
+        route=outbound_route(services),
+    )

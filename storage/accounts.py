@@ -120,33 +120,56 @@ def release_setup(engine: Engine, team_id: str, account_id: int, token: str) -> 
 
 
 def search_accounts(engine: Engine, team_id: str, text: str, limit: int = 20) -> list[Account]:
-    """Accounts whose CRM id or name is `text`, else whose name contains it (any case)."""
-    needle = text.strip().lower()
+    """Accounts whose CRM id, name or channel name is `text` (any case); else those whose
+    name holds every word of it, in any order."""
+    needle = " ".join(text.strip().lower().split())
     with session_scope(engine) as session:
-        exact = list(
-            session.scalars(
+        found: dict[int, Account] = {}
+        # One indexed lookup per column: an OR across them makes SQLite scan the team.
+        for column in (Account.crm_id, Account.name, Account.channel_name):
+            for account in session.scalars(
                 select(Account)
-                .where(
-                    Account.team_id == team_id,
-                    or_(func.lower(Account.crm_id) == needle, func.lower(Account.name) == needle),
-                )
+                .where(Account.team_id == team_id, func.lower(column) == needle)
                 .limit(limit)
-            )
-        )
-        if exact:
+            ):
+                found.setdefault(account.id, account)
+        exact = sorted(found.values(), key=lambda a: (a.name, a.id))[:limit]
+        if exact or not needle:
             return exact
-        pattern = "%" + "".join(ch for ch in needle if ch not in "%_\\") + "%"
+        words = ["%" + "".join(ch for ch in w if ch not in "%_\\") + "%" for w in needle.split()]
         return list(
             session.scalars(
                 select(Account)
                 .where(
                     Account.team_id == team_id,
-                    func.lower(Account.name).like(pattern),
+                    *(func.lower(Account.name).like(word) for word in words),
                 )
-                .order_by(Account.name)
+                .order_by(Account.name, Account.id)
                 .limit(limit)
             )
         )
+
+
+def account_names(engine: Engine, team_id: str) -> list[tuple[int, str]]:
+    """(id, name) of every account of the workspace: what a near-miss is matched against."""
+    with session_scope(engine) as session:
+        return [
+            (i, n)
+            for i, n in session.execute(
+                select(Account.id, Account.name).where(Account.team_id == team_id)
+            )
+        ]
+
+
+def accounts_by_ids(engine: Engine, team_id: str, ids: list[int]) -> list[Account]:
+    with session_scope(engine) as session:
+        found = {
+            a.id: a
+            for a in session.scalars(
+                select(Account).where(Account.team_id == team_id, Account.id.in_(ids))
+            )
+        }
+    return [found[i] for i in ids if i in found]
 
 
 def due_for_planning(engine: Engine, now: datetime, limit: int = 500) -> list[Account]:

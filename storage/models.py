@@ -107,6 +107,15 @@ class Account(SQLModel, table=True):
             sqlite_where=text("provisioned_at IS NULL"),
             postgresql_where=text("provisioned_at IS NULL"),
         ),
+        # `/baton owner`, the App Home and the manager views answer from these.
+        Index("ix_accounts_team_ae", "team_id", "ae_user_id"),
+        Index("ix_accounts_team_csm", "team_id", "csm_user_id"),
+        Index("ix_accounts_team_am", "team_id", "am_user_id"),
+        Index("ix_accounts_team_manager", "team_id", "manager_user_id"),
+        Index("ix_accounts_team_renewal", "team_id", "renewal_date"),
+        Index("ix_accounts_team_name_ci", "team_id", text("lower(name)")),
+        Index("ix_accounts_team_crm_ci", "team_id", text("lower(crm_id)")),
+        Index("ix_accounts_team_channel_ci", "team_id", text("lower(channel_name)")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -263,6 +272,7 @@ class Milestone(SQLModel, table=True):
     __tablename__ = "milestones"
     __table_args__ = (
         UniqueConstraint("team_id", "account_id", "renewal_date", "key", name="uq_milestones"),
+        Index("ix_milestones_team_due", "team_id", "due_date", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -324,3 +334,48 @@ class RenewalOutcome(SQLModel, table=True):
     effective_date: date
     recorded_by: str = Field(max_length=32)
     recorded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    handback_held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    handback_held_by: str | None = Field(default=None, max_length=32)
+
+
+class OwnershipEvent(SQLModel, table=True):
+    """Who held each role of an account from `at` on, and why it changed: the audit trail
+    behind `/baton history`. A row is written only when something actually changed."""
+
+    __tablename__ = "ownership_events"
+    __table_args__ = (Index("ix_ownership_events_account", "team_id", "account_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    cause: str = Field(max_length=40)
+    actor: str | None = Field(default=None, max_length=32)
+    ae_user_id: str | None = Field(default=None, max_length=32)
+    csm_user_id: str | None = Field(default=None, max_length=32)
+    am_user_id: str | None = Field(default=None, max_length=32)
+    retention_model: str = Field(max_length=1)
+    commercial: str = Field(max_length=8)  # the role owning the commercial side
+    note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Coverage(SQLModel, table=True):
+    """While `user_id` is away, `backup_user_id` gets their ownership answers and nudges."""
+
+    __tablename__ = "coverages"
+    __table_args__ = (
+        Index("ix_coverages_user", "team_id", "user_id", "ends_at"),
+        Index("ix_coverages_backup", "team_id", "backup_user_id", "ends_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    backup_user_id: str = Field(max_length=32)
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # exclusive
+    until: date  # the last day covered, in the covered person's zone
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_early_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_by: str | None = Field(default=None, max_length=32)

@@ -182,3 +182,15 @@ def _close(session: Any, account: Account, **values: Any) -> RenewalOutcome:
     session.execute(update(Milestone).where(*conditions).values(status=MilestoneStatus.SKIPPED))
     session.flush()
     return RenewalOutcome(**outcome.model_dump())
+
+
+def account_outcomes(engine: Engine, team_id: str, account_id: int) -> list[RenewalOutcome]:
+    """Every recorded end of a renewal cycle of the account, oldest first."""
+    with session_scope(engine) as session:
+        return list(
+            session.scalars(
+                select(RenewalOutcome)
+                .where(RenewalOutcome.team_id == team_id, RenewalOutcome.account_id == account_id)
+                .order_by(RenewalOutcome.recorded_at, RenewalOutcome.id)
+            )
+        )

@@ -111,7 +111,8 @@ async def test_done_records_the_outcome_and_stops_everything(
     await until(lambda: any("done by" in m.text for m in channel.messages))
     await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
     manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
-    assert not any("Business review" in m.text for m in manager_dm)
+    escalations = [m for m in manager_dm if not m.text.startswith("Your week from")]
+    assert not any("Business review" in m.text for m in escalations)
     assert len(nudges(csm_dm, "Business review")) == 1
 
 

@@ -17,6 +17,51 @@ class Subcommand:
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
+        "owner",
+        "owner <account | CRM id | #channel | @person>",
+        "Who owns an account this week: phase, owners and why, next milestone, anything "
+        "overdue, coverage. With a person: the accounts they own this week and in what role.",
+        "/baton owner acme",
+    ),
+    Subcommand(
+        "week",
+        "week",
+        "This week for your team: accounts changing hands, milestones due, overdue items, "
+        "at-risk accounts.",
+        "/baton week",
+    ),
+    Subcommand(
+        "renewals",
+        "renewals [days]",
+        "Renewals coming up in the next 90 days (or as many as you say), with their owners.",
+        "/baton renewals 30",
+    ),
+    Subcommand(
+        "pending",
+        "pending",
+        "Handoff packets not complete yet, and what is missing.",
+        "/baton pending",
+    ),
+    Subcommand(
+        "cover",
+        "cover @person with @backup until <date>",
+        "While someone is away, their ownership answers and nudges go to the backup, marked "
+        "as coverage. `cover @person off` ends it early.",
+        "/baton cover @chen with @sam until 2027-01-15",
+    ),
+    Subcommand(
+        "assign",
+        "assign <account> ae|csm|am @person",
+        "Reassign a role on an account (managers and workspace admins only; audited).",
+        "/baton assign acme csm @sam",
+    ),
+    Subcommand(
+        "history",
+        "history <account> [on <date>]",
+        "Who owned the account when, with coverage and model changes; or on one day.",
+        "/baton history acme on 2027-03-03",
+    ),
+    Subcommand(
         "new", "new", "Start the handoff for a closed-won deal (without a CRM hook).", "/baton new"
     ),
     Subcommand(

@@ -413,7 +413,7 @@ async def _maybe_alert(services: Services, team_id: str, account: Account) -> No
     text = rating_alert_text(average, len(ratings), most_missing(r.missing for r in ratings))
     # Once a week per manager at most, however many ratings keep the average low.
     week, now = services.clock().strftime("%G-W%V"), services.clock()
-    managers = sorted({account.manager_user_id, *services.settings.managers} - {None})
+    managers = sorted({account.manager_user_id, *services.managers} - {None})
     await send_now(
         services,
         *(

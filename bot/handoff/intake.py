@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import change_text, topic
 from bot.handoff.provision import provision
+from bot.ownership.facts import note_ownership
 from bot.renewal.replan import after_arr_change, replan_owners
 from bot.send import about, send_now
 from bot.services import Services
@@ -168,6 +169,9 @@ async def _apply_changes(
     updates["updated_at"] = updates["plan_after"] = services.clock()
     account = await asyncio.to_thread(
         update_account, services.engine, account.team_id, account.id, **updates
+    )
+    await note_ownership(
+        services, account.team_id, account.id, "CRM update", note=", ".join(sorted(changed))
     )
     if account.channel_id:
         change = json.dumps(

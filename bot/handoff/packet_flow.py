@@ -18,6 +18,7 @@ from bot.blocks.handoff import (
     summary_blocks,
     who,
 )
+from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
 from bot.services import Services
 from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
@@ -136,7 +137,7 @@ async def save(services: Services, submission: Submission) -> SavedPart:
     """Save the part. Called before the modal is acknowledged, so nothing typed is lost."""
     account = submission.account
     marketing_required = services.settings.baton_marketing_required
-    return await asyncio.to_thread(
+    saved = await asyncio.to_thread(
         save_part,
         services.engine,
         account.team_id,
@@ -147,6 +148,11 @@ async def save(services: Services, submission: Submission) -> SavedPart:
         services.clock(),
         lambda answers: is_complete(answers, marketing_required),
     )
+    if submission.answers.get("retention_model"):
+        await note_ownership(
+            services, account.team_id, account.id, "retention model chosen", submission.user_id
+        )
+    return saved
 
 
 async def announce(services: Services, submission: Submission, saved: SavedPart) -> None:

@@ -19,6 +19,7 @@ from bot.blocks.handoff import (
     welcome_blocks,
 )
 from bot.handoff.people import resolve_missing, unresolved
+from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
 from bot.services import Services
 from flows.channel_names import channel_name
@@ -53,7 +54,7 @@ async def _provision(services: Services, account: Account) -> Account:
     account = await refresh_people(services, account, announce=False)
     if account.channel_id is None:
         account = await _open_channel(services, account)
-    await _invite(services, account)
+    await invite_people(services, account)
     client = services.client
     await client.conversations_setTopic(channel=account.channel_id, topic=topic(account))
     first_time = account.provisioned_at is None
@@ -88,8 +89,10 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
         people_checked_at=services.clock(),
         **updates,
     )
+    cause = "closed-won" if account.provisioned_at is None else "found in Slack"
+    await note_ownership(services, account.team_id, account.id, cause)
     if announce and found and account.channel_id:
-        await _invite(services, account)
+        await invite_people(services, account)
         messages = [
             about(
                 services,
@@ -129,7 +132,7 @@ async def _open_channel(services: Services, account: Account) -> Account:
     raise RuntimeError(f"no free channel name for {account.name!r} after {MAX_NAME_ATTEMPTS} tries")
 
 
-async def _invite(services: Services, account: Account) -> None:
+async def invite_people(services: Services, account: Account) -> None:
     wanted = {account.user_of(role) for role in ("ae", "csm", "am", "manager")} - {None}
     members = await services.client.conversations_members(channel=account.channel_id)
     missing = sorted(wanted - set(members["members"]))

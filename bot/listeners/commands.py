@@ -10,6 +10,8 @@ from bot.blocks.handoff import new_account_modal
 from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
 from bot.checkins import flow as checkin_flow
 from bot.lookup import find_accounts, pick_list
+from bot.ownership import commands as ownership
+from bot.ownership.commands import OWNERSHIP_COMMANDS
 from bot.renewal import outcome
 from bot.services import Services
 from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewal_problems
@@ -129,6 +131,10 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if name == "churned":
             await _churned(ack, command, _rest)
+            return
+        if name in OWNERSHIP_COMMANDS:
+            text, blocks = await ownership.answer(services, name, _rest, command)
+            await ack(response_type="ephemeral", text=text, blocks=blocks or None)
             return
         preface = None
         if name not in KNOWN:

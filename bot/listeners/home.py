@@ -1,13 +1,25 @@
-"""The App Home tab: published fresh every time a user opens it."""
+"""The App Home tab: published fresh every time a user opens it, and on paging."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.home import home_view
+from bot.blocks.home import PAGE_ACTION, home_view
 from bot.directory import first_name, person
+from bot.ownership.facts import today
+from bot.ownership.home import dashboard
 from bot.services import Services
+
+
+async def publish_home(
+    services: Services, client: AsyncWebClient, team_id: str, user_id: str, page: int = 0
+) -> None:
+    who = await person(services, client, team_id, user_id)
+    board = await dashboard(services, team_id, user_id)
+    await client.views_publish(
+        user_id=user_id, view=home_view(first_name(who), board, page, today(services))
+    )
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -15,6 +27,15 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_home_opened(event: dict, client: AsyncWebClient, context: dict) -> None:
         if event.get("tab", "home") != "home":
             return
-        user_id = event["user"]
-        who = await person(services, client, context["team_id"], user_id)
-        await client.views_publish(user_id=user_id, view=home_view(first_name(who)))
+        await publish_home(services, client, context["team_id"], event["user"])
+
+    async def on_page(ack: AsyncAck, body: dict, client: AsyncWebClient, context: dict) -> None:
+        await ack()
+        try:
+            page = int(body["actions"][0].get("value") or 0)
+        except (TypeError, ValueError):
+            page = 0
+        await publish_home(services, client, context["team_id"], body["user"]["id"], page)
+
+    app.action(f"{PAGE_ACTION}_prev")(on_page)
+    app.action(f"{PAGE_ACTION}_next")(on_page)

@@ -12,6 +12,7 @@ from bot.blocks.handoff import who
 from bot.blocks.kit import submitted
 from bot.blocks.renewal import SNOOZE_DAYS, done_modal, done_text, help_text
 from bot.escalation import managers_of, zone
+from bot.ownership.redirect import acting_for
 from bot.send import about, send_now
 from bot.services import Services
 from flows.calendar import next_business_time
@@ -35,7 +36,10 @@ async def load_milestone(
         raise Refusal("That milestone no longer exists.")
     account = await load_account(services, team_id, milestone.account_id)
     owners = {account.user_of(role) for role in milestone.owners} - {None}
-    if user_id not in owners and not services.is_manager(user_id, account.manager_user_id):
+    acting = await asyncio.to_thread(
+        acting_for, services.engine, team_id, user_id, services.clock()
+    )
+    if not owners & acting and not services.is_manager(user_id, account.manager_user_id):
         raise Refusal(f"*{milestone.title}* for {account.name} belongs to its owners or a manager.")
     if account.status == AccountStatus.CHURNED:
         raise Refusal(f"{account.name} has churned; its milestones are closed.")

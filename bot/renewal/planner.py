@@ -8,6 +8,7 @@ from functools import cache
 
 from bot.blocks.renewal import at_risk_text, channel_note, escalation_text, nudge_blocks
 from bot.escalation import escalate, zone
+from bot.renewal.commercial import commercial_role
 from bot.send import about, owe
 from bot.services import Services
 from flows.calendar import BUSINESS_MORNING, local_instant, next_business_time
@@ -15,8 +16,7 @@ from flows.gate import escalation_time
 from flows.health import Health, at_risk_days
 from flows.playbook import Milestone as Step
 from flows.playbook import load_playbook
-from flows.renewal import PlannedMilestone, commercial_owner, phase_two_end, plan_cycle
-from flows.retention import RetentionModel
+from flows.renewal import PlannedMilestone, phase_two_end, plan_cycle
 from storage.milestones import (
     cycle_milestones,
     ensure_milestones,
@@ -34,15 +34,6 @@ HORIZON = timedelta(days=14)
 @cache
 def playbook() -> dict[str, Step]:
     return {step.key: step for step in load_playbook()}
-
-
-def commercial_role(services: Services, account: Account) -> str:
-    return commercial_owner(
-        RetentionModel(account.retention_model),
-        account.arr,
-        services.settings.baton_arr_threshold,
-        has_am=bool(account.am_user_id or account.am_email),
-    )
 
 
 def planned_cycle(services: Services, account: Account) -> list[PlannedMilestone]:

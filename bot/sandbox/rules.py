@@ -172,6 +172,8 @@ _FLAT_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
     "bookmarks.add": ("bookmarks:write",),
+    "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),
 }
 
 
@@ -204,6 +206,8 @@ METHOD_TIER = {
     "views.push": 4,
     "views.publish": 4,
     "bookmarks.add": 2,
+    "usergroups.list": 2,
+    "usergroups.users.list": 2,
 }
 POST_MESSAGE_PER_SECOND = 1.0
 POST_MESSAGE_BURST = 6

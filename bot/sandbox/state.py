@@ -37,6 +37,7 @@ class User:
     tz: str = "UTC"
     is_bot: bool = False
     deleted: bool = False
+    is_admin: bool = False
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         offset = int(now.astimezone(ZoneInfo(self.tz)).utcoffset().total_seconds())  # type: ignore[union-attr]
@@ -46,6 +47,8 @@ class User:
             "real_name": self.real_name,
             "deleted": self.deleted,
             "is_bot": self.is_bot,
+            "is_admin": self.is_admin,
+            "is_owner": False,
             "tz": self.tz,
             "tz_offset": offset,
             "profile": {
@@ -117,6 +120,24 @@ class Channel:
 
 
 @dataclass
+class UserGroup:
+    id: str
+    handle: str
+    name: str
+    users: list[str] = field(default_factory=list)
+
+    def as_json(self, team_id: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "team_id": team_id,
+            "is_usergroup": True,
+            "name": self.name,
+            "handle": self.handle,
+            "user_count": len(self.users),
+        }
+
+
+@dataclass
 class Ephemeral:
     channel: str
     user: str
@@ -171,6 +192,7 @@ class Workspace:
         self.home_views: dict[str, dict[str, Any]] = {}
         self.triggers: dict[str, Trigger] = {}
         self.external_emails: set[str] = set()  # people outside the workspace (Slack Connect)
+        self.usergroups: dict[str, UserGroup] = {}
 
     # --- setup helpers (used by tests and the demo, not part of the Web API) -----------
     def use_clock(self, clock: Callable[[], datetime]) -> None:
@@ -186,6 +208,11 @@ class Workspace:
         user = User(id=self._new_id("U"), name=name, real_name=real_name, email=email, tz=tz)
         self.users[user.id] = user
         return user
+
+    def add_usergroup(self, handle: str, users: list[str]) -> UserGroup:
+        group = UserGroup(id=self._new_id("S"), handle=handle, name=handle, users=list(users))
+        self.usergroups[group.id] = group
+        return group
 
     def add_channel(self, name: str, members: list[str], is_private: bool = False) -> Channel:
         check_channel_name(name)
@@ -296,6 +323,16 @@ class Workspace:
         if user is None or user.deleted:
             raise SlackError("users_not_found")
         return {"user": user.as_json(self.clock())}
+
+    # --- user groups ------------------------------------------------------------------
+    def api_usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"usergroups": [g.as_json(self.team_id) for g in self.usergroups.values()]}
+
+    def api_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = self.usergroups.get(self._required(args, "usergroup"))
+        if group is None:
+            raise SlackError("no_such_subteam")
+        return {"users": list(group.users)}
 
     # --- conversations ----------------------------------------------------------------
     def api_conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:

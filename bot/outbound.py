@@ -1,0 +1,24 @@
+"""The last look at a claimed message before it goes: a digest is written from the data as
+it is now, and anything owed to someone away goes to their backup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from bot.delivery import Route
+from bot.ownership import digest
+from bot.ownership.redirect import covered_route
+from bot.services import Services
+from storage.outbox import Claim
+
+
+def outbound_route(services: Services) -> Route:
+    def route(engine: Engine, claim: Claim, now: datetime) -> Claim | str | None:
+        written = digest.compose(services, claim, now) if claim.kind == digest.KIND else None
+        if isinstance(written, str):
+            return written
+        return covered_route(engine, written or claim, now) or written
+
+    return route

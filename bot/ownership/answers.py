@@ -1,0 +1,312 @@
+"""The answers to `/baton owner`, `week`, `renewals`, `pending` and `history`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from bot.blocks.handoff import money
+from bot.blocks.kit import Block
+from bot.blocks.ownership import (
+    covered,
+    day,
+    late_line,
+    owner_answer,
+    owners_of,
+    person_answer,
+    titled,
+)
+from bot.lookup import closest_accounts, find_accounts, pick_list
+from bot.managers import refresh_managers
+from bot.ownership.facts import facts_of
+from bot.ownership.facts import today as local_today
+from bot.ownership.standing import Standing, standings, windows_now
+from bot.renewal.commercial import commercial_role
+from bot.services import Services
+from flows.dates import add_months
+from flows.ownership import CLOSE_MONTH, CO_OWN_MONTH, HANDOFF_DAYS, ROLE_NAMES, changes
+from storage.models import Account, Coverage
+from storage.ownership import covered_by
+from storage.portfolio import (
+    Scope,
+    count_renewing_between,
+    handover_candidates,
+    manages_any,
+    milestones_between,
+    overdue_milestones,
+    pending_packets,
+    ratings_since,
+    red_accounts,
+    renewals_into,
+    renewing_between,
+    scoped_accounts,
+)
+
+Answer = tuple[str, list[Block]]
+PERSON_LIMIT = 500  # accounts read for one person's answer; more are counted, not listed
+
+
+def _plain(text: str) -> Answer:
+    return text, []
+
+
+async def account_answer(
+    services: Services, team_id: str, text: str, channel_id: str | None, usage: str
+) -> Answer:
+    accounts = await find_accounts(services, team_id, text, channel_id)
+    if len(accounts) == 1:
+        return await one_account_answer(services, team_id, accounts[0])
+    if accounts:
+        return _plain(
+            f"Several accounts match “{text.strip()[:80]}”; say which:\n{pick_list(accounts)}"
+        )
+    if not text.strip():
+        return _plain(f"Which account? Try `{usage}` (a name, CRM id or #channel).")
+    close = await closest_accounts(services, team_id, text)
+    if close:
+        return _plain(
+            f"I found no account matching “{text.strip()[:80]}”. The closest names:\n"
+            f"{pick_list(close)}"
+        )
+    return _plain(f"I found no account matching “{text.strip()[:80]}”. Try its name or CRM id.")
+
+
+async def one_account_answer(services: Services, team_id: str, account: Account) -> Answer:
+    now = services.clock()
+
+    def read() -> tuple[Standing, dict[str, Coverage]]:
+        return standings(services, [account], now)[0], windows_now(services, team_id, now)
+
+    standing, windows = await asyncio.to_thread(read)
+    return owner_answer(standing, local_today(services, now), windows)
+
+
+async def person_owner_answer(services: Services, team_id: str, user_id: str) -> Answer:
+    now = services.clock()
+
+    def read() -> tuple[list[Standing], list[Coverage], dict[str, Coverage]]:
+        covering = covered_by(services.engine, team_id, user_id, now)
+        people = (user_id, *(c.user_id for c in covering))
+        accounts = scoped_accounts(
+            services.engine, Scope(team_id, holders=people), limit=PERSON_LIMIT
+        )
+        return standings(services, accounts, now), covering, windows_now(services, team_id, now)
+
+    found, covering, windows = await asyncio.to_thread(read)
+    return person_answer(user_id, found, covering, windows, local_today(services, now))
+
+
+@dataclass(frozen=True)
+class Reach:
+    scope: Scope
+    label: str  # whose accounts, in words
+    manager: bool
+
+
+async def reach_of(services: Services, team_id: str, user_id: str) -> Reach:
+    """Whose accounts a person's views cover: everyone's for a workspace manager, the
+    team's for an account manager, their own otherwise."""
+    await refresh_managers(services)
+    if user_id in services.managers:
+        return Reach(Scope(team_id, everyone=True), "every account", True)
+    if await asyncio.to_thread(manages_any, services.engine, team_id, user_id):
+        return Reach(Scope(team_id, manager=user_id, holders=(user_id,)), "your team", True)
+    return Reach(Scope(team_id, holders=(user_id,)), "your accounts", False)
+
+
+def _account_link(account: Account) -> str:
+    return f"*{account.name}*"
+
+
+@dataclass(frozen=True)
+class Week:
+    first: date
+    last: date
+    changing: list[str]
+    due: list[str]
+    due_total: int
+    overdue: list[str]
+    overdue_total: int
+    at_risk: list[str]
+    at_risk_total: int
+    ratings: list[str]
+
+
+def read_week(services: Services, scope: Scope, now: datetime) -> Week:
+    """Everything the week view and the Monday digest say (sync: run it on a thread)."""
+    engine = services.engine
+    first = local_today(services, now)
+    last = first + timedelta(days=6)
+    windows = windows_now(services, scope.team_id, now)
+    changing = _changing_hands(services, scope, first, last, windows)
+    due_rows = milestones_between(engine, scope, first, last)
+    due_standings = {s.account.id: s for s in standings(services, [a for _m, a in due_rows], now)}
+    due = [
+        f"• {m.due_date:%a %d %b} — {_account_link(a)}: {m.title} — "
+        f"{owners_of(m, due_standings[a.id], windows)}"
+        for m, a in due_rows
+    ]
+    late_rows = overdue_milestones(engine, scope, first, now)
+    late_standings = {s.account.id: s for s in standings(services, [a for _m, a in late_rows], now)}
+    overdue = []
+    for milestone, account in late_rows:
+        standing = late_standings[account.id]
+        match = next((x for x in standing.overdue if x.what == milestone.title), None)
+        if match is not None:
+            overdue.append(
+                f"• {_account_link(account)}: " + late_line(match, standing, first, windows)
+            )
+    for account, _packet in pending_packets(engine, scope):
+        waited = (first - account.closed_at.astimezone(services.settings.timezone).date()).days
+        if waited > 2:
+            overdue.append(
+                f"• {_account_link(account)}: handoff packet, {waited} days after close — "
+                f"{covered(account.ae_user_id, windows)}"
+            )
+    red = red_accounts(engine, scope)
+    at_risk = [
+        f"• {_account_link(a)} — red since {f.flagged_at:%d %b}: {(f.risks or '').strip()[:120]} "
+        f"· renews {a.renewal_date:%d %b %Y}"
+        for a, f in red
+    ]
+    ratings = [
+        f"• {_account_link(a)}: {r.rating}/5 from <@{r.rated_by}>"
+        + (f" — missing: {', '.join(r.missing)}" if r.missing else "")
+        for r, a in ratings_since(engine, scope, now - timedelta(days=7))
+    ]
+    return Week(
+        first,
+        last,
+        changing,
+        due,
+        len(due),
+        overdue,
+        len(overdue),
+        at_risk,
+        len(at_risk),
+        ratings,
+    )
+
+
+def _changing_hands(
+    services: Services, scope: Scope, first: date, last: date, windows: dict[str, Coverage]
+) -> list[str]:
+    slack = timedelta(days=3)  # month arithmetic; the exact test follows
+    candidates = handover_candidates(
+        services.engine,
+        scope,
+        [
+            (
+                "closed_at",
+                _start_of(first - timedelta(days=HANDOFF_DAYS + 2)),
+                _start_of(last + timedelta(days=2)),
+            ),
+            (
+                "renewal_date",
+                add_months(first, 12 - CO_OWN_MONTH) - slack,
+                add_months(last, 12 - CO_OWN_MONTH) + slack,
+            ),
+            (
+                "renewal_date",
+                add_months(first, 12 - CLOSE_MONTH) - slack,
+                add_months(last, 12 - CLOSE_MONTH) + slack,
+            ),
+        ],
+    )
+    renewals = renewals_into(services.engine, candidates)
+    lines = []
+    for account in sorted(candidates, key=lambda a: a.name.lower()):
+        facts = facts_of(services, account, renewals.get(account.id))
+        for when, owns in changes(facts, first, last):
+            lead = next((p for p in owns.parts if p.primary), None)
+            who = (
+                f"{covered(account.user_of(lead.role), windows)} ({ROLE_NAMES[lead.role]}) leads"
+                if lead
+                else "no owner"
+            )
+            lines.append(
+                f"• {when:%a %d %b} — {_account_link(account)} enters {owns.phase.label}: {who}"
+            )
+    return lines
+
+
+def _start_of(day_: date) -> datetime:
+    return datetime.combine(day_, time(0), tzinfo=UTC)
+
+
+async def week_answer(services: Services, team_id: str, user_id: str) -> Answer:
+    reach = await reach_of(services, team_id, user_id)
+    week = await asyncio.to_thread(read_week, services, reach.scope, services.clock())
+    return week_report(week, f"The week of {week.first:%d %b} — {reach.label}", ratings=False)
+
+
+def week_report(week: Week, title: str, *, ratings: bool) -> Answer:
+    sections = [
+        ("Changing hands", week.changing, len(week.changing)),
+        (f"Milestones due by {week.last:%a %d %b}", week.due, week.due_total),
+        ("Overdue", week.overdue, week.overdue_total),
+        ("At risk (red month-5 flag)", week.at_risk, week.at_risk_total),
+    ]
+    if ratings:
+        sections.append(("Packet ratings this past week", week.ratings, len(week.ratings)))
+    return titled(title, sections, "Ask `/baton owner <account>` for any account's detail.")
+
+
+async def renewals_answer(services: Services, team_id: str, user_id: str, days: int) -> Answer:
+    reach = await reach_of(services, team_id, user_id)
+    first = local_today(services)
+    last = first + timedelta(days=days)
+    now = services.clock()
+
+    def read() -> tuple[list[Standing], int, dict[str, Coverage]]:
+        accounts = renewing_between(services.engine, reach.scope, first, last)
+        total = count_renewing_between(services.engine, reach.scope, first, last)
+        return standings(services, accounts, now), total, windows_now(services, team_id, now)
+
+    found, total, windows = await asyncio.to_thread(read)
+    lines = []
+    for standing in found:
+        account = standing.account
+        role = commercial_role(services, account)
+        flag = f" · health {standing.flag.health}" if standing.flag else ""
+        late = f" · :warning: {len(standing.overdue)} overdue" if standing.overdue else ""
+        lines.append(
+            f"• {account.renewal_date:%a %d %b %Y} — {_account_link(account)} · {money(account)}"
+            f" · {ROLE_NAMES[role]} {covered(account.user_of(role), windows)}{flag}{late}"
+        )
+    return titled(
+        f"Renewals in the next {days} days — {reach.label}",
+        [(f"{total} renewal{'s' * (total != 1)} by {day(last)}", lines, total)],
+        "Ask `/baton renewals 30` for a shorter window.",
+    )
+
+
+async def pending_answer(services: Services, team_id: str, user_id: str) -> Answer:
+    reach = await reach_of(services, team_id, user_id)
+    today_ = local_today(services)
+    now = services.clock()
+
+    def read() -> tuple[list, dict[str, Coverage]]:
+        return pending_packets(services.engine, reach.scope), windows_now(services, team_id, now)
+
+    rows, windows = await asyncio.to_thread(read)
+    lines = []
+    for account, packet in rows:
+        closed = account.closed_at.astimezone(services.settings.timezone).date()
+        missing = []
+        if packet is None or packet.ae_part_at is None:
+            missing.append(f"AE part ({covered(account.ae_user_id, windows)})")
+        if services.settings.baton_marketing_required and (
+            packet is None or packet.marketing_part_at is None
+        ):
+            missing.append("marketing part")
+        lines.append(
+            f"• {_account_link(account)} — closed {closed:%d %b} ({(today_ - closed).days} days)"
+            f" · missing: {', '.join(missing) or 'answers'}"
+        )
+    return titled(
+        f"Handoff packets not complete — {reach.label}",
+        [(f"{len(rows)} waiting", lines, len(rows))],
+        "A deal is not handed off until its packet is complete.",
+    )

@@ -1,0 +1,183 @@
+"""Changing who answers for an account: coverage while someone is away, and reassignment
+by a manager or admin. Both are audited and announced."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import time, timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot.accounts import Refusal
+from bot.directory import remember_user, zone_of
+from bot.handoff.provision import invite_people
+from bot.managers import is_admin, refresh_managers
+from bot.ownership.facts import note_ownership, today
+from bot.renewal.replan import replan_owners
+from bot.send import about, send_now
+from bot.services import Services
+from flows.calendar import local_instant
+from flows.ownership import ROLE_NAMES
+from flows.ownership_args import Cover, EndCover
+from storage.accounts import update_account
+from storage.models import Account, Coverage
+from storage.outbox import OwedMessage
+from storage.ownership import end_coverage, start_coverage
+from storage.people import get_person
+from storage.portfolio import Scope, count_accounts, manages_any
+
+
+async def _active_person(services: Services, team_id: str, user_id: str) -> dict:
+    """users.info of someone who can own accounts, or a Refusal saying why not."""
+    try:
+        response = await services.client.users_info(user=user_id)
+    except SlackApiError:
+        raise Refusal(f"<@{user_id}> is not someone in this workspace.") from None
+    user = response["user"]
+    if user.get("deleted") or user.get("is_bot"):
+        raise Refusal(f"<@{user_id}> is not an active person, so cannot own accounts.")
+    await remember_user(services, team_id, user)
+    return user
+
+
+async def _may_manage(
+    services: Services, team_id: str, actor: str, account: Account | None
+) -> bool:
+    await refresh_managers(services)
+    manager = account.manager_user_id if account else None
+    if services.is_manager(actor, manager):
+        return True
+    if account is None and await asyncio.to_thread(manages_any, services.engine, team_id, actor):
+        return True
+    return await is_admin(services, actor)
+
+
+def _personal(services: Services, team_id: str, key: str, to: str, text: str) -> OwedMessage:
+    return OwedMessage(
+        team_id=team_id,
+        dedupe_key=key,
+        channel=to,
+        text=text,
+        due_at=services.clock(),
+        kind="coverage",
+    )
+
+
+async def cover(services: Services, team_id: str, actor: str, request: Cover | EndCover) -> str:
+    if actor != request.user and not await _may_manage(services, team_id, actor, None):
+        raise Refusal(
+            f"Only <@{request.user}> or a manager can arrange cover for <@{request.user}>."
+        )
+    if isinstance(request, EndCover):
+        return await _end_cover(services, team_id, actor, request.user)
+    await _active_person(services, team_id, request.user)
+    await _active_person(services, team_id, request.backup)
+    person = await asyncio.to_thread(get_person, services.engine, team_id, request.user)
+    tz = zone_of(person, services.settings.timezone)
+    now = services.clock()
+    window = Coverage(
+        team_id=team_id,
+        user_id=request.user,
+        backup_user_id=request.backup,
+        starts_at=now,
+        ends_at=local_instant(request.until + timedelta(days=1), time(0), tz),
+        until=request.until,
+        created_by=actor,
+        created_at=now,
+    )
+    replaced = await asyncio.to_thread(start_coverage, services.engine, window)
+    held = await asyncio.to_thread(
+        count_accounts, services.engine, Scope(team_id, holders=(request.user,))
+    )
+    until = f"{request.until:%a %d %b %Y}"
+    accounts = f"{held} account{'s' * (held != 1)}"
+    notes = [
+        _personal(
+            services,
+            team_id,
+            f"cover-{window.id}-backup",
+            request.backup,
+            f":busts_in_silhouette: You are covering for <@{request.user}> until the end of "
+            f"{until}: their {accounts} and every nudge for them come to you, marked as "
+            "coverage. `/baton owner @you` lists them.",
+        )
+    ]
+    if actor != request.user:
+        notes.append(
+            _personal(
+                services,
+                team_id,
+                f"cover-{window.id}-person",
+                request.user,
+                f"<@{actor}> arranged cover while you are away: <@{request.backup}> takes "
+                f"your {accounts} and nudges until the end of {until}.",
+            )
+        )
+    await send_now(services, *notes)
+    earlier = " It replaces the cover already arranged." if replaced else ""
+    return (
+        f"<@{request.backup}> covers for <@{request.user}> from now until the end of {until} "
+        f"({tz.key} time): ownership answers and the nudges for their {accounts} go to "
+        f"<@{request.backup}>, marked as coverage.{earlier}"
+    )
+
+
+async def _end_cover(services: Services, team_id: str, actor: str, user_id: str) -> str:
+    ended = await asyncio.to_thread(
+        end_coverage, services.engine, team_id, user_id, services.clock(), actor
+    )
+    if not ended:
+        return f"<@{user_id}> has no cover arranged."
+    backups = ", ".join(dict.fromkeys(f"<@{w.backup_user_id}>" for w in ended))
+    await send_now(
+        services,
+        *(
+            _personal(
+                services,
+                team_id,
+                f"cover-{w.id}-ended",
+                w.backup_user_id,
+                f"Cover for <@{user_id}> has ended: their nudges go to them again.",
+            )
+            for w in ended
+        ),
+    )
+    return f"Cover for <@{user_id}> ended ({backups} no longer covers); nudges go to them again."
+
+
+async def assign(
+    services: Services, team_id: str, actor: str, account: Account, role: str, user_id: str
+) -> str:
+    if not await _may_manage(services, team_id, actor, account):
+        manager = f" Ask <@{account.manager_user_id}>." if account.manager_user_id else ""
+        raise Refusal(f"Only a manager or a workspace admin can reassign accounts.{manager}")
+    if account.user_of(role) == user_id:
+        return f"<@{user_id}> is already the {ROLE_NAMES[role]} of {account.name}."
+    user = await _active_person(services, team_id, user_id)
+    email = (user.get("profile") or {}).get("email")
+    before = account.user_of(role)
+    values: dict[str, object] = {f"{role}_user_id": user_id, "updated_at": services.clock()}
+    if email:
+        values[f"{role}_email"] = email
+    account = await asyncio.to_thread(
+        update_account, services.engine, team_id, account.id, **values
+    )
+    was = f" (was <@{before}>)" if before else ""
+    await note_ownership(services, team_id, account.id, "assigned", actor)
+    await replan_owners(services, account)
+    if account.channel_id:
+        await invite_people(services, account)
+    text = (
+        f":arrows_counterclockwise: <@{actor}> made <@{user_id}> the {ROLE_NAMES[role]} of "
+        f"*{account.name}*{was}, on {today(services):%d %b %Y}."
+    )
+    stamp = services.clock().strftime("%Y%m%d%H%M%S")
+    targets = dict.fromkeys(filter(None, (account.channel_id, user_id, before)))
+    await send_now(
+        services,
+        *(
+            about(services, account, f"assign-{role}-{user_id}-{stamp}-{to}", to, text)
+            for to in targets
+        ),
+    )
+    return f"Done: <@{user_id}> is now the {ROLE_NAMES[role]} of {account.name}{was}. Their nudges follow."

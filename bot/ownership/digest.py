@@ -1,0 +1,94 @@
+"""The Monday digest: at 08:00 each manager's local time, their week in one DM.
+
+Owed a week ahead like every other message (so downtime, restarts and replicas neither lose
+nor repeat it), and written at the moment it is sent, so it tells the week as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.directory import person, zone_of
+from bot.ownership.answers import read_week, week_report
+from bot.services import Services
+from flows.calendar import local_instant
+from storage.outbox import Claim, OwedMessage, enqueue
+from storage.portfolio import Scope, account_managers
+from storage.workspaces import workspace_ids
+
+KIND = "manager_digest"
+DIGEST_TIME = time(8, 0)
+MONDAY = 0
+
+
+def digest_time(now: datetime, tz: ZoneInfo) -> datetime:
+    """This Monday's 08:00 local while it is still Monday there, else next Monday's."""
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    if local.date() != monday:
+        monday += timedelta(days=7)
+    return local_instant(monday, DIGEST_TIME, tz)
+
+
+async def plan_digests(services: Services, now: datetime) -> int:
+    """Owe every manager their next Monday digest (once: the key is the manager and day)."""
+    pairs = set(await asyncio.to_thread(account_managers, services.engine))
+    if services.managers:
+        teams = await asyncio.to_thread(workspace_ids, services.engine)
+        pairs |= {(team, m) for team in teams for m in services.managers}
+    owed = 0
+    memo = services.memo.setdefault(KIND, {})
+    for team_id, manager in sorted(pairs):
+        tz = await _zone(services, team_id, manager)
+        due = digest_time(now, tz)
+        key = f"digest-{manager}-{due.astimezone(tz).date()}"
+        if memo.get((team_id, manager)) == key:
+            continue
+        message = OwedMessage(
+            team_id=team_id,
+            dedupe_key=key,
+            channel=manager,
+            text="Your Monday digest",  # written when it is sent (see `compose`)
+            due_at=due,
+            kind=KIND,
+            expires_at=due + timedelta(hours=12),
+            local_tz=tz.key,
+        )
+        owed += await asyncio.to_thread(enqueue, services.engine, message) is not None
+        memo[(team_id, manager)] = key
+    return owed
+
+
+async def _zone(services: Services, team_id: str, user_id: str) -> ZoneInfo:
+    who = await person(services, services.client, team_id, user_id)
+    return zone_of(who, services.settings.timezone)
+
+
+def compose(services: Services, claim: Claim, now: datetime) -> Claim | str:
+    """The digest's words, from the database as it is now (a quiet week: a reason to skip)."""
+    manager = claim.channel
+    everyone = manager in services.managers
+    scope = Scope(claim.team_id, everyone=everyone, manager=None if everyone else manager)
+    week = read_week(services, scope, now)
+    if not (week.changing or week.due or week.overdue or week.at_risk or week.ratings):
+        return "a quiet week: nothing to report"
+    label = "every account" if everyone else "your team"
+    text, blocks = week_report(
+        week, f"Your week from {week.first:%a %d %b} — {label}", ratings=True
+    )
+    return Claim(
+        id=claim.id,
+        token=claim.token,
+        team_id=claim.team_id,
+        channel=claim.channel,
+        text=text[:3000],
+        blocks=blocks[:50],
+        thread_ts=None,
+        due_at=claim.due_at,
+        kind=claim.kind,
+        account_id=None,
+        expires_at=claim.expires_at,
+        dedupe_key=claim.dedupe_key,
+    )

@@ -1,0 +1,88 @@
+"""The App Home dashboard: my accounts by urgency, my overdue items, packets I owe, and
+for managers their team's summary."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.ownership.answers import reach_of
+from bot.ownership.facts import today
+from bot.ownership.standing import Standing, standings, windows_now
+from bot.services import Services
+from storage.models import AccountStatus, Coverage
+from storage.ownership import covered_by
+from storage.portfolio import (
+    Scope,
+    count_accounts,
+    count_renewing_between,
+    overdue_milestones,
+    pending_packets,
+    red_accounts,
+    scoped_accounts,
+)
+
+HOME_ACCOUNTS_READ = 1000  # the most urgent this many are sorted and paged
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    label: str
+    accounts: int
+    overdue: int
+    at_risk: int
+    pending: int
+    renewing_90: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    user_id: str
+    mine: list[Standing]  # most urgent first
+    total: int
+    covering: list[Coverage]
+    windows: dict[str, Coverage]
+    packets_owed: list[Standing]
+    team: TeamSummary | None
+
+
+def _read(services: Services, user_id: str, team_id: str, now: datetime, reach) -> Dashboard:  # noqa: ANN001
+    engine = services.engine
+    covering = covered_by(engine, team_id, user_id, now)
+    people = (user_id, *(c.user_id for c in covering))
+    scope = Scope(team_id, holders=people)
+    accounts = scoped_accounts(engine, scope, limit=HOME_ACCOUNTS_READ)
+    mine = sorted(standings(services, accounts, now), key=lambda s: s.urgency)
+    owed = [
+        s
+        for s in mine
+        if s.account.status == AccountStatus.HANDOFF_PENDING and s.account.ae_user_id in people
+    ]
+    team = None
+    if reach is not None:
+        first = today(services, now)
+        team = TeamSummary(
+            reach.label,
+            count_accounts(engine, reach.scope),
+            len(overdue_milestones(engine, reach.scope, first, now, limit=1000)),
+            len(red_accounts(engine, reach.scope, limit=1000)),
+            len(pending_packets(engine, reach.scope, limit=1000)),
+            count_renewing_between(engine, reach.scope, first, first + timedelta(days=90)),
+        )
+    return Dashboard(
+        user_id,
+        mine,
+        count_accounts(engine, scope),
+        covering,
+        windows_now(services, team_id, now),
+        owed,
+        team,
+    )
+
+
+async def dashboard(services: Services, team_id: str, user_id: str) -> Dashboard:
+    reach = await reach_of(services, team_id, user_id)
+    return await asyncio.to_thread(
+        _read, services, user_id, team_id, services.clock(), reach if reach.manager else None
+    )

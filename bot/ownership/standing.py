@@ -1,0 +1,112 @@
+"""Where each account stands today: phase and owners, next milestone, what is late.
+
+Built in one batch for a list of accounts (a few queries, whatever the number), on a
+worker thread: every view (`/baton owner`, the App Home, the week, the digest) reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bot.ownership.facts import facts_of
+from bot.ownership.redirect import follow
+from bot.services import Services
+from flows.gate import ESCALATE_AFTER_BUSINESS_DAYS, business_days_between
+from flows.ownership import Ownership, Phase, ownership
+from flows.renewal import cycle_start
+from storage.models import Account, AccountStatus, Coverage, HealthFlag, Milestone
+from storage.ownership import coverages_at
+from storage.portfolio import cycle_flags, live_milestones, renewals_into
+
+
+@dataclass(frozen=True)
+class Late:
+    what: str
+    since: date
+    owners: tuple[str, ...]  # roles
+
+
+@dataclass
+class Standing:
+    account: Account
+    owns: Ownership
+    next: Milestone | None
+    overdue: list[Late] = field(default_factory=list)
+    flag: HealthFlag | None = None
+
+    def holder(self, role: str) -> str | None:
+        return self.account.user_of(role)
+
+    @property
+    def urgency(self) -> tuple:
+        """Most urgent first: the most overdue, then red, then the nearest next step."""
+        soonest = self.next.due_date if self.next else date.max
+        red = self.flag is not None and self.flag.health == "red"
+        return (-len(self.overdue), not red, soonest, self.account.name.lower())
+
+
+def standings(services: Services, accounts: list[Account], now: datetime) -> list[Standing]:
+    engine = services.engine
+    tz = services.settings.timezone
+    today = now.astimezone(tz).date()
+    renewals = renewals_into(engine, accounts)
+    milestones = live_milestones(engine, accounts)
+    flags = cycle_flags(engine, accounts)
+    found = []
+    for account in accounts:
+        facts = facts_of(services, account, renewals.get(account.id))
+        owns = ownership(facts, today)
+        live = milestones.get(account.id, [])
+        late = [_late_milestone(m) for m in live if _is_late(m, today, now)]
+        upcoming = [m for m in live if m.due_date >= today]
+        late += _late_other(services, account, owns, facts.commercial, now)
+        found.append(
+            Standing(account, owns, upcoming[0] if upcoming else None, late, flags.get(account.id))
+        )
+    return found
+
+
+def _is_late(milestone: Milestone, today: date, now: datetime) -> bool:
+    if milestone.due_date >= today:
+        return False
+    return milestone.snoozed_until is None or milestone.snoozed_until <= now
+
+
+def _late_milestone(milestone: Milestone) -> Late:
+    return Late(milestone.title, milestone.due_date, tuple(milestone.owners))
+
+
+def _late_other(
+    services: Services, account: Account, owns: Ownership, commercial: str, now: datetime
+) -> list[Late]:
+    late = []
+    tz = services.settings.timezone
+    today = now.astimezone(tz).date()
+    if account.status == AccountStatus.HANDOFF_PENDING and (
+        business_days_between(account.closed_at, now, tz, services.settings.holidays)
+        > ESCALATE_AFTER_BUSINESS_DAYS
+    ):
+        late.append(Late("Handoff packet", account.closed_at.astimezone(tz).date(), ("ae",)))
+    if owns.phase == Phase.CLOSE and today > account.renewal_date:
+        late.append(
+            Late("Renewal outcome (renewed or churned)", account.renewal_date, (commercial,))
+        )
+    handed_back_by = cycle_start(account.renewal_date)  # the old renewal date: month 12
+    if owns.phase == Phase.HAND_BACK and today > handed_back_by:
+        late.append(Late("Hand-back call", handed_back_by, (commercial,)))
+    return late
+
+
+def windows_now(services: Services, team_id: str, now: datetime) -> dict[str, Coverage]:
+    return coverages_at(services.engine, team_id, now)
+
+
+def stand_in(
+    user_id: str | None, windows: dict[str, Coverage]
+) -> tuple[str | None, list[Coverage]]:
+    """Who actually answers for `user_id` now, and the coverage chain leading there."""
+    if user_id is None:
+        return None, []
+    chain = follow(user_id, windows)
+    return (chain[-1].backup_user_id if chain else user_id), chain

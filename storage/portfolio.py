@@ -1,0 +1,296 @@
+"""Reads behind the ownership views: whose accounts, what is due, what is late, what is red.
+
+Every query here is bounded by an index (team + person, team + date) and a limit, so the
+answers stay fast on a workspace with a hundred thousand accounts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.sql import Select
+
+from storage.db import session_scope
+from storage.models import (
+    Account,
+    AccountStatus,
+    HealthFlag,
+    Milestone,
+    MilestoneStatus,
+    Packet,
+    PacketRating,
+    RenewalOutcome,
+)
+
+CHUNK = 500
+LIVE = (MilestoneStatus.OPEN, MilestoneStatus.SNOOZED)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose accounts a view covers: a manager's team, some people's own, or everyone's."""
+
+    team_id: str
+    manager: str | None = None
+    holders: tuple[str, ...] = ()
+    everyone: bool = False
+
+    def where(self, statement: Select) -> Select:
+        statement = statement.where(Account.team_id == self.team_id)
+        if self.everyone:
+            return statement
+        clauses = []
+        if self.manager:
+            clauses.append(Account.manager_user_id == self.manager)
+        if self.holders:
+            clauses += [column.in_(self.holders) for column in _HOLDER_COLUMNS]
+        return statement.where(or_(*clauses)) if clauses else statement.where(False)
+
+
+_HOLDER_COLUMNS = (Account.ae_user_id, Account.csm_user_id, Account.am_user_id)
+
+
+def _live(statement: Select) -> Select:
+    return statement.where(Account.status != AccountStatus.CHURNED)
+
+
+def scoped_accounts(engine: Engine, scope: Scope, limit: int | None = None) -> list[Account]:
+    statement = _live(scope.where(select(Account))).order_by(Account.renewal_date, Account.id)
+    if limit is not None:
+        statement = statement.limit(limit)
+    with session_scope(engine) as session:
+        return list(session.scalars(statement))
+
+
+def count_accounts(engine: Engine, scope: Scope) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(_live(scope.where(select(func.count(Account.id))))) or 0
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), CHUNK):
+        yield unique[start : start + CHUNK]
+
+
+def live_milestones(engine: Engine, accounts: Sequence[Account]) -> dict[int, list[Milestone]]:
+    """The open or snoozed milestones of each account's current cycle, by due date."""
+    by_account: dict[int, list[Milestone]] = defaultdict(list)
+    if not accounts:
+        return by_account
+    team = accounts[0].team_id
+    cycle = {a.id: a.renewal_date for a in accounts}
+    with session_scope(engine) as session:
+        for ids in _chunks([a.id for a in accounts]):
+            rows = session.scalars(
+                select(Milestone)
+                .where(
+                    Milestone.team_id == team,
+                    Milestone.account_id.in_(ids),
+                    Milestone.status.in_(LIVE),
+                )
+                .order_by(Milestone.due_date, Milestone.id)
+            )
+            for milestone in rows:
+                if milestone.renewal_date == cycle[milestone.account_id]:
+                    by_account[milestone.account_id].append(milestone)
+    return by_account
+
+
+def renewals_into(engine: Engine, accounts: Sequence[Account]) -> dict[int, RenewalOutcome]:
+    """The renewal that started each account's current cycle, where there was one."""
+    if not accounts:
+        return {}
+    team = accounts[0].team_id
+    cycle = {a.id: a.renewal_date for a in accounts}
+    found: dict[int, RenewalOutcome] = {}
+    with session_scope(engine) as session:
+        for ids in _chunks([a.id for a in accounts]):
+            rows = session.scalars(
+                select(RenewalOutcome).where(
+                    RenewalOutcome.team_id == team,
+                    RenewalOutcome.account_id.in_(ids),
+                    RenewalOutcome.outcome == "renewed",
+                )
+            )
+            for outcome in rows:
+                if outcome.new_renewal_date == cycle[outcome.account_id]:
+                    found[outcome.account_id] = outcome
+    return found
+
+
+def cycle_flags(engine: Engine, accounts: Sequence[Account]) -> dict[int, HealthFlag]:
+    """The month-5 flag of each account's current cycle, where it has one."""
+    if not accounts:
+        return {}
+    team = accounts[0].team_id
+    cycle = {a.id: a.renewal_date for a in accounts}
+    found: dict[int, HealthFlag] = {}
+    with session_scope(engine) as session:
+        for ids in _chunks([a.id for a in accounts]):
+            rows = session.scalars(
+                select(HealthFlag).where(HealthFlag.team_id == team, HealthFlag.account_id.in_(ids))
+            )
+            for flag in rows:
+                if flag.renewal_date == cycle[flag.account_id]:
+                    found[flag.account_id] = flag
+    return found
+
+
+def milestones_between(
+    engine: Engine, scope: Scope, first: date, last: date, limit: int = 200
+) -> list[tuple[Milestone, Account]]:
+    """Live milestones of the current cycles in scope falling due in [first, last]."""
+    statement = (
+        scope.where(select(Milestone, Account))
+        .join(Account, Account.id == Milestone.account_id)
+        .where(
+            Milestone.team_id == scope.team_id,
+            Milestone.due_date >= first,
+            Milestone.due_date <= last,
+            Milestone.status.in_(LIVE),
+            Milestone.renewal_date == Account.renewal_date,
+        )
+        .order_by(Milestone.due_date, Milestone.id)
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        return [(m, a) for m, a in session.execute(_live(statement))]
+
+
+def overdue_milestones(
+    engine: Engine, scope: Scope, today: date, now: datetime, limit: int = 200
+) -> list[tuple[Milestone, Account]]:
+    """Milestones past their day and neither done nor skipped (a snooze still running is
+    not late), oldest first."""
+    statement = (
+        scope.where(select(Milestone, Account))
+        .join(Account, Account.id == Milestone.account_id)
+        .where(
+            Milestone.team_id == scope.team_id,
+            Milestone.due_date < today,
+            or_(
+                Milestone.status == MilestoneStatus.OPEN,
+                and_(
+                    Milestone.status == MilestoneStatus.SNOOZED,
+                    or_(Milestone.snoozed_until.is_(None), Milestone.snoozed_until <= now),
+                ),
+            ),
+        )
+        .order_by(Milestone.due_date, Milestone.id)
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        return [(m, a) for m, a in session.execute(_live(statement))]
+
+
+def red_accounts(
+    engine: Engine, scope: Scope, limit: int = 200
+) -> list[tuple[Account, HealthFlag]]:
+    statement = (
+        scope.where(select(Account, HealthFlag))
+        .join(
+            HealthFlag,
+            and_(
+                HealthFlag.account_id == Account.id,
+                HealthFlag.renewal_date == Account.renewal_date,
+            ),
+        )
+        .where(HealthFlag.team_id == scope.team_id, HealthFlag.health == "red")
+        .order_by(Account.renewal_date, Account.id)
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        return [(a, f) for a, f in session.execute(_live(statement))]
+
+
+def pending_packets(
+    engine: Engine, scope: Scope, limit: int = 200
+) -> list[tuple[Account, Packet | None]]:
+    """Accounts whose handoff packet is not complete, longest waiting first."""
+    statement = (
+        scope.where(select(Account, Packet))
+        .outerjoin(Packet, and_(Packet.account_id == Account.id, Packet.team_id == Account.team_id))
+        .where(Account.status == AccountStatus.HANDOFF_PENDING)
+        .order_by(Account.closed_at, Account.id)
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        return [(a, p) for a, p in session.execute(statement)]
+
+
+def renewing_between(
+    engine: Engine, scope: Scope, first: date, last: date, limit: int = 200
+) -> list[Account]:
+    statement = _live(
+        scope.where(select(Account)).where(
+            Account.renewal_date >= first, Account.renewal_date <= last
+        )
+    ).order_by(Account.renewal_date, Account.id)
+    with session_scope(engine) as session:
+        return list(session.scalars(statement.limit(limit)))
+
+
+def count_renewing_between(engine: Engine, scope: Scope, first: date, last: date) -> int:
+    statement = _live(
+        scope.where(select(func.count(Account.id))).where(
+            Account.renewal_date >= first, Account.renewal_date <= last
+        )
+    )
+    with session_scope(engine) as session:
+        return session.scalar(statement) or 0
+
+
+def handover_candidates(
+    engine: Engine, scope: Scope, windows: Sequence[tuple[str, date, date]], limit: int = 2000
+) -> list[Account]:
+    """Accounts whose close or renewal date falls in one of the windows (column, first,
+    last): the only ones whose ownership can change in the week asked about."""
+    clauses = []
+    for column, first, last in windows:
+        field = getattr(Account, column)
+        clauses.append(and_(field >= first, field <= last))
+    statement = _live(scope.where(select(Account)).where(or_(*clauses))).limit(limit)
+    with session_scope(engine) as session:
+        return list(session.scalars(statement))
+
+
+def ratings_since(
+    engine: Engine, scope: Scope, since: datetime, limit: int = 50
+) -> list[tuple[PacketRating, Account]]:
+    statement = (
+        scope.where(select(PacketRating, Account))
+        .join(Account, Account.id == PacketRating.account_id)
+        .where(PacketRating.team_id == scope.team_id, PacketRating.created_at >= since)
+        .order_by(PacketRating.created_at)
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        return [(r, a) for r, a in session.execute(statement)]
+
+
+def account_managers(engine: Engine, team_id: str | None = None) -> list[tuple[str, str]]:
+    """(team, manager user id) of every account with a manager in Slack."""
+    statement = (
+        select(Account.team_id, Account.manager_user_id)
+        .where(Account.manager_user_id.is_not(None), Account.status != AccountStatus.CHURNED)
+        .distinct()
+    )
+    if team_id is not None:
+        statement = statement.where(Account.team_id == team_id)
+    with session_scope(engine) as session:
+        return [(t, m) for t, m in session.execute(statement)]
+
+
+def manages_any(engine: Engine, team_id: str, user_id: str) -> bool:
+    statement = (
+        select(Account.id)
+        .where(Account.team_id == team_id, Account.manager_user_id == user_id)
+        .limit(1)
+    )
+    with session_scope(engine) as session:
+        return session.scalar(statement) is not None
