@@ -215,16 +215,9 @@ def release(engine: Engine, claim: Claim, retry_at: datetime, error: str) -> boo
 def redirect(engine: Engine, claim: Claim, rerouted: Claim) -> bool:
     """Point a claimed message at someone else (a backup) before it is sent, so the row
     says where it really went (reconciling an unknown send reads that channel)."""
-    statement = (
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == claim.id,
-            OutboxMessage.claim_token == claim.token,
-            OutboxMessage.status == OutboxStatus.SENDING,
-        )
-        .values(channel=rerouted.channel, text=rerouted.text, blocks=rerouted.blocks)
+    return _finish(
+        engine, claim, channel=rerouted.channel, text=rerouted.text, blocks=rerouted.blocks
     )
-    return changed(engine, statement)
 
 
 def mark_unknown(engine: Engine, claim: Claim, error: str) -> bool:
