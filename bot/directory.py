@@ -42,6 +42,12 @@ async def person(services: Services, client: AsyncWebClient, team_id: str, user_
     return fresh
 
 
+async def zone_for(services: Services, team_id: str, user_id: str) -> ZoneInfo:
+    """The person's own time zone (asked of Slack when not known), or the business one."""
+    who = await person(services, services.client, team_id, user_id)
+    return zone_of(who, services.settings.timezone)
+
+
 def zone_of(person: Person | None, fallback: ZoneInfo) -> ZoneInfo:
     """The person's own time zone, or the business fallback when Slack has none."""
     if person is None or not person.tz:

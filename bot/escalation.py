@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from bot.directory import person, zone_of
+from bot.directory import zone_for
 from bot.send import STALE_AFTER, about, owe
 from bot.services import Services
 from flows.calendar import next_business_time
@@ -18,9 +19,8 @@ def managers_of(services: Services, account: Account) -> list[str]:
     return sorted(services.managers)
 
 
-async def zone(services: Services, account: Account, user_id: str):  # noqa: ANN201
-    who = await person(services, services.client, account.team_id, user_id)
-    return zone_of(who, services.settings.timezone)
+async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
+    return await zone_for(services, account.team_id, user_id)
 
 
 async def escalate(

@@ -29,6 +29,18 @@ async def find_accounts(
     return await asyncio.to_thread(search_accounts, engine, team_id, query.lstrip("#"))
 
 
+def which_account(text: str, accounts: list[Account], usage: str) -> str:
+    """Why `text` did not name exactly one account, in one sentence (and a pick list)."""
+    if not text.strip():
+        return (
+            f"Which account? Run `{usage}` (a name, CRM id or #channel), "
+            "or run it inside the account's channel."
+        )
+    if not accounts:
+        return f"I found no account matching “{text.strip()[:80]}”. Try its name or CRM id."
+    return f"Several accounts match “{text.strip()[:80]}”; say which:\n{pick_list(accounts)}"
+
+
 def pick_list(accounts: list[Account], limit: int = 8) -> str:
     lines = [f"• *{a.name}* (CRM {a.crm_id})" for a in accounts[:limit]]
     more = f"\n…and {len(accounts) - limit} more." if len(accounts) > limit else ""

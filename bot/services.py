@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
@@ -26,6 +27,10 @@ class Services:
     def managers(self) -> frozenset[str]:
         """The managers of every account: BATON_MANAGERS people and user-group members."""
         return self.settings.managers | self.groups.members
+
+    def today(self, now: datetime | None = None) -> date:
+        """The business calendar's date (BATON_TIMEZONE) now, or at `now`."""
+        return (now or self.clock()).astimezone(self.settings.timezone).date()
 
     def is_manager(self, user_id: str, account_manager: str | None = None) -> bool:
         return user_id in self.managers or (

@@ -52,7 +52,7 @@ class Duty(StrEnum):
     IN_THE_LOOP = "in the loop"
 
 
-ROLE_NAMES = {"ae": "AE", "csm": "CSM", "am": "AM"}
+ROLE_NAMES = {"ae": "AE", "csm": "CSM", "am": "AM", "ops": "Ops"}
 
 _MODEL_NAMES = {
     RetentionModel.CLEAN_HANDOFF: "Model A (clean handoff)",

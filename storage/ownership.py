@@ -91,10 +91,7 @@ def start_coverage(engine: Engine, coverage: Coverage) -> list[Coverage]:
                 )
             )
         )
-        for old in overlapping:
-            old.ended_early_at = coverage.created_at
-            old.ended_by = coverage.created_by
-            old.ends_at = max(old.starts_at, coverage.starts_at)
+        _cut_short(overlapping, coverage.starts_at, coverage.created_at, coverage.created_by)
         session.add(coverage)
         session.flush()
         session.refresh(coverage)
@@ -116,11 +113,16 @@ def end_coverage(
                 )
             )
         )
-        for coverage in ended:
-            coverage.ended_early_at = now
-            coverage.ended_by = by
-            coverage.ends_at = max(coverage.starts_at, now)
+        _cut_short(ended, now, now, by)
         return ended
+
+
+def _cut_short(windows: list[Coverage], at: datetime, now: datetime, by: str) -> None:
+    """End these windows at `at` (never before they began), recorded as ended early."""
+    for window in windows:
+        window.ended_early_at = now
+        window.ended_by = by
+        window.ends_at = max(window.starts_at, at)
 
 
 def coverages_at(

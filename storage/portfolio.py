@@ -7,9 +7,10 @@ answers stay fast on a workspace with a hundred thousand accounts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.sql import Select
@@ -71,74 +72,67 @@ def count_accounts(engine: Engine, scope: Scope) -> int:
         return session.scalar(_live(scope.where(select(func.count(Account.id))))) or 0
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), CHUNK):
-        yield unique[start : start + CHUNK]
+def _of_current_cycles(
+    engine: Engine,
+    accounts: Sequence[Account],
+    model: type[Any],
+    cycle_column: str,
+    *conditions: Any,
+    order_by: Sequence[Any] = (),
+) -> list[Any]:
+    """Rows of `model` for these accounts whose `cycle_column` is the account's current
+    renewal date, read in chunks of account ids."""
+    if not accounts:
+        return []
+    cycle = {a.id: a.renewal_date for a in accounts}
+    ids = list(cycle)
+    found = []
+    with session_scope(engine) as session:
+        for start in range(0, len(ids), CHUNK):
+            rows = session.scalars(
+                select(model)
+                .where(
+                    model.team_id == accounts[0].team_id,
+                    model.account_id.in_(ids[start : start + CHUNK]),
+                    *conditions,
+                )
+                .order_by(*order_by)
+            )
+            found += [r for r in rows if getattr(r, cycle_column) == cycle[r.account_id]]
+    return found
 
 
 def live_milestones(engine: Engine, accounts: Sequence[Account]) -> dict[int, list[Milestone]]:
     """The open or snoozed milestones of each account's current cycle, by due date."""
     by_account: dict[int, list[Milestone]] = defaultdict(list)
-    if not accounts:
-        return by_account
-    team = accounts[0].team_id
-    cycle = {a.id: a.renewal_date for a in accounts}
-    with session_scope(engine) as session:
-        for ids in _chunks([a.id for a in accounts]):
-            rows = session.scalars(
-                select(Milestone)
-                .where(
-                    Milestone.team_id == team,
-                    Milestone.account_id.in_(ids),
-                    Milestone.status.in_(LIVE),
-                )
-                .order_by(Milestone.due_date, Milestone.id)
-            )
-            for milestone in rows:
-                if milestone.renewal_date == cycle[milestone.account_id]:
-                    by_account[milestone.account_id].append(milestone)
+    for milestone in _of_current_cycles(
+        engine,
+        accounts,
+        Milestone,
+        "renewal_date",
+        Milestone.status.in_(LIVE),
+        order_by=(Milestone.due_date, Milestone.id),
+    ):
+        by_account[milestone.account_id].append(milestone)
     return by_account
 
 
 def renewals_into(engine: Engine, accounts: Sequence[Account]) -> dict[int, RenewalOutcome]:
     """The renewal that started each account's current cycle, where there was one."""
-    if not accounts:
-        return {}
-    team = accounts[0].team_id
-    cycle = {a.id: a.renewal_date for a in accounts}
-    found: dict[int, RenewalOutcome] = {}
-    with session_scope(engine) as session:
-        for ids in _chunks([a.id for a in accounts]):
-            rows = session.scalars(
-                select(RenewalOutcome).where(
-                    RenewalOutcome.team_id == team,
-                    RenewalOutcome.account_id.in_(ids),
-                    RenewalOutcome.outcome == "renewed",
-                )
-            )
-            for outcome in rows:
-                if outcome.new_renewal_date == cycle[outcome.account_id]:
-                    found[outcome.account_id] = outcome
-    return found
+    rows = _of_current_cycles(
+        engine,
+        accounts,
+        RenewalOutcome,
+        "new_renewal_date",
+        RenewalOutcome.outcome == "renewed",
+    )
+    return {outcome.account_id: outcome for outcome in rows}
 
 
 def cycle_flags(engine: Engine, accounts: Sequence[Account]) -> dict[int, HealthFlag]:
     """The month-5 flag of each account's current cycle, where it has one."""
-    if not accounts:
-        return {}
-    team = accounts[0].team_id
-    cycle = {a.id: a.renewal_date for a in accounts}
-    found: dict[int, HealthFlag] = {}
-    with session_scope(engine) as session:
-        for ids in _chunks([a.id for a in accounts]):
-            rows = session.scalars(
-                select(HealthFlag).where(HealthFlag.team_id == team, HealthFlag.account_id.in_(ids))
-            )
-            for flag in rows:
-                if flag.renewal_date == cycle[flag.account_id]:
-                    found[flag.account_id] = flag
-    return found
+    rows = _of_current_cycles(engine, accounts, HealthFlag, "renewal_date")
+    return {flag.account_id: flag for flag in rows}
 
 
 def milestones_between(
@@ -165,21 +159,17 @@ def milestones_between(
 def overdue_milestones(
     engine: Engine, scope: Scope, today: date, now: datetime, limit: int = 200
 ) -> list[tuple[Milestone, Account]]:
-    """Milestones past their day and neither done nor skipped (a snooze still running is
-    not late), oldest first."""
+    """Milestones of the current cycles past their day and neither done nor skipped (a
+    snooze still running is not late), oldest first."""
     statement = (
         scope.where(select(Milestone, Account))
         .join(Account, Account.id == Milestone.account_id)
         .where(
             Milestone.team_id == scope.team_id,
             Milestone.due_date < today,
-            or_(
-                Milestone.status == MilestoneStatus.OPEN,
-                and_(
-                    Milestone.status == MilestoneStatus.SNOOZED,
-                    or_(Milestone.snoozed_until.is_(None), Milestone.snoozed_until <= now),
-                ),
-            ),
+            Milestone.renewal_date == Account.renewal_date,
+            Milestone.status.in_(LIVE),
+            or_(Milestone.snoozed_until.is_(None), Milestone.snoozed_until <= now),
         )
         .order_by(Milestone.due_date, Milestone.id)
         .limit(limit)

@@ -6,8 +6,9 @@ from datetime import date
 from typing import Any
 
 from bot.blocks.kit import Block, actions, button, context, divider, header, section
-from bot.blocks.ownership import covered, late_line
+from bot.blocks.ownership import for_whom, late_line
 from bot.ownership.home import Dashboard
+from bot.ownership.standing import Standing
 from flows.ownership import ROLE_NAMES
 
 HELP_ACTION = "baton_help_open"
@@ -64,7 +65,7 @@ def _dashboard(board: Dashboard, page: int, today: date) -> list[Block]:
     blocks += [divider(), section(f"*Your overdue items ({len(overdue)})*")]
     if overdue:
         lines = [
-            f"• *{s.account.name}*: " + late_line(late, s, today, board.windows)
+            f"• *{s.account.name}*: " + late_line(late, s.account, today, board.windows)
             for late, s in overdue[:OVERDUE_SHOWN]
         ]
         if len(overdue) > OVERDUE_SHOWN:
@@ -101,22 +102,14 @@ def _dashboard(board: Dashboard, page: int, today: date) -> list[Block]:
     return blocks
 
 
-def _mine(standing, roles, board: Dashboard) -> bool:  # noqa: ANN001
-    people = {board.user_id} | {c.user_id for c in board.covering}
-    return any(standing.holder(r) in people for r in roles)
+def _mine(standing: Standing, roles: tuple[str, ...], board: Dashboard) -> bool:
+    return any(standing.holder(r) in board.people for r in roles)
 
 
-def _account_blocks(standing, board: Dashboard) -> list[Block]:  # noqa: ANN001
-    people = {board.user_id} | {c.user_id for c in board.covering}
+def _account_blocks(standing: Standing, board: Dashboard) -> list[Block]:
     roles = [
-        f"{ROLE_NAMES[p.role]} ({', '.join(p.duties)})"
-        + (
-            ""
-            if standing.holder(p.role) == board.user_id
-            else f" for {covered(standing.holder(p.role), {})}"
-        )
-        for p in standing.owns.parts
-        if standing.holder(p.role) in people
+        f"{ROLE_NAMES[p.role]} ({', '.join(p.duties)}){for_whom(standing, p, board.user_id)}"
+        for p in standing.parts_held_by(board.people)
     ]
     nxt = standing.next
     line = f"*{standing.account.name}* — {standing.owns.phase.label} ({standing.owns.stage})"

@@ -9,7 +9,7 @@ from bot.blocks.handoff import money
 from bot.blocks.kit import SECTION_TEXT_MAX, Block, context, divider, header, section
 from bot.ownership.standing import Late, Standing, stand_in
 from flows.ownership import ROLE_NAMES, Part
-from storage.models import Coverage, Milestone
+from storage.models import Account, Coverage
 
 LIST_LIMIT = 15
 
@@ -43,25 +43,23 @@ def _part_line(standing: Standing, part: Part, windows: dict[str, Coverage]) -> 
     return f"• {person} — {ROLE_NAMES[part.role]} · *{duties}*: {part.what}"
 
 
-def owners_of(milestone: Milestone, standing: Standing, windows: dict[str, Coverage]) -> str:
+def role_holders(account: Account, roles: Sequence[str], windows: dict[str, Coverage]) -> str:
+    """Who answers for these roles of the account now (backups shown as such); Ops last."""
     people = [
-        covered(standing.holder(role), windows)
-        if standing.holder(role)
+        covered(account.user_of(role), windows)
+        if account.user_of(role)
         else ROLE_NAMES.get(role, role)
-        for role in milestone.owners
+        for role in roles
         if role != "ops"
     ]
-    if "ops" in milestone.owners:
+    if "ops" in roles:
         people.append("Ops")
     return ", ".join(dict.fromkeys(people)) or "nobody"
 
 
-def late_line(late: Late, standing: Standing, today: date, windows: dict[str, Coverage]) -> str:
+def late_line(late: Late, account: Account, today: date, windows: dict[str, Coverage]) -> str:
     days = (today - late.since).days
-    who = ", ".join(
-        covered(standing.holder(r), windows) if standing.holder(r) else ROLE_NAMES.get(r, r)
-        for r in late.owners
-    )
+    who = role_holders(account, late.owners, windows)
     return f"*{late.what}* — due {late.since:%d %b}, {days} day{'s' * (days != 1)} late — {who}"
 
 
@@ -90,13 +88,13 @@ def owner_answer(
         nxt = standing.next
         detail.append(
             f"*Next milestone:* {nxt.title} on {day(nxt.due_date)} — "
-            f"{owners_of(nxt, standing, windows)}"
+            f"{role_holders(account, nxt.owners, windows)}"
         )
     elif owns.parts:
         detail.append("*Next milestone:* none planned yet.")
     if standing.overdue:
         detail.append("*Overdue:*")
-        detail += ["• " + late_line(late, standing, today, windows) for late in standing.overdue]
+        detail += ["• " + late_line(late, account, today, windows) for late in standing.overdue]
     else:
         detail.append("*Overdue:* nothing.")
     away = [
@@ -135,12 +133,10 @@ def person_answer(
     lines = []
     mine = {user_id} | {c.user_id for c in covering}
     for standing in sorted(standings, key=lambda s: s.urgency)[:LIST_LIMIT]:
-        roles = []
-        for part in standing.owns.parts:
-            holder = standing.holder(part.role)
-            if holder in mine:
-                tag = "" if holder == user_id else f" for <@{holder}>"
-                roles.append(f"{ROLE_NAMES[part.role]}{tag}: {', '.join(part.duties)}")
+        roles = [
+            f"{ROLE_NAMES[part.role]}{for_whom(standing, part, user_id)}: {', '.join(part.duties)}"
+            for part in standing.parts_held_by(mine)
+        ]
         role_text = "; ".join(roles) or "no part this week"
         nxt = standing.next
         nxt_text = f" · next: {nxt.title} {nxt.due_date:%d %b}" if nxt else ""
@@ -148,7 +144,7 @@ def person_answer(
         lines.append(
             f"• *{standing.account.name}* — {standing.owns.phase.label} · {role_text}{nxt_text}{late}"
         )
-    owning = [s for s in standings if any(standing_holds(s, mine, p) for p in s.owns.parts)]
+    owning = [s for s in standings if s.parts_held_by(mine)]
     head = f"<@{user_id}> owns {len(owning)} account{'s' * (len(owning) != 1)} this week"
     if user_id in windows:
         head += f" — away until {windows[user_id].until:%a %d %b}, covered by " + covered(
@@ -167,8 +163,10 @@ def person_answer(
     return text, [section(head + ":"), section("\n".join(lines))]
 
 
-def standing_holds(standing: Standing, people: set[str], part: Part) -> bool:
-    return standing.holder(part.role) in people
+def for_whom(standing: Standing, part: Part, user_id: str) -> str:
+    """Empty for the person's own part; ` for <@X>` for a part held while covering X."""
+    holder = standing.holder(part.role)
+    return "" if holder == user_id else f" for <@{holder}>"
 
 
 def titled(

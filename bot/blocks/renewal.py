@@ -20,6 +20,7 @@ from bot.blocks.kit import (
 )
 from flows.health import HEALTH_LABELS, Health
 from flows.outcomes import CHURN_REASON_NAMES
+from flows.ownership import ROLE_NAMES
 from storage.models import Account, HealthFlag, Milestone, RenewalOutcome
 
 DONE = "baton_milestone_done"
@@ -37,7 +38,6 @@ LATE_BLOCK = "late"
 FLAG_STEP = "month-5"
 OUTCOME_STEPS = ("day-30", "day-7")
 SNOOZE_DAYS = {"1": "1 day", "3": "3 days", "7": "1 week"}
-ROLE_NAMES = {"csm": "CSM", "ae": "AE", "am": "AM", "ops": "Ops"}
 
 
 def owner_names(account: Account, roles: list[str]) -> str:

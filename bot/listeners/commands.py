@@ -9,7 +9,7 @@ from bot.accounts import Refusal
 from bot.blocks.handoff import new_account_modal
 from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
 from bot.checkins import flow as checkin_flow
-from bot.lookup import find_accounts, pick_list
+from bot.lookup import find_accounts, which_account
 from bot.ownership import commands as ownership
 from bot.ownership.commands import OWNERSHIP_COMMANDS
 from bot.renewal import outcome
@@ -18,17 +18,6 @@ from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewa
 from storage.models import Account
 
 KNOWN = {sub.name for sub in SUBCOMMANDS}
-
-
-def _which(text: str, accounts: list) -> str:
-    if not text.strip():
-        return (
-            "Which account? Run `/baton checkin <account>` (a name, CRM id or #channel), "
-            "or run it inside the account's channel."
-        )
-    if not accounts:
-        return f"I found no account matching “{text.strip()[:80]}”. Try its name or CRM id."
-    return f"Several accounts match “{text.strip()[:80]}”; say which:\n{pick_list(accounts)}"
 
 
 def split_subcommand(text: str) -> tuple[str, str]:
@@ -43,7 +32,8 @@ def register(app: AsyncApp, services: Services) -> None:
         team, user = command["team_id"], command["user_id"]
         accounts = await find_accounts(services, team, text, command.get("channel_id"))
         if len(accounts) != 1:
-            await ack(response_type="ephemeral", text=_which(text, accounts))
+            answer = which_account(text, accounts, "/baton checkin <account>")
+            await ack(response_type="ephemeral", text=answer)
             return
         await ack()
         try:
@@ -61,8 +51,7 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         if len(accounts) == 1:
             return accounts[0]
-        answer = _which(text, accounts).replace("/baton checkin <account>", usage)
-        await ack(response_type="ephemeral", text=answer)
+        await ack(response_type="ephemeral", text=which_account(text, accounts, usage))
         return None
 
     async def _renewed(ack: AsyncAck, command: dict, text: str) -> None:
@@ -81,8 +70,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_type="ephemeral", text=str(refusal))
             return
         new_date = parsed.new_date or next_renewal_date(account.renewal_date, account.term_months)
-        today = services.clock().astimezone(services.settings.timezone).date()
-        problem = renewal_problems(account.renewal_date, new_date, today)
+        problem = renewal_problems(account.renewal_date, new_date, services.today())
         if problem:
             await ack(response_type="ephemeral", text=problem)
             return

@@ -7,7 +7,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import PAGE_ACTION, home_view
 from bot.directory import first_name, person
-from bot.ownership.facts import today
 from bot.ownership.home import dashboard
 from bot.services import Services
 
@@ -18,7 +17,7 @@ async def publish_home(
     who = await person(services, client, team_id, user_id)
     board = await dashboard(services, team_id, user_id)
     await client.views_publish(
-        user_id=user_id, view=home_view(first_name(who), board, page, today(services))
+        user_id=user_id, view=home_view(first_name(who), board, page, services.today())
     )
 
 

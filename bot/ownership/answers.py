@@ -13,15 +13,20 @@ from bot.blocks.ownership import (
     day,
     late_line,
     owner_answer,
-    owners_of,
     person_answer,
+    role_holders,
     titled,
 )
-from bot.lookup import closest_accounts, find_accounts, pick_list
+from bot.lookup import closest_accounts, find_accounts, pick_list, which_account
 from bot.managers import refresh_managers
 from bot.ownership.facts import facts_of
-from bot.ownership.facts import today as local_today
-from bot.ownership.standing import Standing, standings, windows_now
+from bot.ownership.standing import (
+    Standing,
+    late_milestone,
+    packet_late,
+    standings,
+    windows_now,
+)
 from bot.renewal.commercial import commercial_role
 from bot.services import Services
 from flows.dates import add_months
@@ -57,19 +62,13 @@ async def account_answer(
     accounts = await find_accounts(services, team_id, text, channel_id)
     if len(accounts) == 1:
         return await one_account_answer(services, team_id, accounts[0])
-    if accounts:
-        return _plain(
-            f"Several accounts match “{text.strip()[:80]}”; say which:\n{pick_list(accounts)}"
-        )
-    if not text.strip():
-        return _plain(f"Which account? Try `{usage}` (a name, CRM id or #channel).")
-    close = await closest_accounts(services, team_id, text)
+    close = [] if accounts or not text.strip() else await closest_accounts(services, team_id, text)
     if close:
         return _plain(
             f"I found no account matching “{text.strip()[:80]}”. The closest names:\n"
             f"{pick_list(close)}"
         )
-    return _plain(f"I found no account matching “{text.strip()[:80]}”. Try its name or CRM id.")
+    return _plain(which_account(text, accounts, usage))
 
 
 async def one_account_answer(services: Services, team_id: str, account: Account) -> Answer:
@@ -79,7 +78,7 @@ async def one_account_answer(services: Services, team_id: str, account: Account)
         return standings(services, [account], now)[0], windows_now(services, team_id, now)
 
     standing, windows = await asyncio.to_thread(read)
-    return owner_answer(standing, local_today(services, now), windows)
+    return owner_answer(standing, services.today(now), windows)
 
 
 async def person_owner_answer(services: Services, team_id: str, user_id: str) -> Answer:
@@ -94,7 +93,7 @@ async def person_owner_answer(services: Services, team_id: str, user_id: str) ->
         return standings(services, accounts, now), covering, windows_now(services, team_id, now)
 
     found, covering, windows = await asyncio.to_thread(read)
-    return person_answer(user_id, found, covering, windows, local_today(services, now))
+    return person_answer(user_id, found, covering, windows, services.today(now))
 
 
 @dataclass(frozen=True)
@@ -125,68 +124,45 @@ class Week:
     last: date
     changing: list[str]
     due: list[str]
-    due_total: int
     overdue: list[str]
-    overdue_total: int
     at_risk: list[str]
-    at_risk_total: int
     ratings: list[str]
 
 
 def read_week(services: Services, scope: Scope, now: datetime) -> Week:
     """Everything the week view and the Monday digest say (sync: run it on a thread)."""
     engine = services.engine
-    first = local_today(services, now)
+    first = services.today(now)
     last = first + timedelta(days=6)
     windows = windows_now(services, scope.team_id, now)
-    changing = _changing_hands(services, scope, first, last, windows)
-    due_rows = milestones_between(engine, scope, first, last)
-    due_standings = {s.account.id: s for s in standings(services, [a for _m, a in due_rows], now)}
     due = [
         f"• {m.due_date:%a %d %b} — {_account_link(a)}: {m.title} — "
-        f"{owners_of(m, due_standings[a.id], windows)}"
-        for m, a in due_rows
+        f"{role_holders(a, m.owners, windows)}"
+        for m, a in milestones_between(engine, scope, first, last)
     ]
-    late_rows = overdue_milestones(engine, scope, first, now)
-    late_standings = {s.account.id: s for s in standings(services, [a for _m, a in late_rows], now)}
-    overdue = []
-    for milestone, account in late_rows:
-        standing = late_standings[account.id]
-        match = next((x for x in standing.overdue if x.what == milestone.title), None)
-        if match is not None:
-            overdue.append(
-                f"• {_account_link(account)}: " + late_line(match, standing, first, windows)
-            )
-    for account, _packet in pending_packets(engine, scope):
-        waited = (first - account.closed_at.astimezone(services.settings.timezone).date()).days
-        if waited > 2:
-            overdue.append(
-                f"• {_account_link(account)}: handoff packet, {waited} days after close — "
-                f"{covered(account.ae_user_id, windows)}"
-            )
-    red = red_accounts(engine, scope)
+    overdue = [
+        f"• {_account_link(a)}: " + late_line(late_milestone(m), a, first, windows)
+        for m, a in overdue_milestones(engine, scope, first, now)
+    ]
+    overdue += [
+        f"• {_account_link(account)}: handoff packet, "
+        f"{(first - services.today(account.closed_at)).days} days after close — "
+        f"{covered(account.ae_user_id, windows)}"
+        for account, _packet in pending_packets(engine, scope)
+        if packet_late(services, account, now)
+    ]
     at_risk = [
         f"• {_account_link(a)} — red since {f.flagged_at:%d %b}: {(f.risks or '').strip()[:120]} "
         f"· renews {a.renewal_date:%d %b %Y}"
-        for a, f in red
+        for a, f in red_accounts(engine, scope)
     ]
     ratings = [
         f"• {_account_link(a)}: {r.rating}/5 from <@{r.rated_by}>"
         + (f" — missing: {', '.join(r.missing)}" if r.missing else "")
         for r, a in ratings_since(engine, scope, now - timedelta(days=7))
     ]
-    return Week(
-        first,
-        last,
-        changing,
-        due,
-        len(due),
-        overdue,
-        len(overdue),
-        at_risk,
-        len(at_risk),
-        ratings,
-    )
+    changing = _changing_hands(services, scope, first, last, windows)
+    return Week(first, last, changing, due, overdue, at_risk, ratings)
 
 
 def _changing_hands(
@@ -244,9 +220,9 @@ async def week_answer(services: Services, team_id: str, user_id: str) -> Answer:
 def week_report(week: Week, title: str, *, ratings: bool) -> Answer:
     sections = [
         ("Changing hands", week.changing, len(week.changing)),
-        (f"Milestones due by {week.last:%a %d %b}", week.due, week.due_total),
-        ("Overdue", week.overdue, week.overdue_total),
-        ("At risk (red month-5 flag)", week.at_risk, week.at_risk_total),
+        (f"Milestones due by {week.last:%a %d %b}", week.due, len(week.due)),
+        ("Overdue", week.overdue, len(week.overdue)),
+        ("At risk (red month-5 flag)", week.at_risk, len(week.at_risk)),
     ]
     if ratings:
         sections.append(("Packet ratings this past week", week.ratings, len(week.ratings)))
@@ -255,7 +231,7 @@ def week_report(week: Week, title: str, *, ratings: bool) -> Answer:
 
 async def renewals_answer(services: Services, team_id: str, user_id: str, days: int) -> Answer:
     reach = await reach_of(services, team_id, user_id)
-    first = local_today(services)
+    first = services.today()
     last = first + timedelta(days=days)
     now = services.clock()
 
@@ -284,7 +260,7 @@ async def renewals_answer(services: Services, team_id: str, user_id: str, days: 
 
 async def pending_answer(services: Services, team_id: str, user_id: str) -> Answer:
     reach = await reach_of(services, team_id, user_id)
-    today_ = local_today(services)
+    today_ = services.today()
     now = services.clock()
 
     def read() -> tuple[list, dict[str, Coverage]]:
@@ -293,7 +269,7 @@ async def pending_answer(services: Services, team_id: str, user_id: str) -> Answ
     rows, windows = await asyncio.to_thread(read)
     lines = []
     for account, packet in rows:
-        closed = account.closed_at.astimezone(services.settings.timezone).date()
+        closed = services.today(account.closed_at)
         missing = []
         if packet is None or packet.ae_part_at is None:
             missing.append(f"AE part ({covered(account.ae_user_id, windows)})")

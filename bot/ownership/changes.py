@@ -9,10 +9,10 @@ from datetime import time, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.accounts import Refusal
-from bot.directory import remember_user, zone_of
+from bot.directory import remember_user, zone_for
 from bot.handoff.provision import invite_people
 from bot.managers import is_admin, refresh_managers
-from bot.ownership.facts import note_ownership, today
+from bot.ownership.facts import note_ownership
 from bot.renewal.replan import replan_owners
 from bot.send import about, send_now
 from bot.services import Services
@@ -23,7 +23,6 @@ from storage.accounts import update_account
 from storage.models import Account, Coverage
 from storage.outbox import OwedMessage
 from storage.ownership import end_coverage, start_coverage
-from storage.people import get_person
 from storage.portfolio import Scope, count_accounts, manages_any
 
 
@@ -72,8 +71,7 @@ async def cover(services: Services, team_id: str, actor: str, request: Cover | E
         return await _end_cover(services, team_id, actor, request.user)
     await _active_person(services, team_id, request.user)
     await _active_person(services, team_id, request.backup)
-    person = await asyncio.to_thread(get_person, services.engine, team_id, request.user)
-    tz = zone_of(person, services.settings.timezone)
+    tz = await zone_for(services, team_id, request.user)
     now = services.clock()
     window = Coverage(
         team_id=team_id,
@@ -169,7 +167,7 @@ async def assign(
         await invite_people(services, account)
     text = (
         f":arrows_counterclockwise: <@{actor}> made <@{user_id}> the {ROLE_NAMES[role]} of "
-        f"*{account.name}*{was}, on {today(services):%d %b %Y}."
+        f"*{account.name}*{was}, on {services.today():%d %b %Y}."
     )
     stamp = services.clock().strftime("%Y%m%d%H%M%S")
     targets = dict.fromkeys(filter(None, (account.channel_id, user_id, before)))

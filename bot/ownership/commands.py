@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from bot.accounts import Refusal
 from bot.blocks.kit import Block
-from bot.lookup import find_accounts, pick_list
+from bot.lookup import find_accounts, which_account
 from bot.ownership import answers, changes
-from bot.ownership.facts import today
 from bot.ownership.history import history_answer
 from bot.services import Services
 from flows.ownership_args import (
@@ -57,7 +56,7 @@ async def _pending(services: Services, text: str, command: dict) -> Answer:
 
 
 async def _cover(services: Services, text: str, command: dict) -> Answer:
-    request = parse_cover(text, today(services))
+    request = parse_cover(text, services.today())
     if isinstance(request, str):
         return request, []
     return await changes.cover(services, command["team_id"], command["user_id"], request), []
@@ -67,18 +66,16 @@ async def _one(services: Services, command: dict, text: str, usage: str):  # noq
     accounts = await find_accounts(services, command["team_id"], text, command.get("channel_id"))
     if len(accounts) == 1:
         return accounts[0]
-    if not accounts:
-        raise Refusal(f"I found no account matching “{text.strip()[:80]}”. Try `{usage}`.")
-    raise Refusal(
-        f"Several accounts match “{text.strip()[:80]}”; say which:\n{pick_list(accounts)}"
-    )
+    raise Refusal(which_account(text, accounts, usage))
 
 
 async def _assign(services: Services, text: str, command: dict) -> Answer:
     request = parse_assign(text)
     if isinstance(request, str):
         return request, []
-    account = await _one(services, command, request.account, "/baton assign <account> csm @person")
+    account = await _one(
+        services, command, request.account, "/baton assign <account> ae|csm|am @person"
+    )
     result = await changes.assign(
         services, command["team_id"], command["user_id"], account, request.role, request.user
     )
@@ -86,7 +83,7 @@ async def _assign(services: Services, text: str, command: dict) -> Answer:
 
 
 async def _history(services: Services, text: str, command: dict) -> Answer:
-    request = parse_history(text, today(services))
+    request = parse_history(text, services.today())
     if isinstance(request, str):
         return request, []
     account = await _one(services, command, request.account, "/baton history <account>")

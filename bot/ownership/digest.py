@@ -7,10 +7,11 @@ nor repeat it), and written at the moment it is sent, so it tells the week as it
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.directory import person, zone_of
+from bot.directory import zone_for
 from bot.ownership.answers import read_week, week_report
 from bot.services import Services
 from flows.calendar import local_instant
@@ -39,13 +40,13 @@ async def plan_digests(services: Services, now: datetime) -> int:
         teams = await asyncio.to_thread(workspace_ids, services.engine)
         pairs |= {(team, m) for team in teams for m in services.managers}
     owed = 0
-    memo = services.memo.setdefault(KIND, {})
+    memo: dict[tuple[str, str], datetime] = services.memo.setdefault(KIND, {})
     for team_id, manager in sorted(pairs):
-        tz = await _zone(services, team_id, manager)
+        if memo.get((team_id, manager), now) > now:
+            continue  # the next digest is already owed: nothing to look up until it is due
+        tz = await zone_for(services, team_id, manager)
         due = digest_time(now, tz)
         key = f"digest-{manager}-{due.astimezone(tz).date()}"
-        if memo.get((team_id, manager)) == key:
-            continue
         message = OwedMessage(
             team_id=team_id,
             dedupe_key=key,
@@ -57,13 +58,8 @@ async def plan_digests(services: Services, now: datetime) -> int:
             local_tz=tz.key,
         )
         owed += await asyncio.to_thread(enqueue, services.engine, message) is not None
-        memo[(team_id, manager)] = key
+        memo[(team_id, manager)] = due
     return owed
-
-
-async def _zone(services: Services, team_id: str, user_id: str) -> ZoneInfo:
-    who = await person(services, services.client, team_id, user_id)
-    return zone_of(who, services.settings.timezone)
 
 
 def compose(services: Services, claim: Claim, now: datetime) -> Claim | str:
@@ -78,17 +74,4 @@ def compose(services: Services, claim: Claim, now: datetime) -> Claim | str:
     text, blocks = week_report(
         week, f"Your week from {week.first:%a %d %b} — {label}", ratings=True
     )
-    return Claim(
-        id=claim.id,
-        token=claim.token,
-        team_id=claim.team_id,
-        channel=claim.channel,
-        text=text[:3000],
-        blocks=blocks[:50],
-        thread_ts=None,
-        due_at=claim.due_at,
-        kind=claim.kind,
-        account_id=None,
-        expires_at=claim.expires_at,
-        dedupe_key=claim.dedupe_key,
-    )
+    return replace(claim, text=text[:3000], blocks=blocks[:50])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 
 from bot.renewal.commercial import commercial_role
 from bot.services import Services
@@ -12,11 +12,6 @@ from flows.retention import RetentionModel
 from storage.accounts import get_account
 from storage.models import Account, AccountStatus, RenewalOutcome
 from storage.ownership import Holders, record_ownership
-
-
-def today(services: Services, now: datetime | None = None) -> date:
-    """The business calendar's date (BATON_TIMEZONE)."""
-    return (now or services.clock()).astimezone(services.settings.timezone).date()
 
 
 def facts_of(services: Services, account: Account, renewal: RenewalOutcome | None) -> Facts:

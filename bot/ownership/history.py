@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 
 from bot.blocks.kit import Block
 from bot.blocks.ownership import day, mention, titled
-from bot.ownership.facts import facts_of, today
+from bot.ownership.facts import facts_of
 from bot.services import Services
 from flows.ownership import ROLE_NAMES, Facts, Ownership, ownership
 from flows.retention import RetentionModel
@@ -47,21 +47,17 @@ class Timeline:
     def __init__(self, services: Services, record: Record) -> None:
         self.services = services
         self.record = record
-        self.tz = services.settings.timezone
         self.base = facts_of(services, record.account, None)
 
-    def _local(self, at: datetime) -> date:
-        return at.astimezone(self.tz).date()
-
     def holders_on(self, d: date) -> OwnershipEvent | None:
-        held = [e for e in self.record.events if self._local(e.at) <= d]
+        held = [e for e in self.record.events if self.services.today(e.at) <= d]
         return held[-1] if held else (self.record.events[0] if self.record.events else None)
 
     def facts_on(self, d: date) -> Facts:
         account = self.record.account
         renewed = [o for o in self.record.outcomes if o.outcome == "renewed"]
-        pending = [o.renewal_date for o in renewed if self._local(o.recorded_at) > d]
-        before = [o for o in renewed if self._local(o.recorded_at) <= d]
+        pending = [o.renewal_date for o in renewed if self.services.today(o.recorded_at) > d]
+        before = [o for o in renewed if self.services.today(o.recorded_at) <= d]
         last = before[-1] if before else None
         holders = self.holders_on(d)
         completed = account.packet_completed_at
@@ -70,13 +66,13 @@ class Timeline:
             renewal_date=min(pending) if pending else account.renewal_date,
             model=RetentionModel(holders.retention_model) if holders else self.base.model,
             commercial=holders.commercial if holders else self.base.commercial,
-            packet_complete=completed is not None and self._local(completed) <= d,
+            packet_complete=completed is not None and self.services.today(completed) <= d,
             churned_on=self.base.churned_on
             if self.base.churned_on and self.base.churned_on <= d
             else None,
-            renewed_on=self._local(last.recorded_at) if last else None,
+            renewed_on=self.services.today(last.recorded_at) if last else None,
             hand_back_held=bool(
-                last and last.handback_held_at and self._local(last.handback_held_at) <= d
+                last and last.handback_held_at and self.services.today(last.handback_held_at) <= d
             ),
         )
 
@@ -85,7 +81,9 @@ class Timeline:
 
     def windows_on(self, d: date) -> list[Coverage]:
         return [
-            w for w in self.record.windows if self._local(w.starts_at) <= d < self._local(w.ends_at)
+            w
+            for w in self.record.windows
+            if self.services.today(w.starts_at) <= d < self.services.today(w.ends_at)
         ]
 
 
@@ -122,7 +120,7 @@ def timeline_lines(services: Services, record: Record, until: date) -> list[str]
     entries: list[tuple[date, int, str]] = []
     before = None
     for event in record.events:
-        entries.append((line._local(event.at), 0, _event_line(before, event)))
+        entries.append((services.today(event.at), 0, _event_line(before, event)))
         before = event
     start = line.base.closed_on
     previous = None
@@ -144,7 +142,7 @@ def timeline_lines(services: Services, record: Record, until: date) -> list[str]
         ended = f", ended early by <@{w.ended_by}>" if w.ended_early_at else ""
         entries.append(
             (
-                line._local(w.starts_at),
+                services.today(w.starts_at),
                 2,
                 f"coverage: <@{w.backup_user_id}> covers for <@{w.user_id}> until {w.until:%d %b %Y}{ended}",
             )
@@ -155,7 +153,9 @@ def timeline_lines(services: Services, record: Record, until: date) -> list[str]
             if o.outcome == "renewed"
             else f"churned ({o.reason})"
         )
-        entries.append((line._local(o.recorded_at), 3, f"{what}, recorded by <@{o.recorded_by}>"))
+        entries.append(
+            (services.today(o.recorded_at), 3, f"{what}, recorded by <@{o.recorded_by}>")
+        )
     return [
         f"• {d:%d %b %Y} — {text}"
         for d, _order, text in sorted(entries, key=lambda e: (e[0], e[1]))
@@ -182,11 +182,12 @@ async def history_answer(
     services: Services, account: Account, on: date | None
 ) -> tuple[str, list[Block]]:
     record = await asyncio.to_thread(read_record, services, account)
-    current = today(services)
+    current = services.today()
     if on is not None:
-        if on < Timeline(services, record).base.closed_on:
+        closed = services.today(account.closed_at)
+        if on < closed:
             return (
-                f"{account.name} closed on {Timeline(services, record).base.closed_on:%d %b %Y}; nobody owned it on {day(on)}.",
+                f"{account.name} closed on {closed:%d %b %Y}; nobody owned it on {day(on)}.",
                 [],
             )
         lines = on_day_lines(services, record, on)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.ownership.answers import reach_of
-from bot.ownership.facts import today
 from bot.ownership.standing import Standing, standings, windows_now
 from bot.services import Services
 from storage.models import AccountStatus, Coverage
@@ -46,6 +45,11 @@ class Dashboard:
     packets_owed: list[Standing]
     team: TeamSummary | None
 
+    @property
+    def people(self) -> frozenset[str]:
+        """The user and everyone they are covering for."""
+        return frozenset({self.user_id, *(c.user_id for c in self.covering)})
+
 
 def _read(services: Services, user_id: str, team_id: str, now: datetime, reach) -> Dashboard:  # noqa: ANN001
     engine = services.engine
@@ -61,7 +65,7 @@ def _read(services: Services, user_id: str, team_id: str, now: datetime, reach) 
     ]
     team = None
     if reach is not None:
-        first = today(services, now)
+        first = services.today(now)
         team = TeamSummary(
             reach.label,
             count_accounts(engine, reach.scope),

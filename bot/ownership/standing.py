@@ -6,6 +6,7 @@ worker thread: every view (`/baton owner`, the App Home, the week, the digest) r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -13,7 +14,7 @@ from bot.ownership.facts import facts_of
 from bot.ownership.redirect import follow
 from bot.services import Services
 from flows.gate import ESCALATE_AFTER_BUSINESS_DAYS, business_days_between
-from flows.ownership import Ownership, Phase, ownership
+from flows.ownership import Ownership, Part, Phase, ownership
 from flows.renewal import cycle_start
 from storage.models import Account, AccountStatus, Coverage, HealthFlag, Milestone
 from storage.ownership import coverages_at
@@ -38,6 +39,10 @@ class Standing:
     def holder(self, role: str) -> str | None:
         return self.account.user_of(role)
 
+    def parts_held_by(self, people: Collection[str]) -> list[Part]:
+        """This week's parts whose role one of `people` holds."""
+        return [p for p in self.owns.parts if self.holder(p.role) in people]
+
     @property
     def urgency(self) -> tuple:
         """Most urgent first: the most overdue, then red, then the nearest next step."""
@@ -48,8 +53,7 @@ class Standing:
 
 def standings(services: Services, accounts: list[Account], now: datetime) -> list[Standing]:
     engine = services.engine
-    tz = services.settings.timezone
-    today = now.astimezone(tz).date()
+    today = services.today(now)
     renewals = renewals_into(engine, accounts)
     milestones = live_milestones(engine, accounts)
     flags = cycle_flags(engine, accounts)
@@ -58,7 +62,7 @@ def standings(services: Services, accounts: list[Account], now: datetime) -> lis
         facts = facts_of(services, account, renewals.get(account.id))
         owns = ownership(facts, today)
         live = milestones.get(account.id, [])
-        late = [_late_milestone(m) for m in live if _is_late(m, today, now)]
+        late = [late_milestone(m) for m in live if is_late(m, today, now)]
         upcoming = [m for m in live if m.due_date >= today]
         late += _late_other(services, account, owns, facts.commercial, now)
         found.append(
@@ -67,13 +71,23 @@ def standings(services: Services, accounts: list[Account], now: datetime) -> lis
     return found
 
 
-def _is_late(milestone: Milestone, today: date, now: datetime) -> bool:
+def packet_late(services: Services, account: Account, now: datetime) -> bool:
+    """The packet is still owed after the gate's escalation point (two business days)."""
+    tz, holidays = services.settings.timezone, services.settings.holidays
+    return (
+        account.status == AccountStatus.HANDOFF_PENDING
+        and business_days_between(account.closed_at, now, tz, holidays)
+        > ESCALATE_AFTER_BUSINESS_DAYS
+    )
+
+
+def is_late(milestone: Milestone, today: date, now: datetime) -> bool:
     if milestone.due_date >= today:
         return False
     return milestone.snoozed_until is None or milestone.snoozed_until <= now
 
 
-def _late_milestone(milestone: Milestone) -> Late:
+def late_milestone(milestone: Milestone) -> Late:
     return Late(milestone.title, milestone.due_date, tuple(milestone.owners))
 
 
@@ -81,13 +95,9 @@ def _late_other(
     services: Services, account: Account, owns: Ownership, commercial: str, now: datetime
 ) -> list[Late]:
     late = []
-    tz = services.settings.timezone
-    today = now.astimezone(tz).date()
-    if account.status == AccountStatus.HANDOFF_PENDING and (
-        business_days_between(account.closed_at, now, tz, services.settings.holidays)
-        > ESCALATE_AFTER_BUSINESS_DAYS
-    ):
-        late.append(Late("Handoff packet", account.closed_at.astimezone(tz).date(), ("ae",)))
+    today = services.today(now)
+    if packet_late(services, account, now):
+        late.append(Late("Handoff packet", services.today(account.closed_at), ("ae",)))
     if owns.phase == Phase.CLOSE and today > account.renewal_date:
         late.append(
             Late("Renewal outcome (renewed or churned)", account.renewal_date, (commercial,))

@@ -87,7 +87,7 @@ async def _catch_up_account(
     }
     # Only milestones whose nudges are late compete; a late escalation alone just moves.
     competing = [live[i] for i in nudged if i in live]
-    today = now.astimezone(services.settings.timezone).date()
+    today = services.today(now)
     decision = catch_up([Overdue(m.id, m.due_date, m.renewal_date) for m in competing], today)
     skipped = [live[o.id] for o in decision.skipped]
     await asyncio.to_thread(skip_open, services.engine, team_id, [m.id for m in skipped])

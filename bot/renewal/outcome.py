@@ -49,10 +49,6 @@ async def recordable(services: Services, team_id: str, account_id: Any, user_id:
     return account
 
 
-def _today(services: Services) -> date:
-    return services.clock().astimezone(services.settings.timezone).date()
-
-
 async def open_renewed(
     services: Services, team_id: str, account_id: Any, user_id: str, trigger_id: str
 ) -> None:
@@ -66,7 +62,7 @@ async def open_churned(
 ) -> None:
     account = await recordable(services, team_id, account_id, user_id)
     await services.client.views_open(
-        trigger_id=trigger_id, view=churned_modal(account, _today(services))
+        trigger_id=trigger_id, view=churned_modal(account, services.today())
     )
 
 
@@ -94,7 +90,7 @@ async def check_renewed(
     new_date = date.fromisoformat(raw_date) if raw_date else None
     if new_date is None:
         errors["new_date"] = "Pick the new renewal date."
-    elif problem := renewal_problems(account.renewal_date, new_date, _today(services)):
+    elif problem := renewal_problems(account.renewal_date, new_date, services.today()):
         errors["new_date"] = problem
     raw_arr = (submitted(view, "new_arr") or "").strip().replace(",", "")
     try:

@@ -48,7 +48,7 @@ def planned_cycle(services: Services, account: Account) -> list[PlannedMilestone
 async def plan_renewal(services: Services, account: Account, now: datetime) -> list[datetime]:
     if account.status == AccountStatus.CHURNED:
         return []
-    today = now.astimezone(services.settings.timezone).date()
+    today = services.today(now)
     carried = await _retire_replaced_cycles(services, account, today)
     plan = planned_cycle(services, account)
     rows = []
@@ -97,7 +97,7 @@ async def plan_at_risk(services: Services, account: Account, now: datetime) -> l
         return []
     flagged = flag.flagged_at.astimezone(services.settings.timezone).date()
     days = at_risk_days(flagged, phase_two_end(account.renewal_date), services.settings.holidays)
-    today = now.astimezone(services.settings.timezone).date()
+    today = services.today(now)
     soon = [d for d in days if today - timedelta(days=1) <= d <= today + HORIZON]
     messages = []
     for user_id in dict.fromkeys(filter(None, (account.ae_user_id, account.csm_user_id))):
