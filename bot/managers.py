@@ -1,5 +1,6 @@
-"""Who counts as a manager: each account's manager, the people named in BATON_MANAGERS,
-and the members of the user groups named there (refreshed every few minutes)."""
+"""Who counts as a manager or a creator: the people named in BATON_MANAGERS and
+BATON_CREATORS, and the members of the user groups named there (refreshed at start and
+every few minutes by the tick), besides each account's own manager."""
 
 from __future__ import annotations
 
@@ -16,43 +17,48 @@ REFRESH_EVERY = timedelta(minutes=5)
 
 @dataclass
 class ManagerGroups:
-    """The members of the manager user groups, as last read from Slack."""
+    """The members of the configured user groups (by handle or id), as last read from Slack."""
 
-    members: frozenset[str] = frozenset()
+    by_group: dict[str, frozenset[str]] = field(default_factory=dict)
     refreshed_at: datetime | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def members_of(self, groups: frozenset[str]) -> frozenset[str]:
+        return frozenset().union(*(self.by_group.get(g, frozenset()) for g in groups))
 
-async def refresh_managers(services, force: bool = False) -> frozenset[str]:  # noqa: ANN001
-    """Re-read the manager user groups if they are older than a few minutes."""
-    groups = services.settings.manager_groups
+
+async def refresh_managers(services, force: bool = False) -> None:  # noqa: ANN001
+    """Re-read the configured user groups if they are older than a few minutes."""
+    settings = services.settings
+    groups = settings.manager_groups | settings.creator_groups
     cache: ManagerGroups = services.groups
     if not groups:
-        return cache.members
+        return
     async with cache.lock:
         now = services.clock()
         if not force and cache.refreshed_at and now - cache.refreshed_at < REFRESH_EVERY:
-            return cache.members
+            return
         try:
-            cache.members = await _read_groups(services.client, groups)
+            cache.by_group = await _read_groups(services.client, groups)
         except SlackApiError as exc:
-            log.warning("could not read manager user groups: %s", exc.response.get("error"))
+            log.warning("could not read the user groups: %s", exc.response.get("error"))
         cache.refreshed_at = now
-        return cache.members
 
 
-async def _read_groups(client, groups: frozenset[str]) -> frozenset[str]:  # noqa: ANN001
+async def _read_groups(client, groups: frozenset[str]) -> dict[str, frozenset[str]]:  # noqa: ANN001
+    """Configured name (a handle such as @cs-leads, or an id) → the group's members."""
     listing = await client.usergroups_list()
-    ids = {
-        g["id"]
-        for g in listing.get("usergroups", [])
-        if g["id"] in groups or "@" + str(g.get("handle", "")).lower() in groups
-    }
-    members: set[str] = set()
-    for group_id in sorted(ids):
+    wanted: dict[str, str] = {}  # group id → the configured name
+    for group in listing.get("usergroups", []):
+        handle = "@" + str(group.get("handle", "")).lower()
+        for name in (group["id"], handle):
+            if name in groups:
+                wanted[group["id"]] = name
+    found: dict[str, frozenset[str]] = {}
+    for group_id, name in sorted(wanted.items()):
         response = await client.usergroups_users_list(usergroup=group_id)
-        members.update(response.get("users", []))
-    return frozenset(members)
+        found[name] = frozenset(response.get("users", []))
+    return found
 
 
 async def is_admin(services, user_id: str) -> bool:  # noqa: ANN001
@@ -62,4 +68,6 @@ async def is_admin(services, user_id: str) -> bool:  # noqa: ANN001
     except SlackApiError:
         return False
     user = response.get("user") or {}
+    if user.get("deleted"):
+        return False
     return bool(user.get("is_admin") or user.get("is_owner"))

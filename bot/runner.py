@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app
 from bot.clock import Clock, system_clock
+from bot.managers import refresh_managers
 from bot.scheduler import start_ticker
 from bot.server import make_web_app
 from bot.services import Services
@@ -66,6 +67,7 @@ class BotServer:
     async def start(self, host: str = "0.0.0.0", port: int | None = None) -> str:
         await asyncio.to_thread(upgrade, self.services.engine)
         await self._identify()
+        await refresh_managers(self.services, force=True)
         web_app = make_web_app(
             self.services,
             self.bolt_app if self.settings.slack_signing_secret is not None else None,

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.handoff.intake import closed_won
 from bot.services import Services
-from bot.webhook_auth import is_signed
+from bot.webhook_auth import delivery_of, is_signed
 from storage.db import ping
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -42,7 +42,7 @@ def _closed_won(services: Services):
         body = await request.read()
         if not is_signed(secret, body, request.headers):
             return _error(401, "The request signature is missing, wrong or expired.")
-        answer = await closed_won(services, body)
+        answer = await closed_won(services, body, delivery_of(request.headers))
         return web.json_response(answer.body, status=answer.status)
 
     return handle

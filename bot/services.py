@@ -26,7 +26,12 @@ class Services:
     @property
     def managers(self) -> frozenset[str]:
         """The managers of every account: BATON_MANAGERS people and user-group members."""
-        return self.settings.managers | self.groups.members
+        return self.settings.managers | self.groups.members_of(self.settings.manager_groups)
+
+    @property
+    def creators(self) -> frozenset[str]:
+        """BATON_CREATORS people and user-group members (empty: the default applies)."""
+        return self.settings.creators | self.groups.members_of(self.settings.creator_groups)
 
     def today(self, now: datetime | None = None) -> date:
         """The business calendar's date (BATON_TIMEZONE) now, or at `now`."""

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     baton_marketing_required: bool = True
     baton_marketing_users: str = ""
     baton_managers: str = ""
+    baton_creators: str = ""  # who may create accounts with /baton new (see `creators`)
     baton_tick_seconds: float = 30.0
     baton_holidays_country: str = ""  # ISO 3166 code such as US or DE; empty: weekends only
     baton_holidays_subdivision: str = ""  # such as CA or BY, within the country
@@ -121,9 +122,9 @@ class Settings(BaseSettings):
                 raise ValueError("expects comma-separated Slack user ids such as U0123ABCD")
         return ",".join(ids)
 
-    @field_validator("baton_managers", mode="before")
+    @field_validator("baton_managers", "baton_creators", mode="before")
     @classmethod
-    def _managers(cls, value: object) -> str:
+    def _people_and_groups(cls, value: object) -> str:
         parts = [part.strip() for part in str(value or "").split(",") if part.strip()]
         for part in parts:
             if not (_USER_ID.match(part) or _GROUP.match(part.lower() if part[0] == "@" else part)):
@@ -218,12 +219,22 @@ class Settings(BaseSettings):
     @property
     def managers(self) -> frozenset[str]:
         """The managers named by user id (see `manager_groups` for user groups)."""
-        return frozenset(p for p in self.baton_managers.split(",") if _USER_ID.match(p))
+        return _user_ids(self.baton_managers)
 
     @property
     def manager_groups(self) -> frozenset[str]:
         """User groups whose members are managers: handles (@cs-leads) or ids (S0123…)."""
-        return frozenset(p for p in self.baton_managers.split(",") if p and not _USER_ID.match(p))
+        return _groups(self.baton_managers)
+
+    @property
+    def creators(self) -> frozenset[str]:
+        """BATON_CREATORS named by user id: who may create accounts (besides managers and
+        admins). Unset, the default applies: the AEs and managers Baton already knows."""
+        return _user_ids(self.baton_creators)
+
+    @property
+    def creator_groups(self) -> frozenset[str]:
+        return _groups(self.baton_creators)
 
     @property
     def marketing_users(self) -> frozenset[str]:
@@ -238,6 +249,14 @@ class Settings(BaseSettings):
         for name in names:
             if getattr(self, name) is None:
                 raise ConfigError(f"{name.upper()} is not set: {_WHAT_IT_IS[name]}.")
+
+
+def _user_ids(listing: str) -> frozenset[str]:
+    return frozenset(p for p in listing.split(",") if _USER_ID.match(p))
+
+
+def _groups(listing: str) -> frozenset[str]:
+    return frozenset(p for p in listing.split(",") if p and not _USER_ID.match(p))
 
 
 _WHAT_IT_IS = {

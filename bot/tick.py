@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.delivery import DeliveryReport, deliver_due
+from bot.managers import refresh_managers
 from bot.outbound import outbound_route
 from bot.ownership.digest import plan_digests
 from bot.planner import plan_due
@@ -18,6 +19,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     """Settle what Slack may or may not have, plan what is owed, settle what downtime made
     late, then send what is due."""
     instant = now or services.clock()
+    await refresh_managers(services)  # user-group managers: at most every few minutes
     await reconcile(services, instant)
     await plan_due(services, instant)
     await plan_digests(services, instant)

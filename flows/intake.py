@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
@@ -41,6 +41,7 @@ class ClosedWon:
     crm_url: str | None = None
     segment: str | None = None
     currency: str = "USD"
+    updated_at: datetime | None = None  # when the CRM changed the deal, if it says
 
     def emails(self) -> dict[str, str]:
         """Role → email for everyone Baton should find in Slack."""
@@ -92,6 +93,17 @@ class _Reader:
         except ValueError:
             self.fail(name, "must be an ISO date such as 2027-01-31.")
             return None
+
+    def instant(self, name: str) -> datetime | None:
+        value = self.text(name, limit=40)
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(name, "must be an ISO 8601 date and time such as 2027-01-31T09:30:00Z.")
+            return None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
     def amount(self, name: str) -> Decimal | None:
         value = self.body.get(name)
@@ -146,6 +158,7 @@ def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
     ):
         read.fail("crm_url", "must be an http(s) link.")
     segment = read.text("segment", limit=64)
+    updated_at = read.instant("updated_at")
     currency = (read.text("currency", limit=3) or "USD").upper()
     if not CURRENCY.match(currency):
         read.fail("currency", "must be a three-letter ISO code such as USD.")
@@ -174,4 +187,5 @@ def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
         crm_url=crm_url,
         segment=segment,
         currency=currency,
+        updated_at=updated_at,
     )

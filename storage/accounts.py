@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, update
@@ -60,6 +61,42 @@ def update_account(engine: Engine, team_id: str, account_id: int, **values: Any)
         for key, value in values.items():
             setattr(account, key, value)
         return account
+
+
+def update_from_crm(
+    engine: Engine,
+    team_id: str,
+    account_id: int,
+    wanted: dict[str, Any],
+    crm_time: datetime | None,
+    now: datetime,
+) -> tuple[Account, dict[str, tuple[Any, Any]]] | None:
+    """Apply what the CRM says now, under the row lock: (the account, field → (old, new)),
+    or None when this news is older than what the account already has from the CRM."""
+    with session_scope(engine, immediate=True) as session:
+        account = locked_account(session, team_id, account_id)
+        if crm_time and account.crm_updated_at and crm_time < account.crm_updated_at:
+            return None
+        changed = {
+            key: (getattr(account, key), value)
+            for key, value in wanted.items()
+            if not _same(getattr(account, key), value)
+        }
+        for key, (_old, new) in changed.items():
+            setattr(account, key, new)
+            if key.endswith("_email"):
+                setattr(account, key.replace("_email", "_user_id"), None)  # find the new person
+        if changed:
+            account.updated_at = account.plan_after = now
+        if crm_time and (account.crm_updated_at is None or crm_time > account.crm_updated_at):
+            account.crm_updated_at = crm_time
+        return account, changed
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, Decimal) or isinstance(new, Decimal):
+        return Decimal(old or 0) == Decimal(new or 0)
+    return old == new
 
 
 def claim_once(

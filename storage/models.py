@@ -33,6 +33,10 @@ class Workspace(SQLModel, table=True):
     team_name: str = Field(default="", max_length=255)
     bot_user_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Slack refused the token (revoked, inactive): delivery waits, nothing is marked failed.
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_error: str | None = Field(default=None, max_length=64)
+    pause_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Person(SQLModel, table=True):
@@ -154,6 +158,16 @@ class Account(SQLModel, table=True):
     kickoff_held_by: str | None = Field(default=None, max_length=32)
     first_value_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     churned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the CRM last changed this account (its own time where it says, else the signing
+    # time): an older delivery never overwrites a newer one.
+    crm_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The customer-facing channel (shared through Slack Connect); the account channel is
+    # internal and never shared.
+    ext_channel_id: str | None = Field(default=None, max_length=32)
+    ext_channel_name: str | None = Field(default=None, max_length=80)
+    # Someone shared the internal channel outside the company: nothing internal goes there.
+    channel_shared_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -379,3 +393,39 @@ class Coverage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     ended_early_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_by: str | None = Field(default=None, max_length=32)
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """A signed CRM delivery already taken: the same signature again is a replay."""
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (
+        UniqueConstraint("team_id", "signature", name="uq_webhook_receipts"),
+        Index("ix_webhook_receipts_received", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    signature: str = Field(max_length=100)
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Fault(SQLModel, table=True):
+    """A step that failed for one subject (an account, an owed message): retried with
+    backoff, shown by `/baton status`, gone once the step succeeds."""
+
+    __tablename__ = "faults"
+    __table_args__ = (
+        UniqueConstraint("team_id", "subject", "subject_id", "step", name="uq_faults"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    subject: str = Field(max_length=16)  # account | message | digest
+    subject_id: str = Field(max_length=64)
+    step: str = Field(max_length=40)
+    error: str = Field(sa_column=Column(Text, nullable=False))
+    count: int
+    first_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    last_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    retry_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

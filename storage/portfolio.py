@@ -277,10 +277,24 @@ def account_managers(engine: Engine, team_id: str | None = None) -> list[tuple[s
 
 
 def manages_any(engine: Engine, team_id: str, user_id: str) -> bool:
-    statement = (
-        select(Account.id)
-        .where(Account.team_id == team_id, Account.manager_user_id == user_id)
-        .limit(1)
+    return _exists(engine, Account.team_id == team_id, Account.manager_user_id == user_id)
+
+
+def is_known_ae(engine: Engine, team_id: str, user_id: str) -> bool:
+    """Whether `user_id` is the AE of some account of the workspace."""
+    return _exists(engine, Account.team_id == team_id, Account.ae_user_id == user_id)
+
+
+def manages_holder(engine: Engine, team_id: str, manager: str, holder: str) -> bool:
+    """Whether `manager` manages an account on which `holder` is the AE, CSM or AM."""
+    return _exists(
+        engine,
+        Account.team_id == team_id,
+        Account.manager_user_id == manager,
+        or_(*(column == holder for column in _HOLDER_COLUMNS)),
     )
+
+
+def _exists(engine: Engine, *conditions: Any) -> bool:
     with session_scope(engine) as session:
-        return session.scalar(statement) is not None
+        return session.scalar(select(Account.id).where(*conditions).limit(1)) is not None

@@ -27,8 +27,20 @@ def deal(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+_last_stamp = 0
+
+
+def fresh_stamp() -> int:
+    """A signing time later than the last one: a CRM signs each delivery anew, and Baton
+    refuses a repeated signature and orders CRM news by signing time."""
+    global _last_stamp
+    now = int(time.time())
+    _last_stamp = now if _last_stamp + 1 > now + 200 else max(now, _last_stamp + 1)
+    return _last_stamp
+
+
 def webhook_headers(body: bytes, secret: str = WEBHOOK_SECRET, stamp: int | None = None) -> dict:
-    return signed_headers(secret, body, stamp)
+    return signed_headers(secret, body, fresh_stamp() if stamp is None else stamp)
 
 
 async def closed_won(driver: SlackDriver, body: Any, **kwargs: Any) -> Reply:

@@ -12,6 +12,7 @@ from tests.handoff_helpers import (
     closed_won,
     deal,
     find,
+    fresh_stamp,
     stale_stamp,
     texts,
 )
@@ -214,3 +215,47 @@ async def test_simultaneous_deliveries_of_a_new_deal_open_one_channel(
     assert (
         len([t for t in texts(account_channel(sandbox.workspace)) if t.startswith("Welcome")]) == 1
     )
+
+
+async def test_a_replayed_delivery_is_refused_and_changes_nothing(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer
+) -> None:
+    raw = json.dumps(deal(arr=90000)).encode()
+    stamp = fresh_stamp()
+    first = await closed_won(driver, raw, stamp=stamp)
+    assert first.status == 202
+    calls = len(sandbox.calls)
+    again = await closed_won(driver, raw, stamp=stamp)  # the same request, captured
+    assert again.status == 409 and "already received" in again.json["error"]
+    assert len(sandbox.calls) == calls  # nothing at all was done
+
+
+async def test_an_older_signed_update_never_overwrites_a_newer_one(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer
+) -> None:
+    engine, team = bot.services.engine, sandbox.workspace.team_id
+    stamp = fresh_stamp()
+    older = json.dumps(deal(arr=80000)).encode()
+    await closed_won(driver, older, stamp=stamp - 60)
+    await closed_won(driver, deal(arr=150000), stamp=stamp)
+    # An attacker replays the older (validly signed, still inside 5 minutes) delivery.
+    replay = await closed_won(driver, older, stamp=stamp - 60)
+    assert replay.status == 409
+    # A different, older delivery (signed a minute before the newest) changes nothing either.
+    stale = await closed_won(driver, deal(arr=70000), stamp=stamp - 30)
+    assert stale.status == 202 and stale.json["updated"] == []
+    assert account_by_crm(engine, team, "D-100").arr == 150000
+
+
+async def test_the_payloads_own_update_time_orders_crm_news(
+    driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer
+) -> None:
+    engine, team = bot.services.engine, sandbox.workspace.team_id
+    await closed_won(driver, deal(arr=90000, updated_at="2027-01-04T12:00:00Z"))
+    late = await closed_won(driver, deal(arr=10000, updated_at="2027-01-04T11:00:00+00:00"))
+    assert late.json["updated"] == []
+    newer = await closed_won(driver, deal(arr=95000, updated_at="2027-01-04T13:00:00Z"))
+    assert newer.json["updated"] == ["arr"]
+    assert account_by_crm(engine, team, "D-100").arr == 95000
+    bad = await closed_won(driver, deal(updated_at="yesterday"))
+    assert bad.status == 422 and bad.json["errors"][0]["field"] == "updated_at"

@@ -289,6 +289,7 @@ async def test_an_expired_trigger_gets_a_clear_sentence(
 async def test_baton_new_opens_a_modal_that_creates_the_account(
     driver, sandbox, bot, people
 ) -> None:
+    bot.services.settings.baton_managers = people.manager.id
     await driver.command(people.manager, "new")
     await until(lambda: bool(sandbox.workspace.views_of(people.manager.id)))
     view = await opened_view(sandbox.workspace, people.manager.id)

@@ -175,8 +175,9 @@ async def test_coverage_sends_nudges_and_answers_to_the_backup_for_its_window(
     await leap(sim_bot, clock, datetime(2027, 6, 1, 12, tzinfo=UTC))
     cover = f"cover <@{people.csm.id}|chen> with <@{sam.id}|sam> until 2027-06-11"
     refused = await ask(sim_driver, people.ae, cover)
-    assert (
-        refused == f"Only <@{people.csm.id}> or a manager can arrange cover for <@{people.csm.id}>."
+    assert refused == (
+        f"Only <@{people.csm.id}>, a manager of their accounts or a workspace admin can "
+        f"arrange cover for <@{people.csm.id}>."
     )
     answer = await ask(sim_driver, people.csm, cover)
     assert answer.startswith(

@@ -13,6 +13,11 @@ TITLE_MAX = 24
 FIELD_ACTION = "value"  # every input's action_id: a block is known by its block_id
 
 
+def esc(value: object) -> str:
+    """A value safe inside mrkdwn: Slack's three control characters as entities."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,10 +20,12 @@ from bot.ownership.facts import note_ownership
 from bot.renewal.replan import after_arr_change, replan_owners
 from bot.send import about, send_now
 from bot.services import Services
+from bot.webhook_auth import Delivery
 from flows.intake import ClosedWon, parse_closed_won
 from flows.retention import suggested_model
-from storage.accounts import create_account, update_account
+from storage.accounts import create_account, update_from_crm
 from storage.models import Account, AccountStatus
+from storage.receipts import first_receipt, forget_receipt
 from storage.workspaces import workspace_ids
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,12 @@ class IntakeAnswer:
     body: dict[str, Any]
 
 
-async def closed_won(services: Services, raw: bytes) -> IntakeAnswer:
+REPLAYED = (
+    "This delivery was already received (its signature was used before): sign every delivery anew."
+)
+
+
+async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> IntakeAnswer:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -47,7 +56,18 @@ async def closed_won(services: Services, raw: bytes) -> IntakeAnswer:
     if isinstance(deal, list):
         errors = [{"field": e.field, "message": f"{e.field} {e.message}"} for e in deal]
         return IntakeAnswer(422, {"ok": False, "errors": errors})
-    account, created, changed = await accept_deal(services, team_id, deal)
+    engine, signature = services.engine, delivery.signature
+    if not await asyncio.to_thread(first_receipt, engine, team_id, signature, services.clock()):
+        return IntakeAnswer(409, {"ok": False, "error": REPLAYED})
+    try:
+        account, created, changed = await accept_deal(
+            services, team_id, deal, crm_time=deal.updated_at or delivery.signed_at
+        )
+    except Exception:
+        # Not taken after all (the database went away): the CRM's retry must get in.
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(forget_receipt, engine, team_id, signature)
+        raise
     return IntakeAnswer(
         202,
         {
@@ -123,16 +143,34 @@ def _account_values(services: Services, team_id: str, deal: ClosedWon) -> dict[s
 
 
 async def accept_deal(
-    services: Services, team_id: str, deal: ClosedWon
+    services: Services,
+    team_id: str,
+    deal: ClosedWon,
+    *,
+    update: bool = True,
+    crm_time: datetime | None = None,
 ) -> tuple[Account, bool, dict[str, tuple[Any, Any]]]:
-    """Create the account (once), or apply what changed; then make Slack match."""
-    values = _account_values(services, team_id, deal)
+    """Create the account (once), or apply what changed (`update`, and unless `crm_time`
+    is older than the account's last CRM news); then make Slack match."""
+    values = _account_values(services, team_id, deal) | {"crm_updated_at": crm_time}
     account, created = await asyncio.to_thread(create_account, services.engine, values)
     changed: dict[str, tuple[Any, Any]] = {}
-    if not created:
-        changed = _differences(account, deal)
+    if not created and update:
+        applied = await asyncio.to_thread(
+            update_from_crm,
+            services.engine,
+            team_id,
+            account.id,
+            {key: getattr(deal, key) for key in TRACKED},
+            crm_time,
+            services.clock(),
+        )
+        if applied is None:
+            log.info("account %s: a CRM update older than the last one was ignored", account.id)
+        else:
+            account, changed = applied
         if changed:
-            account = await _apply_changes(services, account, changed)
+            account = await _announce_changes(services, account, changed)
     if created or account.provisioned_at is None or changed:
         try:
             account = await provision(services, account)
@@ -146,30 +184,9 @@ async def accept_deal(
     return account, created, changed
 
 
-def _differences(account: Account, deal: ClosedWon) -> dict[str, tuple[Any, Any]]:
-    found = {}
-    for key in TRACKED:
-        old, new = getattr(account, key), getattr(deal, key)
-        if isinstance(old, Decimal) or isinstance(new, Decimal):
-            same = Decimal(old or 0) == Decimal(new or 0)
-        else:
-            same = old == new
-        if not same:
-            found[key] = (old, new)
-    return found
-
-
-async def _apply_changes(
+async def _announce_changes(
     services: Services, account: Account, changed: dict[str, tuple[Any, Any]]
 ) -> Account:
-    updates: dict[str, Any] = {key: new for key, (_old, new) in changed.items()}
-    for key in changed:
-        if key.endswith("_email"):
-            updates[key.replace("_email", "_user_id")] = None  # find the new person
-    updates["updated_at"] = updates["plan_after"] = services.clock()
-    account = await asyncio.to_thread(
-        update_account, services.engine, account.team_id, account.id, **updates
-    )
     await note_ownership(
         services, account.team_id, account.id, "CRM update", note=", ".join(sorted(changed))
     )

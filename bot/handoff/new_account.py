@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import who
-from bot.blocks.kit import FIELD_ACTION
+from bot.blocks.kit import FIELD_ACTION, esc
 from bot.handoff.intake import accept_deal
+from bot.permissions import Creator, creator_kind, may_act
 from bot.send import send_now
 from bot.services import Services
 from flows.intake import ClosedWon, parse_closed_won
+from flows.permissions import Action
+from storage.accounts import account_by_crm
 from storage.outbox import OwedMessage
 
 PEOPLE = {"ae": "ae_email", "csm": "csm_email", "am": "am_email", "manager": "manager_email"}
@@ -43,9 +48,21 @@ async def _email_of(services: Services, user_id: str) -> str | None:
     return (response["user"].get("profile") or {}).get("email")
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    deal: ClosedWon
+    may_update: bool  # the CRM id is an existing account this person may change
+
+
+NOT_A_CREATOR = (
+    "You can't create accounts in Baton: managers, workspace admins and the people in "
+    "BATON_CREATORS (by default, AEs Baton already knows) can. Ask one of them."
+)
+
+
 async def check_new_account(
-    services: Services, team_id: str, view: dict[str, Any]
-) -> ClosedWon | dict[str, str]:
+    services: Services, team_id: str, user_id: str, view: dict[str, Any]
+) -> NewAccount | dict[str, str]:
     state = view.get("state", {}).get("values", {})
     body: dict[str, Any] = {
         key: _value(state, key)
@@ -62,12 +79,12 @@ async def check_new_account(
     body["arr"] = arr if arr is not None else None
     errors: dict[str, str] = {}
     for block_id, field in PEOPLE.items():
-        user_id = _value(state, block_id)
-        if not user_id:
+        picked = _value(state, block_id)
+        if not picked:
             continue
-        email = await _email_of(services, user_id)
+        email = await _email_of(services, picked)
         if email is None:
-            errors[block_id] = f"{who(user_id)} has no email address in Slack that Baton can read."
+            errors[block_id] = f"{who(picked)} has no email address in Slack that Baton can read."
         body[field] = email
     deal = parse_closed_won(body, services.clock().date())
     if isinstance(deal, list):
@@ -76,7 +93,39 @@ async def check_new_account(
                 BLOCK_OF.get(problem.field, problem.field),
                 _sentence(problem.field, problem.message),
             )
-    return errors or deal  # type: ignore[return-value]
+    if errors:
+        return errors
+    assert isinstance(deal, ClosedWon)
+    return await _authorized(services, team_id, user_id, state, deal)
+
+
+async def _authorized(
+    services: Services, team_id: str, user_id: str, state: dict[str, Any], deal: ClosedWon
+) -> NewAccount | dict[str, str]:
+    """Who may create, and who may change an account that already has this CRM id."""
+    kind = await creator_kind(services, team_id, user_id)
+    if kind is None:
+        return {"account_name": NOT_A_CREATOR}
+    existing = await asyncio.to_thread(account_by_crm, services.engine, team_id, deal.crm_id)
+    if existing is not None:
+        if not await may_act(services, Action.CHANGE_ACCOUNT, existing, user_id):
+            manager = who(existing.manager_user_id, existing.manager_email)
+            return {
+                "crm_id": f"CRM id {esc(deal.crm_id)} is already an account in Baton; only its "
+                f"manager ({manager}) or a workspace admin can change it."
+            }
+        return NewAccount(deal, may_update=True)
+    if kind != Creator.MANAGER and _value(state, "manager") == user_id:
+        return {
+            "manager": "Only a manager or a workspace admin can make themselves an "
+            "account's manager: pick the account's manager."
+        }
+    if kind == Creator.OWN_DEALS and _value(state, "ae") != user_id:
+        return {
+            "ae": "You can create accounts for your own deals: pick yourself as the AE, "
+            "or ask a manager."
+        }
+    return NewAccount(deal, may_update=False)
 
 
 def _sentence(field: str, message: str) -> str:
@@ -85,9 +134,11 @@ def _sentence(field: str, message: str) -> str:
 
 
 async def create_new_account(
-    services: Services, team_id: str, user_id: str, deal: ClosedWon
+    services: Services, team_id: str, user_id: str, new: NewAccount
 ) -> None:
-    account, created, changed = await accept_deal(services, team_id, deal)
+    account, created, changed = await accept_deal(
+        services, team_id, new.deal, update=new.may_update
+    )
     if created:
         text = f"Created *{account.name}*: the handoff starts in <#{account.channel_id}>."
     elif changed:

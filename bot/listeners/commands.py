@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.accounts import Refusal
 from bot.blocks.handoff import new_account_modal
 from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
 from bot.checkins import flow as checkin_flow
+from bot.handoff.new_account import NOT_A_CREATOR
 from bot.lookup import find_accounts, which_account
 from bot.ownership import commands as ownership
 from bot.ownership.commands import OWNERSHIP_COMMANDS
+from bot.permissions import creator_kind
 from bot.renewal import outcome
 from bot.services import Services
 from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewal_problems
@@ -102,14 +103,22 @@ def register(app: AsyncApp, services: Services) -> None:
             services, command["team_id"], account.id, command["user_id"], command["trigger_id"]
         )
 
+    async def _new(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+        await ack()
+        if await creator_kind(services, command["team_id"], command["user_id"]) is None:
+            await respond(text=NOT_A_CREATOR, response_type="ephemeral")
+            return
+        threshold = services.settings.baton_arr_threshold
+        hint = f"At or above {threshold:,.0f} the AE keeps the commercial relationship."
+        await services.client.views_open(
+            trigger_id=command["trigger_id"], view=new_account_modal(hint)
+        )
+
     @app.command("/baton")
-    async def baton(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:
+    async def baton(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
         name, _rest = split_subcommand(command.get("text", ""))
         if name == "new":
-            await ack()
-            threshold = services.settings.baton_arr_threshold
-            hint = f"At or above {threshold:,.0f} the AE keeps the commercial relationship."
-            await client.views_open(trigger_id=command["trigger_id"], view=new_account_modal(hint))
+            await _new(ack, command, respond)
             return
         if name == "checkin":
             await _checkin(ack, command, _rest)

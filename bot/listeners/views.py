@@ -74,10 +74,10 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.view(NEW_ACCOUNT_VIEW)
     async def new_account(ack: AsyncAck, body: dict, view: dict) -> None:
-        team = body["team"]["id"]
-        result = await check_new_account(services, team, view)
+        team, user = body["team"]["id"], body["user"]["id"]
+        result = await check_new_account(services, team, user, view)
         if isinstance(result, dict):
             await ack(response_action="errors", errors=result)
             return
         await ack()
-        await create_new_account(services, team, body["user"]["id"], result)
+        await create_new_account(services, team, user, result)

@@ -18,7 +18,6 @@ from bot.blocks.ownership import (
     titled,
 )
 from bot.lookup import closest_accounts, find_accounts, pick_list, which_account
-from bot.managers import refresh_managers
 from bot.ownership.facts import facts_of
 from bot.ownership.standing import (
     Standing,
@@ -106,7 +105,6 @@ class Reach:
 async def reach_of(services: Services, team_id: str, user_id: str) -> Reach:
     """Whose accounts a person's views cover: everyone's for a workspace manager, the
     team's for an account manager, their own otherwise."""
-    await refresh_managers(services)
     if user_id in services.managers:
         return Reach(Scope(team_id, everyone=True), "every account", True)
     if await asyncio.to_thread(manages_any, services.engine, team_id, user_id):

@@ -11,19 +11,20 @@ from slack_sdk.errors import SlackApiError
 from bot.accounts import Refusal
 from bot.directory import remember_user, zone_for
 from bot.handoff.provision import invite_people
-from bot.managers import is_admin, refresh_managers
 from bot.ownership.facts import note_ownership
+from bot.permissions import may_act, may_cover
 from bot.renewal.replan import replan_owners
 from bot.send import about, send_now
 from bot.services import Services
 from flows.calendar import local_instant
 from flows.ownership import ROLE_NAMES
 from flows.ownership_args import Cover, EndCover
+from flows.permissions import Action
 from storage.accounts import update_account
 from storage.models import Account, Coverage
 from storage.outbox import OwedMessage
 from storage.ownership import end_coverage, start_coverage
-from storage.portfolio import Scope, count_accounts, manages_any
+from storage.portfolio import Scope, count_accounts
 
 
 async def _active_person(services: Services, team_id: str, user_id: str) -> dict:
@@ -39,18 +40,6 @@ async def _active_person(services: Services, team_id: str, user_id: str) -> dict
     return user
 
 
-async def _may_manage(
-    services: Services, team_id: str, actor: str, account: Account | None
-) -> bool:
-    await refresh_managers(services)
-    manager = account.manager_user_id if account else None
-    if services.is_manager(actor, manager):
-        return True
-    if account is None and await asyncio.to_thread(manages_any, services.engine, team_id, actor):
-        return True
-    return await is_admin(services, actor)
-
-
 def _personal(services: Services, team_id: str, key: str, to: str, text: str) -> OwedMessage:
     return OwedMessage(
         team_id=team_id,
@@ -63,9 +52,10 @@ def _personal(services: Services, team_id: str, key: str, to: str, text: str) ->
 
 
 async def cover(services: Services, team_id: str, actor: str, request: Cover | EndCover) -> str:
-    if actor != request.user and not await _may_manage(services, team_id, actor, None):
+    if not await may_cover(services, team_id, actor, request.user):
         raise Refusal(
-            f"Only <@{request.user}> or a manager can arrange cover for <@{request.user}>."
+            f"Only <@{request.user}>, a manager of their accounts or a workspace admin can "
+            f"arrange cover for <@{request.user}>."
         )
     if isinstance(request, EndCover):
         return await _end_cover(services, team_id, actor, request.user)
@@ -146,7 +136,7 @@ async def _end_cover(services: Services, team_id: str, actor: str, user_id: str)
 async def assign(
     services: Services, team_id: str, actor: str, account: Account, role: str, user_id: str
 ) -> str:
-    if not await _may_manage(services, team_id, actor, account):
+    if not await may_act(services, Action.ASSIGN, account, actor):
         manager = f" Ask <@{account.manager_user_id}>." if account.manager_user_id else ""
         raise Refusal(f"Only a manager or a workspace admin can reassign accounts.{manager}")
     if account.user_of(role) == user_id:
