@@ -17,16 +17,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
+from bot.faults import GIVE_UP_AFTER
 from storage import outbox
+from storage.faults import FaultKey, record_fault
+from storage.workspaces import pause_workspace, paused_workspaces
 
 log = logging.getLogger(__name__)
 METADATA_EVENT = "baton_outbox"
+# Slack refuses the token itself: the workspace is paused, not the message failed.
+TOKEN_REFUSED = frozenset(
+    {"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"}
+)
 DEFAULT_RETRY_AFTER_S = 30
 
 
@@ -59,27 +66,70 @@ async def deliver_due(
     route: Route | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
-    claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids)
+    paused = {w.team_id for w in await asyncio.to_thread(paused_workspaces, engine)}
+    claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids, paused)
     for claim in claims:
-        moot = "expired" if claim.expires_at is not None and claim.expires_at <= now else None
-        if moot is None and relevance is not None:
-            moot = await asyncio.to_thread(relevance, engine, claim)
-        if moot:
-            await asyncio.to_thread(outbox.mark_cancelled, engine, claim, moot)
+        if claim.team_id in paused:  # Slack refused its token a moment ago: hold the rest
+            await asyncio.to_thread(outbox.release, engine, claim, now, "workspace paused")
+            report.deferred.append(claim.id)
+            report.retry_at[claim.id] = now
+            continue
+        try:
+            ready = await _prepare(engine, claim, now, relevance, route)
+        except Exception as exc:  # this message's trouble only: it waits, the rest go on
+            await _set_aside(engine, claim, exc, now, report)
+            continue
+        if isinstance(ready, str):
+            await asyncio.to_thread(outbox.mark_cancelled, engine, claim, ready)
             report.cancelled.append(claim.id)
             continue
-        if route is not None:
-            rerouted = await asyncio.to_thread(route, engine, claim, now)
-            if isinstance(rerouted, str):
-                await asyncio.to_thread(outbox.mark_cancelled, engine, claim, rerouted)
-                report.cancelled.append(claim.id)
-                continue
-            if rerouted is not None and await asyncio.to_thread(
-                outbox.redirect, engine, claim, rerouted
-            ):
-                claim = rerouted
-        await deliver_claim(engine, client, claim, now, report)
+        await deliver_claim(engine, client, ready, now, report, paused)
     return report
+
+
+async def _prepare(
+    engine: Engine,
+    claim: outbox.Claim,
+    now: datetime,
+    relevance: Relevance | None,
+    route: Route | None,
+) -> outbox.Claim | str:
+    """The claim as it should go out now, or the reason it should not go at all."""
+    if claim.expires_at is not None and claim.expires_at <= now:
+        return "expired"
+    moot = await asyncio.to_thread(relevance, engine, claim) if relevance is not None else None
+    if moot:
+        return moot
+    if route is None:
+        return claim
+    rerouted = await asyncio.to_thread(route, engine, claim, now)
+    if isinstance(rerouted, str):
+        return rerouted
+    if rerouted is not None and await asyncio.to_thread(outbox.redirect, engine, claim, rerouted):
+        return rerouted
+    return claim
+
+
+async def _set_aside(
+    engine: Engine, claim: outbox.Claim, exc: Exception, now: datetime, report: DeliveryReport
+) -> None:
+    """Before Slack was called, something failed for this message: owe it again after a
+    backoff (it was not sent, so retrying cannot double it); give up after many tries."""
+    log.exception("preparing outbox %s of team %s failed", claim.id, claim.team_id)
+    error = f"{type(exc).__name__}: {exc}"
+    key = FaultKey(claim.team_id, "message", str(claim.id), "preparing")
+    try:
+        fault = await asyncio.to_thread(record_fault, engine, key, error, now)
+        if fault.count >= GIVE_UP_AFTER:
+            await asyncio.to_thread(outbox.mark_failed, engine, claim, error)
+            report.failed.append(claim.id)
+            return
+        await asyncio.to_thread(outbox.release, engine, claim, fault.retry_at, error)
+    except Exception:  # the database itself: the claim's lease runs out, reconciling settles it
+        log.exception("could not set outbox %s aside", claim.id)
+        return
+    report.deferred.append(claim.id)
+    report.retry_at[claim.id] = fault.retry_at
 
 
 async def deliver_claim(
@@ -88,7 +138,11 @@ async def deliver_claim(
     claim: outbox.Claim,
     now: datetime,
     report: DeliveryReport,
+    paused: set[str] | None = None,
 ) -> None:
+    """Post one claimed message and record what Slack said. A refused token pauses the
+    workspace (and, when given, adds it to `paused`)."""
+    paused = set() if paused is None else paused
     try:
         response = await client.chat_postMessage(
             channel=claim.channel,
@@ -100,18 +154,35 @@ async def deliver_claim(
         )
     except SlackApiError as exc:
         await _record_refusal(engine, claim, exc, now, report)
+        if str(exc.response.get("error")) in TOKEN_REFUSED:
+            paused.add(claim.team_id)
         return
-    except (TimeoutError, aiohttp.ClientError) as exc:
+    except Exception as exc:  # a timeout, a dropped connection, anything: Slack may have it
+        log.warning("outbox %s: %s while posting; reconciling decides", claim.id, exc)
         await asyncio.to_thread(outbox.mark_unknown, engine, claim, type(exc).__name__)
         report.unknown.append(claim.id)
         return
-    recorded = await asyncio.to_thread(
-        outbox.mark_sent, engine, claim, response["channel"], response["ts"], now
-    )
+    try:
+        recorded = await asyncio.to_thread(
+            outbox.mark_sent, engine, claim, response["channel"], response["ts"], now
+        )
+    except Exception:  # posted, not recorded: the lease runs out and reconciling finds it
+        log.exception("outbox %s was posted but could not be recorded", claim.id)
+        report.unknown.append(claim.id)
+        return
     if recorded:
         report.sent.append(claim.id)
     else:
         log.warning("outbox %s was sent but its claim was taken over meanwhile", claim.id)
+
+
+def retry_after(headers: Any) -> int:
+    """Slack's Retry-After in seconds (a missing or odd header: a cautious default)."""
+    try:
+        wait = int(str(headers.get("Retry-After", DEFAULT_RETRY_AFTER_S)).strip())
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER_S
+    return min(max(wait, 1), 3600)
 
 
 async def _record_refusal(
@@ -119,9 +190,17 @@ async def _record_refusal(
 ) -> None:
     status = exc.response.status_code
     error = str(exc.response.get("error") or f"http_{status}")
-    if status == 429:
-        wait = int(exc.response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_S))
-        retry_at = now + timedelta(seconds=wait)
+    if error in TOKEN_REFUSED:
+        # Not this message's fault: the workspace waits (nothing is marked failed) until
+        # the token works again (`bot.pause`).
+        if await asyncio.to_thread(pause_workspace, engine, claim.team_id, error, now):
+            log.error("Slack refused the token of team %s (%s): delivery paused",
+                      claim.team_id, error)  # fmt: skip
+        await asyncio.to_thread(outbox.release, engine, claim, now, error)
+        report.deferred.append(claim.id)
+        report.retry_at[claim.id] = now
+    elif status == 429:
+        retry_at = now + timedelta(seconds=retry_after(exc.response.headers))
         await asyncio.to_thread(outbox.release, engine, claim, retry_at, error)
         report.deferred.append(claim.id)
         report.retry_at[claim.id] = retry_at

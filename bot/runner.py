@@ -23,7 +23,7 @@ from bot.settings import ConfigError, Settings
 from bot.slack_client import make_client, pin_proxy
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.workspaces import remember_workspace
+from storage.workspaces import remember_workspace, resume_workspace
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,8 @@ class BotServer:
             identity.get("user_id"),
             self.services.clock(),
         )
+        # Slack accepts the token: whatever a refused one paused flows again.
+        await asyncio.to_thread(resume_workspace, self.services.engine, identity["team_id"])
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from datetime import datetime
 
 from bot.delivery import DeliveryReport, deliver_due
+from bot.faults import load_faults
 from bot.managers import refresh_managers
 from bot.outbound import outbound_route
 from bot.ownership.digest import plan_digests
+from bot.pause import paused_teams
 from bot.planner import plan_due
 from bot.reconcile import reconcile
 from bot.relevance import moot_reason
 from bot.renewal.catch_up import catch_up_overdue
 from bot.services import Services
 
+log = logging.getLogger(__name__)
+
 
 async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
     """Settle what Slack may or may not have, plan what is owed, settle what downtime made
-    late, then send what is due."""
+    late, then send what is due. Each stage handles its subjects one by one; should a stage
+    fail as a whole, the ones after it still run (delivery above all)."""
     instant = now or services.clock()
-    await refresh_managers(services)  # user-group managers: at most every few minutes
-    await reconcile(services, instant)
-    await plan_due(services, instant)
-    await plan_digests(services, instant)
-    await catch_up_overdue(services, instant)
+    await _stage("reading failures", load_faults(services))
+    try:
+        paused = await paused_teams(services, instant)
+    except Exception:
+        log.exception("tick: could not read the paused workspaces")
+        paused = set()
+    await _stage("refreshing manager groups", refresh_managers(services))
+    await _stage("reconciling", reconcile(services, instant))
+    await _stage("planning", plan_due(services, instant, skip_teams=paused))
+    await _stage("planning digests", plan_digests(services, instant, skip_teams=paused))
+    await _stage("catching up", catch_up_overdue(services, instant))
     return await deliver_due(
         services.engine,
         services.sender,
@@ -31,3 +44,10 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
         relevance=moot_reason,
         route=outbound_route(services),
     )
+
+
+async def _stage(name: str, work: Awaitable[object]) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("tick: %s failed; the next tick tries again", name)

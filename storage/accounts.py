@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, Select, func, or_, select, update
 from sqlmodel import Session
 
 from storage.db import insert_for, session_scope
@@ -113,9 +114,12 @@ def claim_once(
         return True
 
 
-def unprovisioned(engine: Engine) -> list[Account]:
+def unprovisioned(engine: Engine, skip_teams: Collection[str] = ()) -> list[Account]:
+    statement = select(Account).where(Account.provisioned_at.is_(None))
+    if skip_teams:
+        statement = statement.where(Account.team_id.not_in(list(skip_teams)))
     with session_scope(engine) as session:
-        return list(session.scalars(select(Account).where(Account.provisioned_at.is_(None))))
+        return list(session.scalars(statement))
 
 
 def account_in_channel(engine: Engine, team_id: str, channel_id: str) -> Account | None:
@@ -209,16 +213,27 @@ def accounts_by_ids(engine: Engine, team_id: str, ids: list[int]) -> list[Accoun
     return [found[i] for i in ids if i in found]
 
 
-def due_for_planning(engine: Engine, now: datetime, limit: int = 500) -> list[Account]:
+def _due(statement: Select, now: datetime, skip_teams: Collection[str], limit: int) -> Select:
+    statement = statement.where(Account.plan_after <= now, Account.provisioned_at.is_not(None))
+    if skip_teams:
+        statement = statement.where(Account.team_id.not_in(list(skip_teams)))
+    return statement.order_by(Account.plan_after).limit(limit)
+
+
+def due_for_planning(
+    engine: Engine, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
+) -> list[Account]:
     with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Account)
-                .where(Account.plan_after <= now, Account.provisioned_at.is_not(None))
-                .order_by(Account.plan_after)
-                .limit(limit)
-            )
-        )
+        return list(session.scalars(_due(select(Account), now, skip_teams, limit)))
+
+
+def due_for_planning_ids(
+    engine: Engine, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
+) -> list[tuple[str, int]]:
+    """(team, id) of the accounts `due_for_planning` would load, for reading them one by one."""
+    statement = _due(select(Account.team_id, Account.id), now, skip_teams, limit)
+    with session_scope(engine) as session:
+        return [(team_id, account_id) for team_id, account_id in session.execute(statement)]
 
 
 def set_plan_after(engine: Engine, team_id: str, account_id: int, when: datetime | None) -> None:

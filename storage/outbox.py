@@ -8,6 +8,7 @@ whose claim was taken over can never overwrite the newer truth.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -102,14 +103,19 @@ def enqueue(engine: Engine, message: OwedMessage) -> int | None:
 
 
 def claim_due(
-    engine: Engine, now: datetime, limit: int = 50, ids: list[int] | None = None
+    engine: Engine,
+    now: datetime,
+    limit: int = 50,
+    ids: list[int] | None = None,
+    skip_teams: Collection[str] = (),
 ) -> list[Claim]:
     """Atomically move up to `limit` due rows from pending to sending under a fresh token.
 
     One statement (a CTE feeding an UPDATE … RETURNING). On PostgreSQL the CTE locks its
     rows FOR UPDATE SKIP LOCKED, so concurrent replicas split the work; on SQLite the
     session begins IMMEDIATE, which serialises claimers on the database write lock.
-    `ids` narrows the claim to those rows (to send something right away).
+    `ids` narrows the claim to those rows (to send something right away); rows of
+    `skip_teams` (paused workspaces) stay where they are.
     """
     token = secrets.token_hex(16)
     due = select(OutboxMessage.id).where(
@@ -117,6 +123,8 @@ def claim_due(
     )
     if ids is not None:
         due = due.where(OutboxMessage.id.in_(ids))
+    if skip_teams:
+        due = due.where(OutboxMessage.team_id.not_in(list(skip_teams)))
     due = (
         due.order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
-from storage.db import session_scope, upsert
+from storage.db import changed, session_scope, upsert
 from storage.models import Workspace
 
 
@@ -24,3 +24,40 @@ def remember_workspace(
 def workspace_ids(engine: Engine) -> list[str]:
     with session_scope(engine) as session:
         return list(session.scalars(select(Workspace.team_id)))
+
+
+def pause_workspace(engine: Engine, team_id: str, error: str, now: datetime) -> bool:
+    """Slack refused the workspace's token: hold its delivery (True if newly paused)."""
+    statement = (
+        update(Workspace)
+        .where(Workspace.team_id == team_id, Workspace.paused_at.is_(None))
+        .values(paused_at=now, paused_error=error[:64], pause_checked_at=now)
+    )
+    return changed(engine, statement)
+
+
+def resume_workspace(engine: Engine, team_id: str) -> bool:
+    statement = (
+        update(Workspace)
+        .where(Workspace.team_id == team_id, Workspace.paused_at.is_not(None))
+        .values(paused_at=None, paused_error=None, pause_checked_at=None)
+    )
+    return changed(engine, statement)
+
+
+def note_pause_checked(engine: Engine, team_id: str, now: datetime) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            update(Workspace).where(Workspace.team_id == team_id).values(pause_checked_at=now)
+        )
+
+
+def paused_workspaces(engine: Engine) -> list[Workspace]:
+    """The workspaces whose token Slack refuses (a handful at most; usually none)."""
+    with session_scope(engine) as session:
+        return list(session.scalars(select(Workspace).where(Workspace.paused_at.is_not(None))))
+
+
+def get_workspace(engine: Engine, team_id: str) -> Workspace | None:
+    with session_scope(engine) as session:
+        return session.get(Workspace, team_id)

@@ -3,7 +3,6 @@
 import asyncio
 import secrets
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -57,12 +56,10 @@ def test_db_upgrade(tmp_path: Path, database_url: str) -> None:
 
 
 def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
-    started = time.monotonic()
     result = run_baton(
         "demo", cwd=tmp_path, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"
     )
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - started < 60
     out = result.stdout
     assert "Maya Patel (manager) · only visible to you" in out
     assert "[Mon 04 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out

@@ -51,6 +51,7 @@ async def open_form(
     driver: SlackDriver, user: User, handoff: Handoff, action: str = "baton_packet_open"
 ) -> OpenView | None:
     before = set(driver.workspace.views)
+    said = len(driver.workspace.ephemerals)
     await driver.click(
         user,
         action,
@@ -59,7 +60,10 @@ async def open_form(
         channel=handoff.channel,
         message_ts=handoff.request.ts,
     )
-    await asyncio.sleep(0.05)
+    # The listener answers after its ack: wait for the modal, or for a sentence instead.
+    await until(
+        lambda: set(driver.workspace.views) - before or len(driver.workspace.ephemerals) > said
+    )
     new = [v for k, v in driver.workspace.views.items() if k not in before]
     return new[0] if new else None
 

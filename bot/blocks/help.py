@@ -84,6 +84,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Record a churn with its root cause; every nudge still owed stops.",
         "/baton churned acme",
     ),
+    Subcommand(
+        "status",
+        "status",
+        "Baton's own health here: the Slack token, messages owed, and anything failing "
+        "(BATON_MANAGERS members and workspace admins).",
+        "/baton status",
+    ),
     Subcommand("help", "help", "Show every command with an example.", "/baton help"),
 )
 

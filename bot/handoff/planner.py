@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import TypeVar
-
-from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import escalation_text, kickoff_reminder_text, reminder_blocks
 from bot.escalation import escalate, zone
+from bot.faults import account_step, isolated, waiting
 from bot.handoff.people import unresolved
 from bot.handoff.provision import provision, refresh_people
 from bot.send import STALE_AFTER, about, owe
@@ -21,17 +18,18 @@ from flows.handoff import KICKOFF_DEADLINE_DAY
 from storage.accounts import unprovisioned
 from storage.models import Account, AccountStatus
 
-log = logging.getLogger(__name__)
 PEOPLE_RECHECK = timedelta(hours=1)
 # A morning reminder missed by downtime is not sent at night: the next morning's is.
 REMINDER_LIFETIME = timedelta(hours=8)
-T = TypeVar("T")
 
 
-async def finish_setup(services: Services) -> None:
-    """Set-up that Slack interrupted (found through a partial index, so cheap when none)."""
-    for account in await asyncio.to_thread(unprovisioned, services.engine):
-        await guarded(provision(services, account), account, "provisioning", None)
+async def finish_setup(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
+    """Set-up that Slack interrupted (found through a partial index, so cheap when none),
+    each account on its own and after its backoff if it failed before."""
+    for account in await asyncio.to_thread(unprovisioned, services.engine, skip_teams):
+        key = account_step(account.team_id, account.id, "provisioning")
+        if not waiting(services, key, now):
+            await isolated(services, key, provision(services, account), now)
 
 
 async def look_for_people(
@@ -47,15 +45,6 @@ async def look_for_people(
             return account, None
         checked = now
     return account, checked + PEOPLE_RECHECK
-
-
-async def guarded(work: Awaitable[T], account: Account, what: str, default: T) -> T:
-    try:
-        return await work
-    except SlackApiError as exc:
-        # The next tick tries again; one account's trouble never stops the others.
-        log.warning("%s for account %s: Slack said %s", what, account.id, exc.response.get("error"))
-        return default
 
 
 async def plan_gate(services: Services, account: Account, now: datetime) -> list[datetime]:

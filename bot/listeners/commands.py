@@ -15,6 +15,7 @@ from bot.ownership.commands import OWNERSHIP_COMMANDS
 from bot.permissions import creator_kind
 from bot.renewal import outcome
 from bot.services import Services
+from bot.status import status_answer
 from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewal_problems
 from storage.models import Account
 
@@ -128,6 +129,11 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if name == "churned":
             await _churned(ack, command, _rest)
+            return
+        if name == "status":
+            await ack()  # answered through respond(): it reads the database and asks Slack
+            text = await status_answer(services, command["team_id"], command["user_id"])
+            await respond(text=text, response_type="ephemeral")
             return
         if name in OWNERSHIP_COMMANDS:
             text, blocks = await ownership.answer(services, name, _rest, command)

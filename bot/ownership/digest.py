@@ -7,14 +7,17 @@ nor repeat it), and written at the moment it is sent, so it tells the week as it
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.directory import zone_for
+from bot.faults import isolated, waiting
 from bot.ownership.answers import read_week, week_report
 from bot.services import Services
 from flows.calendar import local_instant
+from storage.faults import FaultKey
 from storage.outbox import Claim, OwedMessage, enqueue
 from storage.portfolio import Scope, account_managers
 from storage.workspaces import workspace_ids
@@ -33,32 +36,40 @@ def digest_time(now: datetime, tz: ZoneInfo) -> datetime:
     return local_instant(monday, DIGEST_TIME, tz)
 
 
-async def plan_digests(services: Services, now: datetime) -> int:
+async def plan_digests(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> int:
     """Owe every manager their next Monday digest (once: the key is the manager and day)."""
     pairs = set(await asyncio.to_thread(account_managers, services.engine))
     if services.managers:
         teams = await asyncio.to_thread(workspace_ids, services.engine)
         pairs |= {(team, m) for team in teams for m in services.managers}
+    pairs = {(team, m) for team, m in pairs if team not in skip_teams}
     owed = 0
     memo: dict[tuple[str, str], datetime] = services.memo.setdefault(KIND, {})
     for team_id, manager in sorted(pairs):
         if memo.get((team_id, manager), now) > now:
             continue  # the next digest is already owed: nothing to look up until it is due
-        tz = await zone_for(services, team_id, manager)
-        due = digest_time(now, tz)
-        key = f"digest-{manager}-{due.astimezone(tz).date()}"
-        message = OwedMessage(
-            team_id=team_id,
-            dedupe_key=key,
-            channel=manager,
-            text="Your Monday digest",  # written when it is sent (see `compose`)
-            due_at=due,
-            kind=KIND,
-            expires_at=due + timedelta(hours=12),
-            local_tz=tz.key,
-        )
-        owed += await asyncio.to_thread(enqueue, services.engine, message) is not None
-        memo[(team_id, manager)] = due
+        key = FaultKey(team_id, "digest", manager, "planning")
+        if not waiting(services, key, now):
+            done = await isolated(services, key, _owe_digest(services, team_id, manager, now), now)
+            owed += done if isinstance(done, bool) else 0
+    return owed
+
+
+async def _owe_digest(services: Services, team_id: str, manager: str, now: datetime) -> bool:
+    tz = await zone_for(services, team_id, manager)
+    due = digest_time(now, tz)
+    message = OwedMessage(
+        team_id=team_id,
+        dedupe_key=f"digest-{manager}-{due.astimezone(tz).date()}",
+        channel=manager,
+        text="Your Monday digest",  # written when it is sent (see `compose`)
+        due_at=due,
+        kind=KIND,
+        expires_at=due + timedelta(hours=12),
+        local_tz=tz.key,
+    )
+    owed = await asyncio.to_thread(enqueue, services.engine, message) is not None
+    services.memo[KIND][(team_id, manager)] = due
     return owed
 
 

@@ -9,16 +9,19 @@ escalation moves with it, so nobody is escalated for a nudge they never had time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.blocks.renewal import labelled_late, late_label
+from bot.faults import Failed, account_step, isolated, waiting
 from bot.relevance import milestone_round
 from bot.services import Services
 from flows.calendar import next_business_hour
 from flows.gate import escalation_time
 from flows.renewal import Overdue, catch_up
+from storage.faults import FaultKey
 from storage.milestones import get_milestone, skip_open
 from storage.models import Milestone, MilestoneStatus
 from storage.outbox import Late, overdue, pending_with_prefix, reschedule
@@ -39,30 +42,53 @@ async def catch_up_overdue(services: Services, now: datetime) -> int:
         elif row.claim.account_id is not None and milestone_round(row.claim.dedupe_key):
             by_account[(row.claim.team_id, row.claim.account_id)].append(row)
     moved = 0
-    for (team_id, _account_id), rows in by_account.items():
-        moved += await _catch_up_account(services, team_id, rows, now)
-    return moved + await _into_business_hours(services, others, now)
+    for (team_id, account_id), rows in by_account.items():
+        key = account_step(team_id, account_id, "catching up")
+        if waiting(services, key, now):
+            continue
+        done = await isolated(services, key, _catch_up_account(services, team_id, rows, now), now)
+        moved += await _held(services, rows, done) if isinstance(done, Failed) else done
+    for row in others:
+        key = FaultKey(row.claim.team_id, "message", str(row.claim.id), "catching up")
+        if waiting(services, key, now):
+            continue
+        done = await isolated(services, key, _into_business_hours(services, row, now), now)
+        moved += await _held(services, [row], done) if isinstance(done, Failed) else done
+    return moved
 
 
-async def _into_business_hours(services: Services, late: list[Late], now: datetime) -> int:
+async def _held(services: Services, rows: list[Late], failed: Failed) -> int:
+    """What could not be caught up waits for the retry, rather than going out unlabelled;
+    after many failures it is left to delivery as it is."""
+    if failed.hopeless:
+        return 0
+    held = 0
+    for row in rows:
+        claim = row.claim
+        with contextlib.suppress(Exception):
+            held += await asyncio.to_thread(
+                reschedule, services.engine, claim.team_id, claim.id, failed.retry_at,
+                keep_expiry=True,
+            )  # fmt: skip
+    return held
+
+
+async def _into_business_hours(services: Services, row: Late, now: datetime) -> int:
     """Any other overdue message owed at someone's local hour waits for their morning
     (unless it expires first: then delivery drops it)."""
-    moved = 0
-    for row in late:
-        if row.local_tz is None:
-            continue
-        at = next_business_hour(now, ZoneInfo(row.local_tz), services.settings.holidays)
-        if at == now or (row.claim.expires_at is not None and at >= row.claim.expires_at):
-            continue
-        moved += await asyncio.to_thread(
-            reschedule,
-            services.engine,
-            row.claim.team_id,
-            row.claim.id,
-            at,
-            keep_expiry=True,
-        )
-    return moved
+    if row.local_tz is None:
+        return 0
+    at = next_business_hour(now, ZoneInfo(row.local_tz), services.settings.holidays)
+    if at == now or (row.claim.expires_at is not None and at >= row.claim.expires_at):
+        return 0
+    return await asyncio.to_thread(
+        reschedule,
+        services.engine,
+        row.claim.team_id,
+        row.claim.id,
+        at,
+        keep_expiry=True,
+    )
 
 
 async def _catch_up_account(
