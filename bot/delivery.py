@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +54,15 @@ Relevance = Callable[[Engine, outbox.Claim], str | None]
 # (a digest written now; someone away and covered by a backup): a changed claim, None to
 # send it as it is, or a reason not to send it at all.
 Route = Callable[[Engine, outbox.Claim, datetime], outbox.Claim | str | None]
+# Whether the message must wait (its channel can't take it right now, e.g. an internal
+# channel someone shared outside the company): a reason to hold it, or None to send.
+Guard = Callable[[outbox.Claim, datetime], Awaitable[str | None]]
+HOLD_FOR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Hold:
+    reason: str
 
 
 async def deliver_due(
@@ -64,6 +73,7 @@ async def deliver_due(
     ids: list[int] | None = None,
     relevance: Relevance | None = None,
     route: Route | None = None,
+    guard: Guard | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
     paused = {w.team_id for w in await asyncio.to_thread(paused_workspaces, engine)}
@@ -75,9 +85,15 @@ async def deliver_due(
             report.retry_at[claim.id] = now
             continue
         try:
-            ready = await _prepare(engine, claim, now, relevance, route)
+            ready = await _prepare(engine, claim, now, relevance, route, guard)
         except Exception as exc:  # this message's trouble only: it waits, the rest go on
             await _set_aside(engine, claim, exc, now, report)
+            continue
+        if isinstance(ready, Hold):
+            retry_at = now + HOLD_FOR
+            await asyncio.to_thread(outbox.release, engine, claim, retry_at, ready.reason)
+            report.deferred.append(claim.id)
+            report.retry_at[claim.id] = retry_at
             continue
         if isinstance(ready, str):
             await asyncio.to_thread(outbox.mark_cancelled, engine, claim, ready)
@@ -93,21 +109,25 @@ async def _prepare(
     now: datetime,
     relevance: Relevance | None,
     route: Route | None,
-) -> outbox.Claim | str:
-    """The claim as it should go out now, or the reason it should not go at all."""
+    guard: Guard | None,
+) -> outbox.Claim | str | Hold:
+    """The claim as it should go out now, the reason it should not go at all, or why it
+    must wait."""
     if claim.expires_at is not None and claim.expires_at <= now:
         return "expired"
     moot = await asyncio.to_thread(relevance, engine, claim) if relevance is not None else None
     if moot:
         return moot
-    if route is None:
-        return claim
-    rerouted = await asyncio.to_thread(route, engine, claim, now)
-    if isinstance(rerouted, str):
-        return rerouted
-    if rerouted is not None and await asyncio.to_thread(outbox.redirect, engine, claim, rerouted):
-        return rerouted
-    return claim
+    if route is not None:
+        rerouted = await asyncio.to_thread(route, engine, claim, now)
+        if isinstance(rerouted, str):
+            return rerouted
+        if rerouted is not None and await asyncio.to_thread(
+            outbox.redirect, engine, claim, rerouted
+        ):
+            claim = rerouted
+    held = await guard(claim, now) if guard is not None else None
+    return Hold(held) if held else claim
 
 
 async def _set_aside(

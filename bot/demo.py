@@ -10,6 +10,7 @@ import asyncio
 import json
 import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,6 +81,7 @@ class Demo:
         self.out = out
         self.clock = SimulatedClock(START)
         self.workspace = Workspace(team_name="Northwind (sandbox)", bot_scopes=granted_scopes())
+        self._stamp = 0  # the last webhook signing time
         self.workspace.use_clock(self.clock)
         self.sandbox = SlackSandbox(self.workspace)
         self.watcher = Watcher(self.workspace)
@@ -156,16 +158,20 @@ class Demo:
         self.note(f"CRM ← {reply.status} {reply.text}")
         self.show()
         channel = self.workspace.channel_by_name("acct-acme-robotics")
-        assert channel is not None
+        shared = self.workspace.channel_by_name("ext-acme-robotics")
+        assert channel is not None and shared is not None
         self.note(
-            f"#{channel.name} is private; Slack Connect invitation sent to "
-            f"{', '.join(channel.shared_invites)} (the customer champion); the CRM "
-            f"record is bookmarked."
+            f"#{channel.name} is private and internal (ARR, packet, health never leave it); "
+            f"the CRM record is bookmarked. The customer gets #{shared.name} of their own: "
+            f"Slack Connect invitation sent to {', '.join(shared.shared_invites)} (the "
+            "customer champion)."
         )
         again = await self.webhook(ACME)
         self.note(
             f"CRM redelivers the same deal ← {again.status} {again.text} (nothing new in Slack)"
         )
+        replayed = await self.webhook(ACME, replay=True)
+        self.note(f"Someone replays a captured delivery ← {replayed.status} {replayed.text}")
         bad = await self.webhook({**ACME, "crm_id": "", "arr": -5, "ae_email": "ana"})
         self.note(f"CRM sends a broken deal ← {bad.status} {bad.text}")
         self.scene("The AE does not get to it on Monday; Tuesday 09:00 her time, a reminder")
@@ -446,11 +452,14 @@ class Demo:
         self.show()
 
     # --- mechanics ----------------------------------------------------------------------
-    async def webhook(self, body: dict[str, Any]) -> Any:
+    async def webhook(self, body: dict[str, Any], *, replay: bool = False) -> Any:
+        """A signed delivery, as a CRM sends it: signed anew each time (`replay`: the last
+        delivery's exact headers again, as an attacker who captured it would send)."""
         raw = json.dumps(body).encode()
-        return await self.driver.post(
-            "/crm/closed-won", raw, "application/json", signed_headers(WEBHOOK_SECRET, raw)
-        )
+        if not replay:
+            self._stamp = max(int(time.time()), self._stamp + 1)
+        headers = signed_headers(WEBHOOK_SECRET, raw, self._stamp)
+        return await self.driver.post("/crm/closed-won", raw, "application/json", headers)
 
     async def click(
         self, user: User, message: Message, channel: Any, action: str

@@ -12,13 +12,6 @@ from flows.calendar import next_business_time
 from storage.models import Account
 
 
-def managers_of(services: Services, account: Account) -> list[str]:
-    """The account's manager; failing that, the managers configured for every account."""
-    if account.manager_user_id:
-        return [account.manager_user_id]
-    return sorted(services.managers)
-
-
 async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
     return await zone_for(services, account.team_id, user_id)
 
@@ -28,7 +21,7 @@ async def escalate(
 ) -> list[datetime]:
     """Owe each manager `text` on their first business morning at or after `after`."""
     messages = []
-    for manager in managers_of(services, account):
+    for manager in services.managers_of(account):
         tz = await zone(services, account, manager)
         at = next_business_time(after, tz, holidays=services.settings.holidays)
         messages.append(
@@ -50,4 +43,4 @@ async def escalate(
 
 def escalation_keys(services: Services, account: Account, key: str) -> list[str]:
     """The dedupe keys `escalate` used, to cancel them when the matter is settled."""
-    return [f"{key}-{manager}:{account.id}" for manager in managers_of(services, account)]
+    return [f"{key}-{manager}:{account.id}" for manager in services.managers_of(account)]

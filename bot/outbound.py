@@ -1,5 +1,6 @@
 """The last look at a claimed message before it goes: a digest is written from the data as
-it is now, and anything owed to someone away goes to their backup."""
+it is now, anything owed to someone away goes to their backup, and nothing internal goes to
+an account channel shared outside the company."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from bot.delivery import Route
+from bot.delivery import Guard, Route
+from bot.internal_channel import hold_reason
 from bot.ownership import digest
 from bot.ownership.redirect import covered_route
 from bot.services import Services
 from storage.outbox import Claim
+
+
+def outbound_guard(services: Services) -> Guard:
+    async def guard(claim: Claim, now: datetime) -> str | None:
+        return await hold_reason(services, claim, now)
+
+    return guard
 
 
 def outbound_route(services: Services) -> Route:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery import DeliveryReport, deliver_due
-from bot.outbound import outbound_route
+from bot.outbound import outbound_guard, outbound_route
 from bot.relevance import moot_reason
 from bot.services import Services
 from storage.models import Account
@@ -74,6 +74,7 @@ async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport
             ids=ids,
             relevance=moot_reason,
             route=outbound_route(services),
+            guard=outbound_guard(services),
         )
         for name in ("sent", "unknown", "failed", "cancelled"):
             getattr(report, name).extend(getattr(attempt, name))

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from bot.clock import Clock
 from bot.managers import ManagerGroups
 from bot.settings import Settings
+from storage.models import Account
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class Services:
     def creators(self) -> frozenset[str]:
         """BATON_CREATORS people and user-group members (empty: the default applies)."""
         return self.settings.creators | self.groups.members_of(self.settings.creator_groups)
+
+    def managers_of(self, account: Account) -> list[str]:
+        """The account's manager; failing that, the managers configured for every account."""
+        if account.manager_user_id:
+            return [account.manager_user_id]
+        return sorted(self.managers)
 
     def today(self, now: datetime | None = None) -> date:
         """The business calendar's date (BATON_TIMEZONE) now, or at `now`."""

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.delivery import DeliveryReport, deliver_due
 from bot.faults import load_faults
 from bot.managers import refresh_managers
-from bot.outbound import outbound_route
+from bot.outbound import outbound_guard, outbound_route
 from bot.ownership.digest import plan_digests
 from bot.pause import paused_teams
 from bot.planner import plan_due
@@ -43,6 +43,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
         instant,
         relevance=moot_reason,
         route=outbound_route(services),
+        guard=outbound_guard(services),
     )
 
 

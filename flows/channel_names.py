@@ -1,11 +1,13 @@
-"""Slack channel names for accounts: `acct-acme-robotics`, valid for any account name."""
+"""Slack channel names for accounts: `acct-acme-robotics` (internal) and `ext-acme-robotics`
+(shared with the customer), valid for any account name."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-PREFIX = "acct-"
+PREFIX = "acct-"  # the internal account channel
+CUSTOMER_PREFIX = "ext-"  # the channel shared with the customer (Slack Connect)
 MAX_LENGTH = 80  # Slack's limit
 
 
@@ -15,7 +17,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
 
 
-def channel_name(account_name: str, crm_id: str, attempt: int = 1) -> str:
+def channel_name(account_name: str, crm_id: str, attempt: int = 1, prefix: str = PREFIX) -> str:
     """The name to try on attempt N (N ≥ 2 adds `-N`), always within Slack's rules.
 
     A name with nothing Latin in it (say, 株式会社) falls back to the CRM id, so two such
@@ -23,5 +25,5 @@ def channel_name(account_name: str, crm_id: str, attempt: int = 1) -> str:
     """
     base = slug(account_name) or slug(crm_id) or "account"
     suffix = "" if attempt <= 1 else f"-{attempt}"
-    room = MAX_LENGTH - len(PREFIX) - len(suffix)
-    return PREFIX + base[:room].rstrip("-") + suffix
+    room = MAX_LENGTH - len(prefix) - len(suffix)
+    return prefix + base[:room].rstrip("-") + suffix

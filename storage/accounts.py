@@ -100,6 +100,23 @@ def _same(old: Any, new: Any) -> bool:
     return old == new
 
 
+def set_channel_exposure(
+    engine: Engine,
+    team_id: str,
+    account_id: int,
+    shared_at: datetime | None,
+    checked_at: datetime,
+) -> Account:
+    """Record whether the account channel is shared outside the company, as of `checked_at`
+    (a first sighting keeps its time: it names the incident)."""
+    with session_scope(engine, immediate=True) as session:
+        account = locked_account(session, team_id, account_id)
+        if shared_at is None or account.channel_shared_at is None:
+            account.channel_shared_at = shared_at
+        account.channel_checked_at = checked_at
+        return account
+
+
 def claim_once(
     engine: Engine, team_id: str, account_id: int, column: str, now: datetime, **also: Any
 ) -> bool:

@@ -397,6 +397,22 @@ def reschedule(
     )
 
 
+def release_held(engine: Engine, team_id: str, channel: str, reason: str, now: datetime) -> int:
+    """Messages held back from `channel` for `reason` are due again now."""
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.last_error == reason[:255],
+        )
+        .values(due_at=now, last_error=None)
+    )
+    with session_scope(engine) as session:
+        return session.execute(statement).rowcount
+
+
 def next_due(engine: Engine) -> datetime | None:
     """When the earliest pending message is due (the pending-due index answers it)."""
     with session_scope(engine) as session:

@@ -161,7 +161,15 @@ async def test_public_channels_and_slack_connect_when_configured(
     await closed_won(driver, deal(champion_email="priya@customer.test"))
     channel = account_channel(sandbox.workspace)
     assert not channel.is_private
-    assert channel.shared_invites == ["priya@customer.test"]
+    # The champion is invited to a channel of their own, never to the internal one.
+    assert channel.shared_invites == []
+    shared = account_channel(sandbox.workspace, "ext-acme-robotics")
+    assert shared.shared_invites == ["priya@customer.test"]
+    assert shared.members == {sandbox.workspace.bot.id, people.ae.id, people.csm.id}
+    (welcome,) = shared.messages
+    assert "Welcome, Acme Robotics!" in welcome.text and "ARR" not in welcome.text
+    account = account_by_crm(bot.services.engine, sandbox.workspace.team_id, "D-100")
+    assert (account.ext_channel_id, account.ext_channel_name) == (shared.id, shared.name)
 
 
 async def test_a_failed_slack_connect_invite_is_said_not_fatal(
@@ -171,7 +179,8 @@ async def test_a_failed_slack_connect_invite_is_said_not_fatal(
     sandbox.inject("conversations.inviteShared", error="not_paid")
     reply = await closed_won(driver, deal(champion_email="priya@customer.test"))
     assert reply.status == 202
-    assert "not_paid" in find(account_channel(sandbox.workspace), "priya@customer.test").text
+    notice = find(account_channel(sandbox.workspace), "priya@customer.test").text
+    assert "not_paid" in notice and "this channel stays internal" in notice
 
 
 async def test_marketing_ops_are_asked_for_their_part(

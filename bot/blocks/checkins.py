@@ -203,24 +203,29 @@ def mismatch_escalation_text(account: Account, checkin: Checkin) -> str:
     )
 
 
-def primary_blocks(account: Account, champion: str | None) -> list[Block]:
-    csm = who(account.csm_user_id, account.csm_email)
-    note = (
+def customer_intro_text(account: Account, champion: str | None) -> str:
+    """The day-30 note for the customer: who their contact is from now on."""
+    return (
         f"Hi {champion or 'there'}, a quick note now that you're up and running: I'm your "
         f"main contact at our side from here on, for anything from questions to your "
         f"renewal. {who(account.ae_user_id, account.ae_email)} stays close and is there "
         f"for anything commercial. Looking forward to the next months together!"
     )
+
+
+def primary_blocks(account: Account, champion: str | None) -> list[Block]:
+    csm = who(account.csm_user_id, account.csm_email)
+    if account.ext_channel_id:
+        note = f"The customer got this introduction in <#{account.ext_channel_id}>:\n>"
+    else:
+        note = f"{csm}, a note you could send the customer so they know their contact:\n>"
     return [
         section(
             f"*Day 30 for {account.name}:* {csm} is now the primary owner. "
             f"{who(account.ae_user_id, account.ae_email)} steps back and stays available "
             f"for escalations."
         ),
-        section(
-            f"{csm}, a note you could send the customer so they know their contact:\n>"
-            + note.replace("\n", "\n>")
-        ),
+        section(note + customer_intro_text(account, champion).replace("\n", "\n>")),
     ]
 
 

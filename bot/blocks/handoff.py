@@ -14,6 +14,7 @@ from bot.blocks.kit import (
     clip,
     context,
     divider,
+    esc,
     header,
     input_block,
     modal,
@@ -307,6 +308,25 @@ def kickoff_blocks(account: Account) -> list[Block]:
         KICKOFF_HELD,
         account.id,
         "kickoff",
+    )
+
+
+# --- the customer-facing channel (shared with the customer: nothing internal) -------------
+def customer_welcome_text(account: Account) -> str:
+    return (
+        f":wave: Welcome, {esc(account.name)}! This channel is shared between your team and "
+        f"ours. Your contacts here: {who(account.ae_user_id, account.ae_email)} (account "
+        f"executive) and {who(account.csm_user_id, account.csm_email)} (customer success). "
+        "We'll use it to schedule the kickoff and for anything you need along the way."
+    )
+
+
+def customer_kickoff_text(account: Account) -> str:
+    return (
+        f"Next step for {esc(account.name)}: a 30-minute kickoff with "
+        f"{who(account.ae_user_id, account.ae_email)} and "
+        f"{who(account.csm_user_id, account.csm_email)} in the coming days, to confirm your "
+        "goals, the success measure and the first steps. We'll propose times here."
     )
 
 

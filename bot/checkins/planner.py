@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from bot.blocks.checkins import checkin_prompt_blocks, primary_blocks, rating_request_blocks
+from bot.blocks.checkins import (
+    checkin_prompt_blocks,
+    customer_intro_text,
+    primary_blocks,
+    rating_request_blocks,
+)
 from bot.escalation import zone
 from bot.send import STALE_AFTER, about, owe
 from bot.services import Services
@@ -50,6 +55,20 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
     day30 = primary_time(account.closed_at, tz, services.settings.holidays)
     packet = await asyncio.to_thread(get_packet, services.engine, account.team_id, account.id)
     champion = ((packet.answers.get("champion") if packet else None) or "").split(",")[0]
+    first_name = champion.split()[0] if champion else None
+    if account.ext_channel_id:  # said to the customer themselves, in the shared channel
+        messages.append(
+            about(
+                services,
+                account,
+                "customer-intro",
+                account.ext_channel_id,
+                customer_intro_text(account, first_name),
+                due_at=day30,
+                kind="customer",
+                expires_at=day30 + STALE_AFTER,
+            )
+        )
     messages += [
         about(
             services,
@@ -57,7 +76,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             "day30",
             account.channel_id or "",
             f"Day 30 for {account.name}: the CSM is now the primary owner.",
-            blocks=primary_blocks(account, champion.split()[0] if champion else None),
+            blocks=primary_blocks(account, first_name),
             due_at=day30,
             kind="day30",
             expires_at=day30 + STALE_AFTER,

@@ -205,9 +205,10 @@ async def _announce_changes(
                 change_text(account, changed),
             ),
         )
-        await services.client.conversations_setTopic(
-            channel=account.channel_id, topic=topic(account)
-        )
+        if account.channel_shared_at is None:  # the topic shows ARR: internal only
+            await services.client.conversations_setTopic(
+                channel=account.channel_id, topic=topic(account)
+            )
     if "arr" in changed:
         await after_arr_change(services, account, Decimal(changed["arr"][0] or 0))
     if "am_email" in changed:

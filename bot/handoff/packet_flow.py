@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.accounts import Refusal, load_account
 from bot.blocks.handoff import (
+    customer_kickoff_text,
     icp_headsup_text,
     kickoff_blocks,
     packet_modal,
@@ -234,6 +235,13 @@ async def _announce_completion(
             blocks=kickoff_blocks(account),
         )
     )
+    if account.ext_channel_id:  # the customer hears the logistics, never the packet
+        text = customer_kickoff_text(account)
+        messages.append(
+            about(
+                services, account, "customer-kickoff", account.ext_channel_id, text, kind="customer"
+            )
+        )
     await send_now(services, *messages)
 
 

@@ -7,8 +7,6 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
-
 from bot.blocks.handoff import (
     found_text,
     gap_text,
@@ -18,17 +16,18 @@ from bot.blocks.handoff import (
     topic,
     welcome_blocks,
 )
+from bot.handoff.channels import create_channel, invite_people
+from bot.handoff.customer import open_customer_channel
 from bot.handoff.people import resolve_missing, unresolved
 from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
 from bot.services import Services
-from flows.channel_names import channel_name
+from flows.channel_names import PREFIX
 from storage.accounts import claim_setup, release_setup, update_account
 from storage.models import Account
 from storage.outbox import OwedMessage
 
 log = logging.getLogger(__name__)
-MAX_NAME_ATTEMPTS = 50
 SETUP_LEASE = timedelta(minutes=2)
 
 
@@ -62,9 +61,9 @@ async def _provision(services: Services, account: Account) -> Account:
         await client.bookmarks_add(
             channel_id=account.channel_id, title="CRM record", type="link", link=account.crm_url
         )
-    if first_time and services.settings.baton_slack_connect and account.champion_email:
-        await _invite_champion(services, account)
     await _announce(services, account)
+    if first_time and services.settings.baton_slack_connect and account.champion_email:
+        account = await open_customer_channel(services, account)
     return await asyncio.to_thread(
         update_account,
         services.engine,
@@ -110,62 +109,16 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
 
 
 async def _open_channel(services: Services, account: Account) -> Account:
-    private = services.settings.baton_channel_private
-    for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
-        name = channel_name(account.name, account.crm_id, attempt)
-        try:
-            response = await services.client.conversations_create(name=name, is_private=private)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "name_taken":
-                continue
-            raise
-        channel = response["channel"]
-        # Recorded at once: a retry must find this channel, not create a second one.
-        return await asyncio.to_thread(
-            update_account,
-            services.engine,
-            account.team_id,
-            account.id,
-            channel_id=channel["id"],
-            channel_name=channel["name"],
-        )
-    raise RuntimeError(f"no free channel name for {account.name!r} after {MAX_NAME_ATTEMPTS} tries")
-
-
-async def invite_people(services: Services, account: Account) -> None:
-    wanted = {account.user_of(role) for role in ("ae", "csm", "am", "manager")} - {None}
-    members = await services.client.conversations_members(channel=account.channel_id)
-    missing = sorted(wanted - set(members["members"]))
-    if not missing:
-        return
-    try:
-        await services.client.conversations_invite(
-            channel=account.channel_id, users=",".join(missing)
-        )
-    except SlackApiError as exc:
-        if exc.response.get("error") != "already_in_channel":
-            raise
-
-
-async def _invite_champion(services: Services, account: Account) -> None:
-    try:
-        await services.client.conversations_inviteShared(
-            channel=account.channel_id, emails=account.champion_email
-        )
-    except SlackApiError as exc:
-        error = exc.response.get("error")
-        log.warning("Slack Connect invite for account %s failed: %s", account.id, error)
-        await send_now(
-            services,
-            about(
-                services,
-                account,
-                "connect-failed",
-                account.channel_id,
-                f"I could not invite the champion {account.champion_email} through Slack Connect "
-                f"({error}). Invite them by hand if you want them here.",
-            ),
-        )
+    channel = await create_channel(services, account, PREFIX)
+    # Recorded at once: a retry must find this channel, not create a second one.
+    return await asyncio.to_thread(
+        update_account,
+        services.engine,
+        account.team_id,
+        account.id,
+        channel_id=channel["id"],
+        channel_name=channel["name"],
+    )
 
 
 def _packet_dm(services: Services, account: Account) -> OwedMessage:

@@ -7,7 +7,9 @@ import asyncio
 from slack_bolt.async_app import AsyncApp
 
 from bot.directory import remember_user, zone_of
+from bot.internal_channel import is_outsider, on_channel_event
 from bot.services import Services
+from storage.accounts import account_in_channel
 from storage.outbox import rezone
 from storage.people import get_person
 
@@ -22,3 +24,26 @@ def register(app: AsyncApp, services: Services) -> None:
         known = await asyncio.to_thread(get_person, services.engine, team, user["id"])
         tz = zone_of(known, services.settings.timezone)
         await asyncio.to_thread(rezone, services.engine, team, user["id"], tz.key)
+
+    # Someone shares an account channel outside the company: nothing internal goes there.
+    @app.event("channel_shared")
+    async def on_channel_shared(event: dict, context: dict) -> None:
+        channel = str(event.get("channel") or "")
+        await on_channel_event(services, context["team_id"], channel, True, "channel_shared")
+
+    @app.event("channel_unshared")
+    async def on_channel_unshared(event: dict, context: dict) -> None:
+        channel, still = str(event.get("channel") or ""), bool(event.get("is_ext_shared"))
+        await on_channel_event(services, context["team_id"], channel, still, "channel_unshared")
+
+    @app.event("member_joined_channel")
+    async def on_member_joined(event: dict, context: dict) -> None:
+        team, channel = context["team_id"], str(event.get("channel") or "")
+        if not await asyncio.to_thread(account_in_channel, services.engine, team, channel):
+            return
+        outsider = bool(event.get("team")) and event.get("team") != team
+        if not outsider:
+            response = await services.client.users_info(user=str(event.get("user") or ""))
+            outsider = is_outsider(response["user"], team)
+        if outsider:
+            await on_channel_event(services, team, channel, True, "an outsider joined")

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.accounts import Refusal
 from bot.directory import remember_user, zone_for
-from bot.handoff.provision import invite_people
+from bot.handoff.channels import invite_people
 from bot.ownership.facts import note_ownership
 from bot.permissions import may_act, may_cover
 from bot.renewal.replan import replan_owners

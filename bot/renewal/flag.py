@@ -16,7 +16,7 @@ from bot.blocks.renewal import (
     flag_modal,
     red_flag_text,
 )
-from bot.escalation import managers_of, zone
+from bot.escalation import zone
 from bot.renewal.flow import load_milestone
 from bot.renewal.planner import commercial_role
 from bot.send import about, owe, send_now
@@ -107,7 +107,7 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
         )
     if health == Health.RED and (before is None or before.health != Health.RED):
         text = red_flag_text(account, flag, phase_two_end(account.renewal_date))
-        for manager in managers_of(services, account):
+        for manager in services.managers_of(account):
             messages.append(
                 about(
                     services,

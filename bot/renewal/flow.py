@@ -11,7 +11,7 @@ from bot.accounts import Refusal, load_account
 from bot.blocks.handoff import who
 from bot.blocks.kit import submitted
 from bot.blocks.renewal import SNOOZE_DAYS, done_modal, done_text, help_text
-from bot.escalation import managers_of, zone
+from bot.escalation import zone
 from bot.ownership.redirect import acting_for
 from bot.send import about, send_now
 from bot.services import Services
@@ -117,6 +117,6 @@ async def ask_for_help(services: Services, team_id: str, value: Any, user_id: st
             account,
             f"ms-{milestone.id}-help",
             account.channel_id or user_id,
-            help_text(account, milestone, user_id, managers_of(services, account)),
+            help_text(account, milestone, user_id, services.managers_of(account)),
         ),
     )
