@@ -7,7 +7,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import who
-from bot.blocks.kit import FIELD_ACTION
+from bot.blocks.kit import FIELD_ACTION, channel_mention, esc
 from bot.handoff.intake import accept_deal
 from bot.send import send_now
 from bot.services import Services
@@ -89,11 +89,18 @@ async def create_new_account(
 ) -> None:
     account, created, changed = await accept_deal(services, team_id, deal)
     if created:
-        text = f"Created *{account.name}*: the handoff starts in <#{account.channel_id}>."
+        text = (
+            f"Created *{esc(account.name)}*: the handoff starts in "
+            f"{channel_mention(account.channel_id or '')}."
+        )
     elif changed:
-        text = f"*{account.name}* already existed (CRM id {account.crm_id}); I updated it."
+        text = (
+            f"*{esc(account.name)}* already existed (CRM id {esc(account.crm_id)}); I updated it."
+        )
     else:
-        text = f"*{account.name}* already exists (CRM id {account.crm_id}); nothing changed."
+        text = (
+            f"*{esc(account.name)}* already exists (CRM id {esc(account.crm_id)}); nothing changed."
+        )
     await send_now(
         services,
         OwedMessage(

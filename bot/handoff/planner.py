@@ -11,6 +11,7 @@ from typing import TypeVar
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import escalation_text, kickoff_reminder_text, reminder_blocks
+from bot.blocks.kit import esc
 from bot.escalation import escalate, zone
 from bot.handoff.people import unresolved
 from bot.handoff.provision import provision, refresh_people
@@ -77,7 +78,7 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
                 account,
                 f"gate-reminder-{due.astimezone(tz).date()}",
                 account.ae_user_id,
-                f"Reminder: the handoff packet for {account.name} is still missing.",
+                f"Reminder: the handoff packet for {esc(account.name)} is still missing.",
                 blocks=reminder_blocks(account, day),
                 due_at=due,
                 kind="gate_reminder",

@@ -18,6 +18,7 @@ from bot.blocks.handoff import (
     topic,
     welcome_blocks,
 )
+from bot.blocks.kit import esc
 from bot.handoff.people import resolve_missing, unresolved
 from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
@@ -162,8 +163,8 @@ async def _invite_champion(services: Services, account: Account) -> None:
                 account,
                 "connect-failed",
                 account.channel_id,
-                f"I could not invite the champion {account.champion_email} through Slack Connect "
-                f"({error}). Invite them by hand if you want them here.",
+                f"I could not invite the champion {esc(account.champion_email)} through Slack "
+                f"Connect ({esc(error)}). Invite them by hand if you want them here.",
             ),
         )
 
@@ -174,7 +175,7 @@ def _packet_dm(services: Services, account: Account) -> OwedMessage:
         account,
         f"packet-ask-dm-{account.ae_user_id}",
         account.ae_user_id or "",
-        f"Please fill the handoff packet for {account.name}.",
+        f"Please fill the handoff packet for {esc(account.name)}.",
         blocks=packet_dm_blocks(account),
     )
 
@@ -188,7 +189,7 @@ async def _announce(services: Services, account: Account) -> None:
             account,
             "welcome",
             account.channel_id or "",
-            f"Welcome, {account.name}.",
+            f"Welcome, {esc(account.name)}.",
             blocks=welcome_blocks(account, today),
         ),
     ]
@@ -199,7 +200,7 @@ async def _announce(services: Services, account: Account) -> None:
                 account,
                 "packet-ask-channel",
                 account.channel_id or "",
-                f"The handoff packet for {account.name} is due.",
+                f"The handoff packet for {esc(account.name)} is due.",
                 blocks=packet_request_blocks(account, marketing_required),
             )
         )
@@ -212,7 +213,7 @@ async def _announce(services: Services, account: Account) -> None:
                     account,
                     f"marketing-ask-{user_id}",
                     user_id,
-                    f"Marketing context wanted for {account.name}.",
+                    f"Marketing context wanted for {esc(account.name)}.",
                     blocks=marketing_request_blocks(account),
                 )
             )
