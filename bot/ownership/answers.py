@@ -226,7 +226,8 @@ def week_report(week: Week, title: str, *, ratings: bool) -> Answer:
     ]
     if ratings:
         sections.append(("Packet ratings this past week", week.ratings, len(week.ratings)))
-    return titled(title, sections, "Ask `/baton owner <account>` for any account's detail.")
+    footer = f"Ask `{esc('/baton owner <account>')}` for any account's detail."
+    return titled(title, sections, footer)
 
 
 async def renewals_answer(services: Services, team_id: str, user_id: str, days: int) -> Answer:

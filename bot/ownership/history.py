@@ -200,6 +200,6 @@ async def history_answer(
     return titled(
         f"{account.name}: who owned it when",
         [("Timeline", shown, len(shown))],
-        "Ask `/baton history <account> on YYYY-MM-DD` for one day.",
+        f"Ask `{esc('/baton history <account> on YYYY-MM-DD')}` for one day.",
         limit=HISTORY_LINES + 1,
     )
