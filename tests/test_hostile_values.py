@@ -9,9 +9,12 @@ from copy import deepcopy
 from datetime import UTC, date, datetime
 from typing import Any
 
+import yaml
+
 from bot.blocks.kit import esc
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
+from bot.scopes import MANIFEST
 from storage.accounts import create_account, search_accounts
 from tests.handoff_helpers import closed_won, deal, find
 from tests.helpers import opened_view, until
@@ -155,6 +158,12 @@ async def test_the_scan_catches_raw_markup(sandbox, bot, people) -> None:
     """The scan itself: a message with a raw value in it is found."""
     await bot.services.client.chat_postMessage(channel=people.csm.id, text=f"Hi {HOSTILE}")
     assert [text for _where, text, _problems in unescaped(sandbox, [])] == [f"Hi {HOSTILE}"]
+
+
+def test_the_driver_sends_what_the_manifest_asks_slack_for() -> None:
+    """SlackDriver.command escapes like Slack because /baton sets should_escape."""
+    (command,) = yaml.safe_load(MANIFEST.read_text())["features"]["slash_commands"]
+    assert command["should_escape"] is True
 
 
 async def test_slash_text_is_read_as_typed(driver, sandbox, bot, people) -> None:

@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from flows.ownership_args import BARE_USER_ID
+
 Block = dict[str, Any]
 SECTION_TEXT_MAX = 3000
 HEADER_TEXT_MAX = 150
@@ -17,7 +19,6 @@ FIELD_ACTION = "value"  # every input's action_id: a block is known by its block
 
 
 _ENTITIES = ("&amp;", "&lt;", "&gt;")
-USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 _SLACK_TOKEN = re.compile(r"(<[^<>]*>)")
 _LINKABLE = re.compile(r"https?://[^\s<>|]+")
@@ -45,7 +46,7 @@ def slash_text(raw: str) -> str:
 
 def user_mention(user_id: str) -> str:
     """`<@U…>` for a real user id; anything else is shown as the text it is."""
-    return f"<@{user_id}>" if USER_ID.fullmatch(user_id) else esc(user_id)
+    return f"<@{user_id}>" if BARE_USER_ID.fullmatch(user_id) else esc(user_id)
 
 
 def channel_mention(channel_id: str) -> str:
