@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.blocks.kit import unesc
 from bot.services import Services
 from storage.accounts import get_account
 from storage.models import Account
 
 
 class Refusal(Exception):
-    """Something the person asked for that Baton won't do; the message says why."""
+    """Something the person asked for that Baton won't do; the message (mrkdwn) says why."""
+
+    def plain(self) -> str:
+        """The sentence for a plain-text place, such as a modal's inline error."""
+        return unesc(str(self))
 
 
 async def load_account(services: Services, team_id: str, account_id: Any) -> Account:

@@ -6,6 +6,7 @@ import asyncio
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.kit import esc
 from bot.directory import first_name, person, zone_of
 from bot.services import Services
 from flows.calendar import next_business_time
@@ -30,7 +31,7 @@ async def introduce(
             team_id=team_id,
             dedupe_key=f"intro:{user_id}",
             channel=user_id,
-            text=introduction(first_name(who), role),
+            text=introduction(esc(first_name(who)), role),
             due_at=due,
         )
         owed += await asyncio.to_thread(enqueue, services.engine, message)

@@ -7,6 +7,7 @@ import re
 
 from rapidfuzz import fuzz, process, utils
 
+from bot.blocks.kit import esc
 from bot.services import Services
 from storage.accounts import account_in_channel, account_names, accounts_by_ids, search_accounts
 from storage.models import Account
@@ -33,16 +34,21 @@ def which_account(text: str, accounts: list[Account], usage: str) -> str:
     """Why `text` did not name exactly one account, in one sentence (and a pick list)."""
     if not text.strip():
         return (
-            f"Which account? Run `{usage}` (a name, CRM id or #channel), "
+            f"Which account? Run `{esc(usage)}` (a name, CRM id or #channel), "
             "or run it inside the account's channel."
         )
     if not accounts:
-        return f"I found no account matching “{text.strip()[:80]}”. Try its name or CRM id."
-    return f"Several accounts match “{text.strip()[:80]}”; say which:\n{pick_list(accounts)}"
+        return f"I found no account matching {quoted(text)}. Try its name or CRM id."
+    return f"Several accounts match {quoted(text)}; say which:\n{pick_list(accounts)}"
+
+
+def quoted(text: str) -> str:
+    """What the person typed, echoed back in quotes (shortened, and shown as typed)."""
+    return f"“{esc(text.strip()[:80])}”"
 
 
 def pick_list(accounts: list[Account], limit: int = 8) -> str:
-    lines = [f"• *{a.name}* (CRM {a.crm_id})" for a in accounts[:limit]]
+    lines = [f"• *{esc(a.name)}* (CRM {esc(a.crm_id)})" for a in accounts[:limit]]
     more = f"\n…and {len(accounts) - limit} more." if len(accounts) > limit else ""
     return "\n".join(lines) + more
 

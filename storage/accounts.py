@@ -194,13 +194,16 @@ def search_accounts(engine: Engine, team_id: str, text: str, limit: int = 20) ->
         exact = sorted(found.values(), key=lambda a: (a.name, a.id))[:limit]
         if exact or not needle:
             return exact
-        words = ["%" + "".join(ch for ch in w if ch not in "%_\\") + "%" for w in needle.split()]
+        # `%`, `_` and the escape character are literal: autoescape adds ESCAPE '/'.
         return list(
             session.scalars(
                 select(Account)
                 .where(
                     Account.team_id == team_id,
-                    *(func.lower(Account.name).like(word) for word in words),
+                    *(
+                        func.lower(Account.name).contains(word, autoescape=True)
+                        for word in needle.split()
+                    ),
                 )
                 .order_by(Account.name, Account.id)
                 .limit(limit)

@@ -14,7 +14,9 @@ from bot.blocks.kit import (
     button,
     clip,
     context,
+    esc,
     input_block,
+    link,
     modal,
     plain,
     section,
@@ -36,7 +38,7 @@ YES = "yes"
 
 def checkin_prompt_blocks(account: Account, week: int) -> list[Block]:
     return prompt(
-        f"Week {week} check-in for *{account.name}*: how is the customer doing? Log it in a "
+        f"Week {week} check-in for *{esc(account.name)}*: how is the customer doing? Log it in a "
         f"minute; the AE is copied on the first {AE_COPIED_CHECKINS}.",
         "Log check-in",
         CHECKIN_OPEN,
@@ -66,12 +68,12 @@ def checkin_modal(
     if chosen:
         sentiment["initial_option"] = chosen
     metric = (
-        f"*Success metric the buyer named:* {success_metric}"
+        f"*Success metric the buyer named:* {esc(success_metric)}"
         if success_metric
         else "_No success metric yet: the handoff packet is not complete._"
     )
     blocks = [
-        section(f"*{account.name}*" + (" · editing this check-in" if checkin_id else "")),
+        section(f"*{esc(account.name)}*" + (" · editing this check-in" if checkin_id else "")),
         context(metric),
         input_block(
             "checkin_date",
@@ -136,18 +138,19 @@ def checkin_blocks(account: Account, checkin: Checkin) -> list[Block]:
     sentiment = Sentiment(checkin.sentiment)
     edited = f" · edited by {who(checkin.edited_by)}" if checkin.edited_by else ""
     lines = [
-        f"*Check-in #{checkin.number}* for *{account.name}* · {checkin.checkin_date:%a %d %b} "
-        f"· by {who(checkin.logged_by)} · {sentiment.emoji} {sentiment.label}{edited}",
-        clip(checkin.summary, 2000),
+        f"*Check-in #{checkin.number}* for *{esc(account.name)}* · "
+        f"{checkin.checkin_date:%a %d %b} · by {who(checkin.logged_by)} · "
+        f"{sentiment.emoji} {sentiment.label}{edited}",
+        esc(clip(checkin.summary, 2000)),
     ]
     if checkin.next_steps:
-        lines.append(f"*Next steps:* {clip(checkin.next_steps, 500)}")
+        lines.append(f"*Next steps:* {esc(clip(checkin.next_steps, 500))}")
     blocks: list[Block] = [section("\n".join(lines))]
     if checkin.mismatch:
         blocks.append(
             section(
                 f":warning: *Expectation mismatch.* The customer believes they were "
-                f"promised: {clip(checkin.promised or '', 2000)}"
+                f"promised: {esc(clip(checkin.promised or '', 2000))}"
             )
         )
     if checkin.first_value:
@@ -158,20 +161,20 @@ def checkin_blocks(account: Account, checkin: Checkin) -> list[Block]:
     return blocks
 
 
-def cc_text(account: Account, checkin: Checkin, link: str) -> str:
+def cc_text(account: Account, checkin: Checkin, permalink: str) -> str:
     sentiment = Sentiment(checkin.sentiment)
     return (
         f"FYI, no action needed: check-in #{checkin.number} of {AE_COPIED_CHECKINS} you are "
-        f"copied on for *{account.name}* ({sentiment.label.lower()}). "
-        f"“{clip(checkin.summary, 500)}” <{link}|See it in the channel>"
+        f"copied on for *{esc(account.name)}* ({sentiment.label.lower()}). "
+        f"“{esc(clip(checkin.summary, 500))}” {link(permalink, 'See it in the channel')}"
     )
 
 
-def clarify_blocks(account: Account, checkin: Checkin, link: str) -> list[Block]:
+def clarify_blocks(account: Account, checkin: Checkin, permalink: str) -> list[Block]:
     return prompt(
-        f":warning: On *{account.name}* the customer believes they were promised: "
-        f"“{clip(checkin.promised or '', 1500)}”. Please clarify what was agreed: your answer "
-        f"goes in the check-in's thread (<{link}|check-in #{checkin.number}>).",
+        f":warning: On *{esc(account.name)}* the customer believes they were promised: "
+        f"“{esc(clip(checkin.promised or '', 1500))}”. Please clarify what was agreed: your "
+        f"answer goes in the check-in's thread ({link(permalink, f'check-in #{checkin.number}')}).",
         "Clarify",
         CLARIFY_OPEN,
         checkin.id,
@@ -184,8 +187,8 @@ def clarify_modal(account: Account, checkin: Checkin) -> dict[str, Any]:
         "Clarify",
         [
             section(
-                f"*{account.name}*, check-in #{checkin.number}. The customer believes they were "
-                f"promised: “{clip(checkin.promised or '', 2500)}”"
+                f"*{esc(account.name)}*, check-in #{checkin.number}. The customer believes they "
+                f"were promised: “{esc(clip(checkin.promised or '', 2500))}”"
             ),
             input_block("clarification", "What was actually agreed?", text_input(None)),
         ],
@@ -197,16 +200,17 @@ def clarify_modal(account: Account, checkin: Checkin) -> dict[str, Any]:
 
 def mismatch_escalation_text(account: Account, checkin: Checkin) -> str:
     return (
-        f"An expectation mismatch on *{account.name}* (check-in #{checkin.number}) has had no "
-        f"answer from the AE {who(account.ae_user_id, account.ae_email)} in two business "
-        f"days. The customer believes they were promised: “{clip(checkin.promised or '', 800)}”"
+        f"An expectation mismatch on *{esc(account.name)}* (check-in #{checkin.number}) has had "
+        f"no answer from the AE {who(account.ae_user_id, account.ae_email)} in two business "
+        f"days. The customer believes they were promised: "
+        f"“{esc(clip(checkin.promised or '', 800))}”"
     )
 
 
 def customer_intro_text(account: Account, champion: str | None) -> str:
     """The day-30 note for the customer: who their contact is from now on."""
     return (
-        f"Hi {champion or 'there'}, a quick note now that you're up and running: I'm your "
+        f"Hi {esc(champion or 'there')}, a quick note now that you're up and running: I'm your "
         f"main contact at our side from here on, for anything from questions to your "
         f"renewal. {who(account.ae_user_id, account.ae_email)} stays close and is there "
         f"for anything commercial. Looking forward to the next months together!"
@@ -221,7 +225,7 @@ def primary_blocks(account: Account, champion: str | None) -> list[Block]:
         note = f"{csm}, a note you could send the customer so they know their contact:\n>"
     return [
         section(
-            f"*Day 30 for {account.name}:* {csm} is now the primary owner. "
+            f"*Day 30 for {esc(account.name)}:* {csm} is now the primary owner. "
             f"{who(account.ae_user_id, account.ae_email)} steps back and stays available "
             f"for escalations."
         ),
@@ -231,8 +235,8 @@ def primary_blocks(account: Account, champion: str | None) -> list[Block]:
 
 def rating_request_blocks(account: Account) -> list[Block]:
     return prompt(
-        f"Thirty days into *{account.name}*: how good was the handoff packet? Rate it 1–5 and "
-        f"mark what was missing or wrong; it tells the team which fields AEs skip.",
+        f"Thirty days into *{esc(account.name)}*: how good was the handoff packet? Rate it 1–5 "
+        f"and mark what was missing or wrong; it tells the team which fields AEs skip.",
         "Rate the packet",
         RATE_OPEN,
         account.id,
@@ -255,7 +259,7 @@ def rating_modal(account: Account) -> dict[str, Any]:
     return modal(
         "Rate the packet",
         [
-            section(f"The handoff packet for *{account.name}*, as it was at handoff."),
+            section(f"The handoff packet for *{esc(account.name)}*, as it was at handoff."),
             input_block("rating", "Rating", {"type": "radio_buttons", "options": scores}),
             input_block(
                 "missing",
@@ -277,7 +281,8 @@ def rating_modal(account: Account) -> dict[str, Any]:
 
 def rating_alert_text(average: float, count: int, missing: list[tuple[str, int]]) -> str:
     labels = {f.key: f.label for f in FIELDS}
-    worst = "; ".join(f"{labels.get(key, key)} ({n}×)" for key, n in missing) or "none marked"
+    worst = "; ".join(f"{labels.get(key) or esc(key)} ({n}×)" for key, n in missing)
+    worst = worst or "none marked"
     return (
         f"Handoff packet quality is slipping: the last {count} ratings average "
         f"*{average:.1f}* / 5 (below 3.5). Marked missing or wrong most often: {worst}."

@@ -11,6 +11,7 @@ from bot.blocks.kit import (
     Block,
     actions,
     button,
+    channel_mention,
     clip,
     context,
     divider,
@@ -20,6 +21,7 @@ from bot.blocks.kit import (
     modal,
     plain,
     section,
+    user_mention,
 )
 from flows.handoff import KICKOFF_AGENDA, TIMELINE, current_stage
 from flows.packet import MODEL_CHOICES, Kind, PacketField, Part, fields_of
@@ -39,18 +41,18 @@ NEW_ACCOUNT_VIEW = "baton_new_account"
 def who(user_id: str | None, email: str | None = None) -> str:
     """A mention when Baton knows the person in Slack, otherwise their email."""
     if user_id:
-        return f"<@{user_id}>"
-    return f"{email} (not found in Slack)" if email else "nobody yet"
+        return user_mention(user_id)
+    return f"{esc(email)} (not found in Slack)" if email else "nobody yet"
 
 
 def money(account: Account) -> str:
-    return f"{account.currency} {account.arr:,.0f}"
+    return f"{esc(account.currency)} {account.arr:,.0f}"
 
 
 def topic(account: Account) -> str:
     return (
         f"ARR {money(account)} · renews {account.renewal_date.isoformat()} · "
-        f"model {account.retention_model}"
+        f"model {esc(account.retention_model)}"
     )
 
 
@@ -72,7 +74,7 @@ def welcome_blocks(account: Account, today: date) -> list[Block]:
         marker = "  ← *now*" if item == stage else ""
         lines.append(f"• *{item.title}* · {item.owner}: {item.what}{marker}")
     owners = (
-        f"*Right now* the AE {who(account.ae_user_id, account.ae_email)} owns {account.name} "
+        f"*Right now* the AE {who(account.ae_user_id, account.ae_email)} owns {esc(account.name)} "
         f"until the handoff packet is complete and the kickoff is held. "
         f"CSM: {who(account.csm_user_id, account.csm_email)}."
     )
@@ -100,7 +102,7 @@ def packet_request_blocks(account: Account, marketing_required: bool) -> list[Bl
     return [
         section(
             f"{who(account.ae_user_id, account.ae_email)}, the *handoff packet* for "
-            f"*{account.name}* is due. Until it is complete the deal is not handed off, "
+            f"*{esc(account.name)}* is due. Until it is complete the deal is not handed off, "
             f"and I will remind you every business morning."
         ),
         context(marketing),
@@ -114,7 +116,8 @@ def packet_request_blocks(account: Account, marketing_required: bool) -> list[Bl
 
 def packet_dm_blocks(account: Account) -> list[Block]:
     return prompt(
-        f"Congratulations on closing *{account.name}*! I opened <#{account.channel_id}> "
+        f"Congratulations on closing *{esc(account.name)}*! I opened "
+        f"{channel_mention(account.channel_id or '')} "
         f"for the handoff. Please fill the handoff packet now: the CSM starts from it.",
         "Fill the handoff packet",
         OPEN_PACKET,
@@ -125,7 +128,7 @@ def packet_dm_blocks(account: Account) -> list[Block]:
 
 def marketing_request_blocks(account: Account) -> list[Block]:
     return prompt(
-        f"*{account.name}* just closed. The handoff packet needs marketing's part: the "
+        f"*{esc(account.name)}* just closed. The handoff packet needs marketing's part: the "
         f"campaigns, webinars and content this buyer engaged with. The AE can't fill it alone.",
         "Add marketing context",
         OPEN_MARKETING,
@@ -137,7 +140,7 @@ def marketing_request_blocks(account: Account) -> list[Block]:
 def reminder_blocks(account: Account, business_day: int) -> list[Block]:
     return prompt(
         f"Reminder ({_ordinal(business_day)} business day): the handoff packet for "
-        f"*{account.name}* is still missing, so the deal is not handed off yet.",
+        f"*{esc(account.name)}* is still missing, so the deal is not handed off yet.",
         "Fill the handoff packet",
         OPEN_PACKET,
         account.id,
@@ -147,7 +150,7 @@ def reminder_blocks(account: Account, business_day: int) -> list[Block]:
 
 def escalation_text(account: Account) -> str:
     return (
-        f"The handoff packet for *{account.name}* is still not complete two business days "
+        f"The handoff packet for *{esc(account.name)}* is still not complete two business days "
         f"after close. The AE is {who(account.ae_user_id, account.ae_email)}; "
         f"the CSM {who(account.csm_user_id, account.csm_email)} is waiting on it."
     )
@@ -155,14 +158,14 @@ def escalation_text(account: Account) -> str:
 
 def gap_text(account: Account, role: str, email: str) -> str:
     return (
-        f"I could not find {email} ({role.upper()} on *{account.name}*) in this Slack "
+        f"I could not find {esc(email)} ({role.upper()} on *{esc(account.name)}*) in this Slack "
         f"workspace, so they are not in the channel yet. I'll add them as soon as the "
         f"address matches a Slack account; or fix the email in the CRM."
     )
 
 
 def found_text(account: Account, role: str, user_id: str) -> str:
-    return f"{who(user_id)} is now in the channel as the {role.upper()} on *{account.name}*."
+    return f"{who(user_id)} is now in the channel as the {role.upper()} on *{esc(account.name)}*."
 
 
 def change_text(account: Account, changes: dict[str, tuple[Any, Any]]) -> str:
@@ -175,9 +178,10 @@ def change_text(account: Account, changes: dict[str, tuple[Any, Any]]) -> str:
         "manager_email": "Manager",
     }
     lines = [
-        f"• {labels.get(k, k)}: {old or '—'} → {new or '—'}" for k, (old, new) in changes.items()
+        f"• {labels.get(k, esc(k))}: {esc(old or '—')} → {esc(new or '—')}"
+        for k, (old, new) in changes.items()
     ]
-    return f"The CRM updated *{account.name}*:\n" + "\n".join(lines)
+    return f"The CRM updated *{esc(account.name)}*:\n" + "\n".join(lines)
 
 
 # --- the packet modal -----------------------------------------------------------------------
@@ -221,12 +225,12 @@ def packet_modal(
     restored_draft: bool,
 ) -> dict[str, Any]:
     intro = (
-        f"*{account.name}* · CSM {who(account.csm_user_id, account.csm_email)}. "
+        f"*{esc(account.name)}* · CSM {who(account.csm_user_id, account.csm_email)}. "
         "Write for the CSM: the customer's words, not ours."
     )
     if part == Part.MARKETING:
         intro = (
-            f"*{account.name}*: what brought this buyer in. Filled by marketing ops; "
+            f"*{esc(account.name)}*: what brought this buyer in. Filled by marketing ops; "
             "it is recorded under your name."
         )
     blocks: list[Block] = [section(intro)]
@@ -263,7 +267,9 @@ def summary_blocks(account: Account, answers: dict[str, Any], took: str) -> list
     blocks: list[Block] = [header(f"Handoff packet: {account.name}")]
     if answers.get("icp_exception"):
         blocks.append(
-            section(f":warning: *CSM heads-up: ICP exception.* {answers.get('icp_reason') or ''}")
+            section(
+                f":warning: *CSM heads-up: ICP exception.* {esc(answers.get('icp_reason') or '')}"
+            )
         )
     for part in (Part.AE, Part.MARKETING):
         for item in fields_of(part):
@@ -272,7 +278,7 @@ def summary_blocks(account: Account, answers: dict[str, Any], took: str) -> list
                 continue
             if item.kind == Kind.CHOICE:
                 value = RetentionModel(value).label
-            blocks.append(section(f"*{item.label}*\n{clip(str(value), 2900)}"))
+            blocks.append(section(f"*{item.label}*\n{esc(clip(str(value), 2900))}"))
     blocks.append(
         context(
             f"Completed {took} after close. CSM "
@@ -292,15 +298,15 @@ def summary_blocks(account: Account, answers: dict[str, Any], took: str) -> list
 
 def icp_headsup_text(account: Account, reason: str) -> str:
     return (
-        f":warning: *CSM heads-up on {account.name}: this deal closed outside our ideal "
-        f"customer profile.* {reason} Plan extra expectation-setting in the first 30 days."
+        f":warning: *CSM heads-up on {esc(account.name)}: this deal closed outside our ideal "
+        f"customer profile.* {esc(reason)} Plan extra expectation-setting in the first 30 days."
     )
 
 
 def kickoff_blocks(account: Account) -> list[Block]:
     agenda = "\n".join(f"• *{length}*: {item}" for length, item in KICKOFF_AGENDA)
     return prompt(
-        f"*Next: the 30-minute joint kickoff* for {account.name}, with "
+        f"*Next: the 30-minute joint kickoff* for {esc(account.name)}, with "
         f"{who(account.ae_user_id, account.ae_email)} and "
         f"{who(account.csm_user_id, account.csm_email)} (and the champion for complex "
         f"deals). Hold it within 7 days of close.\n{agenda}",
@@ -332,8 +338,9 @@ def customer_kickoff_text(account: Account) -> str:
 
 def kickoff_reminder_text(account: Account) -> str:
     return (
-        f"It's day 7 since *{account.name}* closed and no kickoff has been logged. "
-        f"Hold the 30-minute joint kickoff, then click *Kickoff held* in <#{account.channel_id}>."
+        f"It's day 7 since *{esc(account.name)}* closed and no kickoff has been logged. "
+        f"Hold the 30-minute joint kickoff, then click *Kickoff held* in "
+        f"{channel_mention(account.channel_id or '')}."
     )
 
 

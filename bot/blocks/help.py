@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.blocks.kit import Block, context, header, section
+from bot.blocks.kit import Block, context, esc, header, section
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
 
 
 def help_text() -> str:
-    lines = [f"• `/baton {s.usage}` — {s.what} e.g. `{s.example}`" for s in SUBCOMMANDS]
+    lines = [f"• `/baton {esc(s.usage)}` — {s.what} e.g. `{s.example}`" for s in SUBCOMMANDS]
     return "Baton commands:\n" + "\n".join(lines)
 
 
@@ -106,7 +106,9 @@ def help_blocks(preface: str | None = None) -> list[Block]:
         blocks.append(section(preface))
     blocks.append(header("Baton commands"))
     for sub in SUBCOMMANDS:
-        blocks.append(section(f"*`/baton {sub.usage}`*\n{sub.what}\n_Example:_ `{sub.example}`"))
+        blocks.append(
+            section(f"*`/baton {esc(sub.usage)}`*\n{sub.what}\n_Example:_ `{sub.example}`")
+        )
     blocks.append(
         context(
             "Baton keeps one clear owner on every account, from closed-won "

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.blocks.kit import Block, actions, button, context, divider, header, section
+from bot.blocks.kit import (
+    Block,
+    actions,
+    button,
+    context,
+    divider,
+    esc,
+    header,
+    section,
+    user_mention,
+)
 from bot.blocks.ownership import for_whom, late_line
 from bot.ownership.home import Dashboard
 from bot.ownership.standing import Standing
@@ -20,7 +30,7 @@ OVERDUE_SHOWN = 10
 def home_view(
     first_name: str, board: Dashboard | None = None, page: int = 0, today: date | None = None
 ) -> dict[str, Any]:
-    greeting = f"Hi {first_name}!" if first_name else "Hi!"
+    greeting = f"Hi {esc(first_name)}!" if first_name else "Hi!"
     blocks: list[Block] = [
         header("Baton"),
         section(
@@ -52,20 +62,22 @@ def _dashboard(board: Dashboard, page: int, today: date) -> list[Block]:
         blocks += [
             divider(),
             section(
-                f"*Team summary — {t.label}*\n{t.accounts} live accounts · "
+                f"*Team summary — {esc(t.label)}*\n{t.accounts} live accounts · "
                 f"{t.overdue} overdue milestones · {t.at_risk} at risk (red) · "
                 f"{t.pending} packets pending · {t.renewing_90} renewals in 90 days\n"
                 "`/baton week` for the detail."
             ),
         ]
     if board.covering:
-        names = ", ".join(f"<@{c.user_id}> until {c.until:%a %d %b}" for c in board.covering)
+        names = ", ".join(
+            f"{user_mention(c.user_id)} until {c.until:%a %d %b}" for c in board.covering
+        )
         blocks.append(context(f":busts_in_silhouette: You are covering for {names}."))
     overdue = [(late, s) for s in board.mine for late in s.overdue if _mine(s, late.owners, board)]
     blocks += [divider(), section(f"*Your overdue items ({len(overdue)})*")]
     if overdue:
         lines = [
-            f"• *{s.account.name}*: " + late_line(late, s.account, today, board.windows)
+            f"• *{esc(s.account.name)}*: " + late_line(late, s.account, today, board.windows)
             for late, s in overdue[:OVERDUE_SHOWN]
         ]
         if len(overdue) > OVERDUE_SHOWN:
@@ -75,7 +87,7 @@ def _dashboard(board: Dashboard, page: int, today: date) -> list[Block]:
         blocks.append(context("Nothing overdue."))
     if board.packets_owed:
         lines = [
-            f"• *{s.account.name}* — closed {s.account.closed_at:%d %b}"
+            f"• *{esc(s.account.name)}* — closed {s.account.closed_at:%d %b}"
             for s in board.packets_owed[:10]
         ]
         blocks += [
@@ -112,7 +124,7 @@ def _account_blocks(standing: Standing, board: Dashboard) -> list[Block]:
         for p in standing.parts_held_by(board.people)
     ]
     nxt = standing.next
-    line = f"*{standing.account.name}* — {standing.owns.phase.label} ({standing.owns.stage})"
+    line = f"*{esc(standing.account.name)}* — {standing.owns.phase.label} ({standing.owns.stage})"
     detail = [f"You: {'; '.join(roles) or 'no part this week'}"]
     detail.append(
         f"Next: {nxt.title} on {nxt.due_date:%a %d %b}" if nxt else "Next: nothing planned"
@@ -120,5 +132,5 @@ def _account_blocks(standing: Standing, board: Dashboard) -> list[Block]:
     if standing.overdue:
         detail.append(f":warning: {len(standing.overdue)} overdue")
     if standing.flag is not None:
-        detail.append(f"health {standing.flag.health}")
+        detail.append(f"health {esc(standing.flag.health)}")
     return [section(line), context(" · ".join(detail))]

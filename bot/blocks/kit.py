@@ -1,8 +1,13 @@
-"""Small Block Kit builders that keep every text inside Slack's limits."""
+"""Small Block Kit builders that keep every text inside Slack's limits, and the escaping
+that keeps what people and the CRM wrote from being read as Slack markup."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
+
+from flows.ownership_args import BARE_USER_ID
 
 Block = dict[str, Any]
 SECTION_TEXT_MAX = 3000
@@ -13,13 +18,57 @@ TITLE_MAX = 24
 FIELD_ACTION = "value"  # every input's action_id: a block is known by its block_id
 
 
+_ENTITIES = ("&amp;", "&lt;", "&gt;")
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+_SLACK_TOKEN = re.compile(r"(<[^<>]*>)")
+_LINKABLE = re.compile(r"https?://[^\s<>|]+")
+
+
 def esc(value: object) -> str:
-    """A value safe inside mrkdwn: Slack's three control characters as entities."""
+    """`value` as literal mrkdwn text: Slack's three control characters as entities, nothing
+    else touched. For anything Baton did not write itself (names, emails, what people typed)
+    going into mrkdwn or a message's `text`; never into plain_text, which Slack shows as is."""
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unesc(text: str) -> str:
+    """The inverse of `esc` (`&amp;` last, so `&amp;lt;` stays the text `&lt;`)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def slash_text(raw: str) -> str:
+    """A slash command's text as the person typed it. With should_escape Slack sends typed
+    `&`, `<`, `>` as entities and its own `<@U…|name>` / `<#C…|name>` tokens raw: the tokens
+    are kept for the parsers, everything between them is unescaped."""
+    parts = _SLACK_TOKEN.split(raw)
+    return "".join(part if i % 2 else unesc(part) for i, part in enumerate(parts))
+
+
+def user_mention(user_id: str) -> str:
+    """`<@U…>` for a real user id; anything else is shown as the text it is."""
+    return f"<@{user_id}>" if BARE_USER_ID.fullmatch(user_id) else esc(user_id)
+
+
+def channel_mention(channel_id: str) -> str:
+    return f"<#{channel_id}>" if CHANNEL_ID.fullmatch(channel_id) else esc(channel_id)
+
+
+def link(url: str, label: str) -> str:
+    """`<url|label>` for a plain http(s) address; any other value is not made a link."""
+    if _LINKABLE.fullmatch(url) and urlsplit(url).netloc:
+        return f"<{esc(url)}|{esc(label)}>"
+    return f"{esc(label)} ({esc(url)})"
+
+
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters, never cutting an entity (`&amp;`) in half."""
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    cut = kept.rfind("&", -4)
+    if cut >= 0 and any(e.startswith(kept[cut:]) and e != kept[cut:] for e in _ENTITIES):
+        kept = kept[:cut]
+    return kept + "…"
 
 
 def plain(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:

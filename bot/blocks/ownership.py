@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.blocks.handoff import money
-from bot.blocks.kit import SECTION_TEXT_MAX, Block, context, divider, header, section
+from bot.blocks.kit import (
+    SECTION_TEXT_MAX,
+    Block,
+    channel_mention,
+    context,
+    divider,
+    esc,
+    header,
+    section,
+    user_mention,
+)
 from bot.ownership.standing import Late, Standing, stand_in
 from flows.ownership import ROLE_NAMES, Part
 from storage.models import Account, Coverage
@@ -20,8 +30,8 @@ def day(d: date) -> str:
 
 def mention(user_id: str | None, email: str | None = None) -> str:
     if user_id:
-        return f"<@{user_id}>"
-    return f"{email} (not in Slack)" if email else "nobody"
+        return user_mention(user_id)
+    return f"{esc(email)} (not in Slack)" if email else "nobody"
 
 
 def covered(user_id: str | None, windows: dict[str, Coverage]) -> str:
@@ -65,8 +75,8 @@ def late_line(late: Late, account: Account, today: date, windows: dict[str, Cove
 
 def account_title(standing: Standing) -> str:
     account = standing.account
-    channel = f" · <#{account.channel_id}>" if account.channel_id else ""
-    return f"*{account.name}* · CRM {account.crm_id}{channel}"
+    channel = f" · {channel_mention(account.channel_id)}" if account.channel_id else ""
+    return f"*{esc(account.name)}* · CRM {esc(account.crm_id)}{channel}"
 
 
 def owner_answer(
@@ -106,7 +116,7 @@ def owner_answer(
     ]
     detail.append("*Coverage:* " + ("; ".join(away) if away else "none in effect."))
     if standing.flag is not None:
-        detail.append(f"*Month-5 health:* {standing.flag.health}")
+        detail.append(f"*Month-5 health:* {esc(standing.flag.health)}")
     days_left = (account.renewal_date - today).days
     detail.append(
         f"*Renewal:* {day(account.renewal_date)} ({_in_days(days_left)}) · ARR {money(account)}"
@@ -142,17 +152,18 @@ def person_answer(
         nxt_text = f" · next: {nxt.title} {nxt.due_date:%d %b}" if nxt else ""
         late = f" · :warning: {len(standing.overdue)} overdue" if standing.overdue else ""
         lines.append(
-            f"• *{standing.account.name}* — {standing.owns.phase.label} · {role_text}{nxt_text}{late}"
+            f"• *{esc(standing.account.name)}* — {standing.owns.phase.label} · "
+            f"{role_text}{nxt_text}{late}"
         )
     owning = [s for s in standings if s.parts_held_by(mine)]
-    head = f"<@{user_id}> owns {len(owning)} account{'s' * (len(owning) != 1)} this week"
+    head = f"{user_mention(user_id)} owns {len(owning)} account{'s' * (len(owning) != 1)} this week"
     if user_id in windows:
         head += f" — away until {windows[user_id].until:%a %d %b}, covered by " + covered(
             windows[user_id].backup_user_id, windows
         )
     if covering:
         head += " — covering for " + ", ".join(
-            f"<@{c.user_id}> until {c.until:%a %d %b}" for c in covering
+            f"{user_mention(c.user_id)} until {c.until:%a %d %b}" for c in covering
         )
     if not standings:
         lines.append("No live accounts.")
@@ -166,7 +177,7 @@ def person_answer(
 def for_whom(standing: Standing, part: Part, user_id: str) -> str:
     """Empty for the person's own part; ` for <@X>` for a part held while covering X."""
     holder = standing.holder(part.role)
-    return "" if holder == user_id else f" for <@{holder}>"
+    return "" if holder == user_id else f" for {mention(holder)}"
 
 
 def titled(
@@ -177,23 +188,24 @@ def titled(
     limit: int = LIST_LIMIT,
 ) -> tuple[str, list[Block]]:
     """A report: a header, then (heading, lines, total) sections of at most `limit` lines,
-    each split into as many section blocks as Slack's text limit needs."""
+    each split into as many section blocks as Slack's text limit needs. The title and the
+    headings are plain text; the lines and the footer are mrkdwn."""
     blocks: list[Block] = [header(title)]
-    text = [title]
+    text = [esc(title)]
     for heading, lines, total in sections:
         shown = list(lines[:limit])
         if total > len(shown):
             shown.append(f"…and {total - len(shown)} more.")
         if not shown:
             shown = ["_Nothing._"]
-        chunk = f"*{heading}*"
+        chunk = f"*{esc(heading)}*"
         for line in shown:
             if len(chunk) + len(line) + 1 > SECTION_TEXT_MAX:
                 blocks.append(section(chunk))
                 chunk = ""
             chunk = f"{chunk}\n{line}" if chunk else line
         blocks.append(section(chunk))
-        text.append(f"{heading}:\n" + "\n".join(shown))
+        text.append(f"{esc(heading)}:\n" + "\n".join(shown))
     if footer:
         blocks += [divider(), context(footer)]
     return "\n".join(text), blocks

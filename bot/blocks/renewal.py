@@ -12,6 +12,7 @@ from bot.blocks.kit import (
     actions,
     button,
     context,
+    esc,
     input_block,
     modal,
     plain,
@@ -57,7 +58,7 @@ def nudge_blocks(
     account: Account, milestone: Milestone, activity: str, goal: str, silent: list[str]
 ) -> list[Block]:
     lines = [
-        f"*{milestone.title}* for *{account.name}* is due *{milestone.due_date:%a %d %b %Y}* "
+        f"*{milestone.title}* for *{esc(account.name)}* is due *{milestone.due_date:%a %d %b %Y}* "
         f"(renewal {account.renewal_date:%d %b %Y}).",
         activity,
         f"_Goal:_ {goal}" if goal else "",
@@ -94,7 +95,7 @@ def done_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
     return modal(
         "Milestone done",
         [
-            section(f"*{milestone.title}* for *{account.name}*"),
+            section(f"*{milestone.title}* for *{esc(account.name)}*"),
             input_block(
                 "outcome",
                 "Outcome",
@@ -109,20 +110,23 @@ def done_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
 
 
 def done_text(account: Account, milestone: Milestone, user_id: str, outcome: str) -> str:
-    return f":white_check_mark: *{milestone.title}* for *{account.name}* done by {who(user_id)}: {outcome}"
+    return (
+        f":white_check_mark: *{milestone.title}* for *{esc(account.name)}* done by "
+        f"{who(user_id)}: {esc(outcome)}"
+    )
 
 
 def help_text(account: Account, milestone: Milestone, user_id: str, managers: list[str]) -> str:
     asked = " ".join(who(m) for m in managers) or "a manager"
     return (
-        f":sos: {who(user_id)} needs help with *{milestone.title}* for *{account.name}* "
+        f":sos: {who(user_id)} needs help with *{milestone.title}* for *{esc(account.name)}* "
         f"(due {milestone.due_date:%d %b}). {asked}, can you step in?"
     )
 
 
 def escalation_text(account: Account, milestone: Milestone) -> str:
     return (
-        f"Nobody has acknowledged *{milestone.title}* for *{account.name}* (due "
+        f"Nobody has acknowledged *{milestone.title}* for *{esc(account.name)}* (due "
         f"{milestone.due_date:%d %b %Y}) in two business days. Owners: "
         f"{owner_names(account, milestone.owners)}."
     )
@@ -166,7 +170,7 @@ def flag_modal(account: Account, milestone_id: int, flag: HealthFlag | None) -> 
         "Month-5 health flag",
         [
             section(
-                f"*{account.name}*, renewal {account.renewal_date:%d %b %Y}. Flag it now so "
+                f"*{esc(account.name)}*, renewal {account.renewal_date:%d %b %Y}. Flag it now so "
                 "no churn signal stays hidden going into the renewal."
             ),
             input_block("health", "Health", health),
@@ -193,9 +197,9 @@ def flag_modal(account: Account, milestone_id: int, flag: HealthFlag | None) -> 
 
 def flag_blocks(account: Account, flag: HealthFlag) -> list[Block]:
     lines = [
-        f"*Month-5 health flag for {account.name}:* {HEALTH_LABELS[Health(flag.health)]}",
-        f"*Churn-risk reasons:* {flag.risks}" if flag.risks else "",
-        f"*Expansion opportunities:* {flag.expansion}" if flag.expansion else "",
+        f"*Month-5 health flag for {esc(account.name)}:* {HEALTH_LABELS[Health(flag.health)]}",
+        f"*Churn-risk reasons:* {esc(flag.risks)}" if flag.risks else "",
+        f"*Expansion opportunities:* {esc(flag.expansion)}" if flag.expansion else "",
     ]
     return [
         section("\n".join(line for line in lines if line)),
@@ -207,7 +211,7 @@ def business_case_task(account: Account, flag: HealthFlag, due: date | None) -> 
     when = f" by *{due:%a %d %b}*" if due else ""
     return [
         section(
-            f"Your month-6 task for *{account.name}*: prepare the renewal business case"
+            f"Your month-6 task for *{esc(account.name)}*: prepare the renewal business case"
             f"{when}, from the CSM's month-5 flag below."
         ),
         *flag_blocks(account, flag),
@@ -216,16 +220,17 @@ def business_case_task(account: Account, flag: HealthFlag, due: date | None) -> 
 
 def red_flag_text(account: Account, flag: HealthFlag, phase_end: date) -> str:
     return (
-        f":red_circle: *{account.name}* was flagged red at month 5 by {who(flag.flagged_by)}: "
-        f"{(flag.risks or '').rstrip('.')}. AE and CSM get a weekly at-risk reminder until {phase_end:%d %b %Y}."
+        f":red_circle: *{esc(account.name)}* was flagged red at month 5 by "
+        f"{who(flag.flagged_by)}: {esc((flag.risks or '').rstrip('.'))}. AE and CSM get a "
+        f"weekly at-risk reminder until {phase_end:%d %b %Y}."
     )
 
 
 def at_risk_text(account: Account, flag: HealthFlag) -> str:
     return (
-        f":red_circle: Weekly at-risk sync for *{account.name}* (flagged red "
-        f"{flag.flagged_at:%d %b}): {(flag.risks or '').rstrip('.')}. Meet this week, AE and CSM together, and "
-        "agree the next step for the renewal."
+        f":red_circle: Weekly at-risk sync for *{esc(account.name)}* (flagged red "
+        f"{flag.flagged_at:%d %b}): {esc((flag.risks or '').rstrip('.'))}. Meet this week, AE "
+        "and CSM together, and agree the next step for the renewal."
     )
 
 
@@ -233,7 +238,7 @@ def renewed_modal(account: Account, default_date: date) -> dict[str, Any]:
     return modal(
         "Renewed",
         [
-            section(f"*{account.name}* renewed: the next cycle starts from here."),
+            section(f"*{esc(account.name)}* renewed: the next cycle starts from here."),
             input_block(
                 "new_date",
                 "New renewal date",
@@ -264,7 +269,7 @@ def churned_modal(account: Account, today: date) -> dict[str, Any]:
     return modal(
         "Churned",
         [
-            section(f"Record that *{account.name}* churned. Every nudge still owed stops."),
+            section(f"Record that *{esc(account.name)}* churned. Every nudge still owed stops."),
             input_block("reason", "Root cause", {"type": "radio_buttons", "options": reasons}),
             input_block(
                 "effective", "Churn date", {"type": "datepicker", "initial_date": today.isoformat()}
@@ -286,8 +291,9 @@ def handback_blocks(account: Account, outcome: RenewalOutcome, commercial: str) 
     giver = who(account.user_of(commercial), getattr(account, f"{commercial}_email", None))
     csm = who(account.csm_user_id, account.csm_email)
     lines = [
-        f":handshake: *{account.name} renewed* (next renewal "
-        f"{outcome.new_renewal_date:%d %b %Y}, ARR {account.currency} {outcome.new_arr:,.0f}).",
+        f":handshake: *{esc(account.name)} renewed* (next renewal "
+        f"{outcome.new_renewal_date:%d %b %Y}, ARR {esc(account.currency)} "
+        f"{outcome.new_arr:,.0f}).",
     ]
     if commercial == "csm":
         lines.append(f"{csm} keeps the account into the next cycle.")
@@ -302,7 +308,7 @@ def handback_blocks(account: Account, outcome: RenewalOutcome, commercial: str) 
         "champion is now, and the next milestones."
     )
     if outcome.note:
-        lines.append(f"_Note:_ {outcome.note}")
+        lines.append(f"_Note:_ {esc(outcome.note)}")
     return [
         section("\n".join(lines)),
         actions(
@@ -313,10 +319,11 @@ def handback_blocks(account: Account, outcome: RenewalOutcome, commercial: str) 
 
 
 def churn_text(account: Account, outcome: RenewalOutcome, user_id: str) -> str:
-    reason = CHURN_REASON_NAMES.get(outcome.reason, outcome.reason or "")  # type: ignore[arg-type]
-    note = f" {outcome.note}" if outcome.note else ""
+    reason = CHURN_REASON_NAMES.get(outcome.reason) or esc(outcome.reason or "")  # type: ignore[arg-type]
+    note = f" {esc(outcome.note)}" if outcome.note else ""
     return (
-        f":small_red_triangle_down: *{account.name}* churned on {outcome.effective_date:%d %b %Y} "
+        f":small_red_triangle_down: *{esc(account.name)}* churned on "
+        f"{outcome.effective_date:%d %b %Y} "
         f"(root cause: {reason}), recorded by {who(user_id)}.{note} Every pending nudge is "
         "cancelled."
     )

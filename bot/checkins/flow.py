@@ -24,7 +24,7 @@ from bot.blocks.checkins import (
     read_checkin,
 )
 from bot.blocks.handoff import who
-from bot.blocks.kit import submitted
+from bot.blocks.kit import esc, submitted
 from bot.escalation import escalate, escalation_keys, zone
 from bot.send import about, send_now
 from bot.services import Services
@@ -96,7 +96,7 @@ async def open_checkin(
         values = {key: getattr(checkin, key) for key in EDITABLE}
     elif not _may_log(services, account, user_id):
         raise Refusal(
-            f"Check-ins on {account.name} are logged by its CSM "
+            f"Check-ins on {esc(account.name)} are logged by its CSM "
             f"({who(account.csm_user_id, account.csm_email)}) or a manager."
         )
     packet = await asyncio.to_thread(get_packet, services.engine, team_id, account.id)
@@ -126,7 +126,7 @@ async def check_checkin(
     try:
         account = await load_account(services, team_id, meta.get("account_id"))
     except Refusal as refusal:
-        return {"summary": str(refusal)}
+        return {"summary": refusal.plain()}
     checkin_id = meta.get("checkin_id")
     if checkin_id is None and not _may_log(services, account, user_id):
         return {"summary": f"Check-ins on {account.name} are logged by its CSM or a manager."}
@@ -227,7 +227,7 @@ async def _post(services: Services, account: Account, checkin: Checkin) -> None:
             account,
             _post_key(checkin),
             account.channel_id or "",
-            f"Check-in #{checkin.number} for {account.name}",
+            f"Check-in #{checkin.number} for {esc(account.name)}",
             blocks=checkin_blocks(account, checkin),
         ),
     )
@@ -265,7 +265,7 @@ async def _update_post(services: Services, account: Account, checkin: Checkin) -
         await services.client.chat_update(
             channel=posted[0],
             ts=posted[1],
-            text=f"Check-in #{checkin.number} for {account.name}",
+            text=f"Check-in #{checkin.number} for {esc(account.name)}",
             blocks=checkin_blocks(account, checkin),
         )
 
@@ -302,7 +302,7 @@ async def _first_value(services: Services, account: Account) -> None:
             account,
             "first-value",
             account.channel_id or "",
-            f":tada: *{account.name}* reached first value {days} days "
+            f":tada: *{esc(account.name)}* reached first value {days} days "
             f"after close (time-to-first-value recorded).",
         ),
     )
@@ -314,7 +314,7 @@ async def open_clarify(
     checkin, account = await _checkin_and_account(services, team_id, checkin_id)
     if user_id != account.ae_user_id and not services.is_manager(user_id, account.manager_user_id):
         raise Refusal(
-            f"The AE on {account.name} ({who(account.ae_user_id, account.ae_email)}) "
+            f"The AE on {esc(account.name)} ({who(account.ae_user_id, account.ae_email)}) "
             f"answers this mismatch."
         )
     if checkin.clarified_at is not None:
@@ -361,7 +361,7 @@ async def submit_clarify(
             account,
             f"clarified-{checkin.id}",
             posted[0] if posted else account.channel_id or "",
-            f"{who(user_id)} clarifies: {text}",
+            f"{who(user_id)} clarifies: {esc(text)}",
             thread_ts=posted[1] if posted else None,
         ),
     )
@@ -372,7 +372,7 @@ async def open_rating(
 ) -> None:
     account = await load_account(services, team_id, account_id)
     if user_id != account.csm_user_id:
-        raise Refusal(f"The CSM on {account.name} rates its handoff packet.")
+        raise Refusal(f"The CSM on {esc(account.name)} rates its handoff packet.")
     await services.client.views_open(trigger_id=trigger_id, view=rating_modal(account))
 
 

@@ -11,6 +11,7 @@ from bot.blocks.checkins import (
     primary_blocks,
     rating_request_blocks,
 )
+from bot.blocks.kit import esc
 from bot.escalation import zone
 from bot.send import STALE_AFTER, about, owe
 from bot.services import Services
@@ -43,7 +44,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             account,
             f"checkin-prompt-{tag}{week}",
             csm,
-            f"Week {week} check-in for {account.name}",
+            f"Week {week} check-in for {esc(account.name)}",
             blocks=checkin_prompt_blocks(account, week),
             due_at=due,
             kind="checkin_prompt",
@@ -75,7 +76,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             account,
             "day30",
             account.channel_id or "",
-            f"Day 30 for {account.name}: the CSM is now the primary owner.",
+            f"Day 30 for {esc(account.name)}: the CSM is now the primary owner.",
             blocks=primary_blocks(account, first_name),
             due_at=day30,
             kind="day30",
@@ -86,7 +87,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             account,
             "rating-request",
             csm,
-            f"Rate the handoff packet for {account.name}.",
+            f"Rate the handoff packet for {esc(account.name)}.",
             blocks=rating_request_blocks(account),
             due_at=day30,
             kind="rating_request",

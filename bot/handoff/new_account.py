@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import who
-from bot.blocks.kit import FIELD_ACTION, esc
+from bot.blocks.kit import FIELD_ACTION, channel_mention, esc
 from bot.handoff.intake import accept_deal
 from bot.permissions import Creator, creator_kind, may_act
 from bot.send import send_now
@@ -109,9 +109,10 @@ async def _authorized(
     existing = await asyncio.to_thread(account_by_crm, services.engine, team_id, deal.crm_id)
     if existing is not None:
         if not await may_act(services, Action.CHANGE_ACCOUNT, existing, user_id):
-            manager = who(existing.manager_user_id, existing.manager_email)
+            # Inline errors are plain text: no mentions, no entities.
+            manager = existing.manager_email or "its manager"
             return {
-                "crm_id": f"CRM id {esc(deal.crm_id)} is already an account in Baton; only its "
+                "crm_id": f"CRM id {deal.crm_id} is already an account in Baton; only its "
                 f"manager ({manager}) or a workspace admin can change it."
             }
         return NewAccount(deal, may_update=True)
@@ -140,11 +141,18 @@ async def create_new_account(
         services, team_id, new.deal, update=new.may_update
     )
     if created:
-        text = f"Created *{account.name}*: the handoff starts in <#{account.channel_id}>."
+        text = (
+            f"Created *{esc(account.name)}*: the handoff starts in "
+            f"{channel_mention(account.channel_id or '')}."
+        )
     elif changed:
-        text = f"*{account.name}* already existed (CRM id {account.crm_id}); I updated it."
+        text = (
+            f"*{esc(account.name)}* already existed (CRM id {esc(account.crm_id)}); I updated it."
+        )
     else:
-        text = f"*{account.name}* already exists (CRM id {account.crm_id}); nothing changed."
+        text = (
+            f"*{esc(account.name)}* already exists (CRM id {esc(account.crm_id)}); nothing changed."
+        )
     await send_now(
         services,
         OwedMessage(

@@ -19,6 +19,7 @@ from bot.blocks.handoff import (
     summary_blocks,
     who,
 )
+from bot.blocks.kit import esc
 from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
 from bot.services import Services
@@ -51,7 +52,7 @@ def may_fill(services: Services, account: Account, user_id: str, part: Part) -> 
 
 def _refuse_fill(account: Account) -> Refusal:
     return Refusal(
-        f"Only the AE on {account.name} ({who(account.ae_user_id, account.ae_email)}) or a "
+        f"Only the AE on {esc(account.name)} ({who(account.ae_user_id, account.ae_email)}) or a "
         f"manager can fill or edit the AE part of the handoff packet. If that should be you, "
         f"ask a manager to update the account's AE."
     )
@@ -104,9 +105,9 @@ async def check_submission(
     try:
         account = await load_account(services, team_id, _account_id(view))
     except Refusal as refusal:
-        return {first_block: str(refusal)}
+        return {first_block: refusal.plain()}
     if not may_fill(services, account, user_id, part):
-        return {first_block: str(_refuse_fill(account))}
+        return {first_block: _refuse_fill(account).plain()}
     answers = read_values(view.get("state", {}).get("values", {}), part)
     errors = problems(answers, part)
     if errors:
@@ -216,7 +217,7 @@ async def _announce_completion(
             account,
             SUMMARY_KEY,
             channel,
-            f"The handoff packet for {account.name} is complete.",
+            f"The handoff packet for {esc(account.name)} is complete.",
             blocks=summary_blocks(account, answers, _took(account)),
         )
     ]
@@ -231,7 +232,7 @@ async def _announce_completion(
             account,
             KICKOFF_KEY,
             channel,
-            f"Next: the joint kickoff for {account.name}.",
+            f"Next: the joint kickoff for {esc(account.name)}.",
             blocks=kickoff_blocks(account),
         )
     )
@@ -249,7 +250,7 @@ async def acknowledge(services: Services, team_id: str, account_id: Any, user_id
     account = await load_account(services, team_id, account_id)
     if user_id != account.csm_user_id:
         raise Refusal(
-            f"Only the CSM on {account.name} "
+            f"Only the CSM on {esc(account.name)} "
             f"({who(account.csm_user_id, account.csm_email)}) can acknowledge the packet."
         )
     now = services.clock()
@@ -270,7 +271,7 @@ async def ask_questions(services: Services, team_id: str, account_id: Any, user_
     account = await load_account(services, team_id, account_id)
     if user_id != account.csm_user_id:
         raise Refusal(
-            f"Questions on the packet come from the CSM on {account.name} "
+            f"Questions on the packet come from the CSM on {esc(account.name)} "
             f"({who(account.csm_user_id, account.csm_email)}); reply in the thread "
             f"under the packet to add yours."
         )
@@ -304,7 +305,9 @@ async def kickoff_held(services: Services, team_id: str, account_id: Any, user_i
     account = await load_account(services, team_id, account_id)
     allowed = {account.ae_user_id, account.csm_user_id} - {None}
     if user_id not in allowed and not services.is_manager(user_id, account.manager_user_id):
-        raise Refusal(f"Only the AE, the CSM or a manager can log the kickoff for {account.name}.")
+        raise Refusal(
+            f"Only the AE, the CSM or a manager can log the kickoff for {esc(account.name)}."
+        )
     now = services.clock()
     if not await asyncio.to_thread(
         claim_once,
@@ -328,7 +331,8 @@ async def kickoff_held(services: Services, team_id: str, account_id: Any, user_i
             account,
             "kickoff-held",
             account.channel_id or "",
-            f"Kickoff held for *{account.name}* (logged by {who(user_id)}). The CSM leads from here; "
+            f"Kickoff held for *{esc(account.name)}* (logged by {who(user_id)}). "
+            "The CSM leads from here; "
             f"the AE stays in the loop for the first four weekly check-ins.",
         ),
     )

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from bot.blocks.handoff import escalation_text, kickoff_reminder_text, reminder_blocks
+from bot.blocks.kit import esc
 from bot.escalation import escalate, zone
 from bot.faults import account_step, isolated, waiting
 from bot.handoff.people import unresolved
@@ -66,7 +67,7 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
                 account,
                 f"gate-reminder-{due.astimezone(tz).date()}",
                 account.ae_user_id,
-                f"Reminder: the handoff packet for {account.name} is still missing.",
+                f"Reminder: the handoff packet for {esc(account.name)} is still missing.",
                 blocks=reminder_blocks(account, day),
                 due_at=due,
                 kind="gate_reminder",

@@ -16,6 +16,7 @@ from bot.blocks.handoff import (
     topic,
     welcome_blocks,
 )
+from bot.blocks.kit import esc
 from bot.handoff.channels import create_channel, invite_people
 from bot.handoff.customer import open_customer_channel
 from bot.handoff.people import resolve_missing, unresolved
@@ -127,7 +128,7 @@ def _packet_dm(services: Services, account: Account) -> OwedMessage:
         account,
         f"packet-ask-dm-{account.ae_user_id}",
         account.ae_user_id or "",
-        f"Please fill the handoff packet for {account.name}.",
+        f"Please fill the handoff packet for {esc(account.name)}.",
         blocks=packet_dm_blocks(account),
     )
 
@@ -141,7 +142,7 @@ async def _announce(services: Services, account: Account) -> None:
             account,
             "welcome",
             account.channel_id or "",
-            f"Welcome, {account.name}.",
+            f"Welcome, {esc(account.name)}.",
             blocks=welcome_blocks(account, today),
         ),
     ]
@@ -152,7 +153,7 @@ async def _announce(services: Services, account: Account) -> None:
                 account,
                 "packet-ask-channel",
                 account.channel_id or "",
-                f"The handoff packet for {account.name} is due.",
+                f"The handoff packet for {esc(account.name)} is due.",
                 blocks=packet_request_blocks(account, marketing_required),
             )
         )
@@ -165,7 +166,7 @@ async def _announce(services: Services, account: Account) -> None:
                     account,
                     f"marketing-ask-{user_id}",
                     user_id,
-                    f"Marketing context wanted for {account.name}.",
+                    f"Marketing context wanted for {esc(account.name)}.",
                     blocks=marketing_request_blocks(account),
                 )
             )

@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.accounts import Refusal
 from bot.blocks.handoff import new_account_modal
 from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
+from bot.blocks.kit import esc, slash_text
 from bot.checkins import flow as checkin_flow
 from bot.handoff.new_account import NOT_A_CREATOR
 from bot.lookup import find_accounts, which_account
@@ -60,7 +61,7 @@ def register(app: AsyncApp, services: Services) -> None:
         usage = "/baton renewed <account> [YYYY-MM-DD] [ARR]"
         parsed = parse_renewed(text) if text.strip() else RenewedArgs("")
         if isinstance(parsed, str):
-            await ack(response_type="ephemeral", text=parsed)
+            await ack(response_type="ephemeral", text=esc(parsed))
             return
         account = await _one_account(ack, command, parsed.account, usage)
         if account is None:
@@ -78,7 +79,8 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack(
             response_type="ephemeral",
-            text=f"Recording the renewal of {account.name} (next renewal {new_date:%d %b %Y}).",
+            text=f"Recording the renewal of {esc(account.name)} "
+            f"(next renewal {new_date:%d %b %Y}).",
         )
         renewal = outcome.Renewal(
             account.id, account.renewal_date, new_date, parsed.new_arr or account.arr, None
@@ -117,7 +119,8 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.command("/baton")
     async def baton(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
-        name, _rest = split_subcommand(command.get("text", ""))
+        # The one place slash text enters: every subcommand reads it as the person typed it.
+        name, _rest = split_subcommand(slash_text(command.get("text", "")))
         if name == "new":
             await _new(ack, command, respond)
             return
@@ -141,5 +144,5 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         preface = None
         if name not in KNOWN:
-            preface = f"I don't know `{name[:40]}`. Here is what I can do:"
+            preface = f"I don't know `{esc(name[:40])}`. Here is what I can do:"
         await ack(response_type="ephemeral", text=help_text(), blocks=help_blocks(preface))

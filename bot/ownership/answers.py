@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.blocks.handoff import money
-from bot.blocks.kit import Block
+from bot.blocks.kit import Block, esc
 from bot.blocks.ownership import (
     covered,
     day,
@@ -17,7 +17,7 @@ from bot.blocks.ownership import (
     role_holders,
     titled,
 )
-from bot.lookup import closest_accounts, find_accounts, pick_list, which_account
+from bot.lookup import closest_accounts, find_accounts, pick_list, quoted, which_account
 from bot.ownership.facts import facts_of
 from bot.ownership.standing import (
     Standing,
@@ -64,8 +64,7 @@ async def account_answer(
     close = [] if accounts or not text.strip() else await closest_accounts(services, team_id, text)
     if close:
         return _plain(
-            f"I found no account matching “{text.strip()[:80]}”. The closest names:\n"
-            f"{pick_list(close)}"
+            f"I found no account matching {quoted(text)}. The closest names:\n{pick_list(close)}"
         )
     return _plain(which_account(text, accounts, usage))
 
@@ -113,7 +112,7 @@ async def reach_of(services: Services, team_id: str, user_id: str) -> Reach:
 
 
 def _account_link(account: Account) -> str:
-    return f"*{account.name}*"
+    return f"*{esc(account.name)}*"
 
 
 @dataclass(frozen=True)
@@ -150,13 +149,14 @@ def read_week(services: Services, scope: Scope, now: datetime) -> Week:
         if packet_late(services, account, now)
     ]
     at_risk = [
-        f"• {_account_link(a)} — red since {f.flagged_at:%d %b}: {(f.risks or '').strip()[:120]} "
+        f"• {_account_link(a)} — red since {f.flagged_at:%d %b}: "
+        f"{esc((f.risks or '').strip()[:120])} "
         f"· renews {a.renewal_date:%d %b %Y}"
         for a, f in red_accounts(engine, scope)
     ]
     ratings = [
         f"• {_account_link(a)}: {r.rating}/5 from <@{r.rated_by}>"
-        + (f" — missing: {', '.join(r.missing)}" if r.missing else "")
+        + (f" — missing: {esc(', '.join(r.missing))}" if r.missing else "")
         for r, a in ratings_since(engine, scope, now - timedelta(days=7))
     ]
     changing = _changing_hands(services, scope, first, last, windows)
@@ -224,7 +224,8 @@ def week_report(week: Week, title: str, *, ratings: bool) -> Answer:
     ]
     if ratings:
         sections.append(("Packet ratings this past week", week.ratings, len(week.ratings)))
-    return titled(title, sections, "Ask `/baton owner <account>` for any account's detail.")
+    footer = f"Ask `{esc('/baton owner <account>')}` for any account's detail."
+    return titled(title, sections, footer)
 
 
 async def renewals_answer(services: Services, team_id: str, user_id: str, days: int) -> Answer:

@@ -9,6 +9,7 @@ from datetime import time, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.accounts import Refusal
+from bot.blocks.kit import esc
 from bot.directory import remember_user, zone_for
 from bot.handoff.channels import invite_people
 from bot.ownership.facts import note_ownership
@@ -140,7 +141,7 @@ async def assign(
         manager = f" Ask <@{account.manager_user_id}>." if account.manager_user_id else ""
         raise Refusal(f"Only a manager or a workspace admin can reassign accounts.{manager}")
     if account.user_of(role) == user_id:
-        return f"<@{user_id}> is already the {ROLE_NAMES[role]} of {account.name}."
+        return f"<@{user_id}> is already the {ROLE_NAMES[role]} of {esc(account.name)}."
     user = await _active_person(services, team_id, user_id)
     email = (user.get("profile") or {}).get("email")
     before = account.user_of(role)
@@ -157,7 +158,7 @@ async def assign(
         await invite_people(services, account)
     text = (
         f":arrows_counterclockwise: <@{actor}> made <@{user_id}> the {ROLE_NAMES[role]} of "
-        f"*{account.name}*{was}, on {services.today():%d %b %Y}."
+        f"*{esc(account.name)}*{was}, on {services.today():%d %b %Y}."
     )
     stamp = services.clock().strftime("%Y%m%d%H%M%S")
     targets = dict.fromkeys(filter(None, (account.channel_id, user_id, before)))
@@ -168,4 +169,7 @@ async def assign(
             for to in targets
         ),
     )
-    return f"Done: <@{user_id}> is now the {ROLE_NAMES[role]} of {account.name}{was}. Their nudges follow."
+    return (
+        f"Done: <@{user_id}> is now the {ROLE_NAMES[role]} of {esc(account.name)}{was}. "
+        "Their nudges follow."
+    )

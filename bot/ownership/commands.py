@@ -4,7 +4,7 @@ call the ownership code, and hand back what to answer (text and blocks)."""
 from __future__ import annotations
 
 from bot.accounts import Refusal
-from bot.blocks.kit import Block
+from bot.blocks.kit import Block, esc
 from bot.lookup import find_accounts, which_account
 from bot.ownership import answers, changes
 from bot.ownership.history import history_answer
@@ -47,7 +47,7 @@ async def _week(services: Services, text: str, command: dict) -> Answer:
 async def _renewals(services: Services, text: str, command: dict) -> Answer:
     days = parse_days(text)
     if isinstance(days, str):
-        return days, []
+        return esc(days), []
     return await answers.renewals_answer(services, command["team_id"], command["user_id"], days)
 
 
@@ -58,7 +58,7 @@ async def _pending(services: Services, text: str, command: dict) -> Answer:
 async def _cover(services: Services, text: str, command: dict) -> Answer:
     request = parse_cover(text, services.today())
     if isinstance(request, str):
-        return request, []
+        return esc(request), []
     return await changes.cover(services, command["team_id"], command["user_id"], request), []
 
 
@@ -72,7 +72,7 @@ async def _one(services: Services, command: dict, text: str, usage: str):  # noq
 async def _assign(services: Services, text: str, command: dict) -> Answer:
     request = parse_assign(text)
     if isinstance(request, str):
-        return request, []
+        return esc(request), []
     account = await _one(
         services, command, request.account, "/baton assign <account> ae|csm|am @person"
     )
@@ -85,7 +85,7 @@ async def _assign(services: Services, text: str, command: dict) -> Answer:
 async def _history(services: Services, text: str, command: dict) -> Answer:
     request = parse_history(text, services.today())
     if isinstance(request, str):
-        return request, []
+        return esc(request), []
     account = await _one(services, command, request.account, "/baton history <account>")
     return await history_answer(services, account, request.on)
 

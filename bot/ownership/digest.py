@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.blocks.kit import clip
 from bot.directory import zone_for
 from bot.faults import isolated, waiting
 from bot.ownership.answers import read_week, week_report
@@ -85,4 +86,4 @@ def compose(services: Services, claim: Claim, now: datetime) -> Claim | str:
     text, blocks = week_report(
         week, f"Your week from {week.first:%a %d %b} — {label}", ratings=True
     )
-    return replace(claim, text=text[:3000], blocks=blocks[:50])
+    return replace(claim, text=clip(text, 3000), blocks=blocks[:50])

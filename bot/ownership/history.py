@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import date
 
-from bot.blocks.kit import Block
+from bot.blocks.kit import Block, esc
 from bot.blocks.ownership import day, mention, titled
 from bot.ownership.facts import facts_of
 from bot.services import Services
@@ -93,7 +93,7 @@ def _holder_text(event: OwnershipEvent, role: str) -> str:
 
 def _event_line(before: OwnershipEvent | None, event: OwnershipEvent) -> str:
     by = f" by <@{event.actor}>" if event.actor else ""
-    cause = f"{event.cause}{by}" + (f" ({event.note})" if event.note else "")
+    cause = f"{event.cause}{by}" + (f" ({esc(event.note)})" if event.note else "")
     if before is None:
         people = ", ".join(
             f"{ROLE_NAMES[r]} {_holder_text(event, r)}"
@@ -151,7 +151,7 @@ def timeline_lines(services: Services, record: Record, until: date) -> list[str]
         what = (
             f"renewed (next renewal {o.new_renewal_date:%d %b %Y})"
             if o.outcome == "renewed"
-            else f"churned ({o.reason})"
+            else f"churned ({esc(o.reason)})"
         )
         entries.append(
             (services.today(o.recorded_at), 3, f"{what}, recorded by <@{o.recorded_by}>")
@@ -187,7 +187,7 @@ async def history_answer(
         closed = services.today(account.closed_at)
         if on < closed:
             return (
-                f"{account.name} closed on {closed:%d %b %Y}; nobody owned it on {day(on)}.",
+                f"{esc(account.name)} closed on {closed:%d %b %Y}; nobody owned it on {day(on)}.",
                 [],
             )
         lines = on_day_lines(services, record, on)
@@ -200,6 +200,6 @@ async def history_answer(
     return titled(
         f"{account.name}: who owned it when",
         [("Timeline", shown, len(shown))],
-        "Ask `/baton history <account> on YYYY-MM-DD` for one day.",
+        f"Ask `{esc('/baton history <account> on YYYY-MM-DD')}` for one day.",
         limit=HISTORY_LINES + 1,
     )

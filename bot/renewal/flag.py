@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from bot.accounts import Refusal
-from bot.blocks.kit import submitted
+from bot.blocks.kit import esc, submitted
 from bot.blocks.renewal import (
     FLAG_STEP,
     business_case_task,
@@ -83,7 +83,7 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
         account,
         f"{key}-channel",
         account.channel_id or user_id,
-        f"Month-5 health flag for {account.name}: {health.value}",
+        f"Month-5 health flag for {esc(account.name)}: {health.value}",
         blocks=flag_blocks(account, flag),
     )
     # The others hear of it at a sane hour of their own.
@@ -100,7 +100,7 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
                 account,
                 f"{key}-business-case",
                 owner,
-                f"Month-6 business-case prep for {account.name}",
+                f"Month-6 business-case prep for {esc(account.name)}",
                 blocks=business_case_task(account, flag, prep),
                 **await _their_hour(services, account, owner),
             )

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.accounts import Refusal, load_account
 from bot.blocks.handoff import who
-from bot.blocks.kit import submitted
+from bot.blocks.kit import esc, submitted
 from bot.blocks.renewal import SNOOZE_DAYS, done_modal, done_text, help_text
 from bot.escalation import zone
 from bot.ownership.redirect import acting_for
@@ -40,9 +40,11 @@ async def load_milestone(
         acting_for, services.engine, team_id, user_id, services.clock()
     )
     if not owners & acting and not services.is_manager(user_id, account.manager_user_id):
-        raise Refusal(f"*{milestone.title}* for {account.name} belongs to its owners or a manager.")
+        raise Refusal(
+            f"*{milestone.title}* for {esc(account.name)} belongs to its owners or a manager."
+        )
     if account.status == AccountStatus.CHURNED:
-        raise Refusal(f"{account.name} has churned; its milestones are closed.")
+        raise Refusal(f"{esc(account.name)} has churned; its milestones are closed.")
     if milestone.status == MilestoneStatus.DONE and not done:
         raise Refusal(f"*{milestone.title}* is already done ({who(milestone.done_by)}).")
     return milestone, account

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.accounts import Refusal, load_account
-from bot.blocks.kit import submitted
+from bot.blocks.kit import esc, submitted
 from bot.blocks.renewal import churn_text, churned_modal, handback_blocks, renewed_modal
 from bot.ownership.redirect import acting_for
 from bot.renewal.planner import commercial_role
@@ -42,10 +42,10 @@ async def recordable(services: Services, team_id: str, account_id: Any, user_id:
     account = await load_account(services, team_id, account_id)
     if not may_record(services, account, user_id, await _acting(services, team_id, user_id)):
         raise Refusal(
-            f"Only {account.name}'s AE, CSM, AM or a manager can record how its renewal ended."
+            f"Only {esc(account.name)}'s AE, CSM, AM or a manager can record how its renewal ended."
         )
     if account.status == AccountStatus.CHURNED:
-        raise Refusal(f"{account.name} is already recorded as churned.")
+        raise Refusal(f"{esc(account.name)} is already recorded as churned.")
     return account
 
 
@@ -82,7 +82,7 @@ async def check_renewed(
     try:
         account = await recordable(services, team_id, meta.get("account_id"), user_id)
     except Refusal as refusal:
-        return {"new_date": str(refusal)}
+        return {"new_date": refusal.plain()}
     if str(account.renewal_date) != meta.get("cycle"):
         return {"new_date": "This renewal was already recorded; close this and look again."}
     errors: dict[str, str] = {}
@@ -124,7 +124,7 @@ async def record_renewed(
         now=services.clock(),
     )
     if outcome is None:
-        raise Refusal(f"The renewal of {before.name} was already recorded.")
+        raise Refusal(f"The renewal of {esc(before.name)} was already recorded.")
     account = await load_account(services, team_id, renewal.account_id)
     # The hand-back names who held the commercial side in the cycle that just closed.
     await send_now(
@@ -134,7 +134,7 @@ async def record_renewed(
             account,
             f"handback-{renewal.cycle}",
             account.channel_id or account.csm_user_id or user_id,
-            f"{account.name} renewed: hand-back to the CSM",
+            f"{esc(account.name)} renewed: hand-back to the CSM",
             blocks=handback_blocks(account, outcome, commercial_role(services, before)),
         ),
     )
@@ -199,7 +199,7 @@ async def submit_churned(
 async def handback_held(services: Services, team_id: str, value: Any, user_id: str) -> None:
     account = await load_account(services, team_id, value)
     if not may_record(services, account, user_id, await _acting(services, team_id, user_id)):
-        raise Refusal(f"The hand-back of {account.name} is for its AE, CSM, AM or a manager.")
+        raise Refusal(f"The hand-back of {esc(account.name)} is for its AE, CSM, AM or a manager.")
     await asyncio.to_thread(
         mark_handback_held,
         services.engine,
@@ -216,7 +216,7 @@ async def handback_held(services: Services, team_id: str, value: Any, user_id: s
             account,
             f"handback-held-{account.renewal_date}",
             account.channel_id or user_id,
-            f":white_check_mark: Hand-back call for *{account.name}* held "
+            f":white_check_mark: Hand-back call for *{esc(account.name)}* held "
             f"(recorded by <@{user_id}>). The CSM owns the new cycle.",
         ),
     )

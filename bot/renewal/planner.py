@@ -6,6 +6,7 @@ import asyncio
 from datetime import date, datetime, timedelta
 from functools import cache
 
+from bot.blocks.kit import esc
 from bot.blocks.renewal import at_risk_text, channel_note, escalation_text, nudge_blocks
 from bot.escalation import escalate, zone
 from bot.renewal.commercial import commercial_role
@@ -193,7 +194,7 @@ async def _plan_milestone(
                 account,
                 f"{round_}-{user_id}",
                 user_id,
-                f"{milestone.title} for {account.name} is due.",
+                f"{milestone.title} for {esc(account.name)} is due.",
                 blocks=blocks,
                 due_at=due,
                 kind="milestone_nudge",

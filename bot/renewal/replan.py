@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+from bot.blocks.kit import esc
 from bot.blocks.renewal import ROLE_NAMES
 from bot.renewal.planner import commercial_role, planned_cycle
 from bot.send import about, send_now
@@ -38,7 +39,7 @@ async def after_arr_change(services: Services, account: Account, old_arr: Decima
     role = commercial_role(services, account)
     side = "B (the AE keeps the commercial side)" if role == "ae" else "A (clean handoff)"
     text = (
-        f":twisted_rightwards_arrows: *{account.name}* moved from {account.currency} "
+        f":twisted_rightwards_arrows: *{esc(account.name)}* moved from {esc(account.currency)} "
         f"{old_arr:,.0f} to {account.arr:,.0f} ARR, across the {threshold:,.0f} threshold of "
         f"the tiered model: it now runs as {side}. The renewal's commercial owner is now the "
         f"{ROLE_NAMES[role]}; the remaining milestones are re-planned."

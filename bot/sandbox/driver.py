@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,6 +16,19 @@ import aiohttp
 
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.state import Channel, Ephemeral, Message, OpenView, User
+
+# What Slack itself writes into a slash command's text: picked people, channels and groups.
+_SLACK_MENTION = re.compile(r"(<(?:@[UW]|#[CG]|!subteam\^S)[A-Z0-9]+(?:\|[^<>]*)?>)")
+
+
+def as_slack_sends(text: str) -> str:
+    """A command's text as Slack sends it with should_escape (the manifest sets it): typed
+    `&`, `<`, `>` arrive as entities; mentions picked from autocomplete arrive as given."""
+    parts = _SLACK_MENTION.split(text)
+    return "".join(
+        part if i % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for i, part in enumerate(parts)
+    )
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -121,6 +135,7 @@ class SlackDriver:
     async def command(
         self, user: User, text: str, channel: Channel | None = None, command: str = "/baton"
     ) -> Reply:
+        """`text` as the person typed it, `<@U…|name>` / `<#C…|name>` for what they picked."""
         channel = channel or self.workspace.dm_channel(user.id)
         reply = await self._deliver(
             "slash_commands",
@@ -133,7 +148,7 @@ class SlackDriver:
                 "user_id": user.id,
                 "user_name": user.name,
                 "command": command,
-                "text": text,
+                "text": as_slack_sends(text),
                 "api_app_id": self.api_app_id,
                 "response_url": self.sandbox.response_url_for(user.id, channel.id),
                 "trigger_id": self.workspace.issue_trigger(user.id),

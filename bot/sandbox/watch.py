@@ -18,9 +18,18 @@ class Seen:
     text: str
 
 
+def shown(text: dict[str, Any]) -> str:
+    """A text object as Slack's client shows it: mrkdwn's `&amp;`, `&lt;`, `&gt;` decoded."""
+    value = str(text.get("text", ""))
+    if text.get("type") != "mrkdwn":
+        return value
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def render_blocks(blocks: list[dict[str, Any]] | None, fallback: str = "") -> str:
+    """Blocks as lines of text; without blocks, the message's text (mrkdwn)."""
     if not blocks:
-        return fallback
+        return shown({"type": "mrkdwn", "text": fallback})
     lines: list[str] = []
     fields: list[str] = []
     for block in blocks:
@@ -35,13 +44,13 @@ def render_blocks(blocks: list[dict[str, Any]] | None, fallback: str = "") -> st
             lines.append(f"== {block['text']['text']} ==")
         elif kind == "section":
             if block.get("text"):
-                lines.append(block["text"]["text"])
-            lines.extend(f["text"] for f in block.get("fields", []))
+                lines.append(shown(block["text"]))
+            lines.extend(shown(f) for f in block.get("fields", []))
             accessory = block.get("accessory") or {}
             if accessory.get("type") == "button":
                 lines.append(f"[{accessory['text']['text']}]")
         elif kind == "context":
-            lines.append(" ".join(e.get("text", "") for e in block["elements"]))
+            lines.append(" ".join(shown(e) for e in block["elements"] if "text" in e))
         elif kind == "actions":
             lines.append(
                 " ".join(
