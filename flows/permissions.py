@@ -29,16 +29,16 @@ class Action(StrEnum):
     ACKNOWLEDGE_PACKET = "Acknowledge the packet, or open the questions thread"
     LOG_KICKOFF = "Log the kickoff (*Kickoff held*)"
     LOG_CHECKIN = "Log a check-in (`/baton checkin`, *Log check-in*)"
-    EDIT_CHECKIN = "Edit a check-in"
+    EDIT_CHECKIN = "Edit a check-in (the CSM: the one who logged it)"
     CLARIFY = "Answer an expectation mismatch (*Clarify*)"
     RATE_PACKET = "Rate the handoff packet on day 30"
-    MILESTONE = "Mark a milestone done, snooze it, ask for help, flag month-5 health"
+    MILESTONE = "Mark a milestone they own done, snooze it, ask for help; flag month-5 health"
     RECORD_OUTCOME = "Record a renewal or a churn; log the hand-back call"
     READ_ACCOUNT = "`/baton owner`, `/baton history` (ephemeral answers)"
     COVER_SELF = "Arrange cover for yourself (`/baton cover @you …`)"
     COVER_OTHER = "Arrange or end cover for someone else"
     ASSIGN = "Reassign an account's AE, CSM or AM (`/baton assign`)"
-    STATUS = "See Baton's health (`/baton status`)"
+    STATUS = "See Baton's health (`/baton status`; manager: BATON_MANAGERS)"
 
 
 R = Role
@@ -54,7 +54,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.LOG_CHECKIN: frozenset({R.CSM, R.MANAGER, R.BACKUP}),
     Action.EDIT_CHECKIN: frozenset({R.CSM, R.MANAGER}),
     Action.CLARIFY: frozenset({R.AE, R.MANAGER, R.BACKUP}),
-    Action.RATE_PACKET: frozenset({R.CSM, R.MANAGER}),
+    Action.RATE_PACKET: frozenset({R.CSM, R.BACKUP}),
     Action.MILESTONE: frozenset({R.AE, R.CSM, R.AM, R.MANAGER, R.BACKUP}),
     Action.RECORD_OUTCOME: frozenset({R.AE, R.CSM, R.AM, R.MANAGER, R.BACKUP}),
     Action.READ_ACCOUNT: frozenset(Role),
