@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -52,11 +53,11 @@ from bot.blocks.renewal import (
 from bot.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import sign
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from bot.tick import run_tick
 from storage.milestones import cycle_milestones
 from tests.handoff_helpers import closed_won, deal
-from tests.helpers import assert_no_tracebacks, row_counts
+from tests.helpers import assert_no_tracebacks, row_counts, until
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -176,16 +177,10 @@ async def world(strict_driver, strict_bot, sandbox, people) -> World:
     assert reply.status == 202, reply.text
     await run_tick(strict_bot.services)  # plans the renewal cycle's milestones
     account_id = reply.json["account_id"]
-    steps = cycle_milestones(
-        strict_bot.services.engine, sandbox.workspace.team_id, account_id, deal_renewal()
-    )
+    renewal = date.fromisoformat(deal()["renewal_date"])
+    team = sandbox.workspace.team_id
+    steps = cycle_milestones(strict_bot.services.engine, team, account_id, renewal)
     return World(sandbox, people, account_id, steps[0].id)
-
-
-def deal_renewal():  # noqa: ANN201
-    from datetime import date
-
-    return date.fromisoformat(deal()["renewal_date"])
 
 
 def text(value: str | None) -> dict[str, Any]:
@@ -538,12 +533,21 @@ async def test_a_well_formed_click_still_works(
     assert_no_tracebacks(caplog)
 
 
+async def test_slack_can_still_verify_the_request_url(strict_driver, strict_bot, caplog) -> None:
+    harm = Harm(strict_driver, strict_bot, caplog)
+    challenge = {
+        "token": "legacy",
+        "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+        "type": "url_verification",
+    }
+    reply = await harm.post("url_verification", *event_body(challenge))
+    assert reply.json == {"challenge": challenge["challenge"]}
+    harm.check()
+
+
 async def test_socket_mode_envelopes_are_guarded_too(
     sandbox: SlackSandbox, database_url: str, people, caplog
 ) -> None:
-    from bot.settings import load_settings
-    from tests.helpers import until
-
     caplog.set_level(logging.WARNING)
     settings = load_settings(
         env_file=None,

@@ -193,11 +193,9 @@ async def test_a_sane_deal_still_goes_through(driver: SlackDriver, bot: BotServe
         ),
     )
     assert reply.status == 202, reply.text
+    body = deal_with(crm_id="D-101", arr=120000.5)
     reply = await driver.post(
-        "/crm/closed-won",
-        b := deal_with(crm_id="D-101", arr=120000.5),
-        "application/json; charset=utf-8",
-        webhook_headers(b),
+        "/crm/closed-won", body, "application/json; charset=utf-8", webhook_headers(body)
     )
     assert reply.status == 202, reply.text
     assert_no_tracebacks(caplog)

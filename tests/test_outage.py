@@ -21,11 +21,11 @@ from bot.blocks.checkins import CHECKIN_VIEW
 from bot.blocks.handoff import ACKNOWLEDGE
 from bot.blocks.renewal import DONE_VIEW
 from bot.runner import make_services
-from bot.sandbox import SlackDriver, SlackSandbox
+from bot.sandbox import SlackDriver, SlackSandbox, sign
 from bot.server import make_web_app
 from bot.services import Services
 from bot.settings import load_settings
-from tests.handoff_helpers import closed_won, deal
+from tests.handoff_helpers import closed_won, deal, webhook_headers
 from tests.helpers import assert_no_tracebacks, free_port, until
 from tests.test_hostile_slack import VALID_STATE, World, event_body, form, interactive
 
@@ -77,14 +77,10 @@ async def test_the_webhook_answers_503_with_retry_after(outage: Outage, caplog) 
         "ok": False,
         "error": "Baton's database is unavailable right now; retry later.",
     }
-    async with outage.driver._http().post(
-        outage.driver.bot_url + "/crm/closed-won", data=b"{}", headers={"X-Baton-Timestamp": "1"}
-    ) as resp:
-        assert resp.status == 401  # no signature: refused before the database is asked
+    unsigned = await outage.driver.post("/crm/closed-won", b"{}", "application/json", {})
+    assert unsigned.status == 401  # refused before the database is asked
     raw = json.dumps(deal()).encode()
-    from tests.handoff_helpers import webhook_headers
-
-    async with outage.driver._http().post(
+    async with outage.driver._http().post(  # the driver's Reply has no headers
         outage.driver.bot_url + "/crm/closed-won",
         data=raw,
         headers={"Content-Type": "application/json", **webhook_headers(raw)},
@@ -102,8 +98,6 @@ async def test_slack_requests_are_acknowledged_with_a_sentence(outage: Outage, c
     w, driver = outage.world, outage.driver
 
     async def signed(body: bytes, content_type: str):  # noqa: ANN202
-        from bot.sandbox.driver import sign
-
         return await driver.post(
             "/slack/events", body, content_type, sign(driver.signing_secret, body)
         )

@@ -111,6 +111,8 @@ def shape_problem(body: Any) -> str | None:
         return _ids_problem(body) or _view_problem(body.get("view"))
     if kind == "event_callback":
         return _event_problem(body)
+    if kind == "url_verification":  # Slack checking the Request URL: Bolt echoes the challenge
+        return None if isinstance(body.get("challenge"), str) else "challenge is missing"
     return "not a kind of request Baton handles"
 
 
