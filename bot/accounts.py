@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.blocks.kit import unesc
 from bot.services import Services
+from flows.bounds import record_id
 from storage.accounts import get_account
 from storage.models import Account
 
@@ -20,10 +21,9 @@ class Refusal(Exception):
 
 
 async def load_account(services: Services, team_id: str, account_id: Any) -> Account:
-    try:
-        key = int(account_id)
-    except (TypeError, ValueError):
-        raise Refusal("That button no longer points at an account.") from None
+    key = record_id(account_id)  # refused before the database sees it (SQLite: OverflowError)
+    if key is None:
+        raise Refusal("That button no longer points at an account.")
     account = await asyncio.to_thread(get_account, services.engine, team_id, key)
     if account is None:
         raise Refusal("That account no longer exists in Baton.")

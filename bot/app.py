@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 
 from bot import listeners
+from bot.listeners.guard import PayloadGuard
 from bot.services import Services
 from bot.slack_client import bolt_env_masked
+from storage.db import is_outage, outage_reason
 
 log = logging.getLogger(__name__)
+OUTAGE = "Baton can't reach its database right now; please try again in a few minutes."
 
 
 def build_app(services: Services, *, process_before_response: bool = False) -> AsyncApp:
@@ -29,11 +33,36 @@ def build_app(services: Services, *, process_before_response: bool = False) -> A
             process_before_response=process_before_response,
             oauth_settings=None,
             logger=logging.getLogger("baton.bolt"),
+            before_authorize=PayloadGuard(),
         )
     listeners.register(app, services)
 
     @app.error
-    async def on_error(error: Exception, body: dict) -> None:
+    async def on_error(
+        error: Exception, body: dict, response: BoltResponse | None
+    ) -> BoltResponse | None:
+        if is_outage(error):
+            log.warning(
+                "a Slack %s request met a database outage: %s",
+                "slash command" if "command" in body else body.get("type"),
+                outage_reason(error),
+            )
+            # Not acknowledged yet: say so to the person, instead of Slack's generic failure.
+            return None if response is None else outage_response(body)
         log.exception("listener failed for %s", body.get("type"), exc_info=error)
+        return None
 
     return app
+
+
+def outage_response(body: dict) -> BoltResponse:
+    """What Slack shows while the database is down: the sentence, where Slack shows one."""
+    if "command" in body:
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": OUTAGE})
+    view = body.get("view") if body.get("type") == "view_submission" else None
+    blocks = [b.get("block_id") for b in (view or {}).get("blocks", []) if b.get("type") == "input"]
+    if blocks and blocks[0]:
+        return BoltResponse(
+            status=200, body={"response_action": "errors", "errors": {blocks[0]: OUTAGE}}
+        )
+    return BoltResponse(status=200, body="")

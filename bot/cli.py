@@ -8,7 +8,12 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from bot.settings import ConfigError, load_settings
+from aiohttp import ClientConnectionError
+from sqlalchemy.exc import DBAPIError
+
+from bot.settings import ConfigError, Settings, load_settings
+from flows.bounds import DATE_RANGE, in_range
+from storage.db import DatabaseUnusable, is_outage, outage_sentence
 
 
 def _instant(text: str) -> datetime:
@@ -18,6 +23,8 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"expects an ISO-8601 instant such as 2027-03-01T09:00:00Z, not {text!r}"
         ) from None
+    if not in_range(value.date()):
+        raise argparse.ArgumentTypeError(f"expects an instant {DATE_RANGE}, not {text!r}")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -50,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     try:
         return _dispatch(args)
-    except ConfigError as exc:
+    except (ConfigError, DatabaseUnusable) as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -63,6 +70,25 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return demo()
     settings = load_settings()
+    try:
+        return _run(args, settings)
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        raise ConfigError(outage_sentence(exc, settings.database_url)) from None
+    except (ClientConnectionError, TimeoutError) as exc:
+        raise ConfigError(slack_unreachable(settings, exc)) from None
+
+
+def slack_unreachable(settings: Settings, error: BaseException) -> str:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        f"cannot reach Slack at {settings.slack_api_url} ({reason}); check SLACK_API_URL "
+        "and the network."
+    )
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         from bot.runner import run_forever
 

@@ -17,18 +17,24 @@ MAX_AGE = timedelta(days=1)
 
 
 async def remember_user(services: Services, team_id: str, user: dict[str, Any]) -> None:
-    """Store what a users.info or user_change payload says about a user."""
-    profile = user.get("profile") or {}
+    """Store what a users.info or user_change payload says about a user (what does not
+    fit the people table's columns is left out)."""
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    names = (user.get("real_name"), profile.get("real_name"), user.get("name"))
     await asyncio.to_thread(
         upsert_person,
         services.engine,
         team_id,
         user["id"],
-        email=profile.get("email"),
-        real_name=user.get("real_name") or profile.get("real_name") or user.get("name") or "",
-        tz=user.get("tz"),
+        email=_fitting(profile.get("email"), 320),
+        real_name=next((n for n in names if isinstance(n, str) and n), "")[:255],
+        tz=_fitting(user.get("tz"), 64),
         now=services.clock(),
     )
+
+
+def _fitting(value: Any, limit: int) -> str | None:
+    return value if isinstance(value, str) and len(value) <= limit else None
 
 
 async def person(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> Person:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 from contextlib import suppress
@@ -75,7 +76,12 @@ class BotServer:
         self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, self.settings.port if port is None else port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                _cannot_listen(self.settings.port if port is None else port, exc)
+            ) from None
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{bound}"
         if self.settings.socket_mode:
@@ -119,6 +125,15 @@ class BotServer:
             await self._runner.cleanup()
             self._runner = None
         self.services.engine.dispose()
+
+
+def _cannot_listen(port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} is already in use; stop what listens there or set PORT to another port."
+        )
+    reason = error.strerror or str(error)
+    return f"cannot listen on port {port} ({reason}); set PORT to another port."
 
 
 async def run_forever(settings: Settings) -> None:

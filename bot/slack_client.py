@@ -25,7 +25,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 DEFAULT_TIMEOUT_S = 10
 # Variables with which slack_bolt silently changes behaviour (OAuth with file stores,
 # legacy verification tokens) when they happen to be in the environment.
-_BOLT_AMBIENT = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_VERIFICATION_TOKEN")
+# SLACK_BOT_TOKEN too: Bolt would read it besides our client's and warn that it is unused.
+_BOLT_AMBIENT = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_VERIFICATION_TOKEN",
+)
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
 

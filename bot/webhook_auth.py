@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.http_input import well_formed
+
 TIMESTAMP_HEADER = "X-Baton-Timestamp"
 SIGNATURE_HEADER = "X-Baton-Signature"
 
@@ -21,8 +23,8 @@ SIGNATURE_HEADER = "X-Baton-Signature"
 def is_signed(secret: str, body: bytes, headers: dict[str, str] | object) -> bool:
     get = headers.get  # type: ignore[attr-defined]
     timestamp, signature = get(TIMESTAMP_HEADER), get(SIGNATURE_HEADER)
-    if not timestamp or not signature:
-        return False
+    if not well_formed(timestamp, signature):
+        return False  # missing, or malformed (the verifier raises on a timestamp of "abc")
     # SignatureVerifier enforces the 5-minute window and compares in constant time.
     return SignatureVerifier(secret).is_valid(body, timestamp, signature)
 

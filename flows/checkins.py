@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flows.bounds import DATE_RANGE, bounded_day
 from flows.calendar import BUSINESS_MORNING, local_instant, next_working_day
 
 AE_COPIED_CHECKINS = 4  # the AE sees the first four, then steps back
@@ -61,16 +62,13 @@ def primary_time(closed_at: datetime, tz: ZoneInfo, holidays: Container[date] = 
 def problems(values: dict[str, Any], today: date) -> dict[str, str]:
     """Field → what is wrong with a check-in as submitted."""
     found: dict[str, str] = {}
+    when = bounded_day(values.get("checkin_date"))
     if not values.get("checkin_date"):
         found["checkin_date"] = "Pick the date of the check-in."
-    else:
-        try:
-            when = date.fromisoformat(str(values["checkin_date"]))
-        except ValueError:
-            found["checkin_date"] = "Pick the date of the check-in."
-        else:
-            if when > today + timedelta(days=1):
-                found["checkin_date"] = "A check-in can't be in the future."
+    elif when is None:
+        found["checkin_date"] = f"Pick a date {DATE_RANGE}."
+    elif when > today + timedelta(days=1):
+        found["checkin_date"] = "A check-in can't be in the future."
     if not (values.get("summary") or "").strip():
         found["summary"] = "Say in a line or two how it went."
     if values.get("sentiment") not in {s.value for s in Sentiment}:

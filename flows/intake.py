@@ -5,18 +5,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
+from flows import bounds
+from flows.bounds import DATE_RANGE, MAX_AMOUNT, MAX_TERM_MONTHS
 from flows.dates import add_months
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 DEFAULT_TERM_MONTHS = 12
-MAX_TERM_MONTHS = 120
+# The column sizes of storage.models.Account.
 NAME_MAX = 200
 CRM_ID_MAX = 64
+EMAIL_MAX = 320
+URL_MAX = 2000
+SEGMENT_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -72,27 +77,32 @@ class _Reader:
             self.fail(name, "must be a string.")
             return None
         text = str(value).strip()
+        if not bounds.storable(text):
+            self.fail(name, "must not contain NUL characters or unpaired surrogates.")
+            return None
         if len(text) > limit:
             self.fail(name, f"must be at most {limit} characters.")
             return None
         return text
 
     def email(self, name: str, *, required: bool = False) -> str | None:
-        value = self.text(name, required=required, limit=320)
+        value = self.text(name, required=required, limit=EMAIL_MAX)
         if value is not None and not EMAIL.match(value):
             self.fail(name, "must be an email address such as ana@example.com.")
             return None
         return value.lower() if value else None
 
     def day(self, name: str) -> date | None:
-        value = self.text(name, limit=10)
-        if value is None:
+        value = self.body.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
+        day = bounds.iso_day(value)
+        if day is None:
             self.fail(name, "must be an ISO date such as 2027-01-31.")
+        elif not bounds.in_range(day):
+            self.fail(name, f"must be a date {DATE_RANGE}.")
             return None
+        return day
 
     def instant(self, name: str) -> datetime | None:
         value = self.text(name, limit=40)
@@ -103,37 +113,29 @@ class _Reader:
         except ValueError:
             self.fail(name, "must be an ISO 8601 date and time such as 2027-01-31T09:30:00Z.")
             return None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if not bounds.in_range(moment.date()):
+            self.fail(name, f"must be a time {DATE_RANGE}.")
+            return None
+        return moment
 
     def amount(self, name: str) -> Decimal | None:
         value = self.body.get(name)
         if value is None:
             return None
-        if isinstance(value, bool):
-            self.fail(name, "must be a number of at least 0.")
-            return None
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            number = Decimal(-1)
-        if not number.is_finite() or number < 0:
-            self.fail(name, "must be a number of at least 0.")
-            return None
-        return number.quantize(Decimal("0.01"))
+        number = bounds.amount(value)
+        if number is None:
+            self.fail(name, f"must be a number from 0 to {MAX_AMOUNT}.")
+        return number
 
     def months(self, name: str) -> int | None:
         value = self.body.get(name)
         if value is None:
             return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | str)
-            or not str(value).strip().isdigit()
-            or not 1 <= int(str(value).strip()) <= MAX_TERM_MONTHS
-        ):
+        months = bounds.whole(value, 1, MAX_TERM_MONTHS)
+        if months is None:
             self.fail(name, f"must be a whole number of months from 1 to {MAX_TERM_MONTHS}.")
-            return None
-        return int(str(value).strip())
+        return months
 
 
 def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
@@ -152,32 +154,29 @@ def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
     am = read.email("am_email")
     manager = read.email("manager_email")
     champion = read.email("champion_email")
-    crm_url = read.text("crm_url", limit=2000)
+    crm_url = read.text("crm_url", limit=URL_MAX)
     if crm_url and (
         urlparse(crm_url).scheme not in ("http", "https") or not urlparse(crm_url).netloc
     ):
         read.fail("crm_url", "must be an http(s) link.")
-    segment = read.text("segment", limit=64)
+    segment = read.text("segment", limit=SEGMENT_MAX)
     updated_at = read.instant("updated_at")
     currency = (read.text("currency", limit=3) or "USD").upper()
     if not CURRENCY.match(currency):
         read.fail("currency", "must be a three-letter ISO code such as USD.")
     if ae and csm and ae == csm:
         read.fail("csm_email", "must be a different person from the AE.")
-    start = start or today
-    term = term or DEFAULT_TERM_MONTHS
-    renewal = renewal or add_months(start, term)
-    if renewal <= start:
-        read.fail("renewal_date", "must be after contract_start.")
+    _check_dates(read, start or today, renewal, term or DEFAULT_TERM_MONTHS)
     if read.errors:
         return read.errors
     assert crm_id and name and ae and csm
+    start, term = start or today, term or DEFAULT_TERM_MONTHS
     return ClosedWon(
         crm_id=crm_id,
         account_name=name,
         arr=arr or Decimal("0.00"),
         contract_start=start,
-        renewal_date=renewal,
+        renewal_date=renewal or add_months(start, term),
         term_months=term,
         ae_email=ae,
         csm_email=csm,
@@ -189,3 +188,20 @@ def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
         currency=currency,
         updated_at=updated_at,
     )
+
+
+def _check_dates(read: _Reader, start: date, renewal: date | None, term: int) -> None:
+    """The renewal (given, or start + term) is a date Baton keeps, after the start."""
+    if any(e.field in ("contract_start", "renewal_date") for e in read.errors):
+        return  # already said what is wrong with them
+    if renewal is None:
+        renewal = add_months(start, term)
+        if not bounds.in_range(renewal):
+            read.fail(
+                "renewal_date",
+                f"(contract_start plus term_months, {renewal.isoformat()}) must be a date "
+                f"{DATE_RANGE}.",
+            )
+            return
+    if renewal <= start:
+        read.fail("renewal_date", "must be after contract_start.")

@@ -8,9 +8,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from flows.bounds import DATE_RANGE, MAX_AMOUNT, in_range, iso_day
 from flows.dates import add_months
 
-MAX_ARR = Decimal("999999999999.99")
+NOTE_MAX = 2000  # what the renewed and churned modals let people type
 
 
 class ChurnReason(StrEnum):
@@ -38,8 +39,8 @@ class RenewedArgs:
     new_arr: Decimal | None = None
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_AMOUNT = re.compile(r"^\$?\d[\d,_]*(\.\d{1,2})?[kKmM]?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_AMOUNT = re.compile(r"^\$?[0-9][0-9,_]{0,20}(\.[0-9]{1,2})?[kKmM]?$")
 
 
 def parse_renewed(text: str) -> RenewedArgs | str:
@@ -51,10 +52,11 @@ def parse_renewed(text: str) -> RenewedArgs | str:
     while words and (new_date is None or new_arr is None):
         word = words[-1]
         if new_date is None and _DATE.match(word):
-            try:
-                new_date = date.fromisoformat(word)
-            except ValueError:
+            new_date = iso_day(word)
+            if new_date is None:
                 return f"{word} is not a real date; write it as YYYY-MM-DD."
+            if not in_range(new_date):
+                return f"{word} is outside the dates Baton keeps ({DATE_RANGE})."
         elif new_arr is None and _AMOUNT.match(word) and len(words) > 1:
             new_arr = _amount(word)
             if new_arr is None:
@@ -75,7 +77,7 @@ def _amount(word: str) -> Decimal | None:
         amount = Decimal(text) * scale
     except InvalidOperation:
         return None
-    return amount if 0 <= amount <= MAX_ARR else None
+    return amount if 0 <= amount <= MAX_AMOUNT else None
 
 
 def renewal_problems(current: date, new_date: date, today: date) -> str | None:

@@ -11,8 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-BARE_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
+from flows.bounds import DATE_RANGE, in_range, whole
+
+# A user id fits the 32-character columns it is stored in.
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>$")
+BARE_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,31}$")
 ROLES = ("ae", "csm", "am")
 MAX_COVER_DAYS = 366
 DEFAULT_RENEWAL_DAYS = 90
@@ -105,6 +108,8 @@ def parse_cover(text: str, today: date) -> Cover | EndCover | str:
     until = parse_day(" ".join(rest[3:]), today)
     if until is None:
         return f"“{' '.join(rest[3:])[:40]}” is not a date I can read; write it as YYYY-MM-DD."
+    if not in_range(until):
+        return _outside(until)
     if until < today:
         return f"{until:%d %b %Y} has already passed; coverage needs a day from today on."
     if (until - today).days > MAX_COVER_DAYS:
@@ -150,12 +155,16 @@ def parse_history(text: str, today: date) -> HistoryArgs | str:
         day = parse_day(" ".join(words[cut + 1 :]), today, past=True)
         if day is None:
             return "Write the day as YYYY-MM-DD, e.g. `/baton history acme on 2027-03-03`."
+        if not in_range(day):
+            return _outside(day)
         return HistoryArgs(" ".join(words[:cut]), day)
     if len(words) > 1:
-        day = parse_day(words[-1], today) if re.match(r"^\d{4}-", words[-1]) else None
+        day = parse_day(words[-1], today) if re.match(r"^[0-9]{4}-", words[-1]) else None
+        if day is not None and not in_range(day):
+            return _outside(day)
         if day is not None:
             return HistoryArgs(" ".join(words[:-1]), day)
-        if re.match(r"^\d{4}-", words[-1]):
+        if re.match(r"^[0-9]{4}-", words[-1]):
             return f"{words[-1][:20]} is not a real date; write it as YYYY-MM-DD."
     return HistoryArgs(text.strip(), None)
 
@@ -164,6 +173,11 @@ def parse_days(text: str) -> int | str:
     word = text.strip().lower().removesuffix("d").removesuffix(" days").strip()
     if not word:
         return DEFAULT_RENEWAL_DAYS
-    if not word.isdigit() or not 1 <= int(word) <= MAX_RENEWAL_DAYS:
+    days = whole(word, 1, MAX_RENEWAL_DAYS)
+    if days is None:
         return f"Give the window as a number of days from 1 to {MAX_RENEWAL_DAYS}, e.g. `/baton renewals 60`."
-    return int(word)
+    return days
+
+
+def _outside(day: date) -> str:
+    return f"{day.isoformat()} is outside the dates Baton keeps ({DATE_RANGE}); check the year."

@@ -6,6 +6,7 @@ Sessions are synchronous; async callers run them in a worker thread
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,11 +14,19 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 IMMEDIATE = "baton_begin_immediate"
+# What PostgreSQL says (at connect time psycopg has no SQLSTATE, only the server's words).
+_NO_DATABASE = re.compile(r'database "[^"]*" does not exist')
+_LOGIN_REFUSED = re.compile(r"authentication failed|no pg_hba.conf entry|role .* does not exist")
+
+
+class DatabaseUnusable(Exception):
+    """The database can't be used as configured; the message says what to fix."""
 
 
 def make_engine(url: str) -> Engine:
@@ -28,8 +37,13 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise DatabaseUnusable(
+                f"DATABASE_URL names the SQLite file {database}, but the directory {folder} "
+                "does not exist; create it or point DATABASE_URL elsewhere."
+            )
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     )
@@ -78,6 +92,43 @@ def changed(engine: Engine, statement: Any) -> bool:
     The way to do something once: make the WHERE clause say "not done yet"."""
     with session_scope(engine) as session:
         return bool(session.execute(statement).rowcount)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether a database error means "unreachable or unusable right now" (the server is
+    down, the file is gone, the connection dropped) rather than a bug in a statement."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def outage_reason(error: BaseException) -> str:
+    """The driver's own first line about it, e.g. "unable to open database file"."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    return lines[0].strip().rstrip(".")
+
+
+def outage_sentence(error: BaseException, url: str | URL) -> str:
+    """One sentence for an operator: what is wrong with the database at `url`, and what
+    to fix (the password is never shown)."""
+    where = make_url(url)
+    shown = where.render_as_string(hide_password=True)
+    said = str(getattr(error, "orig", None) or error)
+    if _NO_DATABASE.search(said):
+        return (
+            f"the database {where.database} does not exist on {where.host}:{where.port or 5432}; "
+            "create it, or fix the database name in DATABASE_URL."
+        )
+    if _LOGIN_REFUSED.search(said):
+        return (
+            f"the database at {shown} refused the login; check the user and password in "
+            "DATABASE_URL."
+        )
+    return (
+        f"cannot use the database at {shown} ({outage_reason(error)}); check DATABASE_URL "
+        "and that the database is running."
+    )
 
 
 def ping(engine: Engine) -> bool:

@@ -1,6 +1,7 @@
 """Helpers shared by the tests: waiting for the bot, and running `baton` as a process."""
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -85,3 +86,24 @@ async def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
     await until(lambda: bool(workspace.views_of(user_id)))
     (view,) = workspace.views_of(user_id)
     return view
+
+
+def row_counts(engine) -> dict[str, int]:  # noqa: ANN001
+    """Rows in every table Baton has: what "nothing was written" is checked against."""
+    from sqlalchemy import func, select
+    from sqlmodel import SQLModel
+
+    import storage.models  # noqa: F401 (registers the tables)
+
+    with engine.connect() as connection:
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in SQLModel.metadata.sorted_tables
+        }
+
+
+def assert_no_tracebacks(caplog) -> None:  # noqa: ANN001
+    """Nothing logged at ERROR or above, and no traceback at any level."""
+    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not bad, "\n".join(f"{r.name} {r.levelname}: {r.getMessage()}" for r in bad)
+    assert "Traceback" not in caplog.text

@@ -2,6 +2,7 @@
 
 import asyncio
 import secrets
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,3 +184,131 @@ async def test_concurrent_ticks_send_each_owed_message_once(
     texts = [m.text for user in recipients for m in sandbox.workspace.dm_channel(user).messages]
     assert sorted(texts) == sorted(f"m{index}" for index in range(24))
     assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"sent": 24}
+
+
+def _closed_port_url(scheme: str = "postgresql+psycopg://postgres@") -> str:
+    return f"{scheme}127.0.0.1:{free_port()}/baton"
+
+
+def _postgres_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+SLACK_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cret"}
+OUTAGES = [
+    ("db upgrade", {"DATABASE_URL": "pg-closed"}, "baton: cannot use the database at"),
+    ("tick", {**SLACK_ENV, "DATABASE_URL": "pg-closed"}, "baton: cannot use the database at"),
+    ("run", {**SLACK_ENV, "DATABASE_URL": "pg-closed"}, "baton: cannot use the database at"),
+    ("db upgrade", {"DATABASE_URL": "pg-no-db"}, "baton: the database no_such_db does not exist"),
+    ("run", {**SLACK_ENV, "DATABASE_URL": "pg-no-db"}, "baton: the database no_such_db does"),
+    (
+        "db upgrade",
+        {"DATABASE_URL": "sqlite:////no/such/dir/x.db"},
+        "baton: DATABASE_URL names the SQLite file /no/such/dir/x.db, but the directory "
+        "/no/such/dir does not exist",
+    ),
+    (
+        "run",
+        {**SLACK_ENV, "DATABASE_URL": "sqlite:////no/such/dir/x.db"},
+        "baton: DATABASE_URL names the SQLite file /no/such/dir/x.db",
+    ),
+    ("run", {**SLACK_ENV, "SLACK_API_URL": "slack-closed"}, "baton: cannot reach Slack at"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "expected"), OUTAGES, ids=[f"{c} {e}" for c, e, _ in OUTAGES]
+)
+def test_what_is_unreachable_at_start_is_one_sentence_and_exit_2(
+    tmp_path: Path, command: str, env: dict[str, str], expected: str
+) -> None:
+    if env.get("DATABASE_URL") == "pg-no-db" and not _postgres_answers():
+        pytest.skip("needs PostgreSQL on 127.0.0.1:5432")
+    values = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+        "PORT": str(free_port()),
+        **env,
+    }
+    values["DATABASE_URL"] = {
+        "pg-closed": _closed_port_url(),
+        "pg-no-db": "postgresql+psycopg://postgres@127.0.0.1:5432/no_such_db",
+    }.get(values["DATABASE_URL"], values["DATABASE_URL"])
+    if values.get("SLACK_API_URL") == "slack-closed":
+        values["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"
+    result = run_baton(*command.split(), cwd=tmp_path, **values)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().startswith(expected), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not Path("/no/such/dir").exists(), "the missing directory must not be created"
+
+
+async def test_a_port_already_in_use_is_one_sentence_and_exit_2(
+    tmp_path: Path, sandbox: SlackSandbox, database_url: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await asyncio.to_thread(  # the sandbox answers auth.test meanwhile
+            run_baton,
+            "run",
+            cwd=tmp_path,
+            SLACK_BOT_TOKEN=sandbox.workspace.bot_token,
+            SLACK_SIGNING_SECRET="s3cret",
+            SLACK_API_URL=sandbox.api_url,
+            DATABASE_URL=database_url,
+            PORT=str(port),
+        )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"baton: port {port} is already in use; stop what listens there or set PORT to "
+        "another port."
+    )
+
+
+def test_a_tick_with_slack_unreachable_is_one_sentence_and_exit_2(
+    tmp_path: Path, engine, database_url: str
+) -> None:
+    outbox.enqueue(
+        engine,
+        outbox.OwedMessage(
+            team_id="T0SANDBOX",
+            dedupe_key="k",
+            channel="U1",
+            text="hello",
+            due_at=datetime(2027, 1, 4, 8, tzinfo=UTC),
+        ),
+    )
+    slack = f"http://127.0.0.1:{free_port()}/api/"
+    results = [
+        run_baton(
+            "tick",
+            "--now",
+            now,
+            cwd=tmp_path,
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_API_URL=slack,
+            DATABASE_URL=database_url,
+        )
+        for now in ("2027-01-04T09:00:00Z", "2027-01-04T10:00:00Z")
+    ]
+    # The first tick's post fails (the outbox owes it, as "unknown"); the second must read
+    # the channel back before anything is resent, and can't.
+    assert "unknown 1" in results[0].stdout, results[0].stderr
+    assert results[1].returncode == 2, results[1].stderr
+    assert results[1].stderr.startswith(f"baton: cannot reach Slack at {slack} (")
+    assert len(results[1].stderr.strip().splitlines()) == 1
+    assert "Traceback" not in results[0].stderr + results[1].stderr
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_tick_refuses_an_instant_outside_the_dates_baton_keeps(tmp_path: Path, instant) -> None:
+    result = run_baton("tick", "--now", instant, cwd=tmp_path, SLACK_BOT_TOKEN="xoxb-1")
+    assert result.returncode == 2
+    assert "expects an instant from 1970-01-01 to 2199-12-31" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -109,7 +109,7 @@ async def test_invalid_fields_are_422_with_every_problem(
     assert reply.status == 422
     fields = {e["field"]: e["message"] for e in reply.json["errors"]}
     assert set(fields) == {"crm_id", "arr", "ae_email"}
-    assert fields["arr"] == "arr must be a number of at least 0."
+    assert fields["arr"] == "arr must be a number from 0 to 999999999999.99."
     assert sandbox.calls_of("conversations.create") == []
 
 

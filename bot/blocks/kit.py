@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.http_input import BadRequest, json_value
 from flows.ownership_args import BARE_USER_ID
 
 Block = dict[str, Any]
@@ -152,6 +153,16 @@ def submitted(view: dict[str, Any], block_id: str, key: str = "value") -> Any:
     """What was submitted in one input of a modal (None if nothing)."""
     state = view.get("state", {}).get("values", {})
     return state.get(block_id, {}).get(FIELD_ACTION, {}).get(key)
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """A modal's private_metadata as the object Baton wrote there; {} for anything else
+    (not JSON, nested too deep, or JSON that is not an object)."""
+    try:
+        value = json_value(view.get("private_metadata") or "{}")
+    except BadRequest:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def modal(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,11 +23,12 @@ from bot.blocks.checkins import (
     read_checkin,
 )
 from bot.blocks.handoff import who
-from bot.blocks.kit import esc, submitted
+from bot.blocks.kit import esc, metadata, submitted
 from bot.escalation import escalate, escalation_keys, zone
 from bot.send import about, send_now
 from bot.services import Services
-from flows.checkins import ae_is_copied, most_missing, problems, rating_alert
+from flows.bounds import bounded_day, record_id, too_long
+from flows.checkins import TEXT_MAX, ae_is_copied, most_missing, problems, rating_alert
 from flows.gate import escalation_time
 from storage.accounts import claim_once
 from storage.checkins import (
@@ -55,13 +55,6 @@ class CheckinSubmission:
     checkin_id: int | None
     user_id: str
     key: str  # one submission, however often Slack delivers it
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
 
 
 def _may_log(services: Services, account: Account, user_id: str) -> bool:
@@ -122,27 +115,28 @@ async def open_checkin_edit(
 async def check_checkin(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> CheckinSubmission | dict[str, str]:
-    meta = _metadata(view)
+    meta = metadata(view)
     try:
         account = await load_account(services, team_id, meta.get("account_id"))
     except Refusal as refusal:
         return {"summary": refusal.plain()}
-    checkin_id = meta.get("checkin_id")
-    if checkin_id is None and not _may_log(services, account, user_id):
+    checkin_id = None
+    if meta.get("checkin_id") is None and not _may_log(services, account, user_id):
         return {"summary": f"Check-ins on {account.name} are logged by its CSM or a manager."}
-    if checkin_id is not None:
-        existing = await asyncio.to_thread(get_checkin, services.engine, team_id, int(checkin_id))
+    if meta.get("checkin_id") is not None:
+        existing = await _get_checkin(services, team_id, meta["checkin_id"])
         if existing is None or existing.account_id != account.id:
             return {"summary": "That check-in no longer exists."}
         if user_id != existing.logged_by and not services.is_manager(
             user_id, account.manager_user_id
         ):
             return {"summary": "Only whoever logged this check-in, or a manager, can edit it."}
+        checkin_id = existing.id
     values = read_checkin(view.get("state", {}).get("values", {}))
     errors = problems(values, await _today(services, account, user_id))
     if errors:
         return errors
-    values["checkin_date"] = date.fromisoformat(str(values["checkin_date"]))
+    values["checkin_date"] = bounded_day(values["checkin_date"])
     key = str(view.get("root_view_id") or view.get("id"))
     return CheckinSubmission(account, values, checkin_id, user_id, key)
 
@@ -155,7 +149,7 @@ async def save(services: Services, submission: CheckinSubmission) -> tuple[Check
             edit_checkin,
             services.engine,
             account.team_id,
-            int(submission.checkin_id),
+            submission.checkin_id,
             submission.values,
             submission.user_id,
             now,
@@ -325,28 +319,37 @@ async def open_clarify(
 async def _checkin_and_account(
     services: Services, team_id: str, checkin_id: Any
 ) -> tuple[Checkin, Account]:
-    try:
-        checkin = await asyncio.to_thread(get_checkin, services.engine, team_id, int(checkin_id))
-    except (TypeError, ValueError):
-        checkin = None
+    checkin = await _get_checkin(services, team_id, checkin_id)
     if checkin is None:
         raise Refusal("That check-in no longer exists.")
     return checkin, await load_account(services, team_id, checkin.account_id)
 
 
+async def _get_checkin(services: Services, team_id: str, checkin_id: Any) -> Checkin | None:
+    """The check-in a button or modal points at; None for an id that can't be one."""
+    key = record_id(checkin_id)
+    if key is None:
+        return None
+    return await asyncio.to_thread(get_checkin, services.engine, team_id, key)
+
+
 def clarify_problems(view: dict[str, Any]) -> dict[str, str]:
-    if not (submitted(view, "clarification") or "").strip():
+    text = (submitted(view, "clarification") or "").strip()
+    if not text:
         return {"clarification": "Write what was agreed, so the CSM can answer the customer."}
-    return {}
+    return too_long({"clarification": text}, TEXT_MAX)
 
 
 async def submit_clarify(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> None:
     text = (submitted(view, "clarification") or "").strip()
-    checkin, account = await _checkin_and_account(
-        services, team_id, _metadata(view).get("checkin_id")
-    )
+    try:
+        checkin, account = await _checkin_and_account(
+            services, team_id, metadata(view).get("checkin_id")
+        )
+    except Refusal:
+        return  # the modal's check-in is gone (or the modal was not Baton's)
     if not await asyncio.to_thread(
         clarify, services.engine, team_id, checkin.id, user_id, text, services.clock()
     ):
@@ -380,14 +383,18 @@ def rating_problems(view: dict[str, Any]) -> dict[str, str]:
     chosen = submitted(view, "rating", "selected_option") or {}
     if chosen.get("value") not in {"1", "2", "3", "4", "5"}:
         return {"rating": "Pick a rating from 1 to 5."}
-    return {}
+    return too_long({"comment": submitted(view, "comment")}, TEXT_MAX)
 
 
 async def submit_rating(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> None:
     chosen = submitted(view, "rating", "selected_option")
-    account = await load_account(services, team_id, _metadata(view).get("account_id"))
+    try:
+        account = await load_account(services, team_id, metadata(view).get("account_id"))
+    except Refusal as refusal:
+        await services.client.chat_postMessage(channel=user_id, text=str(refusal))
+        return
     missing = [o["value"] for o in submitted(view, "missing", "selected_options") or []]
     comment = (submitted(view, "comment") or "").strip() or None
     now = services.clock()

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import change_text, topic
 from bot.handoff.provision import provision
+from bot.http_input import BadRequest, json_value, utf8
 from bot.ownership.facts import note_ownership
 from bot.renewal.replan import after_arr_change, replan_owners
 from bot.send import about, send_now
@@ -46,9 +47,9 @@ REPLAYED = (
 
 async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> IntakeAnswer:
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return IntakeAnswer(400, {"ok": False, "error": "The request body is not valid JSON."})
+        body = json_value(utf8(raw))
+    except BadRequest as bad:
+        return IntakeAnswer(bad.status, {"ok": False, "error": bad.message})
     team_id = await _team_for(services, body)
     if isinstance(team_id, IntakeAnswer):
         return team_id

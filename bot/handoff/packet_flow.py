@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from bot.blocks.handoff import (
     summary_blocks,
     who,
 )
-from bot.blocks.kit import esc
+from bot.blocks.kit import esc, metadata
 from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
 from bot.services import Services
@@ -90,10 +89,7 @@ def part_of(view: dict[str, Any]) -> Part:
 
 
 def _account_id(view: dict[str, Any]) -> Any:
-    try:
-        return json.loads(view.get("private_metadata") or "{}").get("account_id")
-    except ValueError:
-        return None
+    return metadata(view).get("account_id")
 
 
 async def check_submission(
@@ -116,18 +112,19 @@ async def check_submission(
 
 
 async def keep_draft(services: Services, team_id: str, user_id: str, view: dict[str, Any]) -> None:
-    account_id = _account_id(view)
-    if account_id is None:
-        return
     part = part_of(view)
     values = read_values(view.get("state", {}).get("values", {}), part)
     if not any(v for k, v in values.items() if k != "retention_model"):
         return
+    try:
+        account = await load_account(services, team_id, _account_id(view))
+    except Refusal:
+        return  # nothing to keep it for
     await asyncio.to_thread(
         save_draft,
         services.engine,
         team_id,
-        int(account_id),
+        account.id,
         user_id,
         part.value,
         values,

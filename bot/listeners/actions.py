@@ -31,12 +31,23 @@ from bot.services import Services
 from flows.packet import Part
 
 
-async def explain(respond: AsyncRespond, work: Awaitable[None]) -> None:
+async def explain(
+    respond: AsyncRespond, work: Awaitable[None], client: AsyncWebClient, user: str
+) -> None:
     """Run the work; a refusal becomes a sentence only the clicker sees."""
     try:
         await work
     except Refusal as refusal:
-        await respond(text=str(refusal), response_type="ephemeral", replace_original=False)
+        await tell(respond, client, user, str(refusal))
+
+
+async def tell(respond: AsyncRespond, client: AsyncWebClient, user: str, text: str) -> None:
+    """Ephemeral, under the message clicked; a click without a response_url (one in a
+    modal or the App Home) gets a DM instead."""
+    if respond.response_url is None:
+        await client.chat_postMessage(channel=user, text=text)
+    else:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _ids(body: dict) -> tuple[str, str, str | None]:
@@ -57,7 +68,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
             team, user, value = _ids(body)
             work = packet_flow.open_packet(services, team, value, user, part, body["trigger_id"])
-            await explain(respond, work)
+            await explain(respond, work, services.client, user)
 
         return handler
 
@@ -65,7 +76,7 @@ def register(app: AsyncApp, services: Services) -> None:
         async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
             await ack()
             team, user, value = _ids(body)
-            await explain(respond, flow(services, team, value, user))
+            await explain(respond, flow(services, team, value, user), services.client, user)
 
         return handler
 
@@ -77,7 +88,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 text = await renewal_flow.snooze_for(services, team, value, user, days)
             except Refusal as refusal:
                 text = str(refusal)
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+            await tell(respond, services.client, user, text)
 
         return handler
 
@@ -85,7 +96,8 @@ def register(app: AsyncApp, services: Services) -> None:
         async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
             await ack()
             team, user, value = _ids(body)
-            await explain(respond, flow(services, team, value, user, body["trigger_id"]))
+            work = flow(services, team, value, user, body["trigger_id"])
+            await explain(respond, work, services.client, user)
 
         return handler
 

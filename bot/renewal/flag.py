@@ -4,11 +4,10 @@ red flag sets off (the manager told; weekly at-risk reminders through phase 2)."
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from bot.accounts import Refusal
-from bot.blocks.kit import esc, submitted
+from bot.blocks.kit import esc, metadata, submitted
 from bot.blocks.renewal import (
     FLAG_STEP,
     business_case_task,
@@ -21,6 +20,7 @@ from bot.renewal.flow import load_milestone
 from bot.renewal.planner import commercial_role
 from bot.send import about, owe, send_now
 from bot.services import Services
+from flows.bounds import too_long
 from flows.calendar import next_business_hour
 from flows.health import Health, flag_problems
 from flows.renewal import phase_two_end
@@ -28,6 +28,8 @@ from storage.accounts import set_plan_after
 from storage.milestones import cycle_milestones, mark_done
 from storage.models import Account
 from storage.renewals import cycle_flag, save_flag
+
+TEXT_MAX = 2000  # what the flag modal's inputs allow
 
 
 async def open_flag(
@@ -46,11 +48,12 @@ async def open_flag(
 
 def problems(view: dict[str, Any]) -> dict[str, str]:
     chosen = submitted(view, "health", "selected_option") or {}
-    return flag_problems(chosen.get("value"), submitted(view, "risks") or "")
+    texts = {key: submitted(view, key) for key in ("risks", "expansion")}
+    return flag_problems(chosen.get("value"), texts["risks"] or "") or too_long(texts, TEXT_MAX)
 
 
 async def submit_flag(services: Services, team_id: str, user_id: str, view: dict[str, Any]) -> None:
-    milestone_id = json.loads(view.get("private_metadata") or "{}").get("milestone_id")
+    milestone_id = metadata(view).get("milestone_id")
     try:
         milestone, account = await load_milestone(
             services, team_id, milestone_id, user_id, done=True

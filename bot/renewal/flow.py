@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from typing import Any
 
 from bot.accounts import Refusal, load_account
 from bot.blocks.handoff import who
-from bot.blocks.kit import esc, submitted
+from bot.blocks.kit import esc, metadata, submitted
 from bot.blocks.renewal import SNOOZE_DAYS, done_modal, done_text, help_text
 from bot.escalation import zone
 from bot.ownership.redirect import acting_for
 from bot.send import about, send_now
 from bot.services import Services
+from flows.bounds import record_id, too_long
 from flows.calendar import next_business_time
 from storage.accounts import set_plan_after
 from storage.milestones import get_milestone, mark_done, request_help, snooze
 from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
+
+OUTCOME_MAX = 3000  # what the Done modal's input allows
 
 
 async def load_milestone(
@@ -26,12 +28,10 @@ async def load_milestone(
 ) -> tuple[Milestone, Account]:
     """The milestone and its account, if this person may act on it (`done`: even once it
     is done, e.g. to correct a health flag)."""
-    try:
-        milestone = await asyncio.to_thread(
-            get_milestone, services.engine, team_id, int(milestone_id)
-        )
-    except (TypeError, ValueError):
-        milestone = None
+    key = record_id(milestone_id)
+    milestone = None
+    if key is not None:
+        milestone = await asyncio.to_thread(get_milestone, services.engine, team_id, key)
     if milestone is None:
         raise Refusal("That milestone no longer exists.")
     account = await load_account(services, team_id, milestone.account_id)
@@ -60,7 +60,7 @@ async def open_done(
 def done_problems(view: dict[str, Any]) -> dict[str, str]:
     if not _outcome(view):
         return {"outcome": "Write the outcome in a line or two, for the record."}
-    return {}
+    return too_long({"outcome": _outcome(view)}, OUTCOME_MAX)
 
 
 def _outcome(view: dict[str, Any]) -> str:
@@ -68,7 +68,7 @@ def _outcome(view: dict[str, Any]) -> str:
 
 
 async def submit_done(services: Services, team_id: str, user_id: str, view: dict[str, Any]) -> None:
-    milestone_id = json.loads(view.get("private_metadata") or "{}").get("milestone_id")
+    milestone_id = metadata(view).get("milestone_id")
     try:
         milestone, account = await load_milestone(services, team_id, milestone_id, user_id)
     except Refusal:

@@ -4,21 +4,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from bot.accounts import Refusal, load_account
-from bot.blocks.kit import esc, submitted
+from bot.blocks.kit import esc, metadata, submitted
 from bot.blocks.renewal import churn_text, churned_modal, handback_blocks, renewed_modal
 from bot.ownership.redirect import acting_for
 from bot.renewal.planner import commercial_role
 from bot.renewal.replan import after_arr_change
 from bot.send import about, send_now
 from bot.services import Services
-from flows.outcomes import MAX_ARR, ChurnReason, next_renewal_date, renewal_problems
+from flows.bounds import DATE_RANGE, amount, bounded_day, too_long
+from flows.outcomes import NOTE_MAX, ChurnReason, next_renewal_date, renewal_problems
 from storage.models import Account, AccountStatus
 from storage.ownership import mark_handback_held
 from storage.renewals import record_churn, record_renewal
@@ -78,7 +78,7 @@ class Renewal:
 async def check_renewed(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> Renewal | dict[str, str]:
-    meta = json.loads(view.get("private_metadata") or "{}")
+    meta = metadata(view)
     try:
         account = await recordable(services, team_id, meta.get("account_id"), user_id)
     except Refusal as refusal:
@@ -86,24 +86,35 @@ async def check_renewed(
     if str(account.renewal_date) != meta.get("cycle"):
         return {"new_date": "This renewal was already recorded; close this and look again."}
     errors: dict[str, str] = {}
-    raw_date = submitted(view, "new_date", "selected_date")
-    new_date = date.fromisoformat(raw_date) if raw_date else None
-    if new_date is None:
-        errors["new_date"] = "Pick the new renewal date."
-    elif problem := renewal_problems(account.renewal_date, new_date, services.today()):
+    new_date = _picked_day(view, "new_date", "Pick the new renewal date.", errors)
+    if new_date and (problem := renewal_problems(account.renewal_date, new_date, services.today())):
         errors["new_date"] = problem
     raw_arr = (submitted(view, "new_arr") or "").strip().replace(",", "")
-    try:
-        new_arr = Decimal(raw_arr or account.arr)
-    except InvalidOperation:
-        new_arr = Decimal(-1)
-    if not new_arr.is_finite() or not 0 <= new_arr <= MAX_ARR:
+    new_arr = amount(raw_arr) if raw_arr else account.arr
+    if new_arr is None:
         errors["new_arr"] = "Write the new ARR as a number such as 120000."
+    note = _note(view, errors)
     if errors:
         return errors
-    note = (submitted(view, "note") or "").strip() or None
-    assert new_date is not None
+    assert new_date is not None and new_arr is not None
     return Renewal(account.id, account.renewal_date, new_date, new_arr, note)
+
+
+def _picked_day(
+    view: dict[str, Any], block: str, missing: str, errors: dict[str, str]
+) -> date | None:
+    """The date picked in `block`, or None with the error noted."""
+    raw = submitted(view, block, "selected_date")
+    day = bounded_day(raw)
+    if day is None:
+        errors[block] = f"Pick a date {DATE_RANGE}." if raw else missing
+    return day
+
+
+def _note(view: dict[str, Any], errors: dict[str, str]) -> str | None:
+    note = (submitted(view, "note") or "").strip() or None
+    errors.update(too_long({"note": note}, NOTE_MAX))
+    return note
 
 
 async def record_renewed(
@@ -152,21 +163,20 @@ async def renewed_from_view(
 
 
 def churn_problems(view: dict[str, Any]) -> dict[str, str]:
-    errors = {}
+    errors: dict[str, str] = {}
     reason = (submitted(view, "reason", "selected_option") or {}).get("value")
     if reason not in {r.value for r in ChurnReason}:
         errors["reason"] = "Pick the root cause: it is what the churn review counts."
-    if not submitted(view, "effective", "selected_date"):
-        errors["effective"] = "Pick the date the customer churned."
+    _picked_day(view, "effective", "Pick the date the customer churned.", errors)
+    _note(view, errors)
     return errors
 
 
 async def submit_churned(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> None:
-    meta = json.loads(view.get("private_metadata") or "{}")
     try:
-        account = await recordable(services, team_id, meta.get("account_id"), user_id)
+        account = await recordable(services, team_id, metadata(view).get("account_id"), user_id)
     except Refusal as refusal:
         await services.client.chat_postMessage(channel=user_id, text=str(refusal))
         return
@@ -177,7 +187,7 @@ async def submit_churned(
         team_id,
         account.id,
         reason=submitted(view, "reason", "selected_option")["value"],
-        effective=date.fromisoformat(submitted(view, "effective", "selected_date")),
+        effective=bounded_day(submitted(view, "effective", "selected_date")),
         by=user_id,
         note=note,
         now=services.clock(),
