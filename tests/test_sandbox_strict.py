@@ -10,19 +10,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bench.owner_latency import make_web_app_for
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.rules import SlackError, check_blocks, check_view, view_answer_problems
 from bot.sandbox.server import RESPONSE_URL_USES
 from bot.slack_client import make_client
-from tests.helpers import until
+from tests.helpers import bare_bolt, until
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -344,22 +342,6 @@ async def test_a_bad_response_url_post_is_refused_and_recorded(
 
 
 # --- the driver reads the bot's answers as Slack does ------------------------------------
-async def tiny_bot(sandbox: SlackSandbox, register) -> tuple[str, web.AppRunner]:  # noqa: ANN001
-    """A bare Bolt app over HTTP, for answers Baton itself never gives."""
-    app = AsyncApp(
-        token=sandbox.workspace.bot_token,
-        signing_secret="s3cret",
-        client=make_client(sandbox.workspace.bot_token, sandbox.api_url),
-    )
-    register(app)
-    runner = web.AppRunner(make_web_app_for(app))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return f"http://127.0.0.1:{port}", runner
-
-
 @pytest.mark.late_acks_expected
 async def test_a_slow_http_ack_is_a_late_ack_and_its_reply_is_not_shown(
     sandbox: SlackSandbox, people
@@ -374,7 +356,7 @@ async def test_a_slow_http_ack_is_a_late_ack_and_its_reply_is_not_shown(
         async def quick(ack) -> None:  # noqa: ANN001
             await ack("in time")
 
-    url, runner = await tiny_bot(sandbox, register)
+    url, runner = await bare_bolt(sandbox, register)
     driver = SlackDriver(sandbox, url, "s3cret")
     try:
         late = await driver.command(people.ae, "", command="/slow")
@@ -396,7 +378,7 @@ async def test_a_command_reply_that_breaks_a_rule_is_an_error(
         async def bad(ack) -> None:  # noqa: ANN001
             await ack(text="x", blocks=[actions(button(text=plain("x" * 76)))])
 
-    url, runner = await tiny_bot(sandbox, register)
+    url, runner = await bare_bolt(sandbox, register)
     driver = SlackDriver(sandbox, url, "s3cret")
     try:
         reply = await driver.command(people.ae, "", command="/bad")
@@ -421,7 +403,7 @@ async def test_view_errors_must_name_input_blocks(sandbox: SlackSandbox, people)
         async def form(ack) -> None:  # noqa: ANN001
             await ack(response_action="errors", errors={"not_a_block": "Wrong."})
 
-    url, runner = await tiny_bot(sandbox, register)
+    url, runner = await bare_bolt(sandbox, register)
     driver = SlackDriver(sandbox, url, "s3cret")
     client = make_client(sandbox.workspace.bot_token, sandbox.api_url)
     try:
