@@ -28,6 +28,11 @@ from storage import outbox
 log = logging.getLogger(__name__)
 METADATA_EVENT = "baton_outbox"
 DEFAULT_RETRY_AFTER_S = 30
+# Refusals about where a message goes, not what it says (an archived channel, Baton removed
+# from it, a deactivated person): held, and owed again once fixed (bot.unreachable).
+UNREACHABLE = frozenset(
+    {"is_archived", "not_in_channel", "channel_not_found", "user_disabled", "user_not_found"}
+)
 
 
 @dataclass
@@ -37,6 +42,7 @@ class DeliveryReport:
     unknown: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
     retry_at: dict[int, datetime] = field(default_factory=dict)  # deferred id → when again
 
 
@@ -133,6 +139,10 @@ async def _record_refusal(
     ):
         await asyncio.to_thread(outbox.mark_unknown, engine, claim, error)
         report.unknown.append(claim.id)
+    elif error in UNREACHABLE:
+        log.warning("outbox %s held: %s cannot be reached (%s)", claim.id, claim.channel, error)
+        await asyncio.to_thread(outbox.hold, engine, claim, error, now)
+        report.held.append(claim.id)
     else:
         log.error("Slack refused outbox %s for %s: %s", claim.id, claim.channel, error)
         await asyncio.to_thread(outbox.mark_failed, engine, claim, error)

@@ -28,6 +28,7 @@ async def remember_user(services: Services, team_id: str, user: dict[str, Any]) 
         real_name=user.get("real_name") or profile.get("real_name") or user.get("name") or "",
         tz=user.get("tz"),
         now=services.clock(),
+        deactivated=bool(user.get("deleted")),
     )
 
 

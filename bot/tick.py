@@ -12,6 +12,7 @@ from bot.reconcile import reconcile
 from bot.relevance import moot_reason
 from bot.renewal.catch_up import catch_up_overdue
 from bot.services import Services
+from bot.unreachable import settle_held
 
 
 async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
@@ -22,6 +23,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     await plan_due(services, instant)
     await plan_digests(services, instant)
     await catch_up_overdue(services, instant)
+    await settle_held(services, instant)
     return await deliver_due(
         services.engine,
         services.sender,

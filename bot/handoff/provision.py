@@ -22,14 +22,16 @@ from bot.handoff.people import resolve_missing, unresolved
 from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
 from bot.services import Services
+from bot.unreachable import creation_refused
 from flows.channel_names import channel_name
-from storage.accounts import claim_setup, release_setup, update_account
+from storage.accounts import claim_setup, defer_setup, release_setup, update_account
 from storage.models import Account
 from storage.outbox import OwedMessage
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 50
 SETUP_LEASE = timedelta(minutes=2)
+CREATE_RETRY = timedelta(hours=1)  # after restricted_action: a setting, not a blip
 
 
 async def provision(services: Services, account: Account) -> Account:
@@ -46,14 +48,23 @@ async def provision(services: Services, account: Account) -> Account:
         return account
     try:
         return await _provision(services, account)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "restricted_action":
+            raise
+        await creation_refused(services, account)
+        until = services.clock() + CREATE_RETRY
+        await asyncio.to_thread(defer_setup, engine, team, account.id, token, until)
+        token = None
+        return account
     finally:
-        await asyncio.to_thread(release_setup, engine, team, account.id, token)
+        if token is not None:
+            await asyncio.to_thread(release_setup, engine, team, account.id, token)
 
 
 async def _provision(services: Services, account: Account) -> Account:
     account = await refresh_people(services, account, announce=False)
     if account.channel_id is None:
-        account = await _open_channel(services, account)
+        account = await open_channel(services, account)
     await invite_people(services, account)
     client = services.client
     await client.conversations_setTopic(channel=account.channel_id, topic=topic(account))
@@ -109,7 +120,7 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
     return account
 
 
-async def _open_channel(services: Services, account: Account) -> Account:
+async def open_channel(services: Services, account: Account) -> Account:
     private = services.settings.baton_channel_private
     for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
         name = channel_name(account.name, account.crm_id, attempt)
@@ -134,7 +145,13 @@ async def _open_channel(services: Services, account: Account) -> Account:
 
 async def invite_people(services: Services, account: Account) -> None:
     wanted = {account.user_of(role) for role in ("ae", "csm", "am", "manager")} - {None}
-    members = await services.client.conversations_members(channel=account.channel_id)
+    try:
+        members = await services.client.conversations_members(channel=account.channel_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "channel_not_found":  # Baton removed from it
+            raise
+        log.warning("account %s: cannot see its channel to invite people", account.id)
+        return
     missing = sorted(wanted - set(members["members"]))
     if not missing:
         return
@@ -143,8 +160,30 @@ async def invite_people(services: Services, account: Account) -> None:
             channel=account.channel_id, users=",".join(missing)
         )
     except SlackApiError as exc:
-        if exc.response.get("error") != "already_in_channel":
+        refused = {e.get("user") for e in exc.response.get("errors") or [] if isinstance(e, dict)}
+        if not refused:
+            error = exc.response.get("error")
+            if error in ("is_archived", "not_in_channel"):  # the held messages will say so
+                log.warning("account %s: cannot invite into its channel (%s)", account.id, error)
+            elif error != "already_in_channel":
+                raise
+            return
+        # One person Slack will not take (deactivated, a guest) never keeps out the others.
+        log.warning("account %s: Slack would not invite %s", account.id, sorted(refused))
+        for user_id in missing:
+            if user_id not in refused:
+                await _invite_one(services, account.channel_id or "", user_id)
+
+
+async def _invite_one(services: Services, channel: str, user_id: str) -> None:
+    try:
+        await services.client.conversations_invite(channel=channel, users=user_id)
+    except SlackApiError as exc:
+        if exc.response.get("errors") is None and exc.response.get("error") != "already_in_channel":
             raise
+        log.warning(
+            "Slack would not invite %s to %s: %s", user_id, channel, exc.response.get("error")
+        )
 
 
 async def _invite_champion(services: Services, account: Account) -> None:
