@@ -11,7 +11,7 @@ from bot.send import about, send_now
 from storage.accounts import get_account
 from storage.outbox import count_by_status
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import run_until, until
+from tests.helpers import opened_view, run_until, until
 from tests.test_renewal_cycle import containing, dm
 
 TUESDAY_NOON_NY = datetime(2027, 1, 5, 17, tzinfo=UTC)
@@ -213,3 +213,22 @@ async def test_a_refusal_after_the_ack_uses_the_response_url_not_post_ephemeral(
         "Check-ins on Acme Robotics are logged by its CSM" in sandbox.response_posts[0].body["text"]
     )
     assert not sandbox.calls_of("chat.postEphemeral")
+
+
+async def test_a_new_account_submission_answers_in_time_when_users_info_is_rate_limited(
+    driver: SlackDriver, sandbox: SlackSandbox, people
+) -> None:
+    await driver.command(people.manager, "new")
+    view = await opened_view(sandbox.workspace, people.manager.id)
+    form = {"account_name": "Globex", "crm_id": "G-1", "arr": "20000"}
+    form |= {"ae": people.ae.id, "csm": people.csm.id}
+    sandbox.inject("users.info", status=429, retry_after=2, times=2)
+    slow = await driver.submit(people.manager, view, form)
+    assert not slow.late
+    assert "Slack is slow to tell me about" in " ".join(slow.json["errors"].values())
+    assert sandbox.workspace.views_of(people.manager.id) == [view]  # the form stays open
+    await until(lambda: len(sandbox.calls_of("users.info")) >= 4, within_s=10)
+    await until(lambda: sum(c.ok for c in sandbox.calls_of("users.info")) >= 2, within_s=10)
+    done = await driver.submit(people.manager, view, form)
+    assert done.status == 200 and not done.text  # the people are known now: created
+    await until(lambda: sandbox.workspace.channel_by_name("acct-globex") is not None)
