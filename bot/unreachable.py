@@ -91,18 +91,17 @@ async def on_deactivated(services: Services, team_id: str, user: dict[str, Any])
 
 
 def _deactivated_text(services: Services, account: Account, user_id: str) -> str:
-    role = next((name for key, name in ROLES if account.user_of(key) == user_id), "owner")
+    key, role = next(((k, name) for k, name in ROLES if account.user_of(k) == user_id), ("", ""))
     stand_in = stand_in_for(services.settings.managers, account, user_id, set())
-    goes = f"go to <@{stand_in}>" if stand_in else "are held until someone takes over"
-    key = next((key for key, _ in ROLES if account.user_of(key) == user_id), "csm")
+    goes = f"go to <@{stand_in}>" if stand_in else "are dropped: it has no manager to take them"
     how = (
-        f"A manager can hand the role over with `/baton assign {account.name} {key} @person`."
-        if key != "manager"
-        else "Update the account's manager in the CRM."
+        "Update the account's manager in the CRM."
+        if key in ("manager", "")
+        else f"A manager can hand the role over with `/baton assign {account.name} {key} @person`."
     )
     return (
-        f":warning: <@{user_id}> ({role}) has been deactivated in Slack. The messages Baton "
-        f"owed them about {account.name} now {goes}. {how}"
+        f":warning: <@{user_id}> ({role or 'owner'}) has been deactivated in Slack. The "
+        f"messages Baton owed them about {account.name} now {goes}. {how}"
     )
 
 
@@ -115,7 +114,11 @@ async def _settle_channel(services: Services, held: Held, now: datetime) -> None
         log.info("%s is usable again: %s held messages owed again", held.channel, released)
         return
     if problem in CHANNEL_GONE:
-        await _tell_manager(services, held, problem)
+        account = await _account_of(services, held)
+        if account is None:  # no account's channel: nobody can bring it back
+            await asyncio.to_thread(fail_held, engine, team, held.channel, problem)
+            return
+        await _tell_manager(services, account, held, problem)
     await asyncio.to_thread(defer_held, engine, team, held.channel, now + PROBE_EVERY)
 
 
@@ -132,13 +135,7 @@ async def channel_problem(services: Services, channel: str) -> str | None:
     return None
 
 
-async def _tell_manager(services: Services, held: Held, problem: str) -> None:
-    account = await _account_of(services, held)
-    if account is None:
-        log.warning(
-            "messages held for %s (%s), which is no account's channel", held.channel, problem
-        )
-        return
+async def _tell_manager(services: Services, account: Account, held: Held, problem: str) -> None:
     manager = stand_in_for(services.settings.managers, account, "", set())
     if manager is None:
         log.warning(

@@ -232,3 +232,19 @@ async def test_a_new_account_submission_answers_in_time_when_users_info_is_rate_
     done = await driver.submit(people.manager, view, form)
     assert done.status == 200 and not done.text  # the people are known now: created
     await until(lambda: sandbox.workspace.channel_by_name("acct-globex") is not None)
+
+
+async def test_a_deactivated_owner_under_cover_is_followed_by_the_backup(
+    sim_driver: SlackDriver, sim_bot, clock, sandbox: SlackSandbox, people
+) -> None:
+    account_id = await open_account(sim_driver, sim_bot, clock)
+    sam = sandbox.workspace.add_user("sam", "Sam Lee", "sam@example.test")
+    cover = f"cover <@{people.csm.id}> with <@{sam.id}> until 2027-02-01"
+    assert "covers for" in (await sim_driver.command(people.csm, cover)).json["text"]
+    await sim_driver.deactivate(people.csm)
+    await until(lambda: bool(warnings(account_channel(sandbox.workspace), "deactivated")))
+    services = sim_bot.services
+    account = get_account(services.engine, "T0SANDBOX", account_id)
+    await send_now(services, about(services, account, "for-csm", people.csm.id, "Prep the QBR."))
+    assert [m.text for m in dm(sandbox, sam).messages if "Prep the QBR." in m.text]
+    assert not [m for m in dm(sandbox, people.manager).messages if "Prep the QBR." in m.text]
