@@ -91,13 +91,13 @@ def deactivated_route(engine: Engine, claim: Claim, managers: frozenset[str]) ->
     cover chain is followed first, see `covered_route`)."""
     if claim.kind in NOT_REROUTED or not BARE_USER_ID.match(claim.channel):
         return None
-    candidates = {claim.channel} | set(managers)
+    if not deactivated_among(engine, claim.team_id, {claim.channel}):
+        return None  # the usual case: one indexed look-up
     account = get_account(engine, claim.team_id, claim.account_id) if claim.account_id else None
+    candidates = {claim.channel} | set(managers)
     if account and account.manager_user_id:
         candidates.add(account.manager_user_id)
     gone = deactivated_among(engine, claim.team_id, candidates)
-    if claim.channel not in gone:
-        return None
     stand_in = stand_in_for(managers, account, claim.channel, gone)
     if stand_in is None:
         return "recipient deactivated in Slack, nobody to stand in"
