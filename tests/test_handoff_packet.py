@@ -51,6 +51,7 @@ async def open_form(
     driver: SlackDriver, user: User, handoff: Handoff, action: str = "baton_packet_open"
 ) -> OpenView | None:
     before = set(driver.workspace.views)
+    answered = len(driver.sandbox.response_posts)
     await driver.click(
         user,
         action,
@@ -59,7 +60,12 @@ async def open_form(
         channel=handoff.channel,
         message_ts=handoff.request.ts,
     )
-    await asyncio.sleep(0.05)
+    # The listener runs after the ack: it opens the form, or answers with a refusal.
+    await until(
+        lambda: (
+            set(driver.workspace.views) - before or len(driver.sandbox.response_posts) > answered
+        )
+    )
     new = [v for k, v in driver.workspace.views.items() if k not in before]
     return new[0] if new else None
 
