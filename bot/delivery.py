@@ -35,6 +35,11 @@ TOKEN_REFUSED = frozenset(
     {"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"}
 )
 DEFAULT_RETRY_AFTER_S = 30
+# Refusals about where a message goes, not what it says (an archived channel, Baton removed
+# from it, a deactivated person): held, and owed again once fixed (bot.unreachable).
+UNREACHABLE = frozenset(
+    {"is_archived", "not_in_channel", "channel_not_found", "user_disabled", "user_not_found"}
+)
 
 
 @dataclass
@@ -44,6 +49,7 @@ class DeliveryReport:
     unknown: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
     retry_at: dict[int, datetime] = field(default_factory=dict)  # deferred id → when again
 
 
@@ -57,7 +63,6 @@ Route = Callable[[Engine, outbox.Claim, datetime], outbox.Claim | str | None]
 # Whether the message must wait (its channel can't take it right now, e.g. an internal
 # channel someone shared outside the company): a reason to hold it, or None to send.
 Guard = Callable[[outbox.Claim, datetime], Awaitable[str | None]]
-HOLD_FOR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -89,11 +94,9 @@ async def deliver_due(
         except Exception as exc:  # this message's trouble only: it waits, the rest go on
             await _set_aside(engine, claim, exc, now, report)
             continue
-        if isinstance(ready, Hold):
-            retry_at = now + HOLD_FOR
-            await asyncio.to_thread(outbox.release, engine, claim, retry_at, ready.reason)
-            report.deferred.append(claim.id)
-            report.retry_at[claim.id] = retry_at
+        if isinstance(ready, Hold):  # owed still; `bot.unreachable` looks at the channel again
+            await asyncio.to_thread(outbox.hold, engine, claim, ready.reason, now)
+            report.held.append(claim.id)
             continue
         if isinstance(ready, str):
             await asyncio.to_thread(outbox.mark_cancelled, engine, claim, ready)
@@ -232,6 +235,10 @@ async def _record_refusal(
     ):
         await asyncio.to_thread(outbox.mark_unknown, engine, claim, error)
         report.unknown.append(claim.id)
+    elif error in UNREACHABLE:
+        log.warning("outbox %s held: %s cannot be reached (%s)", claim.id, claim.channel, error)
+        await asyncio.to_thread(outbox.hold, engine, claim, error, now)
+        report.held.append(claim.id)
     else:
         log.error("Slack refused outbox %s for %s: %s", claim.id, claim.channel, error)
         await asyncio.to_thread(outbox.mark_failed, engine, claim, error)

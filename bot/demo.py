@@ -116,6 +116,7 @@ class Demo:
             self.driver = SlackDriver(self.sandbox, url, secret)
             try:
                 await self._play()
+                self._slack_errors()
             finally:
                 await self.driver.close()
                 await self.bot.stop()
@@ -135,6 +136,12 @@ class Demo:
         await self._quiet_ae()
         await self._checkins()
         await self._renewal_year()
+
+    def _slack_errors(self) -> None:
+        """What Slack would have shown people as errors (late or refused answers)."""
+        problems = [*self.driver.late_acks, *self.sandbox.rejected_replies]
+        if problems:
+            self.out(f"Slack would have shown these as errors: {problems}")
 
     # --- scenes -------------------------------------------------------------------------
     async def _meet_baton(self) -> None:

@@ -30,6 +30,7 @@ async def remember_user(services: Services, team_id: str, user: dict[str, Any]) 
         real_name=next((n for n in names if isinstance(n, str) and n), "")[:255],
         tz=_fitting(user.get("tz"), 64),
         now=services.clock(),
+        deactivated=bool(user.get("deleted")),
     )
 
 

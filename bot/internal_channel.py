@@ -3,10 +3,11 @@
 The account channel carries ARR, health flags, churn risks, packet contents and ratings:
 it is never shared. Customers get their own channel (`bot.handoff.customer`). Should
 someone share an account channel by hand (Slack Connect, or a guest added), Baton stops
-posting there and tells the account's manager, holding what it owed until the channel is
-internal again. Baton learns of it from Slack's events (channel_shared,
-member_joined_channel) and, before posting, from `conversations.info` (looked at again
-every few minutes).
+posting there and tells the account's manager, holding what it owed (the outbox's `held`
+status) until the channel is internal again. Baton learns of it from Slack's events
+(channel_shared, member_joined_channel) and, before posting, from `conversations.info`
+(looked at again every few minutes); held messages are looked after by `bot.unreachable`,
+which releases them once Slack shows the channel internal again.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from storage.outbox import Claim, OwedMessage, enqueue, release_held
 log = logging.getLogger(__name__)
 CHECK_EVERY = timedelta(minutes=10)
 TRUST_LAST_CHECK = timedelta(hours=1)  # Slack can't be asked now: a recent "internal" holds
-HELD = "held: the account channel is shared outside the company"
-HOLD_FOR = timedelta(hours=1)
+SHARED = "shared_outside_the_company"  # why its messages are held (the outbox's last_error)
 # Messages meant for the customer (they go to the customer channel, never the internal one).
 CUSTOMER_KINDS = frozenset({"customer"})
 
@@ -60,9 +60,9 @@ async def hold_reason(services: Services, claim: Claim, now: datetime) -> str | 
             recent = checked is not None and now - checked < TRUST_LAST_CHECK
             if account.channel_shared_at is None and recent:
                 return None
-            return HELD
+            return SHARED
         account = await _settle(services, account, exposed(response["channel"]), now)
-    return HELD if account.channel_shared_at is not None else None
+    return SHARED if account.channel_shared_at is not None else None
 
 
 async def _settle(services: Services, account: Account, shared: bool, now: datetime) -> Account:
@@ -119,7 +119,7 @@ async def mark_internal(services: Services, account: Account, now: datetime) -> 
         set_channel_exposure, services.engine, account.team_id, account.id, None, now
     )
     released = await asyncio.to_thread(
-        release_held, services.engine, account.team_id, account.channel_id or "", HELD, now
+        release_held, services.engine, account.team_id, account.channel_id or "", now
     )
     log.info("account %s: its channel is internal again; %s held messages released",
              account.id, released)  # fmt: skip

@@ -1,6 +1,7 @@
 """The last look at a claimed message before it goes: a digest is written from the data as
-it is now, anything owed to someone away goes to their backup, and nothing internal goes to
-an account channel shared outside the company."""
+it is now, anything owed to someone away goes to their backup, anything owed to someone
+deactivated in Slack goes to the account's manager, and nothing internal goes to an account
+channel shared outside the company."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine
 from bot.delivery import Guard, Route
 from bot.internal_channel import hold_reason
 from bot.ownership import digest
-from bot.ownership.redirect import covered_route
+from bot.ownership.redirect import covered_route, deactivated_route
 from bot.services import Services
 from storage.outbox import Claim
 
@@ -28,6 +29,10 @@ def outbound_route(services: Services) -> Route:
         written = digest.compose(services, claim, now) if claim.kind == digest.KIND else None
         if isinstance(written, str):
             return written
-        return covered_route(engine, written or claim, now) or written
+        current = written or claim
+        covered = covered_route(engine, current, now)
+        if covered is not None:
+            return covered
+        return deactivated_route(engine, current, services.managers) or written
 
     return route

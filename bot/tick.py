@@ -17,6 +17,7 @@ from bot.reconcile import reconcile
 from bot.relevance import moot_reason
 from bot.renewal.catch_up import catch_up_overdue
 from bot.services import Services
+from bot.unreachable import settle_held
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     await _stage("planning", plan_due(services, instant, skip_teams=paused))
     await _stage("planning digests", plan_digests(services, instant, skip_teams=paused))
     await _stage("catching up", catch_up_overdue(services, instant))
+    await _stage("settling held messages", settle_held(services, instant))
     return await deliver_due(
         services.engine,
         services.sender,

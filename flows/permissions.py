@@ -38,6 +38,7 @@ class Action(StrEnum):
     COVER_SELF = "Arrange cover for yourself (`/baton cover @you …`)"
     COVER_OTHER = "Arrange or end cover for someone else"
     ASSIGN = "Reassign an account's AE, CSM or AM (`/baton assign`)"
+    REOPEN = "Give an account a new channel (`/baton reopen`)"
     STATUS = "See Baton's health (`/baton status`; manager: BATON_MANAGERS)"
 
 
@@ -61,6 +62,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.COVER_SELF: frozenset(Role),
     Action.COVER_OTHER: frozenset({R.MANAGER, R.ADMIN}),
     Action.ASSIGN: frozenset({R.MANAGER, R.ADMIN}),
+    Action.REOPEN: frozenset({R.MANAGER, R.ADMIN}),
     Action.STATUS: frozenset({R.MANAGER, R.ADMIN}),
 }
 

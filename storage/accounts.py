@@ -167,6 +167,18 @@ def claim_setup(
         return token if session.execute(statement).rowcount else None
 
 
+def defer_setup(engine: Engine, team_id: str, account_id: int, token: str, until: datetime) -> None:
+    """Give up the set-up lease and keep anyone from taking it before `until` (Slack
+    refused for a reason that will not pass in a tick)."""
+    statement = (
+        update(Account)
+        .where(Account.team_id == team_id, Account.id == account_id, Account.setup_token == token)
+        .values(setup_token=None, setup_until=until)
+    )
+    with session_scope(engine) as session:
+        session.execute(statement)
+
+
 def release_setup(engine: Engine, team_id: str, account_id: int, token: str) -> None:
     statement = (
         update(Account)

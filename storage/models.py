@@ -23,6 +23,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     UNKNOWN = "unknown"  # the call timed out or Slack answered 5xx: reconcile before resending
     FAILED = "failed"  # Slack refused it for good (e.g. channel_not_found)
+    HELD = "held"  # its channel is archived or Baton was removed: owed again once fixed
     CANCELLED = "cancelled"
 
 
@@ -52,6 +53,7 @@ class Person(SQLModel, table=True):
     real_name: str = Field(default="", max_length=255)
     tz: str | None = Field(default=None, max_length=64)
     refreshed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # Slack: deleted
 
 
 class OutboxMessage(SQLModel, table=True):

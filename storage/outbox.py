@@ -397,22 +397,6 @@ def reschedule(
     )
 
 
-def release_held(engine: Engine, team_id: str, channel: str, reason: str, now: datetime) -> int:
-    """Messages held back from `channel` for `reason` are due again now."""
-    statement = (
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.team_id == team_id,
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.last_error == reason[:255],
-        )
-        .values(due_at=now, last_error=None)
-    )
-    with session_scope(engine) as session:
-        return session.execute(statement).rowcount
-
-
 def next_due(engine: Engine) -> datetime | None:
     """When the earliest pending message is due (the pending-due index answers it)."""
     with session_scope(engine) as session:
@@ -421,3 +405,87 @@ def next_due(engine: Engine) -> datetime | None:
                 OutboxMessage.status == OutboxStatus.PENDING
             )
         )
+
+
+# --- held: owed to a channel Baton cannot post in right now (archived, removed) ---------
+def hold(engine: Engine, claim: Claim, error: str, now: datetime) -> bool:
+    """Slack refused it because of where it goes, not what it says: keep it owed, untried,
+    until the channel is usable again (see `bot.unreachable`)."""
+    return _finish(
+        engine,
+        claim,
+        status=OutboxStatus.HELD,
+        claim_token=None,
+        due_at=now,
+        last_error=error[:255],
+    )
+
+
+@dataclass(frozen=True)
+class Held:
+    team_id: str
+    channel: str
+    error: str
+    first_id: int  # the oldest held row: names one incident
+    account_ids: tuple[int, ...]
+
+
+def held_due(engine: Engine, now: datetime, limit: int = 20) -> list[Held]:
+    """Channels (and DMs) with held messages whose next look is due."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(
+                OutboxMessage.team_id,
+                OutboxMessage.channel,
+                func.min(OutboxMessage.id),
+                func.max(OutboxMessage.last_error),
+            )
+            .where(OutboxMessage.status == OutboxStatus.HELD)
+            .group_by(OutboxMessage.team_id, OutboxMessage.channel)
+            .having(func.min(OutboxMessage.due_at) <= now)
+            .limit(limit)
+        ).all()
+        held = []
+        for team_id, channel, first_id, error in rows:
+            accounts = session.scalars(
+                select(OutboxMessage.account_id)
+                .where(
+                    OutboxMessage.team_id == team_id,
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.status == OutboxStatus.HELD,
+                    OutboxMessage.account_id.is_not(None),
+                )
+                .distinct()
+            ).all()
+            held.append(Held(team_id, channel, error or "", first_id, tuple(accounts)))
+    return held
+
+
+def _held_rows(team_id: str, channel: str) -> Any:
+    return update(OutboxMessage).where(
+        OutboxMessage.team_id == team_id,
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == OutboxStatus.HELD,
+    )
+
+
+def release_held(engine: Engine, team_id: str, channel: str, now: datetime, to: str = "") -> int:
+    """Owe the held messages again from `now` (to channel `to` when it was replaced)."""
+    values: dict[str, Any] = {"status": OutboxStatus.PENDING, "due_at": now}
+    if to:  # a new channel: threads of the old one do not exist there
+        values |= {"channel": to, "thread_ts": None}
+    with session_scope(engine) as session:
+        return session.execute(_held_rows(team_id, channel).values(**values)).rowcount
+
+
+def defer_held(engine: Engine, team_id: str, channel: str, until: datetime) -> None:
+    """Look at this channel again at `until`, not before: no retry storm."""
+    with session_scope(engine) as session:
+        session.execute(_held_rows(team_id, channel).values(due_at=until))
+
+
+def fail_held(engine: Engine, team_id: str, channel: str, error: str) -> int:
+    with session_scope(engine) as session:
+        return session.execute(
+            _held_rows(team_id, channel).values(status=OutboxStatus.FAILED, last_error=error[:255])
+        ).rowcount

@@ -19,6 +19,7 @@ def upsert_person(
     real_name: str,
     tz: str | None,
     now: datetime,
+    deactivated: bool = False,
 ) -> None:
     values = {
         "team_id": team_id,
@@ -27,8 +28,25 @@ def upsert_person(
         "real_name": real_name,
         "tz": tz,
         "refreshed_at": now,
+        "deactivated_at": now if deactivated else None,
     }
     upsert(engine, Person, values, ["team_id", "user_id"])
+
+
+def deactivated_among(engine: Engine, team_id: str, user_ids: set[str]) -> set[str]:
+    """Those of `user_ids` whom Slack reported deactivated."""
+    if not user_ids:
+        return set()
+    with session_scope(engine) as session:
+        return set(
+            session.scalars(
+                select(Person.user_id).where(
+                    Person.team_id == team_id,
+                    Person.user_id.in_(user_ids),
+                    Person.deactivated_at.is_not(None),
+                )
+            )
+        )
 
 
 def get_person(engine: Engine, team_id: str, user_id: str) -> Person | None:

@@ -115,13 +115,26 @@ async def bot(settings: Settings) -> AsyncIterator[BotServer]:
     await server.stop()
 
 
+def assert_slack_saw_no_errors(request: pytest.FixtureRequest, driver: SlackDriver) -> None:
+    """What a person would have seen as an error fails the test: an answer slower than
+    Slack's 3 seconds, or a reply / response_url post / modal answer that breaks a rule.
+    A test that means to see them says so with the markers `late_acks_expected` and
+    `rejected_replies_expected`."""
+    if not request.node.get_closest_marker("late_acks_expected"):
+        assert not driver.late_acks, f"answered after Slack's 3 seconds: {driver.late_acks}"
+    if not request.node.get_closest_marker("rejected_replies_expected"):
+        rejected = driver.sandbox.rejected_replies
+        assert not rejected, f"Slack would have refused these answers: {rejected}"
+
+
 @pytest.fixture
 async def driver(
-    sandbox: SlackSandbox, bot: BotServer, signing_secret: str
+    request: pytest.FixtureRequest, sandbox: SlackSandbox, bot: BotServer, signing_secret: str
 ) -> AsyncIterator[SlackDriver]:
     driver = SlackDriver(sandbox, bot.url, signing_secret)
     yield driver
     await driver.close()
+    assert_slack_saw_no_errors(request, driver)
 
 
 # --- a bot on a simulated clock (the sandbox lives in the same simulated time) -----------
@@ -144,7 +157,8 @@ async def sim_bot(settings: Settings, clock: SimulatedClock) -> AsyncIterator[Bo
 
 
 @pytest.fixture
-async def sim_driver(sandbox, sim_bot, signing_secret) -> AsyncIterator[SlackDriver]:
+async def sim_driver(request, sandbox, sim_bot, signing_secret) -> AsyncIterator[SlackDriver]:
     driver = SlackDriver(sandbox, sim_bot.url, signing_secret)
     yield driver
     await driver.close()
+    assert_slack_saw_no_errors(request, driver)

@@ -107,3 +107,24 @@ def assert_no_tracebacks(caplog) -> None:  # noqa: ANN001
     bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not bad, "\n".join(f"{r.name} {r.levelname}: {r.getMessage()}" for r in bad)
     assert "Traceback" not in caplog.text
+
+
+async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
+    """A bare Bolt app over HTTP (signing secret "s3cret"), for answers Baton never gives:
+    (its URL, its runner to clean up)."""
+    from aiohttp import web
+    from slack_bolt.async_app import AsyncApp
+
+    from bench.owner_latency import make_web_app_for
+    from bot.slack_client import make_client
+
+    app = AsyncApp(
+        signing_secret="s3cret", client=make_client(sandbox.workspace.bot_token, sandbox.api_url)
+    )
+    register(app)
+    runner = web.AppRunner(make_web_app_for(app))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return f"http://127.0.0.1:{port}", runner

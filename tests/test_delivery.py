@@ -94,12 +94,23 @@ async def test_sending_client_never_retries_by_itself(
 
 
 async def test_permanent_refusal_is_recorded_as_failed(
+    engine, sandbox: SlackSandbox, sender, people
+) -> None:
+    outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
+    sandbox.inject("chat.postMessage", error="msg_too_long")
+    report = await deliver_due(engine, sender, NOW)
+    assert report.failed
+    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"failed": 1}
+
+
+async def test_a_channel_that_cannot_be_reached_holds_its_messages(
     engine, sandbox: SlackSandbox, sender
 ) -> None:
     outbox.enqueue(engine, owed(sandbox, "a", "C0GONE"))
     report = await deliver_due(engine, sender, NOW)
-    assert report.failed
-    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"failed": 1}
+    assert report.held and not report.failed
+    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"held": 1}
+    assert not (await deliver_due(engine, sender, NOW)).sent  # held rows are not retried
 
 
 async def test_two_ticks_at_the_same_instant_send_each_message_once(

@@ -52,6 +52,7 @@ async def open_form(
 ) -> OpenView | None:
     before = set(driver.workspace.views)
     said = len(driver.workspace.ephemerals)
+    answered = len(driver.sandbox.response_posts)
     await driver.click(
         user,
         action,
@@ -60,9 +61,13 @@ async def open_form(
         channel=handoff.channel,
         message_ts=handoff.request.ts,
     )
-    # The listener answers after its ack: wait for the modal, or for a sentence instead.
+    # The listener runs after the ack: it opens the form, or answers with a refusal.
     await until(
-        lambda: set(driver.workspace.views) - before or len(driver.workspace.ephemerals) > said
+        lambda: (
+            set(driver.workspace.views) - before
+            or len(driver.sandbox.response_posts) > answered
+            or len(driver.workspace.ephemerals) > said
+        )
     )
     new = [v for k, v in driver.workspace.views.items() if k not in before]
     return new[0] if new else None

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # test; when the workplace's shared copy is beside the repo, the two must match.
 SCHEMA = Path(__file__).resolve().parent / "slack" / "manifest.schema.1.0.0.json"
 SHARED_SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
-PRODUCT_SOURCES = [p for p in (ROOT / "bot").rglob("*.py") if "sandbox" not in p.parts]
+PRODUCT_SOURCES = [
+    p for p in (ROOT / "bot").rglob("*.py") if "sandbox" not in p.relative_to(ROOT).parts
+]
 
 
 def manifest() -> dict:

@@ -45,6 +45,7 @@ SKIPPED = {
     "kit.section": "primitive: renders the mrkdwn it is given",
     "kit.context": "primitive: renders the mrkdwn it is given",
     "kit.divider": "no text",
+    "kit.metadata": "a parser: reads a view's private_metadata",
     "kit.button": "primitive: renders the plain text it is given",
     "kit.actions": "primitive: wraps elements",
     "kit.text_input": "an input element: its initial value is what the person typed",

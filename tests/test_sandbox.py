@@ -183,9 +183,10 @@ async def test_views_validate_and_triggers_expire(
         await slack_error(client.views_open(trigger_id=trigger, view=modal("x" * 25)))
         == "invalid_arguments"
     )
+    # views.* document no invalid_blocks: a bad view is invalid_arguments with messages.
     assert (
         await slack_error(client.views_open(trigger_id=trigger, view=modal(blocks=101)))
-        == "invalid_blocks"
+        == "invalid_arguments"
     )
     opened = await client.views_open(trigger_id=trigger, view=modal(blocks=100))
     assert opened["view"]["id"] in workspace.views

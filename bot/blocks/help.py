@@ -56,6 +56,14 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "/baton assign acme csm @sam",
     ),
     Subcommand(
+        "reopen",
+        "reopen <account> [#channel]",
+        "Give an account a working channel again when its channel was archived, Baton was "
+        "removed from it, or Slack would not let Baton create one: a new channel, or the one "
+        "you name (invite @Baton first). Managers and workspace admins only.",
+        "/baton reopen acme",
+    ),
+    Subcommand(
         "history",
         "history <account> [on <date>]",
         "Who owned the account when, with coverage and model changes; or on one day.",

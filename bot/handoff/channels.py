@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from flows.channel_names import channel_name
 from storage.models import Account
 
+log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 50
 
 
@@ -32,15 +35,43 @@ async def invite_people(
     channel: str | None = None,
     roles: tuple[str, ...] = ("ae", "csm", "am", "manager"),
 ) -> None:
-    """Bring the account's people (of `roles`) into its channel (or `channel`)."""
-    channel = channel or account.channel_id
+    """Bring the account's people (of `roles`) into its channel (or `channel`). One person
+    Slack will not take (deactivated, a guest) never keeps out the others."""
+    channel = channel or account.channel_id or ""
     wanted = {account.user_of(role) for role in roles} - {None}
-    members = await services.client.conversations_members(channel=channel)
+    try:
+        members = await services.client.conversations_members(channel=channel)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "channel_not_found":  # Baton removed from it
+            raise
+        log.warning("account %s: cannot see channel %s to invite people", account.id, channel)
+        return
     missing = sorted(wanted - set(members["members"]))
     if not missing:
         return
     try:
         await services.client.conversations_invite(channel=channel, users=",".join(missing))
     except SlackApiError as exc:
-        if exc.response.get("error") != "already_in_channel":
+        refused = {e.get("user") for e in exc.response.get("errors") or [] if isinstance(e, dict)}
+        if not refused:
+            error = exc.response.get("error")
+            if error in ("is_archived", "not_in_channel"):  # the held messages will say so
+                log.warning("account %s: cannot invite into %s (%s)", account.id, channel, error)
+            elif error != "already_in_channel":
+                raise
+            return
+        log.warning("account %s: Slack would not invite %s", account.id, sorted(refused))
+        for user_id in missing:
+            if user_id not in refused:
+                await _invite_one(services, channel, user_id)
+
+
+async def _invite_one(services: Services, channel: str, user_id: str) -> None:
+    try:
+        await services.client.conversations_invite(channel=channel, users=user_id)
+    except SlackApiError as exc:
+        if exc.response.get("errors") is None and exc.response.get("error") != "already_in_channel":
             raise
+        log.warning(
+            "Slack would not invite %s to %s: %s", user_id, channel, exc.response.get("error")
+        )

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import who
 from bot.blocks.kit import FIELD_ACTION, channel_mention, esc
+from bot.directory import person
 from bot.handoff.intake import accept_deal
 from bot.permissions import Creator, creator_kind, may_act
 from bot.send import send_now
@@ -20,6 +21,9 @@ from storage.accounts import account_by_crm
 from storage.outbox import OwedMessage
 
 PEOPLE = {"ae": "ae_email", "csm": "csm_email", "am": "am_email", "manager": "manager_email"}
+# The answer to a submission (with its inline errors) must reach Slack within 3 seconds:
+# looking people up gets this long, even when Slack rate-limits users.info.
+LOOKUP_BUDGET_S = 1.5
 # Which modal block shows the error for each deal field.
 BLOCK_OF = {
     "ae_email": "ae",
@@ -40,12 +44,28 @@ def _value(state: dict[str, Any], block_id: str) -> Any:
     return None
 
 
-async def _email_of(services: Services, user_id: str) -> str | None:
+async def _email_of(services: Services, team_id: str, user_id: str) -> str | None:
     try:
-        response = await services.client.users_info(user=user_id)
+        return (await person(services, services.client, team_id, user_id)).email
     except SlackApiError:
         return None
-    return (response["user"].get("profile") or {}).get("email")
+
+
+async def _emails(
+    services: Services, team_id: str, chosen: dict[str, str]
+) -> dict[str, str | None | TimeoutError]:
+    """Each chosen person's email (people Baton knows answer from its cache); a lookup
+    Slack is too slow for is a TimeoutError, left to finish (and fill the cache)."""
+    lookups = {
+        block_id: asyncio.ensure_future(_email_of(services, team_id, user_id))
+        for block_id, user_id in chosen.items()
+    }
+    if lookups:
+        await asyncio.wait(lookups.values(), timeout=LOOKUP_BUDGET_S)
+    return {
+        block_id: task.result() if task.done() else TimeoutError()
+        for block_id, task in lookups.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -78,14 +98,15 @@ async def check_new_account(
     arr = _value(state, "arr")
     body["arr"] = arr if arr is not None else None
     errors: dict[str, str] = {}
-    for block_id, field in PEOPLE.items():
-        picked = _value(state, block_id)
-        if not picked:
-            continue
-        email = await _email_of(services, picked)
-        if email is None:
+    chosen = {block_id: _value(state, block_id) for block_id in PEOPLE}
+    chosen = {block_id: user_id for block_id, user_id in chosen.items() if user_id}
+    for block_id, email in (await _emails(services, team_id, chosen)).items():
+        picked = chosen[block_id]
+        if isinstance(email, TimeoutError):
+            errors[block_id] = f"Slack is slow to tell me about {who(picked)}; submit again."
+        elif email is None:
             errors[block_id] = f"{who(picked)} has no email address in Slack that Baton can read."
-        body[field] = email
+        body[PEOPLE[block_id]] = email if isinstance(email, str) else None
     deal = parse_closed_won(body, services.clock().date())
     if isinstance(deal, list):
         for problem in deal:

@@ -7,6 +7,8 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from slack_sdk.errors import SlackApiError
+
 from bot.blocks.handoff import (
     found_text,
     gap_text,
@@ -23,13 +25,15 @@ from bot.handoff.people import resolve_missing, unresolved
 from bot.ownership.facts import note_ownership
 from bot.send import about, send_now
 from bot.services import Services
+from bot.unreachable import creation_refused
 from flows.channel_names import PREFIX
-from storage.accounts import claim_setup, release_setup, update_account
+from storage.accounts import claim_setup, defer_setup, release_setup, update_account
 from storage.models import Account
 from storage.outbox import OwedMessage
 
 log = logging.getLogger(__name__)
 SETUP_LEASE = timedelta(minutes=2)
+CREATE_RETRY = timedelta(hours=1)  # after restricted_action: a setting, not a blip
 
 
 async def provision(services: Services, account: Account) -> Account:
@@ -46,14 +50,23 @@ async def provision(services: Services, account: Account) -> Account:
         return account
     try:
         return await _provision(services, account)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "restricted_action":
+            raise
+        await creation_refused(services, account)
+        until = services.clock() + CREATE_RETRY
+        await asyncio.to_thread(defer_setup, engine, team, account.id, token, until)
+        token = None
+        return account
     finally:
-        await asyncio.to_thread(release_setup, engine, team, account.id, token)
+        if token is not None:
+            await asyncio.to_thread(release_setup, engine, team, account.id, token)
 
 
 async def _provision(services: Services, account: Account) -> Account:
     account = await refresh_people(services, account, announce=False)
     if account.channel_id is None:
-        account = await _open_channel(services, account)
+        account = await open_channel(services, account)
     await invite_people(services, account)
     client = services.client
     await client.conversations_setTopic(channel=account.channel_id, topic=topic(account))
@@ -109,7 +122,7 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
     return account
 
 
-async def _open_channel(services: Services, account: Account) -> Account:
+async def open_channel(services: Services, account: Account) -> Account:
     channel = await create_channel(services, account, PREFIX)
     # Recorded at once: a retry must find this channel, not create a second one.
     return await asyncio.to_thread(

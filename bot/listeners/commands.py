@@ -1,8 +1,19 @@
-"""`/baton …`: parse, answer ephemerally, well inside Slack's 3-second window."""
+"""`/baton …`: parse, answer ephemerally, well inside Slack's 3-second window.
+
+Slack shows an error unless the ack comes within 3 seconds. An answer that needs Slack
+(users.info, user groups) may be slowed by rate limits: it gets ACK_BUDGET_S, then the
+ack goes out and the answer follows through respond(). Refusals after the ack go through
+respond() too, which works in any channel (chat.postEphemeral needs Baton in it).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 
 from bot.accounts import Refusal
 from bot.blocks.handoff import new_account_modal
@@ -10,6 +21,7 @@ from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
 from bot.blocks.kit import esc, slash_text
 from bot.checkins import flow as checkin_flow
 from bot.handoff.new_account import NOT_A_CREATOR
+from bot.handoff.reopen import reopen
 from bot.lookup import find_accounts, which_account
 from bot.ownership import commands as ownership
 from bot.ownership.commands import OWNERSHIP_COMMANDS
@@ -21,6 +33,33 @@ from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewa
 from storage.models import Account
 
 KNOWN = {sub.name for sub in SUBCOMMANDS}
+ACK_BUDGET_S = 1.5
+WORKING = "Working on it…"
+SLACK_TROUBLE = "Slack did not answer me in time; please try again in a minute."
+log = logging.getLogger(__name__)
+
+
+async def answer_in_time(
+    ack: AsyncAck, respond: AsyncRespond, work: Awaitable[tuple[str, list]]
+) -> None:
+    """Answer in the ack when the work is quick; else ack at once and answer later."""
+    task = asyncio.ensure_future(_settled(work))
+    done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET_S)
+    if done:
+        text, blocks = task.result()
+        await ack(response_type="ephemeral", text=text, blocks=blocks or None)
+        return
+    await ack(response_type="ephemeral", text=WORKING)
+    text, blocks = await task
+    await respond(response_type="ephemeral", text=text, blocks=blocks or None)
+
+
+async def _settled(work: Awaitable[tuple[str, list]]) -> tuple[str, list]:
+    try:
+        return await work
+    except SlackApiError as exc:
+        log.warning("a /baton answer needed Slack, which said %s", exc.response.get("error"))
+        return SLACK_TROUBLE, []
 
 
 def split_subcommand(text: str) -> tuple[str, str]:
@@ -31,7 +70,7 @@ def split_subcommand(text: str) -> tuple[str, str]:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def _checkin(ack: AsyncAck, command: dict, text: str) -> None:
+    async def _checkin(ack: AsyncAck, respond: AsyncRespond, command: dict, text: str) -> None:
         team, user = command["team_id"], command["user_id"]
         accounts = await find_accounts(services, team, text, command.get("channel_id"))
         if len(accounts) != 1:
@@ -44,9 +83,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 services, team, accounts[0].id, user, command["trigger_id"]
             )
         except Refusal as refusal:
-            await services.client.chat_postEphemeral(
-                channel=command["channel_id"], user=user, text=str(refusal)
-            )
+            await respond(response_type="ephemeral", text=str(refusal))
 
     async def _one_account(ack: AsyncAck, command: dict, text: str, usage: str) -> Account | None:
         accounts = await find_accounts(
@@ -57,7 +94,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack(response_type="ephemeral", text=which_account(text, accounts, usage))
         return None
 
-    async def _renewed(ack: AsyncAck, command: dict, text: str) -> None:
+    async def _renewed(ack: AsyncAck, respond: AsyncRespond, command: dict, text: str) -> None:
         usage = "/baton renewed <account> [YYYY-MM-DD] [ARR]"
         parsed = parse_renewed(text) if text.strip() else RenewedArgs("")
         if isinstance(parsed, str):
@@ -88,9 +125,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             await outcome.record_renewed(services, team, user, renewal)
         except Refusal as refusal:
-            await services.client.chat_postEphemeral(
-                channel=command["channel_id"], user=user, text=str(refusal)
-            )
+            await respond(response_type="ephemeral", text=str(refusal))
 
     async def _churned(ack: AsyncAck, command: dict, text: str) -> None:
         account = await _one_account(ack, command, text, "/baton churned <account>")
@@ -117,30 +152,39 @@ def register(app: AsyncApp, services: Services) -> None:
             trigger_id=command["trigger_id"], view=new_account_modal(hint)
         )
 
+    async def _reopen(command: dict, text: str) -> tuple[str, list]:
+        try:
+            return await reopen(services, text, command), []
+        except Refusal as refusal:
+            return str(refusal), []
+
+    async def _status(command: dict) -> tuple[str, list]:
+        return await status_answer(services, command["team_id"], command["user_id"]), []
+
     @app.command("/baton")
-    async def baton(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+    async def baton(ack: AsyncAck, respond: AsyncRespond, command: dict) -> None:
         # The one place slash text enters: every subcommand reads it as the person typed it.
         name, _rest = split_subcommand(slash_text(command.get("text", "")))
         if name == "new":
             await _new(ack, command, respond)
             return
         if name == "checkin":
-            await _checkin(ack, command, _rest)
+            await _checkin(ack, respond, command, _rest)
             return
         if name == "renewed":
-            await _renewed(ack, command, _rest)
+            await _renewed(ack, respond, command, _rest)
             return
         if name == "churned":
             await _churned(ack, command, _rest)
             return
         if name == "status":
-            await ack()  # answered through respond(): it reads the database and asks Slack
-            text = await status_answer(services, command["team_id"], command["user_id"])
-            await respond(text=text, response_type="ephemeral")
+            await answer_in_time(ack, respond, _status(command))
             return
         if name in OWNERSHIP_COMMANDS:
-            text, blocks = await ownership.answer(services, name, _rest, command)
-            await ack(response_type="ephemeral", text=text, blocks=blocks or None)
+            await answer_in_time(ack, respond, ownership.answer(services, name, _rest, command))
+            return
+        if name == "reopen":
+            await answer_in_time(ack, respond, _reopen(command, _rest))
             return
         preface = None
         if name not in KNOWN:

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.directory import remember_user, zone_of
 from bot.internal_channel import is_outsider, on_channel_event
 from bot.services import Services
+from bot.unreachable import on_deactivated
 from storage.accounts import account_in_channel
 from storage.outbox import rezone
 from storage.people import get_person
@@ -18,6 +19,9 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event("user_change")
     async def on_user_change(event: dict, context: dict) -> None:
         team, user = context["team_id"], event["user"]
+        if user.get("deleted"):
+            await on_deactivated(services, team, user)  # remembers them too
+            return
         await remember_user(services, team, user)
         # A moved time zone moves every local-hour message still owed to this person
         # (the same local date and hour, in the new zone).

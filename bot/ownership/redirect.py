@@ -12,9 +12,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from flows.ownership_args import BARE_USER_ID
-from storage.models import Coverage
+from storage.accounts import get_account
+from storage.models import Account, Coverage
 from storage.outbox import Claim
 from storage.ownership import coverages_at
+from storage.people import deactivated_among
 
 # Told to the person away themselves: never rerouted.
 NOT_REROUTED = frozenset({"coverage"})
@@ -72,3 +74,36 @@ def acting_for(engine: Engine, team_id: str, user_id: str, at: datetime) -> froz
         {user_id}
         | {person for person in windows if follow(person, windows)[-1].backup_user_id == user_id}
     )
+
+
+def stand_in_for(
+    managers: frozenset[str], account: Account | None, user_id: str, gone: set[str]
+) -> str | None:
+    """Who receives what a deactivated person was owed: the account's manager, else one
+    of the BATON_MANAGERS people (none deactivated, never the person themselves)."""
+    candidates = [account.manager_user_id] if account and account.manager_user_id else []
+    candidates += sorted(managers)
+    return next((c for c in candidates if c and c != user_id and c not in gone), None)
+
+
+def deactivated_route(engine: Engine, claim: Claim, managers: frozenset[str]) -> Claim | str | None:
+    """At send time: a message owed to a deactivated person goes to their stand-in (the
+    cover chain is followed first, see `covered_route`)."""
+    if claim.kind in NOT_REROUTED or not BARE_USER_ID.match(claim.channel):
+        return None
+    if not deactivated_among(engine, claim.team_id, {claim.channel}):
+        return None  # the usual case: one indexed look-up
+    account = get_account(engine, claim.team_id, claim.account_id) if claim.account_id else None
+    candidates = {claim.channel} | set(managers)
+    if account and account.manager_user_id:
+        candidates.add(account.manager_user_id)
+    gone = deactivated_among(engine, claim.team_id, candidates)
+    stand_in = stand_in_for(managers, account, claim.channel, gone)
+    if stand_in is None:
+        return "recipient deactivated in Slack, nobody to stand in"
+    note = f"For <@{claim.channel}>, whose Slack account is deactivated"
+    blocks = claim.blocks
+    if blocks:
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {note}"}]}
+        blocks = [context, *blocks][:50]
+    return replace(claim, channel=stand_in, text=f"{note}: {claim.text}", blocks=blocks)

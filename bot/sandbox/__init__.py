@@ -6,16 +6,18 @@ driver = SlackDriver(sandbox, bot_url, signing_secret)
 await driver.command(user, "help")
 """
 
-from bot.sandbox.driver import Reply, SlackDriver, sign
+from bot.sandbox.driver import LateAck, Reply, SlackDriver, sign
 from bot.sandbox.rules import SlackError
-from bot.sandbox.server import Call, SlackSandbox
+from bot.sandbox.server import Call, Rejected, SlackSandbox
 from bot.sandbox.state import Channel, Message, OpenView, User, Workspace
 
 __all__ = [
     "Call",
     "Channel",
+    "LateAck",
     "Message",
     "OpenView",
+    "Rejected",
     "Reply",
     "SlackDriver",
     "SlackError",

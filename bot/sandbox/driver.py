@@ -8,12 +8,13 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
+from bot.sandbox.rules import SlackError, reply_problems, view_answer_problems
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.state import Channel, Ephemeral, Message, OpenView, User
 
@@ -31,6 +32,9 @@ def as_slack_sends(text: str) -> str:
     )
 
 
+ACK_LIMIT_S = 3.0  # Slack's wait for an answer to a command, an interaction or an event
+
+
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     """The two headers Slack adds to every request it sends an app."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
@@ -43,10 +47,21 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, st
 class Reply:
     status: int
     text: str
+    late: bool = False  # answered after Slack had given up (more than 3 s, real time)
+    rejected: list[str] = field(default_factory=list)  # why Slack would refuse the answer
 
     @property
     def json(self) -> Any:
         return json.loads(self.text) if self.text else None
+
+
+@dataclass(frozen=True)
+class LateAck:
+    """An answer slower than Slack's 3 seconds: the person saw an error (an event is
+    retried by Slack). Measured in real time, whatever the simulated clock says."""
+
+    what: str
+    seconds: float
 
 
 class SlackDriver:
@@ -68,6 +83,7 @@ class SlackDriver:
         self.signing_secret = signing_secret
         self.api_app_id = api_app_id
         self.socket_mode = socket_mode
+        self.late_acks: list[LateAck] = []
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -100,15 +116,34 @@ class SlackDriver:
         retry_num: int | None = None,
         retry_reason: str = "",
     ) -> Reply:
-        """`kind` is Slack's Socket Mode envelope type: slash_commands, interactive, events_api."""
+        """`kind` is Slack's Socket Mode envelope type: slash_commands, interactive, events_api.
+
+        Slack waits 3 seconds for the answer; a slower one is recorded in `late_acks` and
+        comes back with `late=True` (Slack ignores what it says)."""
+        started = time.monotonic()
         if self.socket_mode:
             try:
                 ack = await self.sandbox.deliver_envelope(
-                    kind, payload, retry_attempt=retry_num or 0, retry_reason=retry_reason
+                    kind,
+                    payload,
+                    retry_attempt=retry_num or 0,
+                    retry_reason=retry_reason,
+                    wait_s=ACK_LIMIT_S,
                 )
             except TimeoutError:
-                return Reply(408, "")  # Slack gives up after 3 seconds and shows an error
+                self.late_acks.append(LateAck(_what(kind, payload), time.monotonic() - started))
+                return Reply(408, "", late=True)  # Slack gives up and shows an error
             return Reply(200, json.dumps(ack) if ack else "")
+        reply = await self._post_signed(kind, payload, retry_num, retry_reason)
+        elapsed = time.monotonic() - started
+        if elapsed > ACK_LIMIT_S:
+            self.late_acks.append(LateAck(_what(kind, payload), elapsed))
+            reply.late = True
+        return reply
+
+    async def _post_signed(
+        self, kind: str, payload: dict[str, Any], retry_num: int | None, retry_reason: str
+    ) -> Reply:
         extra: dict[str, str] = {}
         if kind == "events_api":
             body, content_type = json.dumps(payload).encode(), "application/json"
@@ -158,13 +193,18 @@ class SlackDriver:
         return reply
 
     def _show_command_reply(self, user: User, channel: Channel, reply: Reply) -> None:
-        """Slack shows a slash command's immediate HTTP answer to the person who typed it."""
-        if reply.status != 200 or not reply.text.strip():
+        """Slack shows a slash command's immediate HTTP answer to the person who typed it,
+        unless it came too late or breaks a rule: then the person sees an error."""
+        if reply.late or reply.status != 200 or not reply.text.strip():
             return
         try:
             body = reply.json if reply.text.lstrip().startswith("{") else {"text": reply.text}
         except ValueError:
-            body = {"text": reply.text}
+            body = None
+        reply.rejected = reply_problems(body) if body is not None else ["invalid JSON"]
+        if reply.rejected:
+            self.sandbox.reject("command", reply.rejected, reply.text)
+            return
         ws = self.workspace
         text, blocks = str(body.get("text") or ""), body.get("blocks")
         if body.get("response_type") == "in_channel":
@@ -209,6 +249,59 @@ class SlackDriver:
         return await self._deliver(
             "events_api", body, retry_num=retry_num, retry_reason=retry_reason
         )
+
+    async def deactivate(self, user: User) -> Reply:
+        """An admin deactivates someone; Slack tells the app with user_change."""
+        self.workspace.deactivate_user(user)
+        return await self.event(
+            {"type": "user_change", "user": user.as_json(self.workspace.clock())}
+        )
+
+    async def member_joined(
+        self, channel: Channel, user: User, inviter: User | None = None
+    ) -> Reply:
+        """Someone joins a channel (an external user or a guest too: see `add_user`)."""
+        self.workspace.add_member(channel, user)
+        event = {
+            "type": "member_joined_channel",
+            "user": user.id,
+            "channel": channel.id,
+            "channel_type": "G" if channel.is_private else "C",
+            "team": user.team_id,
+        }
+        if inviter is not None:
+            event["inviter"] = inviter.id
+        return await self.event(event)
+
+    async def channel_shared(self, channel: Channel, team_id: str = "T0CUSTOMER") -> Reply:
+        self.workspace.share_externally(channel, team_id)
+        return await self.event(
+            {"type": "channel_shared", "connected_team_id": team_id, "channel": channel.id}
+        )
+
+    async def channel_unshared(self, channel: Channel, team_id: str = "T0CUSTOMER") -> Reply:
+        self.workspace.unshare_externally(channel, team_id)
+        return await self.event(
+            {
+                "type": "channel_unshared",
+                "previously_connected_team_id": team_id,
+                "channel": channel.id,
+                "is_ext_shared": bool(channel.shared_team_ids),
+            }
+        )
+
+    async def accept_shared_invite(
+        self, channel: Channel, team_id: str = "T0CUSTOMER"
+    ) -> list[User]:
+        """The invited people accept a Slack Connect invitation: the channel is shared
+        (channel_shared) and each of them joins it (member_joined_channel)."""
+        joined = self.workspace.accept_shared_invite(channel, team_id)
+        await self.event(
+            {"type": "channel_shared", "connected_team_id": team_id, "channel": channel.id}
+        )
+        for user in joined:
+            await self.member_joined(channel, user)
+        return joined
 
     async def open_home(self, user: User) -> Reply:
         channel = self.workspace.dm_channel(user.id)
@@ -312,10 +405,25 @@ class SlackDriver:
         return await self._deliver("interactive", payload)
 
     def _apply_view_response(self, user: User, view: OpenView, reply: Reply) -> None:
-        if reply.status != 200:
+        """Slack acts on the answer: closes the modal, shows errors, updates or pushes. A
+        late or malformed answer leaves the modal open with an error."""
+        if reply.late or reply.status != 200:
             return
-        body = reply.json if reply.text.strip().startswith("{") else None
-        action = (body or {}).get("response_action")
+        try:
+            body = json.loads(reply.text) if reply.text.strip() else None
+        except ValueError:
+            body = reply.text
+        reply.rejected = view_answer_problems(body, view.view)
+        if not reply.rejected:
+            try:
+                self._act_on_view_answer(user, view, body or {})
+            except SlackError as exc:
+                reply.rejected = [exc.code]
+        if reply.rejected:
+            self.sandbox.reject("view_submission", reply.rejected, body)
+
+    def _act_on_view_answer(self, user: User, view: OpenView, body: dict[str, Any]) -> None:
+        action = body.get("response_action")
         if action is None:
             self.workspace.close_view(view.id)
         elif action == "clear":
@@ -326,6 +434,17 @@ class SlackDriver:
         elif action == "push":
             trigger = self.workspace.issue_trigger(user.id)
             self.workspace.api_views_push({"trigger_id": trigger, "view": body["view"]})
+
+
+def _what(kind: str, payload: dict[str, Any]) -> str:
+    """A short name for a delivery, for late-ack reports."""
+    if kind == "slash_commands":
+        return f"{payload.get('command')} {payload.get('text', '')}".strip()
+    if kind == "events_api":
+        return f"event {payload.get('event', {}).get('type')}"
+    if payload.get("type") == "block_actions":
+        return f"click {payload['actions'][0].get('action_id')}"
+    return f"{payload.get('type')} {payload.get('view', {}).get('callback_id', '')}".strip()
 
 
 _UNTOUCHED = object()

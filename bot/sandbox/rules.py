@@ -10,9 +10,7 @@ import json
 import re
 from typing import Any
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
+from bot.sandbox.blockkit import block_problems, input_block_ids, view_problems
 
 
 class SlackError(Exception):
@@ -62,6 +60,7 @@ def decode_json_arg(value: Any, name: str) -> Any:
 
 
 def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS_MAX) -> list[dict[str, Any]]:
+    """A message's blocks, checked at every level (chat.* methods' `invalid_blocks`)."""
     blocks = decode_json_arg(blocks, "blocks")
     if not isinstance(blocks, list):
         raise SlackError("invalid_blocks_format")
@@ -69,58 +68,111 @@ def check_blocks(blocks: Any, limit: int = MESSAGE_BLOCKS_MAX) -> list[dict[str,
         raise SlackError(
             "invalid_blocks", errors=[f"must provide an array of no more than {limit} items"]
         )
-    errors = [
-        f"{problem} [json-pointer:/blocks/{index}]"
-        for index, block in enumerate(blocks)
-        if (problem := _block_problem(block))
-    ]
+    errors = block_problems(blocks, "/blocks")
     if errors:
         raise SlackError("invalid_blocks", errors=errors)
     return blocks
 
 
-def _block_problem(block: Any) -> str | None:
-    if not isinstance(block, dict):
-        return "must be an object"
-    parsed = Block.parse(block)
-    if parsed is None:
-        return f"unsupported block type: {block.get('type')!r}"
-    unknown = set(block) - set(parsed.attributes) - {"type", "block_id"}
-    if unknown:
-        return f"unknown fields: {', '.join(sorted(unknown))}"
-    try:
-        parsed.validate_json()
-    except SlackObjectFormationError as exc:
-        return str(exc)
-    return None
-
-
 def check_view(view: Any) -> dict[str, Any]:
+    """A view, checked at every level. views.* answer `invalid_arguments` with messages
+    (their documented errors have no `invalid_blocks`)."""
     view = decode_json_arg(view, "view")
     if not isinstance(view, dict) or view.get("type") not in VIEW_TYPES:
-        raise SlackError(
-            "invalid_arguments",
-            response_metadata={
-                "messages": [
-                    "[ERROR] view type must be one of: modal, home [json-pointer:/view/type]"
-                ]
-            },
-        )
-    blocks = view.get("blocks") or []
-    check_blocks(blocks, VIEW_BLOCKS_MAX)
-    if view["type"] == "modal" and "title" not in view:
-        raise _view_error("missing required field: title [json-pointer:/view/title]")
+        raise _view_error(["view type must be one of: modal, home [json-pointer:/view/type]"])
+    problems = view_problems(view, VIEW_BLOCKS_MAX)
+    if problems:
+        raise _view_error(problems)
     if len(json.dumps(view)) > 250_000:
         raise SlackError("view_too_large")
-    try:
-        View(**view).validate_json()
-    except (SlackObjectFormationError, TypeError) as exc:
-        raise _view_error(str(exc)) from None
     return view
 
 
-def _view_error(message: str) -> SlackError:
-    return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {message}"]})
+def _view_error(problems: list[str]) -> SlackError:
+    return SlackError(
+        "invalid_arguments", response_metadata={"messages": [f"[ERROR] {p}" for p in problems]}
+    )
+
+
+# --- answers Slack reads from the app (slash-command replies, response_url, view acks) --
+REPLY_FIELDS = {
+    "text",
+    "blocks",
+    "response_type",
+    "replace_original",
+    "delete_original",
+    "thread_ts",
+    "mrkdwn",
+    "unfurl_links",
+    "unfurl_media",
+    "attachments",
+    "metadata",
+}
+
+
+def reply_problems(body: Any) -> list[str]:
+    """What is wrong with a message posted as a slash command's reply or to a response_url."""
+    if not isinstance(body, dict):
+        return ["the reply must be a JSON object"]
+    unknown = sorted(set(body) - REPLY_FIELDS)
+    if unknown:
+        return [f"unknown fields: {', '.join(unknown)}"]
+    if body.get("response_type", "ephemeral") not in ("ephemeral", "in_channel"):
+        return ["response_type must be ephemeral or in_channel"]
+    text = body.get("text")
+    if text is not None and not isinstance(text, str):
+        return ["text must be a string"]
+    if len(text or "") > MESSAGE_TEXT_MAX:
+        return ["msg_too_long"]
+    if body.get("delete_original"):
+        return []
+    if not text and not body.get("blocks"):
+        return ["no_text"]
+    try:
+        if body.get("blocks"):
+            check_blocks(body["blocks"])
+    except SlackError as exc:
+        return [exc.code, *exc.extra.get("errors", [])]
+    return []
+
+
+def view_answer_problems(body: Any, view: dict[str, Any]) -> list[str]:
+    """What is wrong with an app's answer to a view_submission (Slack's response_action)."""
+    if body is None:
+        return []
+    if not isinstance(body, dict):
+        return ["the answer must be a JSON object"]
+    action = body.get("response_action")
+    allowed = {"errors": {"errors"}, "update": {"view"}, "push": {"view"}, "clear": set()}
+    if action not in allowed:
+        return [f"response_action must be one of: {', '.join(allowed)}"]
+    unknown = sorted(set(body) - {"response_action"} - allowed[action])
+    if unknown:
+        return [f"unknown fields: {', '.join(unknown)}"]
+    if action == "errors":
+        return _errors_problems(body.get("errors"), input_block_ids(view))
+    if action in ("update", "push"):
+        try:
+            check_view(body.get("view"))
+        except SlackError as exc:
+            return [exc.code, *exc.extra.get("response_metadata", {}).get("messages", [])]
+    return []
+
+
+def _errors_problems(errors: Any, inputs: set[str]) -> list[str]:
+    if not isinstance(errors, dict) or not errors:
+        return ["errors must be a non-empty object of block_id to message"]
+    problems = [
+        f"errors: {key!r} is not the block_id of an input block in this view"
+        for key in errors
+        if key not in inputs
+    ]
+    problems += [
+        f"errors: the message for {key!r} must be a non-empty string"
+        for key, message in errors.items()
+        if not isinstance(message, str) or not message.strip()
+    ]
+    return problems
 
 
 # --- scopes (Slack's truth, kept apart from the product's own table on purpose) ---------

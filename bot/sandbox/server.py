@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -19,10 +21,16 @@ from bot.sandbox.rules import (
     POST_MESSAGE_PER_SECOND,
     TIER_PER_MINUTE,
     SlackError,
-    check_blocks,
+    reply_problems,
     required_scopes,
 )
 from bot.sandbox.state import Ephemeral, Message, Workspace
+
+log = logging.getLogger(__name__)
+# A response_url takes up to 5 messages within 30 minutes of the interaction (Slack's
+# "Handling user interaction" guide); then it answers 404.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL = timedelta(minutes=30)
 
 
 @dataclass
@@ -50,6 +58,26 @@ class ResponsePost:
     user: str
     channel: str
     body: dict[str, Any]
+
+
+@dataclass
+class ResponseUrl:
+    user: str
+    channel: str
+    issued: datetime
+    uses: int = 0
+
+
+@dataclass
+class Rejected:
+    """An app's answer that Slack would not show: the person sees an error instead.
+
+    `kind`: "command" (a slash command's HTTP reply), "response_url" (a post to it),
+    or "view_submission" (the answer to a modal's submission)."""
+
+    kind: str
+    problems: list[str]
+    body: Any
 
 
 class RateLimiter:
@@ -91,9 +119,10 @@ class SlackSandbox:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.response_posts: list[ResponsePost] = []
+        self.rejected_replies: list[Rejected] = []
         # Read through the workspace each time, so use_clock() also moves the rate limits.
         self.limiter = RateLimiter(lambda: self.workspace.monotonic())
-        self._response_urls: dict[str, tuple[str, str]] = {}
+        self._response_urls: dict[str, ResponseUrl] = {}
         self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._stopping = asyncio.Event()  # releases responses held by delay faults
@@ -146,8 +175,12 @@ class SlackSandbox:
 
     def response_url_for(self, user: str, channel: str) -> str:
         key = secrets.token_urlsafe(12)
-        self._response_urls[key] = (user, channel)
+        self._response_urls[key] = ResponseUrl(user, channel, self.workspace.clock())
         return f"{self.base_url}/_respond/{key}"
+
+    def reject(self, kind: str, problems: list[str], body: Any) -> None:
+        log.warning("Slack would refuse this %s answer: %s", kind, "; ".join(problems))
+        self.rejected_replies.append(Rejected(kind, problems, body))
 
     # --- request handling -------------------------------------------------------------
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -168,12 +201,16 @@ class SlackSandbox:
         handler = getattr(workspace, "api_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
+        if args.pop("__invalid_json", False):
+            return 200, {"ok": False, "error": "invalid_json"}, {}
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token == workspace.app_token:
             return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
         if token != workspace.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if workspace.token_error:
+            return 200, {"ok": False, "error": workspace.token_error}, {}
         fault = self._take_fault(method)
         if fault is not None and not fault.after_effect:
             return await self._fail(fault)
@@ -197,6 +234,14 @@ class SlackSandbox:
             body = {"ok": True, **handler(args)}
         except SlackError as exc:
             body = {"ok": False, "error": exc.code, **exc.extra}
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # An argument of the wrong shape: Slack answers 200 and an error, never a 5xx.
+            log.warning("sandbox %s: malformed arguments (%r)", method, exc)
+            body = {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": [f"[ERROR] {type(exc).__name__}: {exc}"]},
+            }
         if fault is not None:
             return await self._fail(fault)
         return 200, body, {}
@@ -284,16 +329,24 @@ class SlackSandbox:
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         target = self._response_urls.get(request.match_info["key"])
-        if target is None:
+        if target is None or self.workspace.clock() - target.issued > RESPONSE_URL_TTL:
             return web.Response(status=404, text="expired_url")
-        user, channel = target
+        if target.uses >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
+        target.uses += 1
+        user, channel = target.user, target.channel
         try:
-            body = await request.json()
-            blocks = check_blocks(body["blocks"]) if body.get("blocks") else None
-        except (json.JSONDecodeError, SlackError) as exc:
-            return web.Response(status=400, text=getattr(exc, "code", "invalid_payload"))
+            body: Any = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            self.reject("response_url", ["the body is not JSON"], None)
+            return web.Response(status=400, text="invalid_payload")
+        problems = reply_problems(body)
+        if problems:
+            self.reject("response_url", problems, body)
+            return web.Response(status=400, text=problems[0])
         self.response_posts.append(ResponsePost(user, channel, body))
         workspace = self.workspace
+        blocks = body.get("blocks") or None
         text = str(body.get("text") or "")
         if body.get("response_type") == "in_channel" and channel in workspace.channels:
             workspace.channels[channel].messages.append(
@@ -332,7 +385,7 @@ async def _read_args(request: web.Request) -> dict[str, Any]:
     if request.content_type == "application/json":
         try:
             body = await request.json()
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             return {**args, "__invalid_json": True}
         if isinstance(body, dict):
             args.update(body)

@@ -38,17 +38,23 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     is_admin: bool = False
+    team_id: str = ""  # the workspace's own, unless the user comes from another team
+    is_restricted: bool = False  # a guest (multi-channel)
+    is_ultra_restricted: bool = False  # a single-channel guest
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         offset = int(now.astimezone(ZoneInfo(self.tz)).utcoffset().total_seconds())  # type: ignore[union-attr]
         return {
             "id": self.id,
+            "team_id": self.team_id,
             "name": self.name,
             "real_name": self.real_name,
             "deleted": self.deleted,
             "is_bot": self.is_bot,
             "is_admin": self.is_admin,
             "is_owner": False,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "tz": self.tz,
             "tz_offset": offset,
             "profile": {
@@ -99,20 +105,32 @@ class Channel:
     messages: list[Message] = field(default_factory=list)
     bookmarks: list[dict[str, Any]] = field(default_factory=list)
     shared_invites: list[str] = field(default_factory=list)
+    is_archived: bool = False
+    shared_team_ids: list[str] = field(default_factory=list)  # other teams it is shared with
 
     @property
     def kind(self) -> str:
         return "im" if self.is_im else "private" if self.is_private else "public"
 
-    def as_json(self, viewer: str) -> dict[str, Any]:
+    def as_json(self, viewer: str, team_id: str = "") -> dict[str, Any]:
+        # Private channels are created with C ids (Slack stopped issuing G ids): only
+        # is_private / is_group tell them apart, never the prefix.
         return {
             "id": self.id,
             "name": self.name,
-            "is_channel": not self.is_im and not self.is_private,
-            "is_group": self.is_private,
+            "is_channel": not self.is_im,
+            "is_group": False,  # only pre-2021 private channels (G ids) were groups
             "is_im": self.is_im,
+            "is_mpim": False,
             "is_private": self.is_private or self.is_im,
+            "is_archived": self.is_archived,
             "is_member": viewer in self.members,
+            "is_shared": bool(self.shared_team_ids),
+            "is_ext_shared": bool(self.shared_team_ids),
+            "is_org_shared": False,
+            "is_pending_ext_shared": bool(self.shared_invites),
+            "shared_team_ids": [team_id, *self.shared_team_ids] if self.shared_team_ids else [],
+            "context_team_id": team_id,
             "creator": self.creator,
             "topic": {"value": self.topic},
             "num_members": len(self.members),
@@ -159,7 +177,8 @@ class OpenView:
 @dataclass
 class Trigger:
     user: str
-    issued: float
+    issued: float  # the workspace's (maybe simulated) monotonic time
+    issued_real: float = field(default_factory=time.monotonic)  # real time, never frozen
     used: bool = False
 
 
@@ -193,6 +212,9 @@ class Workspace:
         self.triggers: dict[str, Trigger] = {}
         self.external_emails: set[str] = set()  # people outside the workspace (Slack Connect)
         self.usergroups: dict[str, UserGroup] = {}
+        self.bot.team_id = team_id
+        self.token_error: str | None = None  # set by revoke_token: every call answers it
+        self.channel_creation_restricted = False
 
     # --- setup helpers (used by tests and the demo, not part of the Web API) -----------
     def use_clock(self, clock: Callable[[], datetime]) -> None:
@@ -203,9 +225,29 @@ class Workspace:
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08X}"
 
-    def add_user(self, name: str, real_name: str, email: str, tz: str = "UTC") -> User:
+    def add_user(
+        self,
+        name: str,
+        real_name: str,
+        email: str,
+        tz: str = "UTC",
+        *,
+        team_id: str | None = None,
+        guest: str | None = None,
+    ) -> User:
+        """A person; `team_id` another team's (an external user), `guest` "multi" or
+        "single" for a multi- or single-channel guest."""
         ZoneInfo(tz)
-        user = User(id=self._new_id("U"), name=name, real_name=real_name, email=email, tz=tz)
+        user = User(
+            id=self._new_id("U"),
+            name=name,
+            real_name=real_name,
+            email=email,
+            tz=tz,
+            team_id=team_id or self.team_id,
+            is_restricted=guest in ("multi", "single"),
+            is_ultra_restricted=guest == "single",
+        )
         self.users[user.id] = user
         return user
 
@@ -217,13 +259,77 @@ class Workspace:
     def add_channel(self, name: str, members: list[str], is_private: bool = False) -> Channel:
         check_channel_name(name)
         channel = Channel(
-            id=self._new_id("G" if is_private else "C"),
+            id=self._new_id("C"),
             name=name,
             is_private=is_private,
             members=set(members),
         )
         self.channels[channel.id] = channel
         return channel
+
+    # --- Slack's edge cases (test controls) ---------------------------------------------
+    def deactivate_user(self, user: User) -> None:
+        """An admin deactivates someone: they leave every channel; users.info says deleted."""
+        user.deleted = True
+        for channel in self.channels.values():
+            if not channel.is_im:
+                channel.members.discard(user.id)
+
+    def archive_channel(self, channel: Channel) -> None:
+        channel.is_archived = True
+
+    def unarchive_channel(self, channel: Channel) -> None:
+        channel.is_archived = False
+
+    def remove_member(self, channel: Channel, user: User) -> None:
+        """Someone is removed from a channel (the bot too: `remove_member(c, ws.bot)`)."""
+        channel.members.discard(user.id)
+
+    def add_member(self, channel: Channel, user: User) -> None:
+        channel.members.add(user.id)
+
+    def restrict_channel_creation(self, restricted: bool = True) -> None:
+        """A workspace setting that stops apps creating channels (restricted_action)."""
+        self.channel_creation_restricted = restricted
+
+    def revoke_token(self, error: str = "token_revoked") -> None:
+        """The bot token stops working: every call answers `error` until restore_token()."""
+        if error not in ("token_revoked", "account_inactive", "invalid_auth"):
+            raise ValueError(f"not a token error: {error}")
+        self.token_error = error
+
+    def restore_token(self) -> None:
+        self.token_error = None
+
+    def share_externally(self, channel: Channel, team_id: str = "T0CUSTOMER") -> None:
+        """The channel becomes a Slack Connect channel shared with another team."""
+        if channel.is_im:
+            raise ValueError("a DM cannot be shared")
+        if team_id not in channel.shared_team_ids:
+            channel.shared_team_ids.append(team_id)
+
+    def unshare_externally(self, channel: Channel, team_id: str = "T0CUSTOMER") -> None:
+        if team_id in channel.shared_team_ids:
+            channel.shared_team_ids.remove(team_id)
+        for user_id in list(channel.members):
+            if self.users[user_id].team_id == team_id:
+                channel.members.discard(user_id)
+
+    def accept_shared_invite(self, channel: Channel, team_id: str = "T0CUSTOMER") -> list[User]:
+        """The people invited through conversations.inviteShared accept: the channel is
+        shared with their team and they join it as external users. Returns them."""
+        if not channel.shared_invites:
+            raise ValueError(f"no Slack Connect invitation is pending for #{channel.name}")
+        self.share_externally(channel, team_id)
+        joined = []
+        for email in channel.shared_invites:
+            user = self.user_by_email(email) or self.add_user(
+                email.split("@")[0], email.split("@")[0], email, team_id=team_id
+            )
+            channel.members.add(user.id)
+            joined.append(user)
+        channel.shared_invites.clear()
+        return joined
 
     def issue_trigger(self, user: str) -> str:
         trigger_id = f"{next(self._ids)}.{int(self.monotonic() * 1000)}.{secrets.token_hex(16)}"
@@ -267,6 +373,13 @@ class Workspace:
             raise SlackError("user_not_found")
         return user
 
+    def _known_user(self, user_id: str) -> User:
+        """A user who exists or existed: deactivated accounts are still known to Slack."""
+        user = self.users.get(user_id)
+        if user is None:
+            raise SlackError("user_not_found")
+        return user
+
     def _channel(self, channel_id: str) -> Channel:
         channel = self.channels.get(channel_id)
         if channel is None:
@@ -285,13 +398,27 @@ class Workspace:
         return f"{stamp:.6f}"
 
     def _postable_channel(self, target: str) -> Channel:
-        """chat.postMessage takes a channel id, or a user id meaning the app's DM."""
+        """chat.postMessage takes a channel id, or a user id meaning the app's DM.
+
+        To a deactivated person, real Slack accepts the message into a DM nobody reads
+        (python-slack-sdk#1156); the sandbox is stricter and answers channel_not_found."""
         if target in self.users:
-            self._user(target)
+            if self.users[target].deleted:
+                raise SlackError("channel_not_found")
             return self.dm_channel(target)
         channel = self._visible_channel(target)
+        if channel.is_im and any(self.users[m].deleted for m in channel.members):
+            raise SlackError("channel_not_found")
         if self.bot.id not in channel.members:
             raise SlackError("not_in_channel")
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        return channel
+
+    @staticmethod
+    def _not_archived(channel: Channel, error: str = "is_archived") -> Channel:
+        if channel.is_archived:
+            raise SlackError(error)
         return channel
 
     def _message_body(self, args: dict[str, Any]) -> tuple[str, list[dict[str, Any]] | None]:
@@ -315,7 +442,7 @@ class Workspace:
         }
 
     def api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self._user(self._required(args, "user"))
+        user = self._known_user(self._required(args, "user"))
         return {"user": user.as_json(self.clock())}
 
     def api_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -338,12 +465,14 @@ class Workspace:
     def api_conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
         name = str(args.get("name") or "")
         check_channel_name(name)
+        if self.channel_creation_restricted:
+            raise SlackError("restricted_action")
         if self.channel_by_name(name):
             raise SlackError("name_taken")
         private = str(args.get("is_private", "false")).lower() in ("true", "1")
         channel = self.add_channel(name, [self.bot.id], is_private=private)
         channel.creator = self.bot.id
-        return {"channel": channel.as_json(self.bot.id)}
+        return {"channel": channel.as_json(self.bot.id, self.team_id)}
 
     def api_conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._visible_channel(self._required(args, "channel"))
@@ -351,31 +480,40 @@ class Workspace:
             raise SlackError("not_in_channel")
         if channel.is_im:
             raise SlackError("method_not_supported_for_channel_type")
+        self._not_archived(channel)
         user_ids = [u.strip() for u in self._required(args, "users").split(",") if u.strip()]
         if not user_ids:
             raise SlackError("no_user")
         if len(user_ids) > 1000:
             raise SlackError("too_many_users")
         errors = []
+        # A deactivated person fails the whole call here (Slack may still invite the others;
+        # the sandbox is stricter, so the bot must cope either way). Slack's documented
+        # per-user error for someone who cannot be invited is cant_invite.
         for user_id in user_ids:
             if user_id == self.bot.id:
                 errors.append({"user": user_id, "ok": False, "error": "cant_invite_self"})
-            elif user_id not in self.users or self.users[user_id].deleted:
+            elif user_id not in self.users:
                 errors.append({"user": user_id, "ok": False, "error": "user_not_found"})
+            elif self.users[user_id].deleted:
+                errors.append({"user": user_id, "ok": False, "error": "cant_invite"})
             elif user_id in channel.members:
                 errors.append({"user": user_id, "ok": False, "error": "already_in_channel"})
         if errors:
             raise SlackError(errors[0]["error"], errors=errors)
         channel.members.update(user_ids)
-        return {"channel": channel.as_json(self.bot.id)}
+        return {"channel": channel.as_json(self.bot.id, self.team_id)}
 
     def api_conversations_inviteShared(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._visible_channel(self._required(args, "channel"))
         if self.bot.id not in channel.members:
             raise SlackError("not_in_channel")
+        self._not_archived(channel, "channel_archived")
         emails = [e.strip() for e in str(args.get("emails") or "").split(",") if e.strip()]
         if not emails and not args.get("user_ids"):
             raise SlackError("invalid_arguments")
+        if any("@" not in email for email in emails):
+            raise SlackError("invalid_email")
         channel.shared_invites.extend(emails)
         return {"invite_id": self._new_id("I"), "is_legacy_shared_channel": False}
 
@@ -383,19 +521,21 @@ class Workspace:
         channel = self._visible_channel(self._required(args, "channel"))
         if self.bot.id not in channel.members:
             raise SlackError("not_in_channel")
+        self._not_archived(channel)
         topic = str(args.get("topic") or "")
         if len(topic) > 250:
             raise SlackError("too_long")
         channel.topic = topic
-        return {"channel": channel.as_json(self.bot.id)}
+        return {"channel": channel.as_json(self.bot.id, self.team_id)}
 
     def api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._visible_channel(self._required(args, "channel"))
-        return {"channel": channel.as_json(self.bot.id)}
+        return {"channel": channel.as_json(self.bot.id, self.team_id)}
 
     def api_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._visible_channel(self._required(args, "channel"))
-        return {"members": sorted(channel.members), "response_metadata": {"next_cursor": ""}}
+        active = sorted(m for m in channel.members if not self.users[m].deleted)
+        return {"members": active, "response_metadata": {"next_cursor": ""}}
 
     def api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._visible_channel(self._required(args, "channel"))
@@ -441,7 +581,8 @@ class Workspace:
         users = [u.strip() for u in self._required(args, "users").split(",") if u.strip()]
         if len(users) != 1:
             raise SlackError("not_enough_users" if not users else "too_many_users")
-        self._user(users[0])
+        if self._known_user(users[0]).deleted:
+            raise SlackError("user_disabled")
         return {"channel": {"id": self.dm_channel(users[0]).id}}
 
     # --- chat -------------------------------------------------------------------------
@@ -470,6 +611,7 @@ class Workspace:
         user = self._user(self._required(args, "user"))
         if self.bot.id not in channel.members and not channel.is_im:
             raise SlackError("not_in_channel")
+        self._not_archived(channel)
         if user.id not in channel.members:
             raise SlackError("user_not_in_channel")
         text, blocks = self._message_body(args)
@@ -484,6 +626,7 @@ class Workspace:
             raise SlackError("message_not_found")
         if message.user != self.bot.id:
             raise SlackError("cant_update_message")
+        self._not_archived(channel, "is_inactive")
         message.text, message.blocks = self._message_body(args)
         message.edited = True
         return {"channel": channel.id, "ts": ts, "text": message.text}
@@ -505,7 +648,10 @@ class Workspace:
             raise SlackError("invalid_trigger_id")
         if trigger.used:
             raise SlackError("exchanged_trigger_id")
-        if self.monotonic() - trigger.issued > TRIGGER_TTL_S:
+        # Three seconds by the workspace's clock and by the real one: a frozen simulated
+        # clock must not let a slow listener off.
+        late = self.monotonic() - trigger.issued > TRIGGER_TTL_S
+        if late or time.monotonic() - trigger.issued_real > TRIGGER_TTL_S:
             raise SlackError("expired_trigger_id")
         trigger.used = True
         return trigger
@@ -577,6 +723,9 @@ class Workspace:
         channel = self._visible_channel(self._required(args, "channel_id"))
         if self.bot.id not in channel.members:
             raise SlackError("not_in_channel")
+        # bookmarks.add documents no archived-channel error; permission_denied is its
+        # "No permission to perform this operation."
+        self._not_archived(channel, "permission_denied")
         title = self._required(args, "title")
         kind = self._required(args, "type")
         link = str(args.get("link") or "")
