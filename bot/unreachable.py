@@ -20,6 +20,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.kit import esc
 from bot.directory import remember_user
 from bot.internal_channel import SHARED, exposed, mark_exposed, mark_internal
 from bot.ownership.redirect import stand_in_for
@@ -98,11 +99,11 @@ def _deactivated_text(services: Services, account: Account, user_id: str) -> str
     how = (
         "Update the account's manager in the CRM."
         if key in ("manager", "")
-        else f"A manager can hand the role over with `/baton assign {account.name} {key} @person`."
+        else f"A manager can hand the role over with `/baton assign {esc(account.name)} {key} @person`."
     )
     return (
         f":warning: <@{user_id}> ({role or 'owner'}) has been deactivated in Slack. The "
-        f"messages Baton owed them about {account.name} now {goes}. {how}"
+        f"messages Baton owed them about {esc(account.name)} now {goes}. {how}"
     )
 
 
@@ -170,12 +171,12 @@ async def _account_of(services: Services, held: Held) -> Account | None:
 
 def channel_trouble_text(account: Account, problem: str) -> str:
     channel = f"#{account.channel_name}" if account.channel_name else "its channel"
-    reopen = f"or run `/baton reopen {account.name}` to give the account a new channel"
+    reopen = f"or run `/baton reopen {esc(account.name)}` to give the account a new channel"
     if problem == "is_archived":
-        cause = f"{channel}, the channel for {account.name}, was archived"
+        cause = f"{channel}, the channel for {esc(account.name)}, was archived"
         fix = f"Unarchive {channel} and they go out within {_minutes()} minutes, {reopen}."
     else:
-        cause = f"Baton was removed from {channel}, the channel for {account.name}"
+        cause = f"Baton was removed from {channel}, the channel for {esc(account.name)}"
         fix = (
             f"Invite @Baton back (`/invite @Baton` in {channel}) and they go out within "
             f"{_minutes()} minutes, {reopen}."
@@ -197,10 +198,10 @@ async def creation_refused(services: Services, account: Account) -> None:
         log.warning("account %s: Slack will not let Baton create channels", account.id)
         return
     text = (
-        f":warning: Baton could not create a channel for {account.name}: a workspace setting "
+        f":warning: Baton could not create a channel for {esc(account.name)}: a workspace setting "
         "stops apps from creating channels. Ask a workspace admin to let Baton create "
         "channels (Workspace settings → Permissions → Channel Management) and Baton tries "
         f"again within the hour, or create a channel yourself, invite @Baton to it and run "
-        f"`/baton reopen {account.name} #that-channel`."
+        f"`/baton reopen {esc(account.name)} #that-channel`."
     )
     await send_now(services, about(services, account, "channel-create-refused", manager, text))

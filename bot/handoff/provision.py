@@ -69,7 +69,8 @@ async def _provision(services: Services, account: Account) -> Account:
         account = await open_channel(services, account)
     await invite_people(services, account)
     client = services.client
-    await client.conversations_setTopic(channel=account.channel_id, topic=topic(account))
+    if account.channel_shared_at is None:  # the topic shows ARR: internal only
+        await client.conversations_setTopic(channel=account.channel_id, topic=topic(account))
     first_time = account.provisioned_at is None
     if first_time and account.crm_url:
         await client.bookmarks_add(

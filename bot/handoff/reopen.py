@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.accounts import Refusal
 from bot.blocks.handoff import topic
+from bot.blocks.kit import esc
 from bot.handoff.channels import invite_people
 from bot.handoff.provision import open_channel, provision
 from bot.lookup import CHANNEL_MENTION, find_accounts, which_account
@@ -46,7 +47,7 @@ async def reopen(services: Services, text: str, command: dict) -> str:
     if mention:
         account = await _adopt(services, account, mention.group(1))
     elif old and await channel_problem(services, old) is None:
-        return f"<#{old}> still works for {account.name}: nothing to reopen."
+        return f"<#{old}> still works for {esc(account.name)}: nothing to reopen."
     else:
         account = await _open_new(services, account)
     return await _settle_in(services, account, old)
@@ -69,7 +70,7 @@ async def _open_new(services: Services, account: Account) -> Account:
         if exc.response.get("error") == "restricted_action":
             raise Refusal(
                 "A workspace setting stops Baton from creating channels: create one, invite "
-                f"@Baton to it, then run `/baton reopen {account.name} #that-channel`."
+                f"@Baton to it, then run `/baton reopen {esc(account.name)} #that-channel`."
             ) from None
         raise
 
@@ -106,7 +107,7 @@ async def _settle_in(services: Services, account: Account, old: str | None) -> s
                 account,
                 f"reopened-{new}",
                 new,
-                f"This is {account.name}'s channel now{was}. Baton posts here from now on.",
+                f"This is {esc(account.name)}'s channel now{was}. Baton posts here from now on.",
             ),
         )
     moved = 0
@@ -115,4 +116,4 @@ async def _settle_in(services: Services, account: Account, old: str | None) -> s
             release_held, services.engine, account.team_id, old, services.clock(), new
         )
     held = f" The {moved} message{'s' * (moved != 1)} Baton was holding follow." if moved else ""
-    return f"Done: <#{new}> is now the channel for {account.name}.{held}"
+    return f"Done: <#{new}> is now the channel for {esc(account.name)}.{held}"
