@@ -6,6 +6,9 @@ import logging
 from collections.abc import Awaitable
 from datetime import datetime
 
+from aiohttp import ClientConnectionError
+from sqlalchemy.exc import DBAPIError
+
 from bot.delivery import DeliveryReport, deliver_due
 from bot.faults import load_faults
 from bot.managers import refresh_managers
@@ -18,6 +21,7 @@ from bot.relevance import moot_reason
 from bot.renewal.catch_up import catch_up_overdue
 from bot.services import Services
 from bot.unreachable import settle_held
+from storage.db import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,15 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
 
 
 async def _stage(name: str, work: Awaitable[object]) -> None:
+    """One stage's failure is logged and the tick goes on, unless Slack or the database
+    cannot be reached at all: then no stage can do anything, and the caller says so."""
     try:
         await work
+    except (ClientConnectionError, TimeoutError):
+        raise
+    except DBAPIError as exc:
+        if is_outage(exc):
+            raise
+        log.exception("tick: %s failed; the next tick tries again", name)
     except Exception:
         log.exception("tick: %s failed; the next tick tries again", name)
