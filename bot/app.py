@@ -9,6 +9,7 @@ from slack_bolt.response import BoltResponse
 
 from bot import listeners
 from bot.listeners.guard import PayloadGuard
+from bot.listeners.members_only import MembersOnly
 from bot.services import Services
 from bot.slack_client import bolt_env_masked
 from storage.db import is_outage, outage_reason
@@ -35,6 +36,7 @@ def build_app(services: Services, *, process_before_response: bool = False) -> A
             logger=logging.getLogger("baton.bolt"),
             before_authorize=PayloadGuard(),
         )
+    app.use(MembersOnly(services))
     listeners.register(app, services)
 
     @app.error

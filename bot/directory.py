@@ -31,6 +31,18 @@ async def remember_user(services: Services, team_id: str, user: dict[str, Any]) 
         tz=_fitting(user.get("tz"), 64),
         now=services.clock(),
         deactivated=bool(user.get("deleted")),
+        outsider=is_outsider(user, team_id),
+    )
+
+
+def is_outsider(user: dict[str, Any], team_id: str) -> bool:
+    """A guest, or someone from another organisation (Slack Connect)."""
+    other_team = bool(user.get("team_id")) and user.get("team_id") != team_id
+    return bool(
+        other_team
+        or user.get("is_restricted")
+        or user.get("is_ultra_restricted")
+        or user.get("is_stranger")
     )
 
 

@@ -140,14 +140,3 @@ async def on_channel_event(
         # Unshared from one organisation: Slack says whether others remain; ask it.
         response = await services.client.conversations_info(channel=channel_id)
         await _settle(services, account, exposed(response["channel"]), now)
-
-
-def is_outsider(user: dict[str, Any], team_id: str) -> bool:
-    """A guest, or someone from another organisation (Slack Connect)."""
-    other_team = bool(user.get("team_id")) and user.get("team_id") != team_id
-    return bool(
-        other_team
-        or user.get("is_restricted")
-        or user.get("is_ultra_restricted")
-        or user.get("is_stranger")
-    )

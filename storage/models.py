@@ -11,7 +11,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -54,6 +64,10 @@ class Person(SQLModel, table=True):
     tz: str | None = Field(default=None, max_length=64)
     refreshed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # Slack: deleted
+    # A guest, or someone from another organisation (Slack Connect): Baton serves them nothing.
+    outsider: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class OutboxMessage(SQLModel, table=True):

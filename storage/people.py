@@ -20,6 +20,7 @@ def upsert_person(
     tz: str | None,
     now: datetime,
     deactivated: bool = False,
+    outsider: bool = False,
 ) -> None:
     values = {
         "team_id": team_id,
@@ -29,6 +30,7 @@ def upsert_person(
         "tz": tz,
         "refreshed_at": now,
         "deactivated_at": now if deactivated else None,
+        "outsider": outsider,
     }
     upsert(engine, Person, values, ["team_id", "user_id"])
 

@@ -128,3 +128,31 @@ async def test_a_guest_joining_the_account_channel_counts_as_outside(
     await sim_driver.member_joined(internal, colleague)  # a member is no exposure
     await run_tick(sim_bot.services)
     assert len(manager_notices(sandbox, people)) == 1
+
+
+async def test_guests_and_other_organisations_get_nothing_from_baton(
+    driver, sandbox, bot, people
+) -> None:
+    await closed_won(driver, deal())
+    internal = account_channel(sandbox.workspace)
+    priya = sandbox.workspace.add_user(
+        "priya", "Priya Shah", "priya@customer.test", team_id="T0CUSTOMER"
+    )
+    gus = sandbox.workspace.add_user("gus", "Gus Guest", "gus@agency.test", guest="multi")
+    for outsider in (priya, gus):
+        reply = await driver.command(outsider, "owner acme")
+        assert reply.json["text"] == "Baton answers only members of this workspace."
+        request = next(m for m in internal.messages if "is due" in m.text)
+        before = set(sandbox.workspace.views)
+        click = await driver.click(  # anyone in the workspace may add the marketing part
+            outsider,
+            "baton_marketing_open",
+            value=request.blocks[-1]["elements"][0]["value"],
+            block_id=request.blocks[-1]["block_id"],
+            channel=internal,
+            message_ts=request.ts,
+        )
+        assert click.status == 200 and set(sandbox.workspace.views) == before
+    # A member of the workspace is answered as before.
+    reply = await driver.command(people.csm, "owner acme")
+    assert "Acme Robotics" in reply.json["text"]

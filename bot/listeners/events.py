@@ -6,8 +6,8 @@ import asyncio
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.directory import remember_user, zone_of
-from bot.internal_channel import is_outsider, on_channel_event
+from bot.directory import is_outsider, remember_user, zone_of
+from bot.internal_channel import on_channel_event
 from bot.services import Services
 from bot.unreachable import on_deactivated
 from storage.accounts import account_in_channel

@@ -1,6 +1,6 @@
 """Trust: CRM update order and replayed webhooks, failures kept per account (and shown),
-a paused workspace when Slack refuses the token, and the customer-facing channel apart
-from the internal one.
+a paused workspace when Slack refuses the token, the customer-facing channel apart from
+the internal one, and people from outside the workspace (guests, Slack Connect).
 
 Revision ID: 0007
 Revises: 0006
@@ -36,6 +36,10 @@ def upgrade() -> None:
         op.add_column("accounts", sa.Column(name, kind, nullable=True))
     for name, kind in _WORKSPACE_COLUMNS:
         op.add_column("workspaces", sa.Column(name, kind, nullable=True))
+    op.add_column(
+        "people",
+        sa.Column("outsider", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.create_table(
         "webhook_receipts",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -66,6 +70,7 @@ def downgrade() -> None:
     op.drop_table("webhook_receipts")
     # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch copy of `accounts` would lose
     # its expression indexes, which SQLite's reflection cannot see.
+    op.execute("ALTER TABLE people DROP COLUMN outsider")
     for table, columns in (("workspaces", _WORKSPACE_COLUMNS), ("accounts", _ACCOUNT_COLUMNS)):
         for name, _kind in reversed(columns):
             op.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
