@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,10 @@ from storage import outbox
 log = logging.getLogger(__name__)
 METADATA_EVENT = "baton_outbox"
 DEFAULT_RETRY_AFTER_S = 30
+# Slack is called for a claim no later than this after it was made; a claim still unsent by
+# then (a slow batch) goes back to pending instead. With the client timeout this bounds when
+# a claimed message can reach Slack, which reconciliation relies on (see bot.reconcile).
+SEND_DEADLINE = timedelta(seconds=60)
 
 
 @dataclass
@@ -59,6 +64,7 @@ async def deliver_due(
     route: Route | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
+    started = time.monotonic()  # `now` must be fresh: claims are stamped with it
     claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids)
     for claim in claims:
         moot = "expired" if claim.expires_at is not None and claim.expires_at <= now else None
@@ -78,6 +84,11 @@ async def deliver_due(
                 outbox.redirect, engine, claim, rerouted
             ):
                 claim = rerouted
+        if time.monotonic() - started > SEND_DEADLINE.total_seconds():
+            await asyncio.to_thread(outbox.release, engine, claim, now, "send deadline passed")
+            report.deferred.append(claim.id)
+            report.retry_at[claim.id] = now
+            continue
         await deliver_claim(engine, client, claim, now, report)
     return report
 

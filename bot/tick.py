@@ -25,7 +25,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     return await deliver_due(
         services.engine,
         services.sender,
-        instant,
+        now or services.clock(),  # a fresh stamp for the claims (see bot.reconcile)
         relevance=moot_reason,
         route=outbound_route(services),
     )
