@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,10 @@ DEFAULT_RETRY_AFTER_S = 30
 UNREACHABLE = frozenset(
     {"is_archived", "not_in_channel", "channel_not_found", "user_disabled", "user_not_found"}
 )
+# Slack is called for a claim no later than this after it was made; a claim still unsent by
+# then (a slow batch) goes back to pending instead. With the client timeout this bounds when
+# a claimed message can reach Slack, which reconciliation relies on (see bot.reconcile).
+SEND_DEADLINE = timedelta(seconds=60)
 
 
 @dataclass
@@ -81,6 +86,7 @@ async def deliver_due(
     guard: Guard | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
+    started = time.monotonic()  # `now` must be fresh: claims are stamped with it
     paused = {w.team_id for w in await asyncio.to_thread(paused_workspaces, engine)}
     claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids, paused)
     for claim in claims:
@@ -101,6 +107,11 @@ async def deliver_due(
         if isinstance(ready, str):
             await asyncio.to_thread(outbox.mark_cancelled, engine, claim, ready)
             report.cancelled.append(claim.id)
+            continue
+        if time.monotonic() - started > SEND_DEADLINE.total_seconds():
+            await asyncio.to_thread(outbox.release, engine, claim, now, "send deadline passed")
+            report.deferred.append(claim.id)
+            report.retry_at[claim.id] = now
             continue
         await deliver_claim(engine, client, ready, now, report, paused)
     return report

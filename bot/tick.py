@@ -38,7 +38,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
         log.exception("tick: could not read the paused workspaces")
         paused = set()
     await _stage("refreshing manager groups", refresh_managers(services))
-    await _stage("reconciling", reconcile(services, instant))
+    await _stage("reconciling", reconcile(services, instant, skip_teams=paused))
     await _stage("planning", plan_due(services, instant, skip_teams=paused))
     await _stage("planning digests", plan_digests(services, instant, skip_teams=paused))
     await _stage("catching up", catch_up_overdue(services, instant))
@@ -46,7 +46,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     return await deliver_due(
         services.engine,
         services.sender,
-        instant,
+        now or services.clock(),  # a fresh stamp for the claims (see bot.reconcile)
         relevance=moot_reason,
         route=outbound_route(services),
         guard=outbound_guard(services),

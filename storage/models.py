@@ -97,7 +97,10 @@ class OutboxMessage(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # skip if later
     status: str = Field(default=OutboxStatus.PENDING, max_length=16, index=True)
     claim_token: str | None = Field(default=None, max_length=64)
+    # When the claim under which Slack may have the message was made (reconciling keeps it).
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # An uncertain row is not read back before this (a failed read, a rate limit, a lease).
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=255)
     sent_channel: str | None = Field(default=None, max_length=32)

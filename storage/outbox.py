@@ -50,6 +50,7 @@ class Claim:
     account_id: int | None = None
     expires_at: datetime | None = None
     dedupe_key: str = ""
+    claimed_at: datetime | None = None  # the claim under which Slack may have it
 
 
 _CLAIM_COLUMNS = (
@@ -64,6 +65,7 @@ _CLAIM_COLUMNS = (
     OutboxMessage.kind,
     OutboxMessage.account_id,
     OutboxMessage.expires_at,
+    OutboxMessage.claimed_at,
 )
 
 
@@ -138,6 +140,7 @@ def claim_due(
             status=OutboxStatus.SENDING,
             claim_token=token,
             claimed_at=now,
+            next_check_at=None,
             attempts=OutboxMessage.attempts + 1,
         )
         .returning(*_CLAIM_COLUMNS)
@@ -149,13 +152,16 @@ def claim_due(
 
 
 def reclaim_uncertain(
-    engine: Engine, now: datetime, stale_before: datetime, limit: int = 20
+    engine: Engine, now: datetime, stale_before: datetime, hold_until: datetime, limit: int = 100
 ) -> list[Claim]:
-    """Claim rows whose fate at Slack is unknown, to reconcile them before any resend.
+    """Claim rows whose fate at Slack is unknown, to read them back before any resend.
 
     "unknown": the call timed out or Slack answered 5xx. A "sending" row claimed before
     `stale_before`: its worker died between calling Slack and recording the result
     (a sending worker gives up long before that, so none is still waiting on Slack).
+    Either is skipped while its `next_check_at` is ahead (asked again later, or held by a
+    reconciler until `hold_until`). `claimed_at` is left alone: it still says when the
+    message may have been posted, which bounds the history to read.
     """
     token = secrets.token_hex(16)
     uncertain = (
@@ -165,7 +171,8 @@ def reclaim_uncertain(
             | (
                 (OutboxMessage.status == OutboxStatus.SENDING)
                 & (OutboxMessage.claimed_at < stale_before)
-            )
+            ),
+            or_(OutboxMessage.next_check_at.is_(None), OutboxMessage.next_check_at <= now),
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
@@ -175,7 +182,7 @@ def reclaim_uncertain(
     statement = (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(select(uncertain.c.id)))
-        .values(status=OutboxStatus.SENDING, claim_token=token, claimed_at=now)
+        .values(status=OutboxStatus.SENDING, claim_token=token, next_check_at=hold_until)
         .returning(*_CLAIM_COLUMNS)
     )
     with session_scope(engine, immediate=True) as session:
@@ -216,6 +223,7 @@ def release(engine: Engine, claim: Claim, retry_at: datetime, error: str) -> boo
         status=OutboxStatus.PENDING,
         due_at=retry_at,
         claim_token=None,
+        next_check_at=None,
         last_error=error[:255],
     )
 
@@ -231,6 +239,13 @@ def redirect(engine: Engine, claim: Claim, rerouted: Claim) -> bool:
 def mark_unknown(engine: Engine, claim: Claim, error: str) -> bool:
     """Slack may have taken it (timeout, 5xx): never resend without reconciling first."""
     return _finish(engine, claim, status=OutboxStatus.UNKNOWN, last_error=error[:255])
+
+
+def recheck_later(engine: Engine, claim: Claim, at: datetime, error: str) -> bool:
+    """Still unknown (Slack could not be read back, or not conclusively yet): ask at `at`."""
+    return _finish(
+        engine, claim, status=OutboxStatus.UNKNOWN, next_check_at=at, last_error=error[:255]
+    )
 
 
 def mark_cancelled(engine: Engine, claim: Claim, reason: str) -> bool:

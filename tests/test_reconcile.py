@@ -2,26 +2,37 @@
 
 import asyncio
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from bot.delivery import deliver_due
-from bot.reconcile import SEND_LEASE, reconcile
+from bot import delivery
+from bot.delivery import METADATA_EVENT, deliver_due
+from bot.reconcile import MAX_PAGES, PAGE_SIZE, READS_PER_PASS, SEND_LEASE, reconcile
 from bot.runner import BotServer
 from bot.sandbox import SlackSandbox
+from bot.sandbox.server import Fault
+from bot.slack_client import make_client
 from storage import outbox
-from storage.db import session_scope
+from storage.db import make_engine, session_scope
+from storage.migrate import upgrade
 from storage.models import OutboxMessage
+from storage.types import UTCDateTime
 from tests.helpers import BATON, clean_env, free_port, run_baton, until, wait_healthy
 
-# Real time: the sandbox stamps messages with the wall clock, and history is read from the
-# due time on.
-NOW = datetime.now(UTC).replace(microsecond=0)
+# Real time here: the sandbox stamps messages with the wall clock, and a claim is stamped
+# with the `now` it is made at.
 
 
-def owe(engine, sandbox: SlackSandbox, key: str, channel: str, **extra) -> int:  # noqa: ANN001
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def owe(engine, sandbox: SlackSandbox, key: str, channel: str, due_at: datetime, **extra) -> int:  # noqa: ANN001
     return outbox.enqueue(
         engine,
         outbox.OwedMessage(
@@ -29,7 +40,7 @@ def owe(engine, sandbox: SlackSandbox, key: str, channel: str, **extra) -> int: 
             dedupe_key=key,
             channel=channel,
             text=f"nudge {key}",
-            due_at=extra.pop("due_at", NOW),
+            due_at=due_at,
             **extra,
         ),
     )
@@ -44,70 +55,264 @@ def row(engine, row_id: int) -> OutboxMessage:  # noqa: ANN001
         return session.get(OutboxMessage, row_id)
 
 
+def chatter(sandbox: SlackSandbox, channel: str, count: int, **extra) -> list[str]:
+    """Other messages in the conversation (straight into the workspace: no rate limit)."""
+    post = sandbox.workspace.api_chat_postMessage
+    return [post({"channel": channel, "text": "chatter", **extra})["ts"] for _ in range(count)]
+
+
+def reads(sandbox: SlackSandbox) -> int:
+    return len(sandbox.calls_of("conversations.history")) + len(
+        sandbox.calls_of("conversations.replies")
+    )
+
+
 @pytest.fixture
 async def services(bot: BotServer):  # noqa: ANN201
     return bot.services
 
 
-async def test_a_message_slack_accepted_is_recorded_not_resent(services, sandbox, people) -> None:
-    row_id = owe(services.engine, sandbox, "a", people.csm.id)
+async def test_a_message_slack_accepted_is_recorded_not_resent(
+    services, sandbox, people, now
+) -> None:
+    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
     sandbox.inject("chat.postMessage", status=503, after_effect=True)
-    assert (await deliver_due(services.engine, services.sender, NOW)).unknown == [row_id]
-    report = await reconcile(services, NOW + timedelta(minutes=1))
+    assert (await deliver_due(services.engine, services.sender, now)).unknown == [row_id]
+    report = await reconcile(services, now + timedelta(minutes=1))
     assert report.found == [row_id]
     settled = row(services.engine, row_id)
     (message,) = sandbox.workspace.dm_channel(people.csm.id).messages
     assert (settled.status, settled.sent_ts) == ("sent", message.ts)
 
 
-async def test_a_message_slack_never_got_is_sent_once(services, sandbox, people) -> None:
-    row_id = owe(services.engine, sandbox, "a", people.csm.id)
+async def test_a_message_slack_never_got_is_owed_again_after_the_lease(
+    services, sandbox, people, now
+) -> None:
+    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
     sandbox.inject("chat.postMessage", status=500)
-    await deliver_due(services.engine, services.sender, NOW)
+    await deliver_due(services.engine, services.sender, now)
     assert texts(sandbox, people.csm.id) == []
-    report = await reconcile(services, NOW + timedelta(minutes=1))
-    assert report.resent.sent == [row_id]
-    await reconcile(services, NOW + timedelta(minutes=5))
+    early = await reconcile(services, now + timedelta(minutes=1))
+    assert early.undecided == [row_id] and row(services.engine, row_id).status == "unknown"
+    report = await reconcile(services, now + SEND_LEASE + timedelta(seconds=1))
+    assert report.released == [row_id] and row(services.engine, row_id).status == "pending"
+    await deliver_due(services.engine, services.sender, now + SEND_LEASE + timedelta(seconds=1))
+    await reconcile(services, now + timedelta(minutes=5))
     assert texts(sandbox, people.csm.id) == ["nudge a"]
     assert row(services.engine, row_id).status == "sent"
 
 
-async def test_a_dead_workers_claim_waits_for_its_lease(services, sandbox, people) -> None:
-    landed = owe(services.engine, sandbox, "landed", people.ae.id)
-    lost = owe(services.engine, sandbox, "lost", people.csm.id)
-    claims = outbox.claim_due(services.engine, NOW)  # the worker claims both...
+async def test_a_slow_post_that_lands_after_an_early_read_is_found(
+    services, sandbox, people, now
+) -> None:
+    """Nothing found before the lease ran out proves nothing: the post may be landing."""
+    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
+    sandbox.inject("chat.postMessage", status=504)
+    await deliver_due(services.engine, services.sender, now)
+    assert (await reconcile(services, now + timedelta(seconds=20))).undecided == [row_id]
+    await services.sender.chat_postMessage(  # ...Slack finishes the post it had taken
+        channel=people.csm.id,
+        text="nudge a",
+        metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": row_id}},
+    )
+    before = reads(sandbox)
+    assert (await reconcile(services, now + timedelta(seconds=90))).undecided == []
+    assert reads(sandbox) == before  # not read again before the lease has run out
+    report = await reconcile(services, now + SEND_LEASE + timedelta(seconds=1))
+    assert report.found == [row_id] and report.released == []
+    assert texts(sandbox, people.csm.id) == ["nudge a"]
+
+
+async def test_a_dead_workers_claim_waits_for_its_lease(services, sandbox, people, now) -> None:
+    landed = owe(services.engine, sandbox, "landed", people.ae.id, now)
+    lost = owe(services.engine, sandbox, "lost", people.csm.id, now)
+    claims = outbox.claim_due(services.engine, now)  # the worker claims both...
     landed_claim = next(c for c in claims if c.id == landed)
     await services.sender.chat_postMessage(  # ...Slack takes one, and the worker dies.
         channel=people.ae.id,
         text="nudge landed",
-        metadata={"event_type": "baton_outbox", "event_payload": {"outbox_id": landed_claim.id}},
+        metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": landed_claim.id}},
     )
-    early = await reconcile(services, NOW + SEND_LEASE - timedelta(seconds=1))
-    assert early.found == [] and early.resent.sent == []  # the worker might still be alive
-    report = await reconcile(services, NOW + SEND_LEASE + timedelta(seconds=1))
-    assert report.found == [landed] and report.resent.sent == [lost]
+    early = await reconcile(services, now + SEND_LEASE - timedelta(seconds=1))
+    assert early.found == [] and early.released == []  # the worker might still be alive
+    later = now + SEND_LEASE + timedelta(seconds=1)
+    report = await reconcile(services, later)
+    assert report.found == [landed] and report.released == [lost]
+    assert (await deliver_due(services.engine, services.sender, later)).sent == [lost]
     assert texts(sandbox, people.ae.id) == ["nudge landed"]
     assert texts(sandbox, people.csm.id) == ["nudge lost"]
 
 
-async def test_thread_replies_are_found_in_their_thread(services, sandbox, people) -> None:
+async def test_thread_replies_are_found_in_their_thread(services, sandbox, people, now) -> None:
     parent = await services.sender.chat_postMessage(channel=people.csm.id, text="parent")
-    row_id = owe(services.engine, sandbox, "reply", people.csm.id, thread_ts=parent["ts"])
+    row_id = owe(services.engine, sandbox, "reply", people.csm.id, now, thread_ts=parent["ts"])
     sandbox.inject("chat.postMessage", status=502, after_effect=True)
-    await deliver_due(services.engine, services.sender, NOW)
-    assert (await reconcile(services, NOW + timedelta(minutes=1))).found == [row_id]
+    await deliver_due(services.engine, services.sender, now)
+    assert (await reconcile(services, now + timedelta(minutes=1))).found == [row_id]
     assert texts(sandbox, people.csm.id) == ["parent", "nudge reply"]
 
 
-async def test_slack_trouble_while_reconciling_decides_nothing(services, sandbox, people) -> None:
-    row_id = owe(services.engine, sandbox, "a", people.csm.id)
+async def test_slack_trouble_while_reconciling_decides_nothing(
+    services, sandbox, people, now
+) -> None:
+    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
     sandbox.inject("chat.postMessage", status=500, after_effect=True)
-    await deliver_due(services.engine, services.sender, NOW)
+    await deliver_due(services.engine, services.sender, now)
     sandbox.inject("conversations.history", error="fatal_error")
-    assert (await reconcile(services, NOW + timedelta(minutes=1))).undecided == [row_id]
+    assert (await reconcile(services, now + timedelta(minutes=1))).undecided == [row_id]
     assert row(services.engine, row_id).status == "unknown"
-    assert (await reconcile(services, NOW + timedelta(minutes=2))).found == [row_id]
+    assert (await reconcile(services, now + timedelta(minutes=2))).found == [row_id]
     assert texts(sandbox, people.csm.id) == ["nudge a"]
+
+
+async def test_a_message_pages_deep_in_a_busy_channel_is_found(
+    services, sandbox, people, now
+) -> None:
+    channel = sandbox.workspace.add_channel("busy", [sandbox.workspace.bot.id]).id
+    posted = owe(services.engine, sandbox, "posted", channel, now)
+    never = owe(services.engine, sandbox, "never", channel, now)
+    sandbox.inject("chat.postMessage", status=500, after_effect=True)
+    sandbox.inject("chat.postMessage", status=503)
+    await deliver_due(services.engine, services.sender, now)
+    chatter(sandbox, channel, 2 * PAGE_SIZE + 50)  # it is three pages down now
+    report = await reconcile(services, now + SEND_LEASE + timedelta(seconds=1))
+    assert report.found == [posted] and report.released == [never]
+    assert reads(sandbox) == 3  # one read of the window, every page of it, for both rows
+    (message,) = [m for m in sandbox.workspace.channels[channel].messages if m.metadata]
+    assert row(services.engine, posted).sent_ts == message.ts
+
+
+async def test_a_thread_read_back_follows_its_cursor(services, sandbox, people, now) -> None:
+    channel = sandbox.workspace.add_channel("threads", [sandbox.workspace.bot.id]).id
+    (parent,) = chatter(sandbox, channel, 1)
+    row_id = owe(services.engine, sandbox, "reply", channel, now, thread_ts=parent)
+    chatter(sandbox, channel, PAGE_SIZE, thread_ts=parent)
+    sandbox.inject("chat.postMessage", status=500, after_effect=True)
+    await deliver_due(services.engine, services.sender, now)
+    assert (await reconcile(services, now + timedelta(minutes=1))).found == [row_id]
+    assert len(sandbox.calls_of("conversations.replies")) == 2
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"error": "internal_error"}, {"delay_s": 1.5}])
+async def test_a_window_read_in_part_concludes_nothing(services, sandbox, now, fault) -> None:
+    impatient = replace(services, sender=sender_with_timeout(sandbox, 1))
+    channel = sandbox.workspace.add_channel("partly", [sandbox.workspace.bot.id]).id
+    row_id = owe(services.engine, sandbox, "a", channel, now)
+    sandbox.inject("chat.postMessage", status=503)
+    await deliver_due(services.engine, services.sender, now)
+    chatter(sandbox, channel, PAGE_SIZE + 1)
+    # The first page reads; the second fails (a held answer outlasts the client's patience).
+    pages = iter([None, Fault("conversations.history", 0, **fault)])
+    sandbox.chaos = lambda method: next(pages, None) if method == "conversations.history" else None
+    later = now + SEND_LEASE + timedelta(seconds=1)
+    report = await reconcile(impatient, later)
+    assert report.undecided == [row_id] and report.released == []
+    assert row(services.engine, row_id).status == "unknown"
+    before = reads(sandbox)
+    assert (await reconcile(impatient, later + timedelta(seconds=5))).undecided == []
+    assert reads(sandbox) == before  # a row that could not be read waits before the next read
+    report = await reconcile(impatient, later + timedelta(minutes=2))
+    assert report.released == [row_id]
+
+
+async def test_a_rate_limited_read_waits_out_retry_after(services, sandbox, people, now) -> None:
+    rows = [
+        owe(services.engine, sandbox, key, user.id, now)
+        for key, user in zip("abc", (people.ae, people.csm, people.manager), strict=True)
+    ]
+    for _ in rows:
+        sandbox.inject("chat.postMessage", status=503)
+    await deliver_due(services.engine, services.sender, now)
+    sandbox.inject("conversations.history", status=429, retry_after=40)
+    later = now + SEND_LEASE + timedelta(seconds=1)
+    report = await reconcile(services, later)
+    assert sorted(report.undecided) == sorted(rows)
+    assert reads(sandbox) == 1  # no further read in that pass, for any row
+    assert (await reconcile(services, later + timedelta(seconds=39))).undecided == []
+    report = await reconcile(services, later + timedelta(seconds=40))
+    assert sorted(report.released) == sorted(rows)
+
+
+async def test_a_pass_rations_its_reads(services, sandbox, now) -> None:
+    bot = sandbox.workspace.bot.id
+    channels = [sandbox.workspace.add_channel(f"c{n}", [bot]).id for n in range(READS_PER_PASS + 5)]
+    rows = [owe(services.engine, sandbox, c, c, now) for c in channels]
+    for _ in rows:
+        sandbox.inject("chat.postMessage", status=503)
+    await deliver_due(services.engine, services.sender, now)
+    later = now + SEND_LEASE + timedelta(seconds=1)
+    first = await reconcile(services, later)
+    assert reads(sandbox) == READS_PER_PASS
+    assert len(first.released) == READS_PER_PASS and len(first.undecided) == 5
+    second = await reconcile(services, later + timedelta(seconds=30))
+    assert sorted(first.released + second.released) == sorted(rows)
+
+
+async def test_a_window_too_deep_to_read_stays_unknown(services, sandbox, now) -> None:
+    channel = sandbox.workspace.add_channel("flooded", [sandbox.workspace.bot.id]).id
+    row_id = owe(services.engine, sandbox, "a", channel, now)
+    sandbox.inject("chat.postMessage", status=503)
+    await deliver_due(services.engine, services.sender, now)
+    chatter(sandbox, channel, MAX_PAGES * PAGE_SIZE + 1)
+    report = await reconcile(services, now + SEND_LEASE + timedelta(seconds=1))
+    assert report.undecided == [row_id] and reads(sandbox) == MAX_PAGES
+    assert "pages" in row(services.engine, row_id).last_error
+
+
+async def test_a_claim_not_sent_by_its_deadline_goes_back_unsent(
+    engine, sandbox, people, now, monkeypatch
+) -> None:
+    """A slow batch must not post a claim so old that a reconciler may already doubt it."""
+    monkeypatch.setattr(delivery, "SEND_DEADLINE", timedelta(seconds=0.5))
+    first = owe(engine, sandbox, "first", people.ae.id, now)
+    second = owe(engine, sandbox, "second", people.csm.id, now)
+    sandbox.inject("chat.postMessage", delay_s=0.8, status=503)  # the first post is slow
+    report = await deliver_due(engine, sender_with_timeout(sandbox, 2), now)
+    assert report.unknown == [first] and report.deferred == [second]
+    assert len(sandbox.calls_of("chat.postMessage")) == 1
+    assert row(engine, second).status == "pending"
+
+
+def test_rows_in_flight_at_upgrade_get_a_safe_window(database_url: str) -> None:
+    """Before 0007, reconciling moved claimed_at past the attempt; the due time is a floor."""
+    engine = make_engine(database_url)
+    upgrade(engine, "0006")
+    due = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    legacy = sa.table(
+        "outbox",
+        *(sa.column(name) for name in ("team_id", "dedupe_key", "kind", "channel", "text")),
+        *(sa.column(name) for name in ("status", "attempts")),
+        *(sa.column(name, UTCDateTime()) for name in ("due_at", "claimed_at", "created_at")),
+    )
+    with engine.begin() as connection:
+        for key, status in (("doubted", "unknown"), ("settled", "sent")):
+            connection.execute(
+                sa.insert(legacy).values(
+                    team_id="T1",
+                    dedupe_key=key,
+                    kind="message",
+                    channel="U1",
+                    text=key,
+                    status=status,
+                    attempts=1,
+                    due_at=due,
+                    claimed_at=due + timedelta(hours=1),
+                    created_at=due,
+                )
+            )
+    upgrade(engine)
+    with session_scope(engine) as session:
+        claimed = dict(
+            session.execute(sa.select(OutboxMessage.dedupe_key, OutboxMessage.claimed_at)).all()
+        )
+    engine.dispose()
+    assert claimed == {"doubted": due, "settled": due + timedelta(hours=1)}
+
+
+def sender_with_timeout(sandbox: SlackSandbox, seconds: float):  # noqa: ANN201
+    return make_client(
+        sandbox.workspace.bot_token, sandbox.api_url, timeout=seconds, retry_rate_limits=False
+    )
 
 
 @pytest.mark.parametrize("slack_has_it", [True, False])

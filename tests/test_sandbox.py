@@ -296,3 +296,119 @@ async def test_every_call_is_recorded(sandbox: SlackSandbox, client: AsyncWebCli
         ("auth.test", True, None),
         ("conversations.create", False, "invalid_name_specials"),
     ]
+
+
+def posted(sandbox: SlackSandbox, channel: str, count: int, **extra) -> list[str]:
+    """Messages straight into the workspace (no rate limit): their ts, oldest first."""
+    post = sandbox.workspace.api_chat_postMessage
+    return [post({"channel": channel, "text": f"m{n}", **extra})["ts"] for n in range(count)]
+
+
+async def every_page(call, **args) -> list[list[str]]:
+    """The texts of each page, following next_cursor to the end."""
+    pages, cursor = [], None
+    while True:
+        answer = await call(**args, **({"cursor": cursor} if cursor else {}))
+        pages.append([m["text"] for m in answer["messages"]])
+        cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+        assert answer["has_more"] == bool(cursor)
+        if not cursor:
+            return pages
+
+
+async def test_history_pages_newest_first_by_cursor(
+    sandbox: SlackSandbox, client: AsyncWebClient, people
+) -> None:
+    channel = sandbox.workspace.add_channel("busy", [sandbox.workspace.bot.id]).id
+    first = posted(sandbox, channel, 7)
+    posted(sandbox, channel, 2, thread_ts=first[0])  # replies stay out of history
+    pages = await every_page(client.conversations_history, channel=channel, limit=3)
+    assert pages == [["m6", "m5", "m4"], ["m3", "m2", "m1"], ["m0"]]
+    default = await client.conversations_history(channel=channel)
+    assert len(default["messages"]) == 7 and not default["has_more"]
+    posted(sandbox, channel, 100)
+    assert len((await client.conversations_history(channel=channel))["messages"]) == 100
+
+
+async def test_history_window_excludes_its_ends_unless_inclusive(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    channel = sandbox.workspace.add_channel("window", [sandbox.workspace.bot.id]).id
+    ts = posted(sandbox, channel, 6)
+    window = {"channel": channel, "oldest": ts[1], "latest": ts[4]}
+    assert await every_page(client.conversations_history, **window) == [["m3", "m2"]]
+    assert await every_page(client.conversations_history, **window, inclusive=True, limit=3) == [
+        ["m4", "m3", "m2"],
+        ["m1"],
+    ]
+    later = await client.conversations_history(channel=channel, oldest=ts[5])
+    assert later["messages"] == [] and not later["has_more"]
+
+
+async def test_replies_page_oldest_first_after_their_parent(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    channel = sandbox.workspace.add_channel("thread", [sandbox.workspace.bot.id]).id
+    (parent,) = posted(sandbox, channel, 1)
+    replies = posted(sandbox, channel, 5, thread_ts=parent)
+    read = client.conversations_replies
+    assert await every_page(read, channel=channel, ts=parent, limit=2) == [
+        ["m0", "m0"],
+        ["m1", "m2"],
+        ["m3", "m4"],
+    ]
+    # The parent leads even outside the window; a reply's ts reads the same thread.
+    assert await every_page(read, channel=channel, ts=replies[2], oldest=replies[2]) == [
+        ["m0", "m3", "m4"]
+    ]
+    posted(sandbox, channel, 10, thread_ts=parent)
+    assert len((await read(channel=channel, ts=parent))["messages"]) == 10  # Slack's default
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"cursor": "bm9wZQ=="}, "invalid_cursor"),
+        ({"cursor": "not base64!"}, "invalid_cursor"),
+        ({"limit": 0}, "invalid_arguments"),
+        ({"limit": 1000}, "invalid_arguments"),
+        ({"limit": "ten"}, "invalid_arguments"),
+        ({"oldest": "yesterday"}, "invalid_ts_oldest"),
+        ({"latest": "-1"}, "invalid_ts_latest"),
+        ({"inclusive": "maybe"}, "invalid_arguments"),
+    ],
+)
+async def test_bad_paging_arguments_get_slacks_errors(
+    sandbox: SlackSandbox, client: AsyncWebClient, args: dict, error: str
+) -> None:
+    channel = sandbox.workspace.add_channel("paged", [sandbox.workspace.bot.id]).id
+    (parent,) = posted(sandbox, channel, 1)
+    posted(sandbox, channel, 1, thread_ts=parent)
+    assert await slack_error(client.conversations_history(channel=channel, **args)) == error
+    assert (
+        await slack_error(client.conversations_replies(channel=channel, ts=parent, **args)) == error
+    )
+
+
+async def test_a_cursor_reads_only_the_conversation_that_gave_it(
+    sandbox: SlackSandbox, client: AsyncWebClient
+) -> None:
+    bot = sandbox.workspace.bot.id
+    one = sandbox.workspace.add_channel("one", [bot]).id
+    two = sandbox.workspace.add_channel("two", [bot]).id
+    parent = posted(sandbox, one, 3)[0]
+    posted(sandbox, one, 3, thread_ts=parent)
+    posted(sandbox, two, 3)
+    cursor = (await client.conversations_history(channel=one, limit=1))["response_metadata"]
+    assert (
+        await slack_error(
+            client.conversations_history(channel=two, limit=1, cursor=cursor["next_cursor"])
+        )
+        == "invalid_cursor"
+    )
+    assert (
+        await slack_error(
+            client.conversations_replies(channel=one, ts=parent, cursor=cursor["next_cursor"])
+        )
+        == "invalid_cursor"
+    )

@@ -118,6 +118,9 @@ class SlackSandbox:
     def __post_init__(self) -> None:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        # A call no injected fault matches may still fail: chaos(method) picks a fault for
+        # it or None (a seeded storm of random faults, see bench/storm.py).
+        self.chaos: Callable[[str], Fault | None] | None = None
         self.response_posts: list[ResponsePost] = []
         self.rejected_replies: list[Rejected] = []
         # Read through the workspace each time, so use_clock() also moves the rate limits.
@@ -251,7 +254,7 @@ class SlackSandbox:
             if fault.times > 0 and fault.method in (None, method):
                 fault.times -= 1
                 return fault
-        return None
+        return self.chaos(method) if self.chaos is not None else None
 
     # --- Socket Mode ------------------------------------------------------------------
     def _open_connection(self, token: str) -> tuple[int, dict[str, Any], dict[str, str]]:

@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.sandbox import paging
 from bot.sandbox.rules import (
     MESSAGE_TEXT_MAX,
     SlackError,
@@ -538,41 +540,51 @@ class Workspace:
         return {"members": active, "response_metadata": {"next_cursor": ""}}
 
     def api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._visible_channel(self._required(args, "channel"))
-        if self.bot.id not in channel.members:
-            raise SlackError("not_in_channel")
-        oldest = float(args.get("oldest") or 0)
-        limit = min(int(args.get("limit") or 100), 999)
+        channel = self._readable_channel(args)
+        bounds, limit = paging.window(args), paging.page_limit(args, paging.HISTORY_LIMIT)
+        scope = f"history:{channel.id}"
+        start = paging.cursor_position(args, scope)
         include = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
         found = [
             m
             for m in reversed(channel.messages)
-            if float(m.ts) > oldest and m.thread_ts in (None, m.ts)
+            if m.thread_ts in (None, m.ts)
+            and bounds.holds(m.ts)
+            and (start is None or Decimal(m.ts) <= start)
         ]
-        return {
-            "messages": [m.as_json(include) for m in found[:limit]],
-            "has_more": len(found) > limit,
-        }
+        shown, more = paging.page(found, limit, scope)
+        return {"messages": [m.as_json(include) for m in shown], **more}
 
     def api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._readable_channel(args)
+        ts = self._required(args, "ts")
+        asked = next((m for m in channel.messages if m.ts == ts), None)
+        if asked is None:
+            raise SlackError("thread_not_found")
+        parent_ts = asked.thread_ts or asked.ts  # a reply's ts reads its whole thread
+        parent = next(m for m in channel.messages if m.ts == parent_ts)
+        bounds, limit = paging.window(args), paging.page_limit(args, paging.REPLIES_LIMIT)
+        scope = f"replies:{channel.id}:{parent_ts}"
+        start = paging.cursor_position(args, scope)
+        include = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
+        replies = [
+            m
+            for m in channel.messages
+            if m.thread_ts == parent_ts
+            and m.ts != parent_ts
+            and bounds.holds(m.ts)
+            and (start is None or Decimal(m.ts) >= start)
+        ]
+        # The parent always leads the first page, whatever the time bounds.
+        thread = replies if start is not None else [parent, *replies]
+        shown, more = paging.page(thread, limit, scope)
+        return {"messages": [m.as_json(include) for m in shown], **more}
+
+    def _readable_channel(self, args: dict[str, Any]) -> Channel:
         channel = self._visible_channel(self._required(args, "channel"))
         if self.bot.id not in channel.members:
             raise SlackError("not_in_channel")
-        ts = self._required(args, "ts")
-        if not any(m.ts == ts for m in channel.messages):
-            raise SlackError("thread_not_found")
-        oldest = float(args.get("oldest") or 0)
-        limit = min(int(args.get("limit") or 100), 1000)
-        include = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
-        thread = [
-            m
-            for m in channel.messages
-            if (m.ts == ts or m.thread_ts == ts) and float(m.ts) >= oldest
-        ]
-        return {
-            "messages": [m.as_json(include) for m in thread[:limit]],
-            "has_more": len(thread) > limit,
-        }
+        return channel
 
     def api_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
