@@ -107,13 +107,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _tick(settings, now: datetime | None) -> int:
-    from bot.runner import make_services
+    from bot.runner import identify, make_services
     from bot.tick import run_tick
     from storage.migrate import upgrade
 
     settings.require("slack_bot_token")
     services = make_services(settings)
     await asyncio.to_thread(upgrade, services.engine)
+    await identify(services)  # a refused token or no Slack at all: one sentence, exit 2
     report = await run_tick(services, now)
     print(
         f"baton: tick at {(now or services.clock()).isoformat()}: sent {len(report.sent)}, "

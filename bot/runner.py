@@ -41,6 +41,26 @@ def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
     )
 
 
+async def identify(services: Services) -> None:
+    """Learn (and record) which workspace the token belongs to; fail fast if refused."""
+    try:
+        identity = await services.client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
+        ) from None
+    await asyncio.to_thread(
+        remember_workspace,
+        services.engine,
+        identity["team_id"],
+        identity.get("team") or "",
+        identity.get("user_id"),
+        services.clock(),
+    )
+    # Slack accepts the token: whatever a refused one paused flows again.
+    await asyncio.to_thread(resume_workspace, services.engine, identity["team_id"])
+
+
 class BotServer:
     """Baton's long-running process, startable in-process by tests and the demo."""
 
@@ -96,23 +116,7 @@ class BotServer:
         return self.url
 
     async def _identify(self) -> None:
-        """Learn (and record) which workspace the token belongs to; fail fast if refused."""
-        try:
-            identity = await self.bolt_app.client.auth_test()
-        except SlackApiError as exc:
-            raise ConfigError(
-                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
-            ) from None
-        await asyncio.to_thread(
-            remember_workspace,
-            self.services.engine,
-            identity["team_id"],
-            identity.get("team") or "",
-            identity.get("user_id"),
-            self.services.clock(),
-        )
-        # Slack accepts the token: whatever a refused one paused flows again.
-        await asyncio.to_thread(resume_workspace, self.services.engine, identity["team_id"])
+        await identify(self.services)
 
     async def stop(self) -> None:
         if self._scheduler is not None:

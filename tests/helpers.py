@@ -128,3 +128,22 @@ async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     return f"http://127.0.0.1:{port}", runner
+
+
+async def ask(driver, user, text: str, channel=None) -> str:  # noqa: ANN001
+    """A `/baton` command's answer as the person finally sees it: the ack's text or, when
+    the ack only said "Working on it…" (or nothing), what followed through response_url."""
+    from bot.listeners.commands import WORKING
+
+    posts = len(driver.sandbox.response_posts)
+    reply = await driver.command(user, text, channel)
+    assert reply.status == 200, reply.text
+    said = reply.json.get("text", "") if reply.text.strip().startswith("{") else reply.text
+    if said and said != WORKING:
+        return said
+
+    def later() -> list:
+        return [p for p in driver.sandbox.response_posts[posts:] if p.user == user.id]
+
+    await until(lambda: bool(later()), within_s=15)
+    return str(later()[0].body.get("text") or "")

@@ -10,7 +10,7 @@ import pytest
 from bot.sandbox import SlackDriver, SlackSandbox, User
 from storage.accounts import account_by_crm
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, until
+from tests.helpers import ask, opened_view, until
 
 SOON = (date.today() + timedelta(days=30)).isoformat()
 
@@ -151,9 +151,7 @@ async def test_baton_creators_names_who_may_create(driver, sandbox, bot, people,
 
 # --- cover: borrowed authority ------------------------------------------------------------
 async def cover_answer(driver: SlackDriver, user: User, text: str) -> str:
-    reply = await driver.command(user, text)
-    assert reply.status == 200
-    return reply.json["text"]
+    return await ask(driver, user, text)
 
 
 async def test_managing_some_account_is_no_licence_to_cover_anyone(

@@ -17,7 +17,7 @@ from bot.sandbox.state import Channel, Message, User
 from bot.scopes import MANIFEST
 from storage.accounts import create_account, search_accounts
 from tests.handoff_helpers import closed_won, deal, find
-from tests.helpers import opened_view, until
+from tests.helpers import ask, opened_view, until
 from tests.test_mrkdwn_escaping import HOSTILE, markup_problems, read
 
 EMAIL = "<!here>@x.test"
@@ -86,7 +86,7 @@ async def test_hostile_values_reach_no_one_as_markup(driver, sandbox, bot, peopl
     await until(lambda: any("not in the channel yet" in m.text for m in channel.messages))
 
     # /baton owner, typed the way a manager would (Slack escapes it, Baton reads it back).
-    owner = (await driver.command(people.manager, f"owner {HOSTILE}")).json["text"]
+    owner = await ask(driver, people.manager, f"owner {HOSTILE}")
     assert f"*{esc(HOSTILE)}* · CRM D-&lt;!here&gt;" in owner
 
     # The packet: the AE's part from their DM, marketing's from the channel.
@@ -176,9 +176,9 @@ async def test_slash_text_is_read_as_typed(driver, sandbox, bot, people) -> None
         ("owner a<b", "*A&lt;B Corp*"),
         ("owner q&a > ops", "*Q&amp;A &gt; Ops*"),
     ):
-        answer = (await driver.command(people.manager, typed)).json["text"]
+        answer = await ask(driver, people.manager, typed)
         assert answer.startswith(shown), (typed, answer)
-    missing = (await driver.command(people.manager, "owner <b>&co")).json["text"]
+    missing = await ask(driver, people.manager, "owner <b>&co")
     assert missing.startswith("I found no account matching “&lt;b&gt;&amp;co”")
     unknown = (await driver.command(people.manager, "<!channel>")).json["text"]
     assert "<!channel>" not in unknown

@@ -11,7 +11,7 @@ from bot.sandbox import SlackDriver
 from storage.accounts import update_account
 from storage.milestones import cycle_milestones
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import run_until, until
+from tests.helpers import ask, run_until, until
 from tests.test_renewal_cycle import dm, leap
 from tests.test_renewal_nudges import nudges, press
 
@@ -40,12 +40,6 @@ def month5(bot, sandbox, account_id: int):  # noqa: ANN001, ANN201
         bot.services.engine, sandbox.workspace.team_id, account_id, date(2028, 1, 4)
     )
     return next(m for m in rows if m.key == "month-5")
-
-
-async def ask(driver, user, text: str, channel=None) -> str:  # noqa: ANN001
-    reply = await driver.command(user, text, channel)
-    assert reply.status == 200
-    return reply.json["text"]
 
 
 async def test_owner_answers_phase_owners_why_next_and_coverage(

@@ -11,7 +11,7 @@ from bot.sandbox.state import Channel
 from bot.tick import run_tick
 from storage.accounts import account_by_crm
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, run_until, until
+from tests.helpers import ask, opened_view, run_until, until
 from tests.test_handoff_packet import AE_ANSWERS
 
 # Internal facts: none of these may ever show in a channel the customer can read.
@@ -140,8 +140,8 @@ async def test_guests_and_other_organisations_get_nothing_from_baton(
     )
     gus = sandbox.workspace.add_user("gus", "Gus Guest", "gus@agency.test", guest="multi")
     for outsider in (priya, gus):
-        reply = await driver.command(outsider, "owner acme")
-        assert reply.json["text"] == "Baton answers only members of this workspace."
+        said = await ask(driver, outsider, "owner acme")
+        assert said == "Baton answers only members of this workspace."
         request = next(m for m in internal.messages if "is due" in m.text)
         before = set(sandbox.workspace.views)
         click = await driver.click(  # anyone in the workspace may add the marketing part
@@ -154,5 +154,4 @@ async def test_guests_and_other_organisations_get_nothing_from_baton(
         )
         assert click.status == 200 and set(sandbox.workspace.views) == before
     # A member of the workspace is answered as before.
-    reply = await driver.command(people.csm, "owner acme")
-    assert "Acme Robotics" in reply.json["text"]
+    assert "Acme Robotics" in await ask(driver, people.csm, "owner acme")

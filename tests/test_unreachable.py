@@ -11,7 +11,7 @@ from bot.send import about, send_now
 from storage.accounts import get_account
 from storage.outbox import count_by_status
 from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, run_until, until
+from tests.helpers import ask, opened_view, run_until, until
 from tests.test_renewal_cycle import containing, dm
 
 TUESDAY_NOON_NY = datetime(2027, 1, 5, 17, tzinfo=UTC)
@@ -74,8 +74,8 @@ async def test_a_deactivated_person_never_keeps_the_others_out_of_the_channel(
     channel = account_channel(sandbox.workspace)
     sandbox.workspace.deactivate_user(people.csm)
     sam = sandbox.workspace.add_user("sam", "Sam Lee", "sam@example.test")
-    reply = await sim_driver.command(people.manager, f"assign acme am <@{sam.id}>")
-    assert reply.json["text"].startswith(f"Done: <@{sam.id}> is now the AM")
+    said = await ask(sim_driver, people.manager, f"assign acme am <@{sam.id}>")
+    assert said.startswith(f"Done: <@{sam.id}> is now the AM")
     assert sam.id in channel.members
     assert any(c.error == "cant_invite" for c in sandbox.calls_of("conversations.invite"))
 
@@ -143,24 +143,22 @@ async def test_reopen_gives_the_account_a_new_channel_with_what_was_held(
     old = account_channel(sandbox.workspace)
     sandbox.workspace.archive_channel(old)
     await post_to_channel(sim_bot, account_id, "update-3", "QBR booked for March.")
-    refused = await sim_driver.command(people.ae, "reopen acme")
-    assert refused.json["text"] == (
-        "Only a manager or a workspace admin can give an account a new channel."
-    )
-    done = await sim_driver.command(people.manager, "reopen acme")
+    refused = await ask(sim_driver, people.ae, "reopen acme")
+    assert refused == ("Only a manager or a workspace admin can give an account a new channel.")
+    done = await ask(sim_driver, people.manager, "reopen acme")
     new = sandbox.workspace.channels[
         get_account(sim_bot.services.engine, "T0SANDBOX", account_id).channel_id
     ]
     assert new.id != old.id and not new.is_archived
-    assert done.json["text"] == (
+    assert done == (
         f"Done: <#{new.id}> is now the channel for Acme Robotics. "
         "The 1 message Baton was holding follow."
     )
     assert {people.ae.id, people.csm.id, people.manager.id} <= new.members
     await run_until(sim_bot, clock, clock() + timedelta(minutes=2), step=timedelta(minutes=1))
     assert "QBR booked for March." in [m.text for m in new.messages]
-    again = await sim_driver.command(people.manager, "reopen acme")
-    assert again.json["text"] == f"<#{new.id}> still works for Acme Robotics: nothing to reopen."
+    again = await ask(sim_driver, people.manager, "reopen acme")
+    assert again == f"<#{new.id}> still works for Acme Robotics: nothing to reopen."
     help_text = (await sim_driver.command(people.ae, "help")).json["text"]
     assert "reopen" in help_text
 
@@ -179,8 +177,8 @@ async def test_restricted_channel_creation_tells_the_manager_and_waits_an_hour(
 
     # The manager makes a channel, invites Baton, and hands it over.
     made = ws.add_channel("acme-robotics", [ws.bot.id, people.manager.id], is_private=True)
-    done = await sim_driver.command(people.manager, f"reopen acme <#{made.id}|acme-robotics>")
-    assert done.json["text"] == f"Done: <#{made.id}> is now the channel for Acme Robotics."
+    done = await ask(sim_driver, people.manager, f"reopen acme <#{made.id}|acme-robotics>")
+    assert done == f"Done: <#{made.id}> is now the channel for Acme Robotics."
     assert {people.ae.id, people.csm.id} <= made.members
     assert any("Welcome, Acme Robotics." in m.text for m in made.messages)
 
@@ -241,7 +239,7 @@ async def test_a_deactivated_owner_under_cover_is_followed_by_the_backup(
     account_id = await open_account(sim_driver, sim_bot, clock)
     sam = sandbox.workspace.add_user("sam", "Sam Lee", "sam@example.test")
     cover = f"cover <@{people.csm.id}> with <@{sam.id}> until 2027-02-01"
-    assert "covers for" in (await sim_driver.command(people.csm, cover)).json["text"]
+    assert "covers for" in await ask(sim_driver, people.csm, cover)
     await sim_driver.deactivate(people.csm)
     await until(lambda: bool(warnings(account_channel(sandbox.workspace), "deactivated")))
     services = sim_bot.services
