@@ -18,21 +18,29 @@ from storage.models import Account
 from storage.portfolio import is_known_ae, manages_any, manages_holder
 
 HOLDER_ROLES = {"ae": Role.AE, "csm": Role.CSM, "am": Role.AM}
+EVERY_HOLDER = tuple(HOLDER_ROLES)
 
 
 async def account_roles(
-    services: Services, team_id: str, user_id: str, account: Account
+    services: Services,
+    team_id: str,
+    user_id: str,
+    account: Account,
+    holders: tuple[str, ...] = EVERY_HOLDER,
 ) -> set[Role]:
-    """The roles `user_id` holds on `account` right now (admin not included)."""
-    roles = {role for key, role in HOLDER_ROLES.items() if account.user_of(key) == user_id}
+    """The roles `user_id` holds on `account` right now (admin not included). `holders`:
+    which of the account's roles the action belongs to (the AE's packet, the owners of a
+    milestone); holding or covering for another of its roles gives nothing here."""
+    keys = [key for key in holders if key in HOLDER_ROLES]
+    roles = {HOLDER_ROLES[key] for key in keys if account.user_of(key) == user_id}
     if services.is_manager(user_id, account.manager_user_id):
         roles.add(Role.MANAGER)
-    holders = {account.user_of(key) for key in HOLDER_ROLES} - {None, user_id}
-    if holders:
+    covered = {account.user_of(key) for key in keys} - {None, user_id}
+    if covered:
         acting = await asyncio.to_thread(
             acting_for, services.engine, team_id, user_id, services.clock()
         )
-        if acting & holders:
+        if acting & covered:
             roles.add(Role.BACKUP)
     return roles
 
@@ -67,9 +75,15 @@ async def creator_kind(services: Services, team_id: str, user_id: str) -> Creato
     return Creator.MANAGER if await is_admin(services, user_id) else kind
 
 
-async def may_act(services: Services, action: Action, account: Account, user_id: str) -> bool:
-    """Whether `user_id` may take `action` on `account`."""
-    roles = await account_roles(services, account.team_id, user_id, account)
+async def may_act(
+    services: Services,
+    action: Action,
+    account: Account,
+    user_id: str,
+    holders: tuple[str, ...] = EVERY_HOLDER,
+) -> bool:
+    """Whether `user_id` may take `action` on `account` (see `account_roles`)."""
+    roles = await account_roles(services, account.team_id, user_id, account, holders)
     return await allowed(services, action, user_id, roles)
 
 

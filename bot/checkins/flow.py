@@ -25,11 +25,13 @@ from bot.blocks.checkins import (
 from bot.blocks.handoff import who
 from bot.blocks.kit import esc, metadata, submitted
 from bot.escalation import escalate, escalation_keys, zone
+from bot.permissions import allowed, may_act
 from bot.send import about, send_now
 from bot.services import Services
 from flows.bounds import bounded_day, record_id, too_long
 from flows.checkins import TEXT_MAX, ae_is_copied, most_missing, problems, rating_alert
 from flows.gate import escalation_time
+from flows.permissions import Action, Role
 from storage.accounts import claim_once
 from storage.checkins import (
     EDITABLE,
@@ -57,8 +59,16 @@ class CheckinSubmission:
     key: str  # one submission, however often Slack delivers it
 
 
-def _may_log(services: Services, account: Account, user_id: str) -> bool:
-    return user_id == account.csm_user_id or services.is_manager(user_id, account.manager_user_id)
+async def _may_log(services: Services, account: Account, user_id: str) -> bool:
+    return await may_act(services, Action.LOG_CHECKIN, account, user_id, ("csm",))
+
+
+async def _may_edit(services: Services, account: Account, checkin: Checkin, user_id: str) -> bool:
+    """Whoever logged it (their own words), or a manager."""
+    roles = {Role.CSM} if user_id == checkin.logged_by else set()
+    if services.is_manager(user_id, account.manager_user_id):
+        roles.add(Role.MANAGER)
+    return await allowed(services, Action.EDIT_CHECKIN, user_id, roles)
 
 
 async def _today(services: Services, account: Account, user_id: str) -> date:
@@ -79,18 +89,17 @@ async def open_checkin(
         checkin = await asyncio.to_thread(get_checkin, services.engine, team_id, checkin_id)
         if checkin is None:
             raise Refusal("That check-in no longer exists.")
-        if user_id != checkin.logged_by and not services.is_manager(
-            user_id, account.manager_user_id
-        ):
+        if not await _may_edit(services, account, checkin, user_id):
             raise Refusal(
                 f"Only {who(checkin.logged_by)}, who logged it, or a manager can edit "
                 f"check-in #{checkin.number}."
             )
         values = {key: getattr(checkin, key) for key in EDITABLE}
-    elif not _may_log(services, account, user_id):
+    elif not await _may_log(services, account, user_id):
         raise Refusal(
             f"Check-ins on {esc(account.name)} are logged by its CSM "
-            f"({who(account.csm_user_id, account.csm_email)}) or a manager."
+            f"({who(account.csm_user_id, account.csm_email)}), whoever covers for them, or a "
+            "manager."
         )
     packet = await asyncio.to_thread(get_packet, services.engine, team_id, account.id)
     metric = (packet.answers.get("success_metric") if packet else None) or None
@@ -121,15 +130,13 @@ async def check_checkin(
     except Refusal as refusal:
         return {"summary": refusal.plain()}
     checkin_id = None
-    if meta.get("checkin_id") is None and not _may_log(services, account, user_id):
+    if meta.get("checkin_id") is None and not await _may_log(services, account, user_id):
         return {"summary": f"Check-ins on {account.name} are logged by its CSM or a manager."}
     if meta.get("checkin_id") is not None:
         existing = await _get_checkin(services, team_id, meta["checkin_id"])
         if existing is None or existing.account_id != account.id:
             return {"summary": "That check-in no longer exists."}
-        if user_id != existing.logged_by and not services.is_manager(
-            user_id, account.manager_user_id
-        ):
+        if not await _may_edit(services, account, existing, user_id):
             return {"summary": "Only whoever logged this check-in, or a manager, can edit it."}
         checkin_id = existing.id
     values = read_checkin(view.get("state", {}).get("values", {}))
@@ -306,7 +313,7 @@ async def open_clarify(
     services: Services, team_id: str, checkin_id: Any, user_id: str, trigger_id: str
 ) -> None:
     checkin, account = await _checkin_and_account(services, team_id, checkin_id)
-    if user_id != account.ae_user_id and not services.is_manager(user_id, account.manager_user_id):
+    if not await may_act(services, Action.CLARIFY, account, user_id, ("ae",)):
         raise Refusal(
             f"The AE on {esc(account.name)} ({who(account.ae_user_id, account.ae_email)}) "
             f"answers this mismatch."
@@ -350,6 +357,8 @@ async def submit_clarify(
         )
     except Refusal:
         return  # the modal's check-in is gone (or the modal was not Baton's)
+    if not await may_act(services, Action.CLARIFY, account, user_id, ("ae",)):
+        return  # no longer theirs to answer (reassigned since the form opened)
     if not await asyncio.to_thread(
         clarify, services.engine, team_id, checkin.id, user_id, text, services.clock()
     ):
@@ -374,7 +383,7 @@ async def open_rating(
     services: Services, team_id: str, account_id: Any, user_id: str, trigger_id: str
 ) -> None:
     account = await load_account(services, team_id, account_id)
-    if user_id != account.csm_user_id:
+    if not await may_act(services, Action.RATE_PACKET, account, user_id, ("csm",)):
         raise Refusal(f"The CSM on {esc(account.name)} rates its handoff packet.")
     await services.client.views_open(trigger_id=trigger_id, view=rating_modal(account))
 
@@ -395,6 +404,8 @@ async def submit_rating(
     except Refusal as refusal:
         await services.client.chat_postMessage(channel=user_id, text=str(refusal))
         return
+    if not await may_act(services, Action.RATE_PACKET, account, user_id, ("csm",)):
+        return  # no longer theirs to rate (reassigned since the form opened)
     missing = [o["value"] for o in submitted(view, "missing", "selected_options") or []]
     comment = (submitted(view, "comment") or "").strip() or None
     now = services.clock()

@@ -20,9 +20,11 @@ from bot.blocks.handoff import (
 )
 from bot.blocks.kit import esc, metadata
 from bot.ownership.facts import note_ownership
+from bot.permissions import may_act
 from bot.send import about, send_now
 from bot.services import Services
 from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
+from flows.permissions import Action
 from flows.retention import RetentionModel, suggested_model
 from storage.accounts import claim_once
 from storage.models import Account
@@ -43,17 +45,19 @@ class Submission:
     user_id: str
 
 
-def may_fill(services: Services, account: Account, user_id: str, part: Part) -> bool:
+async def may_fill(services: Services, account: Account, user_id: str, part: Part) -> bool:
+    """The marketing part: anyone (the packet records who); the AE part: the AE, whoever
+    covers for them, or a manager."""
     if part == Part.MARKETING:
-        return True  # whoever clicks "Add marketing context"; the packet records who it was
-    return user_id == account.ae_user_id or services.is_manager(user_id, account.manager_user_id)
+        return await may_act(services, Action.ADD_MARKETING, account, user_id)
+    return await may_act(services, Action.FILL_PACKET, account, user_id, ("ae",))
 
 
 def _refuse_fill(account: Account) -> Refusal:
     return Refusal(
-        f"Only the AE on {esc(account.name)} ({who(account.ae_user_id, account.ae_email)}) or a "
-        f"manager can fill or edit the AE part of the handoff packet. If that should be you, "
-        f"ask a manager to update the account's AE."
+        f"Only the AE on {esc(account.name)} ({who(account.ae_user_id, account.ae_email)}), "
+        f"whoever covers for them, or a manager can fill or edit the AE part of the handoff "
+        f"packet. If that should be you, ask a manager to update the account's AE."
     )
 
 
@@ -61,7 +65,7 @@ async def open_packet(
     services: Services, team_id: str, account_id: Any, user_id: str, part: Part, trigger_id: str
 ) -> None:
     account = await load_account(services, team_id, account_id)
-    if not may_fill(services, account, user_id, part):
+    if not await may_fill(services, account, user_id, part):
         raise _refuse_fill(account)
     packet = await asyncio.to_thread(get_packet, services.engine, team_id, account.id)
     draft = await asyncio.to_thread(
@@ -102,7 +106,7 @@ async def check_submission(
         account = await load_account(services, team_id, _account_id(view))
     except Refusal as refusal:
         return {first_block: refusal.plain()}
-    if not may_fill(services, account, user_id, part):
+    if not await may_fill(services, account, user_id, part):
         return {first_block: _refuse_fill(account).plain()}
     answers = read_values(view.get("state", {}).get("values", {}), part)
     errors = problems(answers, part)
@@ -245,7 +249,7 @@ async def _announce_completion(
 
 async def acknowledge(services: Services, team_id: str, account_id: Any, user_id: str) -> None:
     account = await load_account(services, team_id, account_id)
-    if user_id != account.csm_user_id:
+    if not await may_act(services, Action.ACKNOWLEDGE_PACKET, account, user_id, ("csm",)):
         raise Refusal(
             f"Only the CSM on {esc(account.name)} "
             f"({who(account.csm_user_id, account.csm_email)}) can acknowledge the packet."
@@ -266,7 +270,7 @@ async def acknowledge(services: Services, team_id: str, account_id: Any, user_id
 
 async def ask_questions(services: Services, team_id: str, account_id: Any, user_id: str) -> None:
     account = await load_account(services, team_id, account_id)
-    if user_id != account.csm_user_id:
+    if not await may_act(services, Action.ACKNOWLEDGE_PACKET, account, user_id, ("csm",)):
         raise Refusal(
             f"Questions on the packet come from the CSM on {esc(account.name)} "
             f"({who(account.csm_user_id, account.csm_email)}); reply in the thread "
@@ -300,10 +304,10 @@ async def _reply_in_summary_thread(
 
 async def kickoff_held(services: Services, team_id: str, account_id: Any, user_id: str) -> None:
     account = await load_account(services, team_id, account_id)
-    allowed = {account.ae_user_id, account.csm_user_id} - {None}
-    if user_id not in allowed and not services.is_manager(user_id, account.manager_user_id):
+    if not await may_act(services, Action.LOG_KICKOFF, account, user_id, ("ae", "csm")):
         raise Refusal(
-            f"Only the AE, the CSM or a manager can log the kickoff for {esc(account.name)}."
+            f"Only the AE, the CSM (or whoever covers for them) or a manager can log the "
+            f"kickoff for {esc(account.name)}."
         )
     now = services.clock()
     if not await asyncio.to_thread(

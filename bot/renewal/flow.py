@@ -11,11 +11,12 @@ from bot.blocks.handoff import who
 from bot.blocks.kit import esc, metadata, submitted
 from bot.blocks.renewal import SNOOZE_DAYS, done_modal, done_text, help_text
 from bot.escalation import zone
-from bot.ownership.redirect import acting_for
+from bot.permissions import may_act
 from bot.send import about, send_now
 from bot.services import Services
 from flows.bounds import record_id, too_long
 from flows.calendar import next_business_time
+from flows.permissions import Action
 from storage.accounts import set_plan_after
 from storage.milestones import get_milestone, mark_done, request_help, snooze
 from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
@@ -35,11 +36,8 @@ async def load_milestone(
     if milestone is None:
         raise Refusal("That milestone no longer exists.")
     account = await load_account(services, team_id, milestone.account_id)
-    owners = {account.user_of(role) for role in milestone.owners} - {None}
-    acting = await asyncio.to_thread(
-        acting_for, services.engine, team_id, user_id, services.clock()
-    )
-    if not owners & acting and not services.is_manager(user_id, account.manager_user_id):
+    owners = tuple(milestone.owners)  # the playbook's owners of this step
+    if not await may_act(services, Action.MILESTONE, account, user_id, owners):
         raise Refusal(
             f"*{milestone.title}* for {esc(account.name)} belongs to its owners or a manager."
         )

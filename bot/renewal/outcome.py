@@ -12,35 +12,27 @@ from typing import Any
 from bot.accounts import Refusal, load_account
 from bot.blocks.kit import esc, metadata, submitted
 from bot.blocks.renewal import churn_text, churned_modal, handback_blocks, renewed_modal
-from bot.ownership.redirect import acting_for
+from bot.permissions import may_act
 from bot.renewal.planner import commercial_role
 from bot.renewal.replan import after_arr_change
 from bot.send import about, send_now
 from bot.services import Services
 from flows.bounds import DATE_RANGE, amount, bounded_day, too_long
 from flows.outcomes import NOTE_MAX, ChurnReason, next_renewal_date, renewal_problems
+from flows.permissions import Action
 from storage.models import Account, AccountStatus
 from storage.ownership import mark_handback_held
 from storage.renewals import record_churn, record_renewal
 
 
-def may_record(
-    services: Services, account: Account, user_id: str, acting: frozenset[str] = frozenset()
-) -> bool:
+async def may_record(services: Services, account: Account, user_id: str) -> bool:
     """The account's AE, CSM or AM (or whoever covers for one of them), or a manager."""
-    owners = {account.ae_user_id, account.csm_user_id, account.am_user_id} - {None}
-    return bool(owners & (acting | {user_id})) or services.is_manager(
-        user_id, account.manager_user_id
-    )
-
-
-async def _acting(services: Services, team_id: str, user_id: str) -> frozenset[str]:
-    return await asyncio.to_thread(acting_for, services.engine, team_id, user_id, services.clock())
+    return await may_act(services, Action.RECORD_OUTCOME, account, user_id)
 
 
 async def recordable(services: Services, team_id: str, account_id: Any, user_id: str) -> Account:
     account = await load_account(services, team_id, account_id)
-    if not may_record(services, account, user_id, await _acting(services, team_id, user_id)):
+    if not await may_record(services, account, user_id):
         raise Refusal(
             f"Only {esc(account.name)}'s AE, CSM, AM or a manager can record how its renewal ended."
         )
@@ -208,7 +200,7 @@ async def submit_churned(
 
 async def handback_held(services: Services, team_id: str, value: Any, user_id: str) -> None:
     account = await load_account(services, team_id, value)
-    if not may_record(services, account, user_id, await _acting(services, team_id, user_id)):
+    if not await may_record(services, account, user_id):
         raise Refusal(f"The hand-back of {esc(account.name)} is for its AE, CSM, AM or a manager.")
     await asyncio.to_thread(
         mark_handback_held,
