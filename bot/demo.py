@@ -131,6 +131,7 @@ class Demo:
         )
         await self._meet_baton()
         await self._closed_won()
+        await self._trust()
         await self._renewal_soon()
         await self._packet()
         await self._quiet_ae()
@@ -183,6 +184,38 @@ class Demo:
         self.note(f"CRM sends a broken deal ← {bad.status} {bad.text}")
         self.scene("The AE does not get to it on Monday; Tuesday 09:00 her time, a reminder")
         await self.run_clock(until=datetime(2027, 1, 5, 16, tzinfo=UTC))
+
+    async def _trust(self) -> None:
+        self.scene("Tuesday: people try to take Acme Robotics over, or peek inside")
+        zed = self.workspace.add_user("zed", "Zed Okoro", "zed@northwind.test", "Europe/Berlin")
+        self.roles[zed.id] = "no role on any account"
+        await self.driver.command(zed, "new")
+        await self.driver.command(self.ana, "new")
+        view = self.workspace.views_of(self.ana.id)[-1]
+        reply = await self.driver.submit(
+            self.ana,
+            view,
+            {
+                "account_name": "Acme Robotics",
+                "crm_id": ACME["crm_id"],
+                "arr": "1",
+                "ae": self.ana.id,
+                "csm": self.chen.id,
+                "manager": self.ana.id,
+            },
+        )
+        self.workspace.close_view(view.id)
+        self.show()
+        error = json.loads(reply.text)["errors"]["crm_id"]
+        self.note(f"The AE tries to rewrite Acme with herself as manager: the form says “{error}”")
+        channel = self.workspace.channel_by_name("acct-acme-robotics")
+        assert channel is not None
+        await self.driver.channel_shared(channel, "T0ACME")
+        self.note(f"Someone shares #{channel.name} with Acme's workspace by hand:")
+        await self.run_clock(until=self.clock() + timedelta(minutes=1))
+        self.show()
+        await self.driver.channel_unshared(channel, "T0ACME")
+        self.note(f"#{channel.name} is unshared again: Baton posts there as before.")
 
     async def _renewal_soon(self) -> None:
         self.scene(

@@ -84,6 +84,12 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     assert "[Fri 08 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out
     assert "I'll nudge again Tue 12 Jan at 09:00" in out
     assert "*Business review* for *Initech* done by @Chen Wei" in out
+    # Trust: a takeover refused, a hand-shared internal channel stopped and reported.
+    assert "You can't create accounts in Baton" in out
+    assert "only its manager (maya@northwind.test) or a workspace admin can change it" in out
+    assert "is now shared with people outside the company" in out
+    assert "Someone replays a captured delivery ← 409" in out
+    assert "#ext-acme-robotics" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
 
 

@@ -142,7 +142,7 @@ async def test_a_refused_token_pauses_delivery_until_it_works_again(
                 team_id=team, dedupe_key=key, channel=people.csm.id, text=key, due_at=clock()
             ),
         )
-    sandbox.inject(error="token_revoked", times=10_000)
+    sandbox.workspace.revoke_token("token_revoked")
     report = await run_tick(sim_bot.services)
     assert report.failed == [] and report.sent == []
     workspace = get_workspace(engine, team)
@@ -158,7 +158,7 @@ async def test_a_refused_token_pauses_delivery_until_it_works_again(
     sim_bot.services.settings.baton_managers = people.manager.id
     status = await status_answer(sim_bot.services, team, people.manager.id)
     assert "delivery is *paused*" in status and "token_revoked" in status
-    sandbox.faults.clear()  # the app is reinstalled: Slack takes the token again
+    sandbox.workspace.restore_token()  # the app is reinstalled: Slack takes the token again
     clock.advance(timedelta(minutes=5))
     report = await run_tick(sim_bot.services)
     assert len(report.sent) == 3
