@@ -167,9 +167,11 @@ def claim_setup(
         return token if session.execute(statement).rowcount else None
 
 
-def defer_setup(engine: Engine, team_id: str, account_id: int, token: str, until: datetime) -> None:
+def defer_setup(
+    engine: Engine, team_id: str, account_id: int, token: str, until: datetime | None
+) -> None:
     """Give up the set-up lease and keep anyone from taking it before `until` (Slack
-    refused for a reason that will not pass in a tick)."""
+    refused for a reason that will not pass in a tick); None: anyone may take it now."""
     statement = (
         update(Account)
         .where(Account.team_id == team_id, Account.id == account_id, Account.setup_token == token)
@@ -180,13 +182,7 @@ def defer_setup(engine: Engine, team_id: str, account_id: int, token: str, until
 
 
 def release_setup(engine: Engine, team_id: str, account_id: int, token: str) -> None:
-    statement = (
-        update(Account)
-        .where(Account.team_id == team_id, Account.id == account_id, Account.setup_token == token)
-        .values(setup_token=None, setup_until=None)
-    )
-    with session_scope(engine) as session:
-        session.execute(statement)
+    defer_setup(engine, team_id, account_id, token, None)
 
 
 def search_accounts(engine: Engine, team_id: str, text: str, limit: int = 20) -> list[Account]:

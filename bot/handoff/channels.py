@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from flows.channel_names import channel_name
+from storage.accounts import update_account
 from storage.models import Account
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 50
+
+
+async def open_channel_for(
+    services: Services, account: Account, prefix: str, id_field: str, name_field: str
+) -> Account:
+    """A new channel for the account, recorded at once in `id_field` / `name_field`: a
+    retry must find this channel, not create a second one."""
+    channel = await create_channel(services, account, prefix)
+    return await asyncio.to_thread(
+        update_account,
+        services.engine,
+        account.team_id,
+        account.id,
+        **{id_field: channel["id"], name_field: channel["name"]},
+    )
 
 
 async def create_channel(services: Services, account: Account, prefix: str) -> dict:

@@ -5,18 +5,16 @@ introduction."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.handoff import customer_welcome_text
 from bot.blocks.kit import esc
-from bot.handoff.channels import create_channel, invite_people
+from bot.handoff.channels import invite_people, open_channel_for
 from bot.send import about, send_now
 from bot.services import Services
 from flows.channel_names import CUSTOMER_PREFIX
-from storage.accounts import update_account
 from storage.models import Account
 
 log = logging.getLogger(__name__)
@@ -27,14 +25,8 @@ CUSTOMER_FACING = ("ae", "csm", "am")
 async def open_customer_channel(services: Services, account: Account) -> Account:
     """Create the shared channel (once), bring in our side, welcome, invite the champion."""
     if account.ext_channel_id is None:
-        channel = await create_channel(services, account, CUSTOMER_PREFIX)
-        account = await asyncio.to_thread(
-            update_account,
-            services.engine,
-            account.team_id,
-            account.id,
-            ext_channel_id=channel["id"],
-            ext_channel_name=channel["name"],
+        account = await open_channel_for(
+            services, account, CUSTOMER_PREFIX, "ext_channel_id", "ext_channel_name"
         )
     assert account.ext_channel_id is not None
     await invite_people(services, account, account.ext_channel_id, CUSTOMER_FACING)

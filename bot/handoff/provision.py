@@ -19,7 +19,7 @@ from bot.blocks.handoff import (
     welcome_blocks,
 )
 from bot.blocks.kit import esc
-from bot.handoff.channels import create_channel, invite_people
+from bot.handoff.channels import invite_people, open_channel_for
 from bot.handoff.customer import open_customer_channel
 from bot.handoff.people import resolve_missing, unresolved
 from bot.ownership.facts import note_ownership
@@ -124,16 +124,7 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
 
 
 async def open_channel(services: Services, account: Account) -> Account:
-    channel = await create_channel(services, account, PREFIX)
-    # Recorded at once: a retry must find this channel, not create a second one.
-    return await asyncio.to_thread(
-        update_account,
-        services.engine,
-        account.team_id,
-        account.id,
-        channel_id=channel["id"],
-        channel_name=channel["name"],
-    )
+    return await open_channel_for(services, account, PREFIX, "channel_id", "channel_name")
 
 
 def _packet_dm(services: Services, account: Account) -> OwedMessage:
