@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = timedelta(minutes=10)
 TRUST_LAST_CHECK = timedelta(hours=1)  # Slack can't be asked now: a recent "internal" holds
 SHARED = "shared_outside_the_company"  # why its messages are held (the outbox's last_error)
+UNCHECKED = "channel_not_checked"  # Slack would not say (rate limited, down): held, looked at
+GONE = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 # Messages meant for the customer (they go to the customer channel, never the internal one).
 CUSTOMER_KINDS = frozenset({"customer"})
 
@@ -55,12 +57,14 @@ async def hold_reason(services: Services, claim: Claim, now: datetime) -> str | 
         try:
             response = await services.sender.conversations_info(channel=account.channel_id)
         except SlackApiError as exc:
-            log.warning("account %s: could not look at its channel (%s)", account.id,
-                        exc.response.get("error"))  # fmt: skip
+            error = str(exc.response.get("error") or "")
+            log.warning("account %s: could not look at its channel (%s)", account.id, error)
+            if error in GONE:  # posting fails the same way, and is held for that reason
+                return None
             recent = checked is not None and now - checked < TRUST_LAST_CHECK
             if account.channel_shared_at is None and recent:
                 return None
-            return SHARED
+            return SHARED if account.channel_shared_at is not None else UNCHECKED
         account = await _settle(services, account, exposed(response["channel"]), now)
     return SHARED if account.channel_shared_at is not None else None
 

@@ -155,3 +155,22 @@ async def test_guests_and_other_organisations_get_nothing_from_baton(
         assert click.status == 200 and set(sandbox.workspace.views) == before
     # A member of the workspace is answered as before.
     assert "Acme Robotics" in await ask(driver, people.csm, "owner acme")
+
+
+async def test_when_slack_cannot_say_the_message_waits_for_an_answer(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await closed_won(sim_driver, deal())
+    internal = account_channel(sandbox.workspace)
+    clock.advance(timedelta(hours=2))  # the last look at the channel is long past
+    sandbox.inject("conversations.info", status=429, retry_after=30, times=1)
+    calls = len(sandbox.calls)
+    await closed_won(sim_driver, deal(arr=150000))
+    await run_tick(sim_bot.services)
+    # Held when Slack would not say; posted only after Slack said the channel is internal.
+    seen = [(c.method, c.status) for c in sandbox.calls[calls:]]
+    post = next(i for i, call in enumerate(seen) if call == ("chat.postMessage", 200))
+    assert ("conversations.info", 429) in seen[:post]
+    assert ("conversations.info", 200) in seen[seen.index(("conversations.info", 429)) : post]
+    assert len([m for m in internal.messages if "The CRM updated" in m.text]) == 1
+    assert manager_notices(sandbox, people) == []  # and nobody was alarmed
