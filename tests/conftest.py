@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -24,6 +25,16 @@ from bot.scopes import granted_scopes
 from bot.settings import Settings, load_settings
 
 PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
+
+# Property tests: the same examples on every run (CI must not flake), few enough to stay
+# fast. BATON_HYPOTHESIS_PROFILE=thorough explores ten times more, with a fresh seed.
+hypothesis.settings.register_profile(
+    "baton", max_examples=200, deadline=None, derandomize=True, database=None
+)
+hypothesis.settings.register_profile(
+    "thorough", max_examples=2000, deadline=None, derandomize=False, database=None
+)
+hypothesis.settings.load_profile(os.environ.get("BATON_HYPOTHESIS_PROFILE", "baton"))
 
 
 def pytest_report_header() -> str:

@@ -85,3 +85,18 @@ async def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
     await until(lambda: bool(workspace.views_of(user_id)))
     (view,) = workspace.views_of(user_id)
     return view
+
+
+def row_counts(engine) -> dict[str, int]:  # noqa: ANN001
+    """How many rows each of Baton's tables holds: before and after an input that should
+    write nothing."""
+    from sqlalchemy import func, select
+    from sqlmodel import SQLModel
+
+    import storage.models  # noqa: F401 (registers the tables)
+
+    with engine.connect() as connection:
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in SQLModel.metadata.sorted_tables
+        }
