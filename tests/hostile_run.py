@@ -96,7 +96,7 @@ SIGNING_SECRET = "hostile-" + secrets.token_hex(8)
 WEBHOOK_SECRET = "whsec-hostile-" + secrets.token_hex(8)
 OTHER_TEAM = "T0OTHERTEAM"
 GHOST = "U0GHOST0001"  # a user id Slack does not know
-IN_FLIGHT = 8
+IN_FLIGHT = 16  # requests in flight at once (a failing request may hold one for 3 s)
 CHUNK = 24
 QUIET_S = 0.12  # the bot is idle when nothing has moved for this long
 REQUEST_TIMEOUT_S = 10.0
@@ -190,6 +190,7 @@ class Tally:
     rows_on_rejected: int = 0
     wrong_person: int = 0
     slow: int = 0  # answered after Slack's 3 s (not a failure total; Slack shows an error)
+    resent: int = 0  # inputs sent again to find whose rows or traceback (not counted again)
     examples: list[str] = field(default_factory=list)
 
     def note(self, text: str, limit: int = 6) -> None:
@@ -240,6 +241,9 @@ class Report:
         if examples:
             parts.append("Examples:")
             parts += [f"- [{entry}] {text}" for entry, text in examples]
+        resent = ", ".join(f"{t.entry} {t.resent}" for t in self.tallies if t.resent)
+        if resent:
+            parts.append(f"Re-sent one by one to attribute rows or tracebacks: {resent}.")
         if self.controls:
             parts.append("Positive controls (the detector sees the right person's effect): ")
             parts[-1] += ", ".join(self.controls)
@@ -343,6 +347,11 @@ class Seeds:
     milestones: list[int]
     flag_milestone: int | None
     outcome_milestone: int | None
+
+    def known(self) -> set[str]:
+        """The seeded ids, as a button carries them."""
+        ids = [self.acme, self.globex, self.other_team, self.checkin, *self.milestones]
+        return {str(i) for i in ids}
 
 
 class World:
@@ -822,7 +831,7 @@ class Input:
     send: Callable[[], Awaitable[Answer]]
     accepted: Callable[[Answer], bool]
     # Resolves once a refused input has been answered in full (default: its HTTP answer).
-    answered: Callable[[], Awaitable[None]] | None = None
+    answered: Callable[[Answer], Awaitable[None]] | None = None
     likely_accepted: bool = False  # chunks are formed by this guess, so few are mixed
 
 
@@ -1007,6 +1016,10 @@ def slash_inputs(world: World, gen: Gen, n: int) -> Iterator[Input]:
         words = [gen.word() for _ in range(gen.r.randint(0, 5))]
         if gen.chance(0.3):
             words.insert(gen.r.randint(0, len(words)), gen.text())
+        # Every nasty reaches every subcommand: one per round, at a random place.
+        nasty = NASTY_STRINGS[(i // len(SUBCOMMANDS)) % len(NASTY_STRINGS)]
+        words = [nasty] if gen.chance(0.3) else [*words, nasty]
+        gen.r.shuffle(words)
         name = gen.text().replace(" ", "") or "x" if sub == "unknown" else sub
         typed = " ".join([name, *words])
         text = as_slack_sends(typed) if gen.chance(0.85) else typed
@@ -1052,9 +1065,11 @@ def action_inputs(world: World, gen: Gen, n: int) -> Iterator[Input]:
             replies = world.replies_to(tag)
             return not replies or any(r.startswith(SUCCESS_REPLIES) for r in replies)
 
-        async def answered(tag: str = tag) -> None:
-            with contextlib.suppress(AssertionError):  # a 4xx has no reply to wait for
-                await until(lambda: bool(world.replies_to(tag)), 3)
+        async def answered(answer: Answer, tag: str = tag) -> None:
+            if answer.status != 200:
+                return  # refused at the door: no reply follows
+            with contextlib.suppress(AssertionError):
+                await until(lambda: bool(world.replies_to(tag)), SLACK_TIMEOUT_S)
 
         shown = "(no value)" if value is _MISSING else repr(value)[:60]
         yield Input(
@@ -1062,7 +1077,10 @@ def action_inputs(world: World, gen: Gen, n: int) -> Iterator[Input]:
             send,
             accepted,
             answered,
-            likely_accepted=isinstance(user, User) and user != world.cast.outsider,
+            likely_accepted=isinstance(user, User)
+            and user != world.cast.outsider
+            and isinstance(value, str)
+            and value in world.seeds.known(),
         )
 
 
@@ -1181,7 +1199,14 @@ def view_inputs(world: World, gen: Gen, n: int, kind: str) -> Iterator[Input]:
             send,
             accepted,
             likely_accepted=kind == "view_closed"
-            or (isinstance(user, User) and user != world.cast.outsider),
+            or (
+                isinstance(user, User)
+                and user != world.cast.outsider
+                and isinstance(metadata, str)
+                and any(
+                    f'": "{i}"' in metadata or f": {i}" in metadata for i in world.seeds.known()
+                )
+            ),
         )
 
 
@@ -1316,18 +1341,29 @@ async def run_entry(world: World, tally: Tally, inputs: list[Input]) -> None:
 
 
 async def _attribute(world: World, tally: Tally, items: list[Input]) -> None:
-    """Re-send refused inputs one at a time; count the rows each writes while refused.
-    (A second delivery may find its first one's rows there already: this can undercount,
-    never overcount.)"""
-    for item in items:
-        before = await world.rows()
-        answer = await item.send()
-        if item.answered is not None:
-            await item.answered()
-        diff = written(before, await world.rows())
-        if diff and not item.accepted(answer):
-            tally.rows_on_rejected += sum(diff.values())
-            tally.note(f"rows {diff} written while refusing {item.label} ({answer.status})")
+    """Send the refused inputs of a mixed chunk again, without the accepted ones; if they
+    write, halve them until each input that writes while refused is found. (A second
+    delivery may find its first one's rows there already: this can undercount, never
+    overcount.)"""
+    before = await world.rows()
+    tally.resent += len(items)
+    answers = await asyncio.gather(*(item.send() for item in items))
+    await asyncio.gather(
+        *(i.answered(a) for i, a in zip(items, answers, strict=True) if i.answered is not None)
+    )
+    await world.settle()
+    diff = written(before, await world.rows())
+    refused = [i for i, a in zip(items, answers, strict=True) if not i.accepted(a)]
+    if not diff or not refused:
+        return
+    if len(items) == 1:
+        tally.rows_on_rejected += sum(diff.values())
+        tally.note(f"rows {diff} written while refusing {items[0].label} ({answers[0].status})")
+        return
+    half = len(refused) // 2
+    for part in (refused[:half], refused[half:]):
+        if part:
+            await _attribute(world, tally, part)
 
 
 async def _find_tracebacks(
@@ -1338,6 +1374,7 @@ async def _find_tracebacks(
     suspects = items
     while len(suspects) > 1:
         half = suspects[: len(suspects) // 2]
+        tally.resent += len(half)
         log_at = len(world.log.lines)
         await asyncio.gather(*(item.send() for item in half))
         await world.settle()
