@@ -154,7 +154,9 @@ def problems(answers: dict[str, Any], part: Part) -> dict[str, str]:
         if answers.get("icp_exception") and not _filled(answers.get("icp_reason")):
             found["icp_reason"] = "Say why the deal is outside the ICP, so the CSM can plan for it."
         model = answers.get("retention_model")
-        if _filled(model) and model not in {m.value for m in RetentionModel}:
+        if _filled(model) and (
+            not isinstance(model, str) or model not in {m.value for m in RetentionModel}
+        ):
             found["retention_model"] = "Pick one of the four retention models."
     return found
 

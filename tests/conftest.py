@@ -13,17 +13,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import hypothesis
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bot.clock import SimulatedClock
 from bot.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
 from bot.scopes import granted_scopes
 from bot.settings import Settings, load_settings
+from tests.helpers import scratch_database
 
 PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
+
+# Property tests: the same examples on every run (CI must not flake), few enough to stay
+# fast. BATON_HYPOTHESIS_PROFILE=thorough explores ten times more, with a fresh seed.
+hypothesis.settings.register_profile(
+    "baton", max_examples=200, deadline=None, derandomize=True, database=None
+)
+hypothesis.settings.register_profile(
+    "thorough", max_examples=2000, deadline=None, derandomize=False, database=None
+)
+hypothesis.settings.load_profile(os.environ.get("BATON_HYPOTHESIS_PROFILE", "baton"))
 
 
 def pytest_report_header() -> str:
@@ -32,20 +42,8 @@ def pytest_report_header() -> str:
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'baton.db'}"
-        return
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_engine(load_settings(env_file=None, database_url=PG_URL).database_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(load_settings(env_file=None, database_url=PG_URL).database_url)
-    yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with scratch_database(PG_URL, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

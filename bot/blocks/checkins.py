@@ -8,12 +8,13 @@ from typing import Any
 
 from bot.blocks.handoff import prompt, who
 from bot.blocks.kit import (
-    FIELD_ACTION,
     Block,
     actions,
     button,
+    chosen,
     clip,
     context,
+    element_state,
     esc,
     input_block,
     link,
@@ -21,6 +22,7 @@ from bot.blocks.kit import (
     plain,
     section,
     text_input,
+    ticked,
 )
 from flows.checkins import AE_COPIED_CHECKINS, Sentiment
 from flows.packet import FIELDS, Kind
@@ -117,20 +119,21 @@ def checkin_modal(
 
 def read_checkin(state: dict[str, Any]) -> dict[str, Any]:
     def raw(block_id: str) -> dict[str, Any]:
-        return state.get(block_id, {}).get(FIELD_ACTION, {})
+        return element_state(state, block_id)
 
     def text(block_id: str) -> str | None:
         value = raw(block_id).get("value")
         return value.strip() or None if isinstance(value, str) else None
 
+    day = raw("checkin_date").get("selected_date")
     return {
-        "checkin_date": raw("checkin_date").get("selected_date"),
+        "checkin_date": day if isinstance(day, str) else None,
         "summary": text("summary"),
-        "sentiment": (raw("sentiment").get("selected_option") or {}).get("value"),
-        "mismatch": bool(raw("mismatch").get("selected_options")),
+        "sentiment": chosen(raw("sentiment")),
+        "mismatch": ticked(raw("mismatch")),
         "promised": text("promised"),
         "next_steps": text("next_steps"),
-        "first_value": bool(raw("first_value").get("selected_options")),
+        "first_value": ticked(raw("first_value")),
     }
 
 

@@ -7,20 +7,22 @@ from datetime import date
 from typing import Any
 
 from bot.blocks.kit import (
-    FIELD_ACTION,
     Block,
     actions,
     button,
     channel_mention,
+    chosen,
     clip,
     context,
     divider,
+    element_state,
     esc,
     header,
     input_block,
     modal,
     plain,
     section,
+    ticked,
     user_mention,
 )
 from flows.handoff import KICKOFF_AGENDA, TIMELINE, current_stage
@@ -251,11 +253,11 @@ def read_values(state: dict[str, Any], part: Part) -> dict[str, Any]:
     """The modal's state as packet answers (the inverse of _input)."""
     answers: dict[str, Any] = {}
     for item in fields_of(part):
-        raw = state.get(item.key, {}).get(FIELD_ACTION, {})
+        raw = element_state(state, item.key)
         if item.kind == Kind.FLAG:
-            answers[item.key] = bool(raw.get("selected_options"))
+            answers[item.key] = ticked(raw)
         elif item.kind == Kind.CHOICE:
-            answers[item.key] = (raw.get("selected_option") or {}).get("value")
+            answers[item.key] = chosen(raw)
         else:
             value = raw.get("value")
             answers[item.key] = value.strip() if isinstance(value, str) else None

@@ -149,10 +149,32 @@ def input_block(
     return block
 
 
+def element_state(values: Any, block_id: str) -> dict[str, Any]:
+    """One input's element in a modal's `state.values`, as Slack sends it ({} for nothing,
+    or for anything shaped otherwise)."""
+    block = values.get(block_id) if isinstance(values, dict) else None
+    element = block.get(FIELD_ACTION) if isinstance(block, dict) else None
+    return element if isinstance(element, dict) else {}
+
+
+def chosen(element: dict[str, Any]) -> str | None:
+    """The value of a select's or radio group's selected option."""
+    option = element.get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def ticked(element: dict[str, Any]) -> bool:
+    """Whether any checkbox is ticked."""
+    options = element.get("selected_options")
+    return isinstance(options, list) and bool(options)
+
+
 def submitted(view: dict[str, Any], block_id: str, key: str = "value") -> Any:
     """What was submitted in one input of a modal (None if nothing)."""
-    state = view.get("state", {}).get("values", {})
-    return state.get(block_id, {}).get(FIELD_ACTION, {}).get(key)
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    return element_state(values, block_id).get(key)
 
 
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
