@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -23,7 +24,28 @@ SIGNATURE_REFUSED = "The request signature is missing, wrong or expired."
 log = logging.getLogger(__name__)
 
 
+class _MalformedHttp(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a header line over its limit, a broken
+    request line) as an error with a traceback, after answering it 400. It is the client's
+    mistake, not ours: one warning line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, BadHttpMessage):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = (
+                "refused a malformed HTTP request: %s",
+                (type(error).__name__,),
+            )
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_MALFORMED = _MalformedHttp()
+
+
 def make_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Application:
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # added once, however many apps
     web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_database_outage])
     if bolt_app is not None:
         web_app.router.add_post("/slack/events", _slack_events(bolt_app))

@@ -83,6 +83,10 @@ NOT_A_CREATOR = (
 async def check_new_account(
     services: Services, team_id: str, user_id: str, view: dict[str, Any]
 ) -> NewAccount | dict[str, str]:
+    # Who may create at all comes first: nothing is looked up (or remembered) for others.
+    kind = await creator_kind(services, team_id, user_id)
+    if kind is None:
+        return {"account_name": NOT_A_CREATOR}
     state = view.get("state", {}).get("values", {})
     body: dict[str, Any] = {
         key: _value(state, key)
@@ -117,16 +121,19 @@ async def check_new_account(
     if errors:
         return errors
     assert isinstance(deal, ClosedWon)
-    return await _authorized(services, team_id, user_id, state, deal)
+    return await _authorized(services, team_id, user_id, state, deal, kind)
 
 
 async def _authorized(
-    services: Services, team_id: str, user_id: str, state: dict[str, Any], deal: ClosedWon
+    services: Services,
+    team_id: str,
+    user_id: str,
+    state: dict[str, Any],
+    deal: ClosedWon,
+    kind: Creator,
 ) -> NewAccount | dict[str, str]:
-    """Who may create, and who may change an account that already has this CRM id."""
-    kind = await creator_kind(services, team_id, user_id)
-    if kind is None:
-        return {"account_name": NOT_A_CREATOR}
+    """How far this creator may go, and who may change an account that already has this
+    CRM id."""
     existing = await asyncio.to_thread(account_by_crm, services.engine, team_id, deal.crm_id)
     if existing is not None:
         if not await may_act(services, Action.CHANGE_ACCOUNT, existing, user_id):
