@@ -6,6 +6,7 @@ import logging
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 
 from bot import listeners
 from bot.listeners.guard import PayloadGuard
@@ -51,6 +52,13 @@ def build_app(services: Services, *, process_before_response: bool = False) -> A
             )
             # Not acknowledged yet: say so to the person, instead of Slack's generic failure.
             return None if response is None else outage_response(body)
+        if isinstance(error, SlackApiError):  # Slack's answer, not a fault of ours: one line
+            log.warning(
+                "a %s listener stopped: Slack said %s",
+                body.get("type") or "Slack",
+                error.response.get("error"),
+            )
+            return None
         log.exception("listener failed for %s", body.get("type"), exc_info=error)
         return None
 

@@ -4,8 +4,8 @@
   milestone and instant computed from them stay real dates (Python's stop at year 1 and
   9999; `date(1, 1, 1) - timedelta(days=1)` is an OverflowError in the tick).
 - Amounts fit `Numeric(14, 2)` on SQLite and PostgreSQL alike: 0 … 999,999,999,999.99.
-- Ids fit a signed 64-bit integer (SQLite raises on anything larger; PostgreSQL's
-  BIGINT is the same), and are positive.
+- Ids fit the id columns on both databases: PostgreSQL's INTEGER is 32-bit (SQLite's is
+  64-bit), so 1 … 2^31-1; anything else never reaches a query.
 - Text holds no NUL (PostgreSQL refuses it in text) and no lone surrogate (it can't be
   encoded as UTF-8, so no database, JSON column or Slack message can carry it).
 
@@ -23,7 +23,7 @@ from typing import Any
 MIN_DATE = date(1970, 1, 1)
 MAX_DATE = date(2199, 12, 31)
 MAX_AMOUNT = Decimal("999999999999.99")
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER (the id columns); SQLite's hold more
 MAX_TERM_MONTHS = 120
 CENT = Decimal("0.01")
 DATE_RANGE = f"from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
@@ -69,7 +69,7 @@ def whole(value: Any, low: int, high: int) -> int | None:
 
 
 def record_id(value: Any) -> int | None:
-    """The id a button value or a modal's metadata carries: 1 … 2^63-1, written exactly
+    """The id a button value or a modal's metadata carries: 1 … 2^31-1, written exactly
     as Baton writes it (no spaces), else None."""
     if isinstance(value, str) and not _WHOLE.fullmatch(value):
         return None

@@ -105,6 +105,7 @@ async def acme(driver, people) -> int:  # noqa: ANN001
 @WITH_THE_BOT
 @given(account_id=ACCOUNT_IDS)
 @example(account_id=2**63)
+@example(account_id=2**31)
 @example(account_id=float("inf"))
 @example(account_id="9" * 5000)
 async def test_load_account_is_an_account_or_a_refusal(bot, sandbox, acme, account_id) -> None:
