@@ -772,7 +772,7 @@ class Gen:
                     False,
                     self.r.randint(-(2**70), 2**70),
                     self.pick(IDS),
-                    float(f"{self.r.random()}e{self.r.randint(-5, 400)}"),  # inf beyond 1e308
+                    float(f"{self.r.random():.6f}e{self.r.randint(-5, 400)}"),  # inf beyond 1e308
                     self.text(),
                 ]
             )
