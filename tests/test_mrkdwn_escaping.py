@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import pkgutil
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,11 +18,10 @@ from typing import Any
 
 import pytest
 
-import bot.blocks
-from bot.blocks import kit
-from bot.blocks.renewal import late_label, nudge_blocks
 from bot.ownership.home import Dashboard, TeamSummary
 from bot.ownership.standing import Late, Standing
+from bot.platform import kit
+from bot.renewal.blocks import late_label, nudge_blocks
 from flows.ownership import Facts, ownership
 from flows.packet import FIELDS, Kind, Part
 from flows.retention import RetentionModel
@@ -286,14 +284,26 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
     }
 
 
+BUILDER_MODULES = {
+    "kit": "bot.platform.kit",
+    "help": "bot.platform.help",
+    "handoff": "bot.handoff.blocks",
+    "checkins": "bot.checkins.blocks",
+    "renewal": "bot.renewal.blocks",
+    "ownership": "bot.ownership.blocks",
+    "home": "bot.ownership.home_blocks",
+}
+
+
 def builders() -> dict[str, Callable[..., Any]]:
-    """Every public function defined in a module of bot/blocks, as `module.name`."""
+    """Every public function defined in a Block Kit module, as `module.name` (the module
+    named by its feature: `handoff.who` for bot/handoff/blocks.py)."""
     found = {}
-    for info in pkgutil.iter_modules(bot.blocks.__path__):
-        module = importlib.import_module(f"bot.blocks.{info.name}")
+    for short, path in BUILDER_MODULES.items():
+        module = importlib.import_module(path)
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_"):
-                found[f"{info.name}.{name}"] = fn
+                found[f"{short}.{name}"] = fn
     return found
 
 
