@@ -6,7 +6,6 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.handoff.blocks import prompt, who
 from bot.platform.kit import (
     Block,
     actions,
@@ -20,9 +19,11 @@ from bot.platform.kit import (
     link,
     modal,
     plain,
+    prompt,
     section,
     text_input,
     ticked,
+    who,
 )
 from flows.checkins import AE_COPIED_CHECKINS, Sentiment
 from flows.packet import FIELDS, Kind

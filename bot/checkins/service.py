@@ -22,11 +22,10 @@ from bot.checkins.blocks import (
     rating_modal,
     read_checkin,
 )
-from bot.handoff.blocks import who
 from bot.outbox.owe import about, send_now
 from bot.people.escalation import escalate, escalation_keys, zone
 from bot.people.permissions import allowed, may_act
-from bot.platform.kit import esc, metadata, submitted
+from bot.platform.kit import esc, metadata, submitted, who
 from bot.platform.services import Services
 from flows.bounds import bounded_day, record_id, too_long
 from flows.checkins import TEXT_MAX, ae_is_copied, most_missing, problems, rating_alert

@@ -20,10 +20,12 @@ from bot.platform.kit import (
     header,
     input_block,
     modal,
+    money,
     plain,
+    prompt,
     section,
     ticked,
-    user_mention,
+    who,
 )
 from flows.handoff import KICKOFF_AGENDA, TIMELINE, current_stage
 from flows.packet import MODEL_CHOICES, Kind, PacketField, Part, fields_of
@@ -40,32 +42,11 @@ MARKETING_VIEW = "baton_marketing"
 NEW_ACCOUNT_VIEW = "baton_new_account"
 
 
-def who(user_id: str | None, email: str | None = None) -> str:
-    """A mention when Baton knows the person in Slack, otherwise their email."""
-    if user_id:
-        return user_mention(user_id)
-    return f"{esc(email)} (not found in Slack)" if email else "nobody yet"
-
-
-def money(account: Account) -> str:
-    return f"{esc(account.currency)} {account.arr:,.0f}"
-
-
 def topic(account: Account) -> str:
     return (
         f"ARR {money(account)} · renews {account.renewal_date.isoformat()} · "
         f"model {esc(account.retention_model)}"
     )
-
-
-def prompt(text: str, label: str, action_id: str, value: object, block_id: str) -> list[Block]:
-    """A message that asks one thing: the text, and the one button (carrying `value`)."""
-    return [
-        section(text),
-        actions(
-            button(label, action_id, str(value), style="primary"), block_id=f"{block_id}_{value}"
-        ),
-    ]
 
 
 # --- the account channel ------------------------------------------------------------------

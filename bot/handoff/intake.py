@@ -9,11 +9,11 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.accounts.changes import account_changed
 from bot.accounts.facts import note_ownership
 from bot.handoff.blocks import change_text, topic
 from bot.handoff.provision import provision
@@ -21,7 +21,6 @@ from bot.handoff.webhook_auth import Delivery
 from bot.outbox.owe import about, send_now
 from bot.platform.http_input import BadRequest, json_value, utf8
 from bot.platform.services import Services
-from bot.renewal.replan import after_arr_change, replan_owners
 from flows.intake import ClosedWon, parse_closed_won
 from flows.retention import suggested_model
 from storage.accounts import create_account, update_from_crm
@@ -210,8 +209,5 @@ async def _announce_changes(
             await services.client.conversations_setTopic(
                 channel=account.channel_id, topic=topic(account)
             )
-    if "arr" in changed:
-        await after_arr_change(services, account, Decimal(changed["arr"][0] or 0))
-    if "am_email" in changed:
-        await replan_owners(services, account)
+    await account_changed(services, account, changed)
     return account

@@ -17,11 +17,10 @@ from bot.handoff.blocks import (
     packet_modal,
     read_values,
     summary_blocks,
-    who,
 )
 from bot.outbox.owe import about, send_now
 from bot.people.permissions import may_act
-from bot.platform.kit import esc, metadata
+from bot.platform.kit import esc, metadata, who
 from bot.platform.services import Services
 from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
 from flows.permissions import Action

@@ -72,7 +72,7 @@ async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport
             services.sender,
             now,
             ids=ids,
-            relevance=moot_reason,
+            relevance=moot_reason(services.hooks),
             route=outbound_route(services),
             guard=outbound_guard(services),
         )

@@ -6,7 +6,8 @@ cost follows what is due, not the size of the book. Anything that changes an acc
 (a kickoff, a person found, a CRM change) sets `plan_after` to now. Accounts with people
 not yet found in Slack come back hourly to look again.
 
-Each account is planned on its own: a step that fails (Slack trouble, a bad row) is
+The planners are the features' (registered in `Hooks.planners`, run in that order after
+the `Hooks.prepare` steps that look for people). Each account is planned on its own: a step that fails (Slack trouble, a bad row) is
 recorded for that account and retried with backoff (`bot.outbox.faults`), and the others go on.
 """
 
@@ -16,20 +17,14 @@ import asyncio
 from collections.abc import Collection
 from datetime import datetime
 
-from bot.checkins.planner import plan_checkins
-from bot.handoff.planner import finish_setup, look_for_people, plan_gate, plan_kickoff
 from bot.outbox.faults import Failed, account_step, isolated
 from bot.platform.services import Services
-from bot.renewal.planner import plan_renewal
 from storage.accounts import due_for_planning, due_for_planning_ids, get_account, set_plan_after
 from storage.models import Account
-
-PLANNERS = (plan_gate, plan_kickoff, plan_checkins, plan_renewal)
 
 
 async def plan_due(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
     """Plan every account whose time has come (not those of paused workspaces)."""
-    await finish_setup(services, now, skip_teams)
     for account in await _due_accounts(services, now, skip_teams):
         await plan_account(services, account, now)
 
@@ -63,18 +58,15 @@ async def plan_account(services: Services, account: Account, now: datetime) -> N
     times: list[datetime] = []
     retries: list[datetime] = []
     # People first: whoever turns up is planned for in this same pass.
-    looked = await isolated(
-        services,
-        account_step(account.team_id, account.id, "finding people"),
-        look_for_people(services, account, now),
-        now,
-    )
-    if isinstance(looked, Failed):
-        retries.append(looked.retry_at)
-    else:
-        account, recheck = looked
-        times += [recheck] if recheck else []
-    for planner in PLANNERS:
+    for prepare in services.hooks.prepare:
+        key = account_step(account.team_id, account.id, "finding people")
+        looked = await isolated(services, key, prepare(services, account, now), now)
+        if isinstance(looked, Failed):
+            retries.append(looked.retry_at)
+        else:
+            account, recheck = looked
+            times += [recheck] if recheck else []
+    for planner in services.hooks.planners:
         key = account_step(account.team_id, account.id, planner.__name__)
         planned = await isolated(services, key, planner(services, account, now), now)
         if isinstance(planned, Failed):

@@ -9,7 +9,6 @@ from datetime import datetime
 from aiohttp import ClientConnectionError
 from sqlalchemy.exc import DBAPIError
 
-from bot.channels.unreachable import settle_held
 from bot.outbox.deliver import DeliveryReport, deliver_due
 from bot.outbox.faults import load_faults
 from bot.outbox.pause import paused_teams
@@ -17,10 +16,7 @@ from bot.outbox.planning import plan_due
 from bot.outbox.reconcile import reconcile
 from bot.outbox.relevance import moot_reason
 from bot.outbox.routing import outbound_guard, outbound_route
-from bot.ownership.digest import plan_digests
-from bot.people.managers import refresh_managers
 from bot.platform.services import Services
-from bot.renewal.catch_up import catch_up_overdue
 from storage.db import is_outage
 
 log = logging.getLogger(__name__)
@@ -28,8 +24,9 @@ log = logging.getLogger(__name__)
 
 async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
     """Settle what Slack may or may not have, plan what is owed, settle what downtime made
-    late, then send what is due. Each stage handles its subjects one by one; should a stage
-    fail as a whole, the ones after it still run (delivery above all)."""
+    late, then send what is due; the features' stages run where they registered them. Each
+    stage handles its subjects one by one; should a stage fail as a whole, the ones after it
+    still run (delivery above all)."""
     instant = now or services.clock()
     await _stage("reading failures", load_faults(services))
     try:
@@ -37,17 +34,20 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     except Exception:
         log.exception("tick: could not read the paused workspaces")
         paused = set()
-    await _stage("refreshing manager groups", refresh_managers(services))
+    hooks = services.hooks
+    for name, work in hooks.stages_of("before_reconcile"):
+        await _stage(name, work(services, instant, paused))
     await _stage("reconciling", reconcile(services, instant, skip_teams=paused))
+    for name, work in hooks.stages_of("before_planning"):
+        await _stage(name, work(services, instant, paused))
     await _stage("planning", plan_due(services, instant, skip_teams=paused))
-    await _stage("planning digests", plan_digests(services, instant, skip_teams=paused))
-    await _stage("catching up", catch_up_overdue(services, instant))
-    await _stage("settling held messages", settle_held(services, instant))
+    for name, work in hooks.stages_of("after_planning"):
+        await _stage(name, work(services, instant, paused))
     return await deliver_due(
         services.engine,
         services.sender,
         now or services.clock(),  # a fresh stamp for the claims (see bot.outbox.reconcile)
-        relevance=moot_reason,
+        relevance=moot_reason(hooks),
         route=outbound_route(services),
         guard=outbound_guard(services),
     )

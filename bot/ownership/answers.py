@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.accounts.commercial import commercial_role
 from bot.accounts.facts import facts_of
 from bot.accounts.lookup import closest_accounts, find_accounts, pick_list, quoted, which_account
-from bot.handoff.blocks import money
 from bot.ownership.blocks import (
     covered,
     day,
@@ -26,7 +25,7 @@ from bot.ownership.standing import (
     standings,
     windows_now,
 )
-from bot.platform.kit import Block, esc
+from bot.platform.kit import Block, esc, money
 from bot.platform.services import Services
 from flows.dates import add_months
 from flows.ownership import CLOSE_MONTH, CO_OWN_MONTH, HANDOFF_DAYS, ROLE_NAMES, changes

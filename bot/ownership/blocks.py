@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from bot.handoff.blocks import money
 from bot.ownership.standing import Late, Standing, stand_in
 from bot.platform.kit import (
     SECTION_TEXT_MAX,
@@ -15,6 +14,7 @@ from bot.platform.kit import (
     divider,
     esc,
     header,
+    money,
     section,
     user_mention,
 )

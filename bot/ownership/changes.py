@@ -8,6 +8,7 @@ from datetime import time, timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.accounts.changes import account_changed
 from bot.accounts.facts import note_ownership
 from bot.accounts.load import Refusal
 from bot.channels.setup import invite_people
@@ -16,7 +17,6 @@ from bot.people.directory import remember_user, zone_for
 from bot.people.permissions import may_act, may_cover
 from bot.platform.kit import esc
 from bot.platform.services import Services
-from bot.renewal.replan import replan_owners
 from flows.calendar import local_instant
 from flows.ownership import ROLE_NAMES
 from flows.ownership_args import Cover, EndCover
@@ -153,7 +153,7 @@ async def assign(
     )
     was = f" (was <@{before}>)" if before else ""
     await note_ownership(services, team_id, account.id, "assigned", actor)
-    await replan_owners(services, account)
+    await account_changed(services, account, {f"{role}_user_id": (before, user_id)})
     if account.channel_id:
         await invite_people(services, account)
     text = (

@@ -4,27 +4,15 @@ every few minutes by the tick), besides each account's own manager."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.platform.groups import ManagerGroups
+
 log = logging.getLogger(__name__)
 REFRESH_EVERY = timedelta(minutes=5)
-
-
-@dataclass
-class ManagerGroups:
-    """The members of the configured user groups (by handle or id), as last read from Slack."""
-
-    by_group: dict[str, frozenset[str]] = field(default_factory=dict)
-    refreshed_at: datetime | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def members_of(self, groups: frozenset[str]) -> frozenset[str]:
-        return frozenset().union(*(self.by_group.get(g, frozenset()) for g in groups))
 
 
 async def refresh_managers(services, force: bool = False) -> None:  # noqa: ANN001

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from bot.platform.http_input import BadRequest, json_value
 from flows.ownership_args import BARE_USER_ID
+from storage.models import Account
 
 Block = dict[str, Any]
 SECTION_TEXT_MAX = 3000
@@ -209,3 +210,25 @@ def modal(
     if private_metadata:
         view["private_metadata"] = private_metadata
     return view
+
+
+# --- people, money and one-question messages ------------------------------------------
+def who(user_id: str | None, email: str | None = None) -> str:
+    """A mention when Baton knows the person in Slack, otherwise their email."""
+    if user_id:
+        return user_mention(user_id)
+    return f"{esc(email)} (not found in Slack)" if email else "nobody yet"
+
+
+def money(account: Account) -> str:
+    return f"{esc(account.currency)} {account.arr:,.0f}"
+
+
+def prompt(text: str, label: str, action_id: str, value: object, block_id: str) -> list[Block]:
+    """A message that asks one thing: the text, and the one button (carrying `value`)."""
+    return [
+        section(text),
+        actions(
+            button(label, action_id, str(value), style="primary"), block_id=f"{block_id}_{value}"
+        ),
+    ]

@@ -8,8 +8,9 @@ from datetime import date, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
-from bot.people.managers import ManagerGroups
 from bot.platform.clock import Clock
+from bot.platform.groups import ManagerGroups
+from bot.platform.hooks import Hooks
 from bot.platform.settings import Settings
 from storage.models import Account
 
@@ -23,6 +24,7 @@ class Services:
     sender: AsyncWebClient  # the outbox's client: no automatic retries (see slack_client)
     groups: ManagerGroups = field(default_factory=ManagerGroups)  # see bot.people.managers
     memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
+    hooks: Hooks = field(default_factory=Hooks)  # what the features plug in (bot.runtime.features)
 
     @property
     def managers(self) -> frozenset[str]:

@@ -6,7 +6,6 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.handoff.blocks import who
 from bot.platform.kit import (
     Block,
     actions,
@@ -18,6 +17,7 @@ from bot.platform.kit import (
     plain,
     section,
     text_input,
+    who,
 )
 from flows.health import HEALTH_LABELS, Health
 from flows.outcomes import CHURN_REASON_NAMES

@@ -7,11 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from bot.accounts.load import Refusal, load_account
-from bot.handoff.blocks import who
 from bot.outbox.owe import about, send_now
 from bot.people.escalation import zone
 from bot.people.permissions import may_act
-from bot.platform.kit import esc, metadata, submitted
+from bot.platform.kit import esc, metadata, submitted, who
 from bot.platform.services import Services
 from bot.renewal.blocks import SNOOZE_DAYS, done_modal, done_text, help_text
 from flows.bounds import record_id, too_long

@@ -21,6 +21,7 @@ from bot.platform.services import Services
 from bot.platform.settings import ConfigError, Settings
 from bot.platform.slack_client import make_client, pin_proxy
 from bot.runtime.app import build_app
+from bot.runtime.features import install_hooks
 from bot.runtime.server import make_web_app
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
-    return Services(
+    services = Services(
         settings=settings,
         engine=make_engine(settings.database_url),
         clock=clock,
@@ -39,6 +40,8 @@ def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
             settings.slack_bot_token, settings.slack_api_url, retry_rate_limits=False
         ),
     )
+    install_hooks(services.hooks)
+    return services
 
 
 async def identify(services: Services) -> None:

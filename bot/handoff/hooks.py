@@ -1,0 +1,16 @@
+"""What the handoff contributes to the tick: finishing interrupted set-up, looking again for
+people not found in Slack, the gate's and the kickoff's reminders, and when they are moot."""
+
+from __future__ import annotations
+
+from bot.handoff.planner import finish_setup, look_for_people, plan_gate, plan_kickoff
+from bot.handoff.relevance import GATE_KINDS, gate_moot, kickoff_moot
+from bot.platform.hooks import Hooks
+
+
+def register(hooks: Hooks) -> None:
+    hooks.stage("before_planning", "finishing set-up", finish_setup)
+    hooks.prepare.append(look_for_people)
+    hooks.planners += [plan_gate, plan_kickoff]
+    hooks.on_kinds(GATE_KINDS, gate_moot)
+    hooks.on_kinds(("kickoff_reminder",), kickoff_moot)

@@ -1,0 +1,18 @@
+"""When a handoff message has become moot: the packet is complete, the kickoff held."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from storage.models import Account
+from storage.outbox import Claim
+
+GATE_KINDS = ("gate_reminder", "gate_escalation")
+
+
+def gate_moot(_engine: Engine, _claim: Claim, account: Account) -> str | None:
+    return "packet completed" if account.packet_completed_at else None
+
+
+def kickoff_moot(_engine: Engine, _claim: Claim, account: Account) -> str | None:
+    return "kickoff held" if account.kickoff_held_at else None

@@ -1,0 +1,34 @@
+"""What people contribute to every tick and every send: fresh manager groups, and messages
+rerouted from someone away to their backup, or from someone deactivated to a stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from bot.people.cover import covered_route, deactivated_route
+from bot.people.managers import refresh_managers
+from bot.platform.hooks import Hooks
+from bot.platform.services import Services
+from storage.outbox import Claim
+
+
+async def _refresh(services: Services, _now: datetime, _paused: Collection[str]) -> None:
+    await refresh_managers(services)
+
+
+def _covered(_services: Services, engine: Engine, claim: Claim, now: datetime) -> Claim | None:
+    return covered_route(engine, claim, now)
+
+
+def _deactivated(
+    services: Services, engine: Engine, claim: Claim, _now: datetime
+) -> Claim | str | None:
+    return deactivated_route(engine, claim, services.managers)
+
+
+def register(hooks: Hooks) -> None:
+    hooks.stage("before_reconcile", "refreshing manager groups", _refresh)
+    hooks.routes += [_covered, _deactivated]  # the cover chain first, then a stand-in

@@ -1,0 +1,62 @@
+"""What the features plug into the outbox and the tick at start-up.
+
+The outbox sits below the features and imports none of them: it knows a message's kind,
+not what a kind means. Each feature registers, for its own kinds, whether a message is still
+worth sending (relevance), how it is written at send time (compose), where it goes instead
+(routes), and what the tick must do for it (planners and stages). Registration order is the
+order things run in (see `bot.runtime.features`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from storage.models import Account
+from storage.outbox import Claim
+
+# Whether a claimed message about a live account is moot: the reason, or None to send it.
+Relevance = Callable[[Engine, Claim, Account], str | None]
+# A message written when it is sent (a digest): the claim with its text, or why not.
+Compose = Callable[[Any, Claim, datetime], Claim | str]
+# Somewhere else to send it (a backup, a manager): the new claim, a reason to drop it, or None.
+Route = Callable[[Any, Engine, Claim, datetime], Claim | str | None]
+# Why it must wait (a channel shared outside the company), or None.
+Guard = Callable[[Any, Claim, datetime], Awaitable[str | None]]
+# Before an account is planned: the account as it is now, and when to look again (or None).
+Prepare = Callable[[Any, Account, datetime], Awaitable[tuple[Account, datetime | None]]]
+# One planner for one account: the times its owed messages fall due.
+Planner = Callable[[Any, Account, datetime], Awaitable[list[datetime]]]
+# A tick stage: the services, the tick's instant, the paused workspaces.
+Stage = Callable[[Any, datetime, Collection[str]], Awaitable[object]]
+# An account's fields changed (field → (before, after)): what follows from it.
+AccountChanged = Callable[[Any, Account, dict[str, tuple[object, object]]], Awaitable[None]]
+Phase = Literal["before_reconcile", "before_planning", "after_planning"]
+
+
+@dataclass
+class Hooks:
+    relevance: dict[str, Relevance] = field(default_factory=dict)
+    compose: dict[str, Compose] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    guards: list[Guard] = field(default_factory=list)
+    prepare: list[Prepare] = field(default_factory=list)
+    planners: list[Planner] = field(default_factory=list)
+    stages: dict[str, list[tuple[str, Stage]]] = field(default_factory=dict)
+    account_changed: list[AccountChanged] = field(default_factory=list)
+
+    def on_kinds(self, kinds: Collection[str], relevance: Relevance) -> None:
+        for kind in kinds:
+            if kind in self.relevance:
+                raise ValueError(f"two features claim the message kind {kind!r}")
+            self.relevance[kind] = relevance
+
+    def stage(self, phase: Phase, name: str, work: Stage) -> None:
+        self.stages.setdefault(phase, []).append((name, work))
+
+    def stages_of(self, phase: Phase) -> list[tuple[str, Stage]]:
+        return self.stages.get(phase, [])
