@@ -15,14 +15,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## the whole lifecycle on the Slack sandbox, offline
 	$(BIN)/baton demo
 
-test: $(STAMP)  ## lint, then every test (PostgreSQL too when BATON_TEST_DATABASE_URL is set)
+test: $(STAMP)  ## lint, the import layers, then every test (PostgreSQL when BATON_TEST_DATABASE_URL is set)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

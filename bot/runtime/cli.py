@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from bot.demo import main as demo
+        from bot.runtime.demo import main as demo
 
         return demo()
     settings = load_settings()
