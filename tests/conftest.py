@@ -21,9 +21,7 @@ from bot.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
 from bot.scopes import granted_scopes
 from bot.settings import Settings, load_settings
-from tests.helpers import scratch_database
-
-PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
+from tests.helpers import PG_URL, scratch_database
 
 # Property tests: the same examples on every run (CI must not flake), few enough to stay
 # fast. BATON_HYPOTHESIS_PROFILE=thorough explores ten times more, with a fresh seed.

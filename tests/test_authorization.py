@@ -9,8 +9,7 @@ import pytest
 
 from bot.sandbox import SlackDriver, SlackSandbox, User
 from storage.accounts import account_by_crm
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, until
+from tests.helpers import account_channel, ask, closed_won, deal, opened_view, until
 
 SOON = (date.today() + timedelta(days=30)).isoformat()
 

@@ -12,9 +12,15 @@ from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, OpenView, User
 from storage.accounts import get_account
 from storage.checkins import latest_ratings
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, run_until, until
-from tests.test_handoff_packet import AE_ANSWERS
+from tests.helpers import (
+    AE_ANSWERS,
+    account_channel,
+    closed_won,
+    deal,
+    opened_view,
+    run_until,
+    until,
+)
 
 GOOD = {
     "summary": "Rollout on track; 4 of 6 CSMs active.",

@@ -4,9 +4,7 @@ from datetime import UTC, datetime
 
 from bot.runner import BotServer
 from bot.tick import run_tick
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, run_until
-from tests.test_handoff_packet import AE_ANSWERS
+from tests.helpers import AE_ANSWERS, account_channel, closed_won, deal, opened_view, run_until
 
 
 def stamps(messages, fragment: str) -> list[datetime]:

@@ -10,20 +10,7 @@ from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, OpenView, User
 from storage.accounts import get_account
 from storage.packets import get_draft, get_packet, versions
-from tests.handoff_helpers import account_channel, closed_won, deal, find
-from tests.helpers import opened_view, until
-
-AE_ANSWERS = {
-    "goal": "Forecast renewals a quarter ahead without spreadsheets.",
-    "objections": "Security review: answered with our SOC 2 report and SSO.",
-    "competitors": "Gainsight; too heavy for a 6-person CS team.",
-    "success_metric": "Renewal forecast accuracy within 5% by Q3.",
-    "champion": "Priya Shah, VP Customer Success",
-    "economic_buyer": "Tom Reed, CFO: cares about churn cost",
-    "daily_users": "CS team (6) and two RevOps analysts",
-    "month6_risks": "Slow Salesforce sync; no exec QBR; adoption below 50%",
-    "retention_model": "B",
-}
+from tests.helpers import AE_ANSWERS, account_channel, closed_won, deal, find, opened_view, until
 
 
 @dataclass

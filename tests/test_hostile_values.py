@@ -16,9 +16,17 @@ from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
 from bot.scopes import MANIFEST
 from storage.accounts import create_account, search_accounts
-from tests.handoff_helpers import closed_won, deal, find
-from tests.helpers import ask, opened_view, until
-from tests.test_mrkdwn_escaping import HOSTILE, markup_problems, read
+from tests.helpers import (
+    HOSTILE,
+    ask,
+    closed_won,
+    deal,
+    find,
+    markup_problems,
+    opened_view,
+    read,
+    until,
+)
 
 EMAIL = "<!here>@x.test"
 # Baton links to Slack's own permalinks (and to the channel before the post is confirmed).

@@ -15,8 +15,7 @@ from storage.accounts import account_by_crm, update_account
 from storage.db import session_scope
 from storage.models import Fault, OutboxMessage, OutboxStatus
 from storage.workspaces import get_workspace
-from tests.handoff_helpers import closed_won, deal
-from tests.helpers import until
+from tests.helpers import closed_won, deal, until
 
 
 def faults(engine) -> list[Fault]:  # noqa: ANN001

@@ -25,9 +25,19 @@ from bot.sandbox import SlackDriver, SlackSandbox, sign
 from bot.server import make_web_app
 from bot.services import Services
 from bot.settings import load_settings
-from tests.handoff_helpers import closed_won, deal, webhook_headers
-from tests.helpers import assert_no_tracebacks, free_port, until
-from tests.test_hostile_slack import VALID_STATE, World, event_body, form, interactive
+from tests.helpers import (
+    VALID_STATE,
+    World,
+    assert_no_tracebacks,
+    closed_won,
+    deal,
+    event_body,
+    form,
+    free_port,
+    interactive,
+    until,
+    webhook_headers,
+)
 
 
 @dataclass

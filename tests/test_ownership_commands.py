@@ -10,10 +10,18 @@ from bot.runner import BotServer
 from bot.sandbox import SlackDriver
 from storage.accounts import update_account
 from storage.milestones import cycle_milestones
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, run_until, until
-from tests.test_renewal_cycle import dm, leap
-from tests.test_renewal_nudges import nudges, press
+from tests.helpers import (
+    account_channel,
+    ask,
+    closed_won,
+    deal,
+    dm,
+    leap,
+    nudges,
+    press,
+    run_until,
+    until,
+)
 
 YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
 

@@ -28,9 +28,7 @@ from storage.accounts import get_account
 from storage.db import session_scope
 from storage.models import Checkin, Coverage, Milestone
 from storage.ownership import start_coverage
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, until
-from tests.test_handoff_packet import AE_ANSWERS
+from tests.helpers import AE_ANSWERS, account_channel, ask, closed_won, deal, opened_view, until
 
 SOON = (date.today() + timedelta(days=30)).isoformat()
 

@@ -6,15 +6,24 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.sandbox.state import Channel, Message, User
-from bot.tick import run_tick
+from bot.sandbox.state import Channel
 from storage.accounts import get_account, update_account
 from storage.db import session_scope
 from storage.milestones import cycle_milestones
 from storage.models import OutboxMessage
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, run_until, until
-from tests.test_renewal_nudges import nudges, press
+from tests.helpers import (
+    account_channel,
+    closed_won,
+    containing,
+    deal,
+    dm,
+    leap,
+    nudges,
+    opened_view,
+    press,
+    run_until,
+    until,
+)
 
 # Signed Monday 4 Jan 2027, renewing Tuesday 4 Jan 2028: month 5 is Friday 4 Jun 2027.
 YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
@@ -25,24 +34,6 @@ async def open_account(sim_driver, sim_bot, clock, **overrides) -> int:  # noqa:
     assert reply.status == 202
     await run_until(sim_bot, clock, clock() + timedelta(hours=3))
     return reply.json["account_id"]
-
-
-async def leap(bot, clock, to: datetime) -> None:  # noqa: ANN001
-    """Baton was not running: the clock jumps, then one tick sees the world."""
-    clock.advance(to - clock())
-    await run_tick(bot.services)
-
-
-def dm(sandbox, user: User) -> Channel:  # noqa: ANN001
-    return sandbox.workspace.dm_channel(user.id)
-
-
-def containing(channel: Channel, fragment: str) -> list[Message]:
-    return [
-        m
-        for m in channel.messages
-        if fragment in m.text or fragment in json.dumps(m.blocks or [], ensure_ascii=False)
-    ]
 
 
 def milestones(bot, sandbox, account_id: int, renewal: date) -> dict:  # noqa: ANN001

@@ -3,31 +3,12 @@
 import json
 from datetime import UTC, datetime
 
-from bot.sandbox.state import Channel, Message, User
 from storage.milestones import cycle_milestones
-from tests.handoff_helpers import closed_won, deal
-from tests.helpers import opened_view, run_until, until
+from tests.helpers import closed_won, deal, nudges, opened_view, press, run_until, until
 
 # Renewal on Monday 10 May 2027: day 120 is Sunday 10 Jan → Friday 8 Jan; month 5 and
 # month 6 of this cycle were already past when the deal arrived (Monday 4 Jan).
 RENEWAL = "2027-05-10"
-
-
-def nudges(channel: Channel, title: str) -> list[Message]:
-    return [m for m in channel.messages if m.text == f"{title} for Acme Robotics is due."]
-
-
-async def press(driver, user: User, message: Message, channel: Channel, action: str) -> None:  # noqa: ANN001
-    block = message.blocks[-1]
-    element = next(e for e in block["elements"] if e["action_id"] == action)
-    await driver.click(
-        user,
-        action,
-        value=element["value"],
-        block_id=block["block_id"],
-        channel=channel,
-        message_ts=message.ts,
-    )
 
 
 async def start(sim_driver, sim_bot, clock, sandbox, **overrides):  # noqa: ANN001, ANN201

@@ -10,9 +10,16 @@ from bot.sandbox import SlackSandbox
 from bot.sandbox.state import Channel
 from bot.tick import run_tick
 from storage.accounts import account_by_crm
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, run_until, until
-from tests.test_handoff_packet import AE_ANSWERS
+from tests.helpers import (
+    AE_ANSWERS,
+    account_channel,
+    ask,
+    closed_won,
+    deal,
+    opened_view,
+    run_until,
+    until,
+)
 
 # Internal facts: none of these may ever show in a channel the customer can read.
 INTERNAL = ("ARR", "80,000", "USD", "packet", "Gainsight", "month6", "adoption below", "risk")

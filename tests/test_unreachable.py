@@ -10,9 +10,17 @@ from bot.sandbox import Channel, SlackDriver, SlackSandbox
 from bot.send import about, send_now
 from storage.accounts import get_account
 from storage.outbox import count_by_status
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, run_until, until
-from tests.test_renewal_cycle import containing, dm
+from tests.helpers import (
+    account_channel,
+    ask,
+    closed_won,
+    containing,
+    deal,
+    dm,
+    opened_view,
+    run_until,
+    until,
+)
 
 TUESDAY_NOON_NY = datetime(2027, 1, 5, 17, tzinfo=UTC)
 REMINDER = "Reminder: the handoff packet for Acme Robotics is still missing."
