@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.sandbox import Channel, SlackDriver, SlackSandbox
 from bot.send import about, send_now
 from storage.accounts import get_account
@@ -192,6 +194,7 @@ async def test_restricted_channel_creation_tells_the_manager_and_waits_an_hour(
 
 
 # --- answering Slack in time -----------------------------------------------------------
+@pytest.mark.acks_before_done
 async def test_cover_acks_in_time_when_slack_rate_limits_users_info(
     sim_driver: SlackDriver, sim_bot, clock, sandbox: SlackSandbox, people
 ) -> None:
@@ -221,6 +224,7 @@ async def test_a_refusal_after_the_ack_uses_the_response_url_not_post_ephemeral(
     assert not sandbox.calls_of("chat.postEphemeral")
 
 
+@pytest.mark.acks_before_done
 async def test_a_new_account_submission_answers_in_time_when_users_info_is_rate_limited(
     driver: SlackDriver, sandbox: SlackSandbox, bot, people
 ) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -17,6 +15,7 @@ import aiohttp
 from bot.sandbox.rules import SlackError, reply_problems, view_answer_problems
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.state import Channel, Ephemeral, Message, OpenView, User
+from bot.webhook_auth import signature
 
 # What Slack itself writes into a slash command's text: picked people, channels and groups.
 _SLACK_MENTION = re.compile(r"(<(?:@[UW]|#[CG]|!subteam\^S)[A-Z0-9]+(?:\|[^<>]*)?>)")
@@ -38,9 +37,7 @@ ACK_LIMIT_S = 3.0  # Slack's wait for an answer to a command, an interaction or 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     """The two headers Slack adds to every request it sends an app."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    base = b"v0:" + stamp.encode() + b":" + body
-    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature(secret, body, stamp)}
 
 
 @dataclass
