@@ -37,8 +37,10 @@ BATON = [sys.executable, "-m", "bot"]
 SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
 
 
-async def until(predicate, within_s: float = 5.0) -> None:
-    """Bolt acknowledges before its listeners finish: wait for their effect."""
+async def until(predicate, within_s: float = 60.0) -> None:
+    """Wait for what happens in another task or process (a ticker, a `baton` subprocess, a
+    listener that acked first). A listener's own effects need no wait: the tests' Bolt
+    answers once its listeners are done. The deadline only turns a hang into a failure."""
     deadline = time.monotonic() + within_s
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting for the bot"
@@ -65,7 +67,7 @@ def free_port() -> int:
 
 
 async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     async with aiohttp.ClientSession(trust_env=False) as session:
         while time.monotonic() < deadline:
             if process.returncode is not None:
@@ -84,7 +86,7 @@ async def stop_baton(process: asyncio.subprocess.Process) -> None:
     """SIGTERM a running `baton`, and require a clean exit: status 0, no traceback."""
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
-    code = await asyncio.wait_for(process.wait(), timeout=15)
+    code = await asyncio.wait_for(process.wait(), timeout=60)
     stderr = (await process.stderr.read()).decode()
     assert code == 0, stderr
     assert "Traceback" not in stderr
@@ -99,11 +101,11 @@ async def run_until(bot, clock, until, step=timedelta(hours=1)) -> None:  # noqa
         await run_tick(bot.services)
 
 
-async def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
-    """The one modal open for this person, once the listener (after its ack) has opened it."""
-    await until(lambda: bool(workspace.views_of(user_id)))
-    (view,) = workspace.views_of(user_id)
-    return view
+def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
+    """The one modal open for this person."""
+    views = workspace.views_of(user_id)
+    assert len(views) == 1, f"{len(views)} modals open for {user_id}"
+    return views[0]
 
 
 def row_counts(engine) -> dict[str, int]:  # noqa: ANN001
@@ -137,7 +139,9 @@ async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
     from bot.slack_client import make_client
 
     app = AsyncApp(
-        signing_secret="s3cret", client=make_client(sandbox.workspace.bot_token, sandbox.api_url)
+        signing_secret="s3cret",
+        client=make_client(sandbox.workspace.bot_token, sandbox.api_url),
+        process_before_response=True,
     )
     register(app)
     runner = web.AppRunner(make_web_app_for(app))
@@ -160,11 +164,9 @@ async def ask(driver, user, text: str, channel=None) -> str:  # noqa: ANN001
     if said and said != WORKING:
         return said
 
-    def later() -> list:
-        return [p for p in driver.sandbox.response_posts[posts:] if p.user == user.id]
-
-    await until(lambda: bool(later()), within_s=15)
-    return str(later()[0].body.get("text") or "")
+    later = [p for p in driver.sandbox.response_posts[posts:] if p.user == user.id]
+    assert later, f"no answer to {text!r}, neither in the ack nor through response_url"
+    return str(later[0].body.get("text") or "")
 
 
 @contextmanager

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from storage.milestones import cycle_milestones
-from tests.helpers import closed_won, deal, nudges, opened_view, press, run_until, until
+from tests.helpers import closed_won, deal, nudges, opened_view, press, run_until
 
 # Renewal on Monday 10 May 2027: day 120 is Sunday 10 Jan → Friday 8 Jan; month 5 and
 # month 6 of this cycle were already past when the deal arrived (Monday 4 Jan).
@@ -56,7 +56,7 @@ async def test_snooze_moves_the_nudge_and_settles_the_old_round(
     csm_dm = sandbox.workspace.dm_channel(people.csm.id)
     (nudge,) = nudges(csm_dm, "Business review")
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_snooze_3")
-    await until(lambda: any("Snoozed" in e.text for e in sandbox.workspace.ephemerals))
+    assert any("Snoozed" in e.text for e in sandbox.workspace.ephemerals)
     assert "I'll nudge again Tue 12 Jan at 09:00" in sandbox.workspace.ephemerals[-1].text
     await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
     assert [m.at for m in nudges(csm_dm, "Business review")] == [
@@ -76,12 +76,10 @@ async def test_done_records_the_outcome_and_stops_everything(
     csm_dm = sandbox.workspace.dm_channel(people.csm.id)
     (nudge,) = nudges(csm_dm, "Business review")
     await press(sim_driver, people.ae, nudge, csm_dm, "baton_milestone_done")
-    await until(
-        lambda: any("belongs to its owners" in e.text for e in sandbox.workspace.ephemerals)
-    )
+    assert any("belongs to its owners" in e.text for e in sandbox.workspace.ephemerals)
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_done")
-    await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    view = await opened_view(sandbox.workspace, people.csm.id)
+    assert sandbox.workspace.views_of(people.csm.id)
+    view = opened_view(sandbox.workspace, people.csm.id)
     assert "outcome" in (await sim_driver.submit(people.csm, view, {})).json["errors"]
     await sim_driver.submit(
         people.csm, view, {"outcome": "QBR held: ROI 3.1x, expansion menu sent."}
@@ -89,7 +87,7 @@ async def test_done_records_the_outcome_and_stops_everything(
     channel = sandbox.workspace.channels[
         next(c.id for c in sandbox.workspace.channels.values() if c.name == "acct-acme-robotics")
     ]
-    await until(lambda: any("done by" in m.text for m in channel.messages))
+    assert any("done by" in m.text for m in channel.messages)
     await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
     manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
     escalations = [m for m in manager_dm if not m.text.startswith("Your week from")]
@@ -116,10 +114,10 @@ async def test_need_help_pings_the_manager_in_the_channel(
     (nudge,) = nudges(csm_dm, "Business review")
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_help")
     channel = next(c for c in sandbox.workspace.channels.values() if c.name == "acct-acme-robotics")
-    await until(lambda: any("needs help" in m.text for m in channel.messages))
+    assert any("needs help" in m.text for m in channel.messages)
     assert f"<@{people.manager.id}>, can you step in?" in channel.messages[-1].text
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_help")
-    await until(lambda: any("already asked" in e.text for e in sandbox.workspace.ephemerals))
+    assert any("already asked" in e.text for e in sandbox.workspace.ephemerals)
 
 
 async def test_a_moved_renewal_date_replans_without_resending(

@@ -18,7 +18,6 @@ from tests.helpers import (
     deal,
     opened_view,
     run_until,
-    until,
 )
 
 # Internal facts: none of these may ever show in a channel the customer can read.
@@ -45,7 +44,7 @@ async def fill_packet(driver, sandbox, people) -> None:  # noqa: ANN001
         channel=channel,
         message_ts=request.ts,
     )
-    view = await opened_view(sandbox.workspace, people.ae.id)
+    view = opened_view(sandbox.workspace, people.ae.id)
     await driver.submit(people.ae, view, AE_ANSWERS)
 
 
@@ -60,7 +59,7 @@ async def test_the_customer_gets_a_channel_of_their_own_with_only_what_is_meant_
     shared = account_channel(sandbox.workspace, "ext-acme-robotics")
     (priya,) = await sim_driver.accept_shared_invite(shared)
     await fill_packet(sim_driver, sandbox, people)
-    await until(lambda: any(m.text.startswith("Next step for") for m in shared.messages))
+    assert any(m.text.startswith("Next step for") for m in shared.messages)
     await run_until(sim_bot, clock, datetime(2027, 2, 5, 0, tzinfo=UTC), timedelta(hours=6))
     # The champion reads the welcome, the kickoff logistics and the day-30 introduction…
     said = [m.text for m in shared.messages]
@@ -130,7 +129,7 @@ async def test_a_guest_joining_the_account_channel_counts_as_outside(
     guest = sandbox.workspace.add_user("gus", "Gus Guest", "gus@agency.test", guest="single")
     await sim_driver.member_joined(internal, guest)
     engine, team = sim_bot.services.engine, sandbox.workspace.team_id
-    await until(lambda: account_by_crm(engine, team, "D-100").channel_shared_at is not None)
+    assert account_by_crm(engine, team, "D-100").channel_shared_at is not None
     colleague = sandbox.workspace.add_user("kai", "Kai Member", "kai@example.test")
     await sim_driver.member_joined(internal, colleague)  # a member is no exposure
     await run_tick(sim_bot.services)
