@@ -50,7 +50,6 @@ async def start_account(
         channel=channel,
         message_ts=request.ts,
     )
-    assert sandbox.workspace.views_of(people.ae.id)
     view = opened_view(sandbox.workspace, people.ae.id)
     await driver.submit(people.ae, view, AE_ANSWERS)
     assert any("Next: the joint kickoff" in m.text for m in channel.messages)
@@ -132,7 +131,6 @@ async def test_an_edit_is_not_a_new_checkin(driver, sandbox, people, live) -> No
         channel=live.channel,
         message_ts=first.ts,
     )
-    assert sandbox.workspace.views_of(people.csm.id)
     view = opened_view(sandbox.workspace, people.csm.id)
     blocks = {b.get("block_id"): b for b in view.view["blocks"]}
     assert blocks["summary"]["element"]["initial_value"] == GOOD["summary"]
@@ -205,7 +203,6 @@ async def test_a_mismatch_asks_the_ae_even_after_the_fourth(
         channel=ae_dm,
         message_ts=ask.ts,
     )
-    assert sandbox.workspace.views_of(people.ae.id)
     view = opened_view(sandbox.workspace, people.ae.id)
     errors = (await driver.submit(people.ae, view, {})).json["errors"]
     assert "clarification" in errors
@@ -322,7 +319,6 @@ async def test_weekly_prompts_day_30_and_the_rating(
         channel=csm_dm,
         message_ts=ask.ts,
     )
-    assert sandbox.workspace.views_of(people.csm.id)
     view = opened_view(sandbox.workspace, people.csm.id)
     assert (await sim_driver.submit(people.csm, view, {})).json["errors"]["rating"]
     await sim_driver.submit(people.csm, view, {"rating": "4", "missing": ["skeptics"]})

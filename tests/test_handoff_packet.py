@@ -274,7 +274,6 @@ async def test_baton_new_opens_a_modal_that_creates_the_account(
 ) -> None:
     bot.services.settings.baton_managers = people.manager.id
     await driver.command(people.manager, "new")
-    assert sandbox.workspace.views_of(people.manager.id)
     view = opened_view(sandbox.workspace, people.manager.id)
     bad = await driver.submit(
         people.manager,
