@@ -76,7 +76,7 @@ async def log(driver, sandbox, user, values=GOOD, **changes) -> Message:  # noqa
     channel = account_channel(sandbox.workspace)
     before = len(posts(channel))
     view = await open_checkin(driver, sandbox, user)
-    assert view is not None
+    assert view is not None, (sandbox.workspace.ephemerals[-1:], driver.late_acks)
     reply = await driver.submit(user, view, {**values, **changes})
     assert reply.status == 200 and not reply.text, reply.text
     assert len(posts(channel)) > before
