@@ -23,14 +23,14 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.blocks.checkins import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
-from bot.blocks.handoff import MARKETING_VIEW, PACKET_VIEW
-from bot.blocks.renewal import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
+from bot.checkins.blocks import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
+from bot.handoff.blocks import MARKETING_VIEW, PACKET_VIEW
+from bot.handoff.webhook_auth import signed_headers
+from bot.outbox.tick import run_tick
+from bot.platform.settings import Settings
+from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
 from bot.sandbox import Reply, SlackDriver, SlackSandbox, Workspace
 from bot.sandbox.state import Channel, Message, User
-from bot.settings import Settings
-from bot.tick import run_tick
-from bot.webhook_auth import signed_headers
 
 PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
 BATON = [sys.executable, "-m", "bot"]
@@ -94,7 +94,7 @@ async def stop_baton(process: asyncio.subprocess.Process) -> None:
 
 async def run_until(bot, clock, until, step=timedelta(hours=1)) -> None:  # noqa: ANN001
     """Advance simulated time step by step, ticking as `baton run`'s scheduler would."""
-    from bot.tick import run_tick
+    from bot.outbox.tick import run_tick
 
     while clock() < until:
         clock.advance(step)
@@ -136,7 +136,7 @@ async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
     from slack_bolt.async_app import AsyncApp
 
     from bench.owner_latency import make_web_app_for
-    from bot.slack_client import make_client
+    from bot.platform.slack_client import make_client
 
     app = AsyncApp(
         signing_secret="s3cret",
@@ -176,7 +176,7 @@ def scratch_database(pg_url: str | None, directory: Path) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from bot.settings import load_settings
+    from bot.platform.settings import load_settings
 
     if not pg_url:
         yield f"sqlite:///{directory / 'baton.db'}"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from tests.helpers import (
     WEBHOOK_SECRET,

@@ -3,7 +3,7 @@
 import json
 import time
 
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import sign
 from storage.people import get_person

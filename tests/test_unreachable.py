@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.outbox.owe import about, send_now
 from bot.sandbox import Channel, SlackDriver, SlackSandbox
-from bot.send import about, send_now
 from storage.accounts import get_account
 from storage.outbox import count_by_status
 from tests.helpers import (

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.ownership.answers import reach_of
 from bot.ownership.standing import Standing, standings, windows_now
-from bot.services import Services
+from bot.platform.services import Services
 from storage.models import AccountStatus, Coverage
 from storage.ownership import covered_by
 from storage.portfolio import (

@@ -10,9 +10,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.ownership.facts import facts_of
-from bot.ownership.redirect import follow
-from bot.services import Services
+from bot.accounts.facts import facts_of
+from bot.people.cover import follow
+from bot.platform.services import Services
 from flows.gate import ESCALATE_AFTER_BUSINESS_DAYS, business_days_between
 from flows.ownership import Ownership, Part, Phase, ownership
 from flows.renewal import cycle_start

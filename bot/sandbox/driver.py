@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from bot.handoff.webhook_auth import signature
 from bot.sandbox.rules import SlackError, reply_problems, view_answer_problems
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.state import Channel, Ephemeral, Message, OpenView, User
-from bot.webhook_auth import signature
 
 # What Slack itself writes into a slash command's text: picked people, channels and groups.
 _SLACK_MENTION = re.compile(r"(<(?:@[UW]|#[CG]|!subteam\^S)[A-Z0-9]+(?:\|[^<>]*)?>)")
