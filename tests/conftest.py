@@ -21,9 +21,7 @@ from bot.platform.scopes import granted_scopes
 from bot.platform.settings import Settings, load_settings
 from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
-from tests.helpers import scratch_database
-
-PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
+from tests.helpers import PG_URL, scratch_database
 
 # Property tests: the same examples on every run (CI must not flake), few enough to stay
 # fast. BATON_HYPOTHESIS_PROFILE=thorough explores ten times more, with a fresh seed.
@@ -105,9 +103,17 @@ def settings(sandbox: SlackSandbox, database_url: str, signing_secret: str) -> S
     )
 
 
+def answers_when_done(request: pytest.FixtureRequest) -> bool:
+    """Bolt answers Slack once the listeners are done (`process_before_response=True`, as
+    bolt-python's own tests run): when a driver call returns, the listener's effects are
+    all there. A test about answering before the work is done (Slack's 3 seconds while
+    Slack rate-limits Baton) runs Bolt as `baton run` does, with `acks_before_done`."""
+    return request.node.get_closest_marker("acks_before_done") is None
+
+
 @pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[BotServer]:
-    server = BotServer(settings, ticker=False)
+async def bot(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[BotServer]:
+    server = BotServer(settings, ticker=False, process_before_response=answers_when_done(request))
     await server.start(host="127.0.0.1", port=0)
     yield server
     await server.stop()
@@ -147,8 +153,12 @@ def clock(sandbox: SlackSandbox) -> SimulatedClock:
 
 
 @pytest.fixture
-async def sim_bot(settings: Settings, clock: SimulatedClock) -> AsyncIterator[BotServer]:
-    server = BotServer(settings, clock, ticker=False)
+async def sim_bot(
+    request: pytest.FixtureRequest, settings: Settings, clock: SimulatedClock
+) -> AsyncIterator[BotServer]:
+    server = BotServer(
+        settings, clock, ticker=False, process_before_response=answers_when_done(request)
+    )
     await server.start(host="127.0.0.1", port=0)
     yield server
     await server.stop()

@@ -1,8 +1,12 @@
-"""Helpers shared by the tests: waiting for the bot, and running `baton` as a process."""
+"""Helpers shared by the test modules (the only module they import from one another):
+waiting for the bot, running `baton` as a process, signed CRM webhooks, what Baton posted,
+hand-built Slack payloads, and reading text for markup."""
 
 import asyncio
+import json
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -11,19 +15,32 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
+from bot.checkins.blocks import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
+from bot.handoff.blocks import MARKETING_VIEW, PACKET_VIEW
+from bot.handoff.webhook_auth import signed_headers
+from bot.outbox.tick import run_tick
 from bot.platform.settings import Settings
+from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
+from bot.sandbox import Reply, SlackDriver, SlackSandbox, Workspace
+from bot.sandbox.state import Channel, Message, User
 
+PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
 BATON = [sys.executable, "-m", "bot"]
 SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
 
 
-async def until(predicate, within_s: float = 5.0) -> None:
-    """Bolt acknowledges before its listeners finish: wait for their effect."""
+async def until(predicate, within_s: float = 60.0) -> None:
+    """Wait for what happens in another task or process (a ticker, a `baton` subprocess, a
+    listener that acked first). A listener's own effects need no wait: the tests' Bolt
+    answers once its listeners are done. The deadline only turns a hang into a failure."""
     deadline = time.monotonic() + within_s
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting for the bot"
@@ -50,7 +67,7 @@ def free_port() -> int:
 
 
 async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     async with aiohttp.ClientSession(trust_env=False) as session:
         while time.monotonic() < deadline:
             if process.returncode is not None:
@@ -69,7 +86,7 @@ async def stop_baton(process: asyncio.subprocess.Process) -> None:
     """SIGTERM a running `baton`, and require a clean exit: status 0, no traceback."""
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
-    code = await asyncio.wait_for(process.wait(), timeout=15)
+    code = await asyncio.wait_for(process.wait(), timeout=60)
     stderr = (await process.stderr.read()).decode()
     assert code == 0, stderr
     assert "Traceback" not in stderr
@@ -84,11 +101,11 @@ async def run_until(bot, clock, until, step=timedelta(hours=1)) -> None:  # noqa
         await run_tick(bot.services)
 
 
-async def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
-    """The one modal open for this person, once the listener (after its ack) has opened it."""
-    await until(lambda: bool(workspace.views_of(user_id)))
-    (view,) = workspace.views_of(user_id)
-    return view
+def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
+    """The one modal open for this person."""
+    views = workspace.views_of(user_id)
+    assert len(views) == 1, f"{len(views)} modals open for {user_id}"
+    return views[0]
 
 
 def row_counts(engine) -> dict[str, int]:  # noqa: ANN001
@@ -122,7 +139,9 @@ async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
     from bot.platform.slack_client import make_client
 
     app = AsyncApp(
-        signing_secret="s3cret", client=make_client(sandbox.workspace.bot_token, sandbox.api_url)
+        signing_secret="s3cret",
+        client=make_client(sandbox.workspace.bot_token, sandbox.api_url),
+        process_before_response=True,
     )
     register(app)
     runner = web.AppRunner(make_web_app_for(app))
@@ -145,11 +164,9 @@ async def ask(driver, user, text: str, channel=None) -> str:  # noqa: ANN001
     if said and said != WORKING:
         return said
 
-    def later() -> list:
-        return [p for p in driver.sandbox.response_posts[posts:] if p.user == user.id]
-
-    await until(lambda: bool(later()), within_s=15)
-    return str(later()[0].body.get("text") or "")
+    later = [p for p in driver.sandbox.response_posts[posts:] if p.user == user.id]
+    assert later, f"no answer to {text!r}, neither in the ack nor through response_url"
+    return str(later[0].body.get("text") or "")
 
 
 @contextmanager
@@ -179,3 +196,298 @@ def scratch_database(pg_url: str | None, directory: Path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+# --- signed CRM webhooks, and what Baton posted -------------------------------------
+WEBHOOK_SECRET = "whsec-test"
+
+
+def deal(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "crm_id": "D-100",
+        "account_name": "Acme Robotics",
+        "arr": 80000,
+        "contract_start": "2027-01-04",
+        "renewal_date": "2028-01-04",
+        "ae_email": "ana@example.test",
+        "csm_email": "chen@example.test",
+        "manager_email": "maya@example.test",
+        "crm_url": "https://crm.example.test/deals/100",
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+_last_stamp = 0
+
+
+def fresh_stamp() -> int:
+    """A signing time later than the last one: a CRM signs each delivery anew, and Baton
+    refuses a repeated signature and orders CRM news by signing time."""
+    global _last_stamp
+    now = int(time.time())
+    _last_stamp = now if _last_stamp + 1 > now + 200 else max(now, _last_stamp + 1)
+    return _last_stamp
+
+
+def webhook_headers(body: bytes, secret: str = WEBHOOK_SECRET, stamp: int | None = None) -> dict:
+    return signed_headers(secret, body, fresh_stamp() if stamp is None else stamp)
+
+
+async def closed_won(driver: SlackDriver, body: Any, **kwargs: Any) -> Reply:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return await driver.post(
+        "/crm/closed-won", raw, "application/json", webhook_headers(raw, **kwargs)
+    )
+
+
+def account_channel(workspace: Workspace, name: str = "acct-acme-robotics") -> Channel:
+    channel = workspace.channel_by_name(name)
+    assert channel is not None, (
+        f"no #{name}; channels: {[c.name for c in workspace.channels.values()]}"
+    )
+    return channel
+
+
+def texts(channel: Channel) -> list[str]:
+    return [m.text for m in channel.messages]
+
+
+def find(channel: Channel, fragment: str) -> Message:
+    for message in channel.messages:
+        if fragment in message.text or fragment in json.dumps(
+            message.blocks or [], ensure_ascii=False
+        ):
+            return message
+    raise AssertionError(f"nothing with {fragment!r} in #{channel.name}: {texts(channel)}")
+
+
+def stale_stamp() -> int:
+    return int(time.time()) - 301
+
+
+# --- the renewal cycle's messages and buttons -------------------------------------
+async def leap(bot, clock, to: datetime) -> None:  # noqa: ANN001
+    """Baton was not running: the clock jumps, then one tick sees the world."""
+    clock.advance(to - clock())
+    await run_tick(bot.services)
+
+
+def dm(sandbox, user: User) -> Channel:  # noqa: ANN001
+    return sandbox.workspace.dm_channel(user.id)
+
+
+def containing(channel: Channel, fragment: str) -> list[Message]:
+    return [
+        m
+        for m in channel.messages
+        if fragment in m.text or fragment in json.dumps(m.blocks or [], ensure_ascii=False)
+    ]
+
+
+def nudges(channel: Channel, title: str) -> list[Message]:
+    return [m for m in channel.messages if m.text == f"{title} for Acme Robotics is due."]
+
+
+async def press(driver, user: User, message: Message, channel: Channel, action: str) -> None:  # noqa: ANN001
+    block = message.blocks[-1]
+    element = next(e for e in block["elements"] if e["action_id"] == action)
+    await driver.click(
+        user,
+        action,
+        value=element["value"],
+        block_id=block["block_id"],
+        channel=channel,
+        message_ts=message.ts,
+    )
+
+
+# --- the handoff packet -------------------------------------------------------------
+AE_ANSWERS = {
+    "goal": "Forecast renewals a quarter ahead without spreadsheets.",
+    "objections": "Security review: answered with our SOC 2 report and SSO.",
+    "competitors": "Gainsight; too heavy for a 6-person CS team.",
+    "success_metric": "Renewal forecast accuracy within 5% by Q3.",
+    "champion": "Priya Shah, VP Customer Success",
+    "economic_buyer": "Tom Reed, CFO: cares about churn cost",
+    "daily_users": "CS team (6) and two RevOps analysts",
+    "month6_risks": "Slow Salesforce sync; no exec QBR; adoption below 50%",
+    "retention_model": "B",
+}
+
+
+# --- Slack payloads built by hand (signed as Slack signs them) ----------------------
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass
+class World:
+    sandbox: SlackSandbox
+    people: Any
+    account_id: int
+    milestone_id: int
+
+    @property
+    def team(self) -> str:
+        return self.sandbox.workspace.team_id
+
+    def user(self) -> dict[str, str]:
+        return {"id": self.people.manager.id, "name": "maya", "team_id": self.team}
+
+    def click(self, action_id: str, value: Any = "1", **changes: Any) -> dict[str, Any]:
+        user = self.people.manager.id
+        channel = self.sandbox.workspace.dm_channel(user).id
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": self.team, "domain": "sandbox"},
+            "user": self.user(),
+            "api_app_id": "A0BATON",
+            "token": "legacy-unused",
+            "trigger_id": self.sandbox.workspace.issue_trigger(user),
+            "container": {"type": "message", "message_ts": "1.000001", "channel_id": channel},
+            "channel": {"id": channel, "name": "directmessage"},
+            "response_url": self.sandbox.response_url_for(user, channel),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": "1.000002",
+                }
+            ],
+        }
+        return {**payload, **changes}
+
+    def submission(
+        self,
+        callback_id: str,
+        metadata: str,
+        values: dict[str, dict[str, Any]],
+        kind: str = "view_submission",
+        **changes: Any,
+    ) -> dict[str, Any]:
+        view = {
+            "id": "V0HOSTILE",
+            "root_view_id": "V0HOSTILE",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": metadata,
+            "blocks": [],
+            "state": {"values": {block: {"value": state} for block, state in values.items()}},
+        }
+        payload = {
+            "type": kind,
+            "team": {"id": self.team, "domain": "sandbox"},
+            "user": self.user(),
+            "api_app_id": "A0BATON",
+            "token": "legacy-unused",
+            "trigger_id": self.sandbox.workspace.issue_trigger(self.people.manager.id),
+            "view": view,
+        }
+        return {**payload, **changes}
+
+    def command(self, text: str, **changes: Any) -> dict[str, str]:
+        user = self.people.manager.id
+        channel = self.sandbox.workspace.dm_channel(user).id
+        fields = {
+            "team_id": self.team,
+            "channel_id": channel,
+            "user_id": user,
+            "command": "/baton",
+            "text": text,
+            "response_url": self.sandbox.response_url_for(user, channel),
+            "trigger_id": self.sandbox.workspace.issue_trigger(user),
+        }
+        return {k: v for k, v in {**fields, **changes}.items() if v is not None}
+
+    def event(self, event: Any, **changes: Any) -> dict[str, Any]:
+        return {
+            "type": "event_callback",
+            "team_id": self.team,
+            "api_app_id": "A0BATON",
+            "event": event,
+            "event_id": "Ev0HOSTILE",
+            "event_time": 1,
+            **changes,
+        }
+
+
+def typed(value: str | None) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def picked(value: str) -> dict[str, Any]:
+    return {"type": "radio_buttons", "selected_option": {"value": value}}
+
+
+def day(value: str | None) -> dict[str, Any]:
+    return {"type": "datepicker", "selected_date": value}
+
+
+# Inputs that pass each modal's own checks, so the handler goes on to use its metadata.
+VALID_STATE: dict[str, dict[str, dict[str, Any]]] = {
+    RENEWED_VIEW: {"new_date": day("2029-01-04"), "new_arr": typed("90000")},
+    CHURNED_VIEW: {"reason": picked("economic"), "effective": day("2027-01-04")},
+    DONE_VIEW: {"outcome": typed("Agreed the renewal terms.")},
+    FLAG_VIEW: {"health": picked("green")},
+    CHECKIN_VIEW: {
+        "checkin_date": day("2027-01-04"),
+        "summary": typed("Fine."),
+        "sentiment": picked("positive"),
+    },
+    CLARIFY_VIEW: {"clarification": typed("Hourly sync was agreed.")},
+    RATING_VIEW: {"rating": picked("4")},
+    PACKET_VIEW: {"goal": typed("Forecastable renewals.")},
+    MARKETING_VIEW: {"marketing": typed("Webinar in March.")},
+}
+
+
+def interactive(payload: Any) -> tuple[bytes, str]:
+    return urlencode({"payload": json.dumps(payload)}).encode(), FORM
+
+
+def form(fields: dict[str, str]) -> tuple[bytes, str]:
+    return urlencode(fields).encode(), FORM
+
+
+def event_body(payload: Any) -> tuple[bytes, str]:
+    return json.dumps(payload).encode(), "application/json"
+
+
+# --- reading what a builder returned for markup --------------------------------------
+HOSTILE = "<!channel> Acme <https://evil.test|Reset your password> & co"
+OWN_TOKEN = re.compile(r"<@[UW][A-Z0-9]+>|<#[CG][A-Z0-9]+>")
+LOOSE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+def text_objects(node: Any, kind: str) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("type") == kind and isinstance(node.get("text"), str):
+            yield node["text"]
+        for value in node.values():
+            yield from text_objects(value, kind)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            yield from text_objects(value, kind)
+
+
+def read(output: Any) -> tuple[list[str], list[str]]:
+    """(every mrkdwn text, including a message's top-level text; every plain_text)."""
+    if isinstance(output, str):
+        return [output], []
+    mrkdwn = list(text_objects(output, "mrkdwn"))
+    if isinstance(output, tuple) and isinstance(output[0], str):
+        mrkdwn.insert(0, output[0])  # (text, blocks): the text is what notifications show
+    return mrkdwn, list(text_objects(output, "plain_text"))
+
+
+def markup_problems(text: str) -> list[str]:
+    """What in one mrkdwn text Slack would read as markup nobody at Baton wrote."""
+    problems = [seq for seq in ("<!", "<http", "<mailto") if seq in text]
+    if "<" in OWN_TOKEN.sub("", text):
+        problems.append("a `<` that is not a mention Baton made")
+    if LOOSE_AMPERSAND.search(text):
+        problems.append("an unescaped `&`")
+    problems += [f"double-escaped {e}" for e in ("&amp;amp;", "&amp;lt;", "&amp;gt;") if e in text]
+    return problems

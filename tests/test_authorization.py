@@ -9,8 +9,7 @@ import pytest
 
 from bot.sandbox import SlackDriver, SlackSandbox, User
 from storage.accounts import account_by_crm
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, until
+from tests.helpers import account_channel, ask, closed_won, deal, opened_view
 
 SOON = (date.today() + timedelta(days=30)).isoformat()
 
@@ -21,7 +20,7 @@ def ephemeral_texts(sandbox: SlackSandbox, user: User) -> list[str]:
 
 async def new_account_form(driver: SlackDriver, user: User):  # noqa: ANN201
     await driver.command(user, "new")
-    return await opened_view(driver.workspace, user.id)
+    return opened_view(driver.workspace, user.id)
 
 
 def form(**values: str) -> dict[str, str]:
@@ -42,7 +41,7 @@ async def test_a_member_who_is_nobody_to_baton_cannot_open_the_form(
 ) -> None:
     mallory = sandbox.workspace.add_user("mal", "Mallory", "mal@example.test")
     await driver.command(mallory, "new")
-    await until(lambda: ephemeral_texts(sandbox, mallory))
+    assert ephemeral_texts(sandbox, mallory)
     assert ephemeral_texts(sandbox, mallory)[-1].startswith("You can't create accounts in Baton")
     assert sandbox.workspace.views_of(mallory.id) == []
 
@@ -83,13 +82,13 @@ async def test_the_accounts_manager_and_an_admin_may_change_it(
         people.manager, view, form(ae=people.ae.id, csm=people.csm.id, arr="90000")
     )
     assert ok.status == 200 and not ok.text
-    await until(lambda: account_by_crm(engine, team, "D-100").arr == 90000)
+    assert account_by_crm(engine, team, "D-100").arr == 90000
     ola = sandbox.workspace.add_user("ola", "Ola Admin", "ola@example.test")
     ola.is_admin = True
     view = await new_account_form(driver, ola)
     ok = await driver.submit(ola, view, form(ae=people.ae.id, csm=people.csm.id, arr="95000"))
     assert ok.status == 200 and not ok.text
-    await until(lambda: account_by_crm(engine, team, "D-100").arr == 95000)
+    assert account_by_crm(engine, team, "D-100").arr == 95000
 
 
 async def test_a_known_ae_creates_only_their_own_deals_and_never_names_themselves_manager(
@@ -111,7 +110,7 @@ async def test_a_known_ae_creates_only_their_own_deals_and_never_names_themselve
     )  # fmt: skip
     reply = await driver.submit(people.ae, view, fine)
     assert reply.status == 200 and not reply.text
-    await until(lambda: account_by_crm(engine, team, "G-1") is not None)
+    assert account_by_crm(engine, team, "G-1") is not None
 
 
 async def test_a_crafted_submission_is_refused_like_the_command(
@@ -137,16 +136,14 @@ async def test_baton_creators_names_who_may_create(driver, sandbox, bot, people,
     await refresh_managers(bot.services, force=True)
     # Ana is a known AE, but BATON_CREATORS now says who creates (besides managers, admins).
     await driver.command(people.ae, "new")
-    await until(lambda: ephemeral_texts(sandbox, people.ae))
+    assert ephemeral_texts(sandbox, people.ae)
     assert sandbox.workspace.views_of(people.ae.id) == []
     view = await new_account_form(driver, ops)
     reply = await driver.submit(
         ops, view, form(crm_id="G-2", account_name="Initech", ae=people.ae.id, csm=people.csm.id)
     )
     assert reply.status == 200 and not reply.text
-    await until(
-        lambda: account_by_crm(bot.services.engine, sandbox.workspace.team_id, "G-2") is not None
-    )
+    assert account_by_crm(bot.services.engine, sandbox.workspace.team_id, "G-2") is not None
 
 
 # --- cover: borrowed authority ------------------------------------------------------------
@@ -207,7 +204,10 @@ async def test_manager_groups_are_read_at_start_and_refreshed_by_the_tick(
     kim = ws.add_user("kim", "Kim Lead", "kim@example.test")
     group = ws.add_usergroup("cs-leads", [lee.id])
     server = BotServer(
-        settings.model_copy(update={"baton_managers": "@cs-leads"}), clock, ticker=False
+        settings.model_copy(update={"baton_managers": "@cs-leads"}),
+        clock,
+        ticker=False,
+        process_before_response=True,
     )
     await server.start(host="127.0.0.1", port=0)
     driver = SlackDriver(sandbox, server.url, settings.slack_signing_secret or "")

@@ -4,9 +4,7 @@ from datetime import UTC, datetime
 
 from bot.outbox.tick import run_tick
 from bot.runtime.runner import BotServer
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, run_until
-from tests.test_handoff_packet import AE_ANSWERS
+from tests.helpers import AE_ANSWERS, account_channel, closed_won, deal, opened_view, run_until
 
 
 def stamps(messages, fragment: str) -> list[datetime]:
@@ -48,7 +46,7 @@ async def test_completion_stops_every_reminder(sim_driver, sim_bot, clock, sandb
         channel=channel,
         message_ts=request.ts,
     )
-    view = await opened_view(sandbox.workspace, people.ae.id)
+    view = opened_view(sandbox.workspace, people.ae.id)
     await sim_driver.submit(people.ae, view, AE_ANSWERS)
     await run_until(sim_bot, clock, datetime(2027, 1, 15, 23, tzinfo=UTC))
     ae_dm = sandbox.workspace.dm_channel(people.ae.id).messages
@@ -65,7 +63,7 @@ async def test_reminders_survive_a_restart_without_repeats(
     await closed_won(sim_driver, deal())
     await run_until(sim_bot, clock, datetime(2027, 1, 5, 20, tzinfo=UTC))
     await sim_bot.stop()
-    restarted = BotServer(settings, clock, ticker=False)
+    restarted = BotServer(settings, clock, ticker=False, process_before_response=True)
     await restarted.start(host="127.0.0.1", port=0)
     try:
         await run_tick(restarted.services)  # the same instant again: nothing new

@@ -7,7 +7,7 @@ import pytest
 from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from storage.accounts import account_by_crm
-from tests.handoff_helpers import (
+from tests.helpers import (
     account_channel,
     closed_won,
     deal,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import PG_URL
+from tests.helpers import PG_URL
 from tests.hostile_run import (
     Answer,
     Input,

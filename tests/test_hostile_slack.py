@@ -10,7 +10,6 @@ ack is a 500 here too, and in the logs before the test looks.
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +28,6 @@ from bot.checkins.blocks import (
 from bot.handoff.blocks import (
     ACKNOWLEDGE,
     KICKOFF_HELD,
-    MARKETING_VIEW,
     NEW_ACCOUNT_VIEW,
     OPEN_MARKETING,
     OPEN_PACKET,
@@ -56,10 +54,21 @@ from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import sign
 from storage.milestones import cycle_milestones
-from tests.handoff_helpers import closed_won, deal
-from tests.helpers import assert_no_tracebacks, row_counts, until
-
-FORM = "application/x-www-form-urlencoded"
+from tests.helpers import (
+    FORM,
+    VALID_STATE,
+    World,
+    assert_no_tracebacks,
+    closed_won,
+    day,
+    deal,
+    event_body,
+    form,
+    interactive,
+    row_counts,
+    typed,
+    until,
+)
 
 
 @pytest.fixture
@@ -77,99 +86,6 @@ async def strict_driver(sandbox, strict_bot, signing_secret) -> AsyncIterator[Sl
     await driver.close()
 
 
-@dataclass
-class World:
-    sandbox: SlackSandbox
-    people: Any
-    account_id: int
-    milestone_id: int
-
-    @property
-    def team(self) -> str:
-        return self.sandbox.workspace.team_id
-
-    def user(self) -> dict[str, str]:
-        return {"id": self.people.manager.id, "name": "maya", "team_id": self.team}
-
-    def click(self, action_id: str, value: Any = "1", **changes: Any) -> dict[str, Any]:
-        user = self.people.manager.id
-        channel = self.sandbox.workspace.dm_channel(user).id
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "team": {"id": self.team, "domain": "sandbox"},
-            "user": self.user(),
-            "api_app_id": "A0BATON",
-            "token": "legacy-unused",
-            "trigger_id": self.sandbox.workspace.issue_trigger(user),
-            "container": {"type": "message", "message_ts": "1.000001", "channel_id": channel},
-            "channel": {"id": channel, "name": "directmessage"},
-            "response_url": self.sandbox.response_url_for(user, channel),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "value": value,
-                    "action_ts": "1.000002",
-                }
-            ],
-        }
-        return {**payload, **changes}
-
-    def submission(
-        self,
-        callback_id: str,
-        metadata: str,
-        values: dict[str, dict[str, Any]],
-        kind: str = "view_submission",
-        **changes: Any,
-    ) -> dict[str, Any]:
-        view = {
-            "id": "V0HOSTILE",
-            "root_view_id": "V0HOSTILE",
-            "type": "modal",
-            "callback_id": callback_id,
-            "private_metadata": metadata,
-            "blocks": [],
-            "state": {"values": {block: {"value": state} for block, state in values.items()}},
-        }
-        payload = {
-            "type": kind,
-            "team": {"id": self.team, "domain": "sandbox"},
-            "user": self.user(),
-            "api_app_id": "A0BATON",
-            "token": "legacy-unused",
-            "trigger_id": self.sandbox.workspace.issue_trigger(self.people.manager.id),
-            "view": view,
-        }
-        return {**payload, **changes}
-
-    def command(self, text: str, **changes: Any) -> dict[str, str]:
-        user = self.people.manager.id
-        channel = self.sandbox.workspace.dm_channel(user).id
-        fields = {
-            "team_id": self.team,
-            "channel_id": channel,
-            "user_id": user,
-            "command": "/baton",
-            "text": text,
-            "response_url": self.sandbox.response_url_for(user, channel),
-            "trigger_id": self.sandbox.workspace.issue_trigger(user),
-        }
-        return {k: v for k, v in {**fields, **changes}.items() if v is not None}
-
-    def event(self, event: Any, **changes: Any) -> dict[str, Any]:
-        return {
-            "type": "event_callback",
-            "team_id": self.team,
-            "api_app_id": "A0BATON",
-            "event": event,
-            "event_id": "Ev0HOSTILE",
-            "event_time": 1,
-            **changes,
-        }
-
-
 @pytest.fixture
 async def world(strict_driver, strict_bot, sandbox, people) -> World:
     sandbox.limiter.enabled = False  # hundreds of refusals in a row are not what is tested
@@ -183,34 +99,6 @@ async def world(strict_driver, strict_bot, sandbox, people) -> World:
     return World(sandbox, people, account_id, steps[0].id)
 
 
-def text(value: str | None) -> dict[str, Any]:
-    return {"type": "plain_text_input", "value": value}
-
-
-def picked(value: str) -> dict[str, Any]:
-    return {"type": "radio_buttons", "selected_option": {"value": value}}
-
-
-def day(value: str | None) -> dict[str, Any]:
-    return {"type": "datepicker", "selected_date": value}
-
-
-# Inputs that pass each modal's own checks, so the handler goes on to use its metadata.
-VALID_STATE: dict[str, dict[str, dict[str, Any]]] = {
-    RENEWED_VIEW: {"new_date": day("2029-01-04"), "new_arr": text("90000")},
-    CHURNED_VIEW: {"reason": picked("economic"), "effective": day("2027-01-04")},
-    DONE_VIEW: {"outcome": text("Agreed the renewal terms.")},
-    FLAG_VIEW: {"health": picked("green")},
-    CHECKIN_VIEW: {
-        "checkin_date": day("2027-01-04"),
-        "summary": text("Fine."),
-        "sentiment": picked("positive"),
-    },
-    CLARIFY_VIEW: {"clarification": text("Hourly sync was agreed.")},
-    RATING_VIEW: {"rating": picked("4")},
-    PACKET_VIEW: {"goal": text("Forecastable renewals.")},
-    MARKETING_VIEW: {"marketing": text("Webinar in March.")},
-}
 BAD_METADATA = [
     "[]",
     "null",
@@ -260,18 +148,6 @@ BUTTONS = [
 BAD_VALUES = ["99999999999999999999", "-1", "1e3", "", "²", "0", "1_0", None]
 
 Case = Callable[[World], tuple[bytes, str]]
-
-
-def interactive(payload: Any) -> tuple[bytes, str]:
-    return urlencode({"payload": json.dumps(payload)}).encode(), FORM
-
-
-def form(fields: dict[str, str]) -> tuple[bytes, str]:
-    return urlencode(fields).encode(), FORM
-
-
-def event_body(payload: Any) -> tuple[bytes, str]:
-    return json.dumps(payload).encode(), "application/json"
 
 
 def without(payload: dict[str, Any], key: str) -> dict[str, Any]:
@@ -447,11 +323,11 @@ async def test_unstorable_text_is_refused_at_the_door(
     harm = Harm(strict_driver, strict_bot, caplog)
     metadata = json.dumps({"account_id": world.account_id, "checkin_id": None})
     for bad in UNSTORABLE:
-        state = {**VALID_STATE[CHECKIN_VIEW], "summary": text(f"Went well {bad}")}
+        state = {**VALID_STATE[CHECKIN_VIEW], "summary": typed(f"Went well {bad}")}
         payload = world.submission(CHECKIN_VIEW, metadata, state)
         reply = await harm.post(f"check-in {bad!r}", *interactive(payload))
         assert set(reply.json["errors"]) == {"summary"}
-        draft = world.submission(PACKET_VIEW, metadata, {"goal": text(bad)}, "view_closed")
+        draft = world.submission(PACKET_VIEW, metadata, {"goal": typed(bad)}, "view_closed")
         await harm.post(f"draft {bad!r}", *interactive(draft))
         if "\x00" in bad:  # a form field can't carry a lone surrogate (it is not UTF-8)
             reply = await harm.post(f"command {bad!r}", *form(world.command(f"owner {bad}")))
@@ -638,8 +514,8 @@ async def test_every_date_and_number_in_a_modal_is_bounded(
     renewed = json.dumps({"account_id": world.account_id, "cycle": deal()["renewal_date"]})
     milestone = json.dumps({"milestone_id": world.milestone_id})
     new_account = {
-        "account_name": text("Globex"),
-        "crm_id": text("G-1"),
+        "account_name": typed("Globex"),
+        "crm_id": typed("G-1"),
         "arr": {"type": "number_input", "value": "20000"},
         "ae": user(world.people.ae.id),
         "csm": user(world.people.csm.id),
@@ -650,25 +526,25 @@ async def test_every_date_and_number_in_a_modal_is_bounded(
         (CHECKIN_VIEW, account, {"checkin_date": day("1969-12-31")}, "checkin_date"),
         (CHECKIN_VIEW, account, {"checkin_date": day("2027-02-30")}, "checkin_date"),
         (CHECKIN_VIEW, account, {"checkin_date": day("20270104")}, "checkin_date"),
-        (CHECKIN_VIEW, account, {"summary": text(long_text)}, "summary"),
+        (CHECKIN_VIEW, account, {"summary": typed(long_text)}, "summary"),
         (RENEWED_VIEW, renewed, {"new_date": day("2200-01-01")}, "new_date"),
         (RENEWED_VIEW, renewed, {"new_date": day("not a date")}, "new_date"),
-        (RENEWED_VIEW, renewed, {"new_arr": text("1000000000000")}, "new_arr"),
-        (RENEWED_VIEW, renewed, {"new_arr": text("NaN")}, "new_arr"),
-        (RENEWED_VIEW, renewed, {"new_arr": text("1e400")}, "new_arr"),
-        (RENEWED_VIEW, renewed, {"note": text("x" * 2001)}, "note"),
+        (RENEWED_VIEW, renewed, {"new_arr": typed("1000000000000")}, "new_arr"),
+        (RENEWED_VIEW, renewed, {"new_arr": typed("NaN")}, "new_arr"),
+        (RENEWED_VIEW, renewed, {"new_arr": typed("1e400")}, "new_arr"),
+        (RENEWED_VIEW, renewed, {"note": typed("x" * 2001)}, "note"),
         (CHURNED_VIEW, account, {"effective": day("0001-01-01")}, "effective"),
         (CHURNED_VIEW, account, {"effective": day("abc")}, "effective"),
-        (CHURNED_VIEW, account, {"note": text("x" * 2001)}, "note"),
-        (DONE_VIEW, milestone, {"outcome": text(long_text)}, "outcome"),
-        (FLAG_VIEW, milestone, {"expansion": text("x" * 2001)}, "expansion"),
-        (CLARIFY_VIEW, "{}", {"clarification": text(long_text)}, "clarification"),
-        (RATING_VIEW, account, {"comment": text(long_text)}, "comment"),
+        (CHURNED_VIEW, account, {"note": typed("x" * 2001)}, "note"),
+        (DONE_VIEW, milestone, {"outcome": typed(long_text)}, "outcome"),
+        (FLAG_VIEW, milestone, {"expansion": typed("x" * 2001)}, "expansion"),
+        (CLARIFY_VIEW, "{}", {"clarification": typed(long_text)}, "clarification"),
+        (RATING_VIEW, account, {"comment": typed(long_text)}, "comment"),
         (NEW_ACCOUNT_VIEW, "", {"contract_start": day("0001-01-01")}, "contract_start"),
         (NEW_ACCOUNT_VIEW, "", {"renewal_date": day("2200-01-01")}, "renewal_date"),
         (NEW_ACCOUNT_VIEW, "", {"contract_start": day("2199-06-01")}, "renewal_date"),
         (NEW_ACCOUNT_VIEW, "", {"arr": {"type": "number_input", "value": "1e13"}}, "arr"),
-        (NEW_ACCOUNT_VIEW, "", {"crm_id": text("G" * 65)}, "crm_id"),
+        (NEW_ACCOUNT_VIEW, "", {"crm_id": typed("G" * 65)}, "crm_id"),
     ]
     base = {**VALID_STATE, NEW_ACCOUNT_VIEW: new_account}
     for callback_id, metadata, fields, block in cases:

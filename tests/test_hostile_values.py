@@ -16,9 +16,16 @@ from bot.platform.scopes import MANIFEST
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
 from storage.accounts import create_account, search_accounts
-from tests.handoff_helpers import closed_won, deal, find
-from tests.helpers import ask, opened_view, until
-from tests.test_mrkdwn_escaping import HOSTILE, markup_problems, read
+from tests.helpers import (
+    HOSTILE,
+    ask,
+    closed_won,
+    deal,
+    find,
+    markup_problems,
+    opened_view,
+    read,
+)
 
 EMAIL = "<!here>@x.test"
 # Baton links to Slack's own permalinks (and to the channel before the post is confirmed).
@@ -75,7 +82,7 @@ async def test_hostile_values_reach_no_one_as_markup(driver, sandbox, bot, peopl
     ws, views = sandbox.workspace, []
 
     async def form(user: User) -> Any:
-        view = await opened_view(ws, user.id)
+        view = opened_view(ws, user.id)
         views.append(deepcopy(view.view))
         return view
 
@@ -83,7 +90,7 @@ async def test_hostile_values_reach_no_one_as_markup(driver, sandbox, bot, peopl
     reply = await closed_won(driver, hostile_deal)
     assert reply.status == 202, reply.text
     channel = ws.channels[reply.json["channel_id"]]
-    await until(lambda: any("not in the channel yet" in m.text for m in channel.messages))
+    assert any("not in the channel yet" in m.text for m in channel.messages)
 
     # /baton owner, typed the way a manager would (Slack escapes it, Baton reads it back).
     owner = await ask(driver, people.manager, f"owner {HOSTILE}")
@@ -112,11 +119,11 @@ async def test_hostile_values_reach_no_one_as_markup(driver, sandbox, bot, peopl
         message_ts=request.ts,
     )
     await driver.submit(people.manager, await form(people.manager), {"marketing": HOSTILE})
-    await until(lambda: any("Next: the joint kickoff" in m.text for m in channel.messages))
+    assert any("Next: the joint kickoff" in m.text for m in channel.messages)
 
     # A refusal that names the account: the CSM may not fill the AE's part.
     await click(driver, people.csm, ae_dm, find(ae_dm, "Please fill the handoff packet"))
-    await until(lambda: any("Only the AE on" in e.text for e in ws.ephemerals))
+    assert any("Only the AE on" in e.text for e in ws.ephemerals)
 
     # A check-in with a mismatch, and the AE's clarification in its thread.
     await driver.command(people.csm, f"checkin {HOSTILE}")
@@ -131,12 +138,12 @@ async def test_hostile_values_reach_no_one_as_markup(driver, sandbox, bot, peopl
             "next_steps": HOSTILE,
         },
     )
-    await until(lambda: any("Please clarify" in m.text for m in ae_dm.messages))
+    assert any("Please clarify" in m.text for m in ae_dm.messages)
     await click(driver, people.ae, ae_dm, find(ae_dm, "Please clarify"))
     await driver.submit(people.ae, await form(people.ae), {"clarification": HOSTILE})
-    await until(lambda: any("clarifies" in m.text for m in channel.messages))
+    assert any("clarifies" in m.text for m in channel.messages)
     await driver.open_home(people.csm)
-    await until(lambda: people.csm.id in ws.home_views)
+    assert people.csm.id in ws.home_views
 
     assert unescaped(sandbox, views) == []
     shown = [text for _where, text in everything(sandbox, views)]

@@ -9,8 +9,14 @@ import pytest
 
 from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
-from tests.handoff_helpers import WEBHOOK_SECRET, closed_won, deal, webhook_headers
-from tests.helpers import assert_no_tracebacks, row_counts
+from tests.helpers import (
+    WEBHOOK_SECRET,
+    assert_no_tracebacks,
+    closed_won,
+    deal,
+    row_counts,
+    webhook_headers,
+)
 
 JSON = "application/json"
 

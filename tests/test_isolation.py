@@ -15,8 +15,7 @@ from storage.accounts import account_by_crm, update_account
 from storage.db import session_scope
 from storage.models import Fault, OutboxMessage, OutboxStatus
 from storage.workspaces import get_workspace
-from tests.handoff_helpers import closed_won, deal
-from tests.helpers import until
+from tests.helpers import closed_won, deal
 
 
 def faults(engine) -> list[Fault]:  # noqa: ANN001
@@ -35,7 +34,7 @@ def reminders(sandbox, user, name: str) -> list[str]:  # noqa: ANN001
 async def status_of(driver, sandbox, user) -> str:  # noqa: ANN001
     before = len(sandbox.workspace.ephemerals)
     await driver.command(user, "status")
-    await until(lambda: len(sandbox.workspace.ephemerals) > before)
+    assert len(sandbox.workspace.ephemerals) > before
     return sandbox.workspace.ephemerals[-1].text
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -26,8 +26,8 @@ from flows.ownership import Facts, ownership
 from flows.packet import FIELDS, Kind, Part
 from flows.retention import RetentionModel
 from storage.models import Account, Checkin, Coverage, HealthFlag, Milestone, RenewalOutcome
+from tests.helpers import HOSTILE, LOOSE_AMPERSAND, markup_problems, read
 
-HOSTILE = "<!channel> Acme <https://evil.test|Reset your password> & co"
 EMAIL = "<!here>@x.test"
 NOT_AN_ID = "<!everyone>"  # where Slack would put a user or channel id
 BAD_LINK = "https://evil.test/x|<!channel>"
@@ -305,43 +305,6 @@ def builders() -> dict[str, Callable[..., Any]]:
             if fn.__module__ == module.__name__ and not name.startswith("_"):
                 found[f"{short}.{name}"] = fn
     return found
-
-
-# --- reading what a builder returned --------------------------------------------------
-OWN_TOKEN = re.compile(r"<@[UW][A-Z0-9]+>|<#[CG][A-Z0-9]+>")
-LOOSE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
-
-
-def text_objects(node: Any, kind: str) -> Iterator[str]:
-    if isinstance(node, dict):
-        if node.get("type") == kind and isinstance(node.get("text"), str):
-            yield node["text"]
-        for value in node.values():
-            yield from text_objects(value, kind)
-    elif isinstance(node, list | tuple):
-        for value in node:
-            yield from text_objects(value, kind)
-
-
-def read(output: Any) -> tuple[list[str], list[str]]:
-    """(every mrkdwn text, including a message's top-level text; every plain_text)."""
-    if isinstance(output, str):
-        return [output], []
-    mrkdwn = list(text_objects(output, "mrkdwn"))
-    if isinstance(output, tuple) and isinstance(output[0], str):
-        mrkdwn.insert(0, output[0])  # (text, blocks): the text is what notifications show
-    return mrkdwn, list(text_objects(output, "plain_text"))
-
-
-def markup_problems(text: str) -> list[str]:
-    """What in one mrkdwn text Slack would read as markup nobody at Baton wrote."""
-    problems = [seq for seq in ("<!", "<http", "<mailto") if seq in text]
-    if "<" in OWN_TOKEN.sub("", text):
-        problems.append("a `<` that is not a mention Baton made")
-    if LOOSE_AMPERSAND.search(text):
-        problems.append("an unescaped `&`")
-    problems += [f"double-escaped {e}" for e in ("&amp;amp;", "&amp;lt;", "&amp;gt;") if e in text]
-    return problems
 
 
 # --- the tests ----------------------------------------------------------------------------

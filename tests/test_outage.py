@@ -25,9 +25,18 @@ from bot.runtime.app import OUTAGE, build_app
 from bot.runtime.runner import make_services
 from bot.runtime.server import make_web_app
 from bot.sandbox import SlackDriver, SlackSandbox, sign
-from tests.handoff_helpers import closed_won, deal, webhook_headers
-from tests.helpers import assert_no_tracebacks, free_port, until
-from tests.test_hostile_slack import VALID_STATE, World, event_body, form, interactive
+from tests.helpers import (
+    VALID_STATE,
+    World,
+    assert_no_tracebacks,
+    closed_won,
+    deal,
+    event_body,
+    form,
+    free_port,
+    interactive,
+    webhook_headers,
+)
 
 
 @dataclass
@@ -57,7 +66,10 @@ async def outage(
     )
     services = make_services(settings)
     shutil.rmtree(folder, ignore_errors=True)  # gone before the first connection
-    runner = web.AppRunner(make_web_app(services, build_app(services)), handle_signals=False)
+    runner = web.AppRunner(
+        make_web_app(services, build_app(services, process_before_response=True)),
+        handle_signals=False,
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -127,6 +139,6 @@ async def test_slack_requests_are_acknowledged_with_a_sentence(outage: Outage, c
     def outage_lines() -> list[logging.LogRecord]:
         return [r for r in caplog.records[logged:] if "database outage" in r.getMessage()]
 
-    await until(lambda: len(outage_lines()) == 3)
+    assert len(outage_lines()) == 3
     assert all("\n" not in r.getMessage() for r in outage_lines())
     assert_no_tracebacks(caplog)

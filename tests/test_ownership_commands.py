@@ -10,10 +10,17 @@ from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver
 from storage.accounts import update_account
 from storage.milestones import cycle_milestones
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, run_until, until
-from tests.test_renewal_cycle import dm, leap
-from tests.test_renewal_nudges import nudges, press
+from tests.helpers import (
+    account_channel,
+    ask,
+    closed_won,
+    deal,
+    dm,
+    leap,
+    nudges,
+    press,
+    run_until,
+)
 
 YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
 
@@ -139,7 +146,10 @@ async def group_bot(settings, clock, sandbox, people):  # noqa: ANN001, ANN201
     lead = sandbox.workspace.add_user("lee", "Lee Lead", "lee@example.test")
     sandbox.workspace.add_usergroup("cs-leads", [lead.id])
     server = BotServer(
-        settings.model_copy(update={"baton_managers": "@cs-leads"}), clock, ticker=False
+        settings.model_copy(update={"baton_managers": "@cs-leads"}),
+        clock,
+        ticker=False,
+        process_before_response=True,
     )
     await server.start(host="127.0.0.1", port=0)
     yield server, lead
@@ -192,7 +202,7 @@ async def test_coverage_sends_nudges_and_answers_to_the_backup_for_its_window(
     assert nudge.text.startswith(f"Covering for <@{people.csm.id}> (away until Fri 11 Jun)")
     assert "Covering for" in json.dumps(nudge.blocks)
     await press(sim_driver, sam, nudge, sam_dm, "baton_milestone_snooze_1")  # the backup may act
-    await until(lambda: month5(sim_bot, sandbox, account_id).status == "snoozed")
+    assert month5(sim_bot, sandbox, account_id).status == "snoozed"
 
     # After the window the nudges are the CSM's again.
     await leap(sim_bot, clock, datetime(2027, 6, 14, 6, tzinfo=UTC))
@@ -258,7 +268,7 @@ async def test_the_app_home_pages_my_accounts_by_urgency(
         clock.advance(timedelta(minutes=1))  # inside Slack's per-minute rate tiers
     await run_until(sim_bot, clock, clock() + timedelta(hours=1))
     await sim_driver.open_home(people.csm)
-    await until(lambda: people.csm.id in sandbox.workspace.home_views)
+    assert people.csm.id in sandbox.workspace.home_views
     view = sandbox.workspace.home_views[people.csm.id]
     text = json.dumps(view)
     assert len(view["blocks"]) <= 100
@@ -269,11 +279,9 @@ async def test_the_app_home_pages_my_accounts_by_urgency(
     await sim_driver.click(
         people.csm, "baton_home_page_next", value="1", block_id="home_pages", home=True
     )
-    await until(lambda: "page 2 of 2" in json.dumps(sandbox.workspace.home_views[people.csm.id]))
+    assert "page 2 of 2" in json.dumps(sandbox.workspace.home_views[people.csm.id])
     await sim_driver.open_home(people.manager)
-    await until(
-        lambda: "Team summary" in json.dumps(sandbox.workspace.home_views.get(people.manager.id))
-    )
+    assert "Team summary" in json.dumps(sandbox.workspace.home_views.get(people.manager.id))
     manager_view = json.dumps(sandbox.workspace.home_views[people.manager.id], ensure_ascii=False)
     assert "Team summary — your team" in manager_view and "12 live accounts" in manager_view
     assert "12 packets pending" in manager_view

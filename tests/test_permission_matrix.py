@@ -28,9 +28,7 @@ from storage.accounts import get_account
 from storage.db import session_scope
 from storage.models import Checkin, Coverage, Milestone
 from storage.ownership import start_coverage
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, until
-from tests.test_handoff_packet import AE_ANSWERS
+from tests.helpers import AE_ANSWERS, account_channel, ask, closed_won, deal, opened_view
 
 SOON = (date.today() + timedelta(days=30)).isoformat()
 
@@ -115,7 +113,7 @@ async def outcome(cast: Cast, user: User, attempt: Awaitable[object]) -> tuple[b
     def opened() -> list[str]:
         return [v for v in set(ws.views) - views if ws.views[v].user == user.id]
 
-    await until(lambda: bool(opened() or said()))
+    assert opened() or said()
     modals, answer = opened(), " ".join(said())
     for view_id in modals:  # the person closes the form: the next one starts clean
         ws.close_view(view_id)
@@ -144,15 +142,15 @@ async def complete_packet(cast: Cast) -> None:
     ana = cast.who[Role.AE]
     request = cast.message("is due")
     await click(cast, ana, OPEN_PACKET, cast.account_id, request)
-    view = await opened_view(cast.sandbox.workspace, ana.id)
+    view = opened_view(cast.sandbox.workspace, ana.id)
     await cast.driver.submit(ana, view, AE_ANSWERS)
-    await until(lambda: any("Next: the joint kickoff" in m.text for m in cast.channel.messages))
+    assert any("Next: the joint kickoff" in m.text for m in cast.channel.messages)
 
 
 async def checkin_by_chen(cast: Cast, **extra: object) -> int:
     chen = cast.who[Role.CSM]
     await cast.driver.command(chen, "checkin acme")
-    view = await opened_view(cast.sandbox.workspace, chen.id)
+    view = opened_view(cast.sandbox.workspace, chen.id)
     values = {"summary": "Rollout on track.", "sentiment": "positive", **extra}
     reply = await cast.driver.submit(chen, view, values)
     assert reply.status == 200 and not reply.text, reply.text
@@ -192,7 +190,7 @@ async def try_create(cast: Cast, role: Role, user: User) -> bool:
 async def try_change(cast: Cast, role: Role, user: User) -> bool:
     maya = cast.who[Role.MANAGER]
     await cast.driver.command(maya, "new")
-    view = await opened_view(cast.sandbox.workspace, maya.id)
+    view = opened_view(cast.sandbox.workspace, maya.id)
     view.user = user.id  # the same form, submitted by this person
     arr = 50_000 + list(Role).index(role)
     form = {"account_name": "Acme Robotics", "crm_id": "D-100", "arr": str(arr)}
@@ -202,7 +200,7 @@ async def try_change(cast: Cast, role: Role, user: User) -> bool:
     if reply.text:
         assert "errors" in reply.json
         return False
-    await until(lambda: cast.account().arr == arr)
+    assert cast.account().arr == arr
     return True
 
 
@@ -226,7 +224,7 @@ async def _once(cast: Cast, user: User, action: str, column: str, fragment: str)
         return [p.body.get("text", "") for p in posts[count:] if p.user == user.id]
 
     await click(cast, user, action, cast.account_id, cast.message(fragment))
-    await until(lambda: getattr(cast.account(), column) != before or bool(answers()))
+    assert getattr(cast.account(), column) != before or bool(answers())
     return getattr(cast.account(), column) != before or "already" in " ".join(answers())
 
 

@@ -25,8 +25,7 @@ from bot.renewal import flag, outcome
 from bot.renewal import service as renewal_flow
 from flows.packet import Kind, Part, fields_of
 from storage.models import Account
-from tests.handoff_helpers import closed_won, deal
-from tests.helpers import row_counts
+from tests.helpers import closed_won, deal, row_counts
 from tests.nasty import IDS, NASTY_STRINGS, json_values
 
 BLOCK_IDS = st.one_of(

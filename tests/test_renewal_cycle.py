@@ -6,15 +6,23 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.outbox.tick import run_tick
-from bot.sandbox.state import Channel, Message, User
+from bot.sandbox.state import Channel
 from storage.accounts import get_account, update_account
 from storage.db import session_scope
 from storage.milestones import cycle_milestones
 from storage.models import OutboxMessage
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import opened_view, run_until, until
-from tests.test_renewal_nudges import nudges, press
+from tests.helpers import (
+    account_channel,
+    closed_won,
+    containing,
+    deal,
+    dm,
+    leap,
+    nudges,
+    opened_view,
+    press,
+    run_until,
+)
 
 # Signed Monday 4 Jan 2027, renewing Tuesday 4 Jan 2028: month 5 is Friday 4 Jun 2027.
 YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
@@ -25,24 +33,6 @@ async def open_account(sim_driver, sim_bot, clock, **overrides) -> int:  # noqa:
     assert reply.status == 202
     await run_until(sim_bot, clock, clock() + timedelta(hours=3))
     return reply.json["account_id"]
-
-
-async def leap(bot, clock, to: datetime) -> None:  # noqa: ANN001
-    """Baton was not running: the clock jumps, then one tick sees the world."""
-    clock.advance(to - clock())
-    await run_tick(bot.services)
-
-
-def dm(sandbox, user: User) -> Channel:  # noqa: ANN001
-    return sandbox.workspace.dm_channel(user.id)
-
-
-def containing(channel: Channel, fragment: str) -> list[Message]:
-    return [
-        m
-        for m in channel.messages
-        if fragment in m.text or fragment in json.dumps(m.blocks or [], ensure_ascii=False)
-    ]
 
 
 def milestones(bot, sandbox, account_id: int, renewal: date) -> dict:  # noqa: ANN001
@@ -57,8 +47,7 @@ async def flag_month5(sim_driver, sim_bot, clock, sandbox, people, health: str) 
     (nudge,) = nudges(csm_dm, "Month-5 health flag")
     assert nudge.at == datetime(2027, 6, 4, 8, tzinfo=UTC)  # 09:00 London summer time
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_health_flag")
-    await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    view = await opened_view(sandbox.workspace, people.csm.id)
+    view = opened_view(sandbox.workspace, people.csm.id)
     reply = await sim_driver.submit(people.csm, view, {"health": health})
     if health != "green":
         assert "risks" in reply.json["errors"]  # yellow and red must say why
@@ -72,7 +61,7 @@ async def flag_month5(sim_driver, sim_bot, clock, sandbox, people, health: str) 
             },
         )
     channel = account_channel(sandbox.workspace)
-    await until(lambda: bool(containing(channel, "Month-5 health flag for Acme Robotics")))
+    assert containing(channel, "Month-5 health flag for Acme Robotics")
     return channel
 
 
@@ -124,15 +113,14 @@ async def test_renewed_from_the_day30_nudge_starts_the_next_cycle_and_hands_back
     (nudge,) = nudges(ae_dm, "Final redline and signature")
     assert nudge.at == datetime(2027, 12, 3, 14, tzinfo=UTC)
     await press(sim_driver, people.ae, nudge, ae_dm, "baton_renewed")
-    await until(lambda: bool(sandbox.workspace.views_of(people.ae.id)))
-    view = await opened_view(sandbox.workspace, people.ae.id)
+    view = opened_view(sandbox.workspace, people.ae.id)
     reply = await sim_driver.submit(people.ae, view, {"new_date": "2027-06-01"})
     assert "after the current one" in reply.json["errors"]["new_date"]
     reply = await sim_driver.submit(people.ae, view, {"new_arr": "lots"})
     assert "new_arr" in reply.json["errors"]
     await sim_driver.submit(people.ae, view, {"new_arr": "96000", "note": "Two-year option"})
     channel = account_channel(sandbox.workspace)
-    await until(lambda: bool(containing(channel, "Acme Robotics renewed")))
+    assert containing(channel, "Acme Robotics renewed")
     (handback,) = containing(channel, "Acme Robotics renewed")
     shown = json.dumps(handback.blocks)
     assert f"<@{people.ae.id}> (AE) hands the account back to <@{people.csm.id}>" in shown
@@ -147,9 +135,9 @@ async def test_renewed_from_the_day30_nudge_starts_the_next_cycle_and_hands_back
     assert nxt["month-5"].due_date == date(2028, 6, 5)  # Sun 4 Jun → Mon 5 Jun
     # The hand-back call is recorded once.
     await press(sim_driver, people.csm, handback, channel, "baton_handback_held")
-    await until(lambda: bool(containing(channel, "Hand-back call for *Acme Robotics* held")))
+    assert containing(channel, "Hand-back call for *Acme Robotics* held")
     await press(sim_driver, people.csm, handback, channel, "baton_handback_held")
-    await until(lambda: any("already recorded" in e.text for e in sandbox.workspace.ephemerals))
+    assert any("already recorded" in e.text for e in sandbox.workspace.ephemerals)
 
 
 async def test_renewed_by_command_with_date_and_arr(
@@ -168,7 +156,7 @@ async def test_renewed_by_command_with_date_and_arr(
     assert "Only Acme Robotics's AE, CSM, AM or a manager" in eph[-1].text
     await sim_driver.command(people.manager, "renewed acme robotics 2029-01-31 120k")
     channel = account_channel(sandbox.workspace)
-    await until(lambda: bool(containing(channel, "Acme Robotics renewed")))
+    assert containing(channel, "Acme Robotics renewed")
     account = get_account(sim_bot.services.engine, sandbox.workspace.team_id, account_id)
     assert (account.renewal_date, account.arr) == (date(2029, 1, 31), 120000)
 
@@ -180,12 +168,11 @@ async def test_churned_records_the_reason_and_cancels_every_pending_nudge(
     await leap(sim_bot, clock, datetime(2027, 5, 28, 0, tzinfo=UTC))  # month 5 is owed now
     channel = account_channel(sandbox.workspace)
     await sim_driver.command(people.csm, "churned", channel=channel)
-    await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    view = await opened_view(sandbox.workspace, people.csm.id)
+    view = opened_view(sandbox.workspace, people.csm.id)
     reply = await sim_driver.submit(people.csm, view, {})
     assert "reason" in reply.json["errors"]
     await sim_driver.submit(people.csm, view, {"reason": "product_fit", "note": "Needed on-prem"})
-    await until(lambda: bool(containing(channel, "churned on")))
+    assert containing(channel, "churned on")
     assert "root cause: Product fit" in containing(channel, "churned on")[0].text
     with session_scope(sim_bot.services.engine) as session:
         pending = session.scalars(

@@ -3,31 +3,12 @@
 import json
 from datetime import UTC, datetime
 
-from bot.sandbox.state import Channel, Message, User
 from storage.milestones import cycle_milestones
-from tests.handoff_helpers import closed_won, deal
-from tests.helpers import opened_view, run_until, until
+from tests.helpers import closed_won, deal, nudges, opened_view, press, run_until
 
 # Renewal on Monday 10 May 2027: day 120 is Sunday 10 Jan → Friday 8 Jan; month 5 and
 # month 6 of this cycle were already past when the deal arrived (Monday 4 Jan).
 RENEWAL = "2027-05-10"
-
-
-def nudges(channel: Channel, title: str) -> list[Message]:
-    return [m for m in channel.messages if m.text == f"{title} for Acme Robotics is due."]
-
-
-async def press(driver, user: User, message: Message, channel: Channel, action: str) -> None:  # noqa: ANN001
-    block = message.blocks[-1]
-    element = next(e for e in block["elements"] if e["action_id"] == action)
-    await driver.click(
-        user,
-        action,
-        value=element["value"],
-        block_id=block["block_id"],
-        channel=channel,
-        message_ts=message.ts,
-    )
 
 
 async def start(sim_driver, sim_bot, clock, sandbox, **overrides):  # noqa: ANN001, ANN201
@@ -75,7 +56,7 @@ async def test_snooze_moves_the_nudge_and_settles_the_old_round(
     csm_dm = sandbox.workspace.dm_channel(people.csm.id)
     (nudge,) = nudges(csm_dm, "Business review")
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_snooze_3")
-    await until(lambda: any("Snoozed" in e.text for e in sandbox.workspace.ephemerals))
+    assert any("Snoozed" in e.text for e in sandbox.workspace.ephemerals)
     assert "I'll nudge again Tue 12 Jan at 09:00" in sandbox.workspace.ephemerals[-1].text
     await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
     assert [m.at for m in nudges(csm_dm, "Business review")] == [
@@ -95,12 +76,9 @@ async def test_done_records_the_outcome_and_stops_everything(
     csm_dm = sandbox.workspace.dm_channel(people.csm.id)
     (nudge,) = nudges(csm_dm, "Business review")
     await press(sim_driver, people.ae, nudge, csm_dm, "baton_milestone_done")
-    await until(
-        lambda: any("belongs to its owners" in e.text for e in sandbox.workspace.ephemerals)
-    )
+    assert any("belongs to its owners" in e.text for e in sandbox.workspace.ephemerals)
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_done")
-    await until(lambda: bool(sandbox.workspace.views_of(people.csm.id)))
-    view = await opened_view(sandbox.workspace, people.csm.id)
+    view = opened_view(sandbox.workspace, people.csm.id)
     assert "outcome" in (await sim_driver.submit(people.csm, view, {})).json["errors"]
     await sim_driver.submit(
         people.csm, view, {"outcome": "QBR held: ROI 3.1x, expansion menu sent."}
@@ -108,7 +86,7 @@ async def test_done_records_the_outcome_and_stops_everything(
     channel = sandbox.workspace.channels[
         next(c.id for c in sandbox.workspace.channels.values() if c.name == "acct-acme-robotics")
     ]
-    await until(lambda: any("done by" in m.text for m in channel.messages))
+    assert any("done by" in m.text for m in channel.messages)
     await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
     manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
     escalations = [m for m in manager_dm if not m.text.startswith("Your week from")]
@@ -135,10 +113,10 @@ async def test_need_help_pings_the_manager_in_the_channel(
     (nudge,) = nudges(csm_dm, "Business review")
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_help")
     channel = next(c for c in sandbox.workspace.channels.values() if c.name == "acct-acme-robotics")
-    await until(lambda: any("needs help" in m.text for m in channel.messages))
+    assert any("needs help" in m.text for m in channel.messages)
     assert f"<@{people.manager.id}>, can you step in?" in channel.messages[-1].text
     await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_help")
-    await until(lambda: any("already asked" in e.text for e in sandbox.workspace.ephemerals))
+    assert any("already asked" in e.text for e in sandbox.workspace.ephemerals)
 
 
 async def test_a_moved_renewal_date_replans_without_resending(

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platform.slack_client import make_client
 from bot.sandbox import SlackDriver, SlackSandbox
-from tests.helpers import bare_bolt, until
+from tests.helpers import bare_bolt
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ async def test_shared_channel_events_reach_the_app(sandbox: SlackSandbox, people
     finally:
         await driver.close()
         await runner.cleanup()
-    await until(lambda: len(seen) == 3)
+    assert len(seen) == 3
     shared, joined, unshared = seen
     assert shared["type"] == "channel_shared" and shared["connected_team_id"] == "T0ACME"
     assert joined["user"] == guest.id and joined["team"] == "T0ACME"

@@ -20,7 +20,7 @@ from bot.platform.slack_client import make_client
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.rules import SlackError, check_blocks, check_view, view_answer_problems
 from bot.sandbox.server import RESPONSE_URL_USES
-from tests.helpers import bare_bolt, until
+from tests.helpers import bare_bolt
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -416,4 +416,4 @@ async def test_view_errors_must_name_input_blocks(sandbox: SlackSandbox, people)
         await runner.cleanup()
     assert reply.rejected and "not_a_block" in reply.rejected[0]
     assert sandbox.workspace.views_of(people.ae.id) == [opened]  # the modal stays open
-    await until(lambda: bool(sandbox.rejected_replies))
+    assert sandbox.rejected_replies

@@ -10,9 +10,15 @@ from bot.outbox.tick import run_tick
 from bot.sandbox import SlackSandbox
 from bot.sandbox.state import Channel
 from storage.accounts import account_by_crm
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, run_until, until
-from tests.test_handoff_packet import AE_ANSWERS
+from tests.helpers import (
+    AE_ANSWERS,
+    account_channel,
+    ask,
+    closed_won,
+    deal,
+    opened_view,
+    run_until,
+)
 
 # Internal facts: none of these may ever show in a channel the customer can read.
 INTERNAL = ("ARR", "80,000", "USD", "packet", "Gainsight", "month6", "adoption below", "risk")
@@ -38,7 +44,7 @@ async def fill_packet(driver, sandbox, people) -> None:  # noqa: ANN001
         channel=channel,
         message_ts=request.ts,
     )
-    view = await opened_view(sandbox.workspace, people.ae.id)
+    view = opened_view(sandbox.workspace, people.ae.id)
     await driver.submit(people.ae, view, AE_ANSWERS)
 
 
@@ -53,7 +59,7 @@ async def test_the_customer_gets_a_channel_of_their_own_with_only_what_is_meant_
     shared = account_channel(sandbox.workspace, "ext-acme-robotics")
     (priya,) = await sim_driver.accept_shared_invite(shared)
     await fill_packet(sim_driver, sandbox, people)
-    await until(lambda: any(m.text.startswith("Next step for") for m in shared.messages))
+    assert any(m.text.startswith("Next step for") for m in shared.messages)
     await run_until(sim_bot, clock, datetime(2027, 2, 5, 0, tzinfo=UTC), timedelta(hours=6))
     # The champion reads the welcome, the kickoff logistics and the day-30 introduction…
     said = [m.text for m in shared.messages]
@@ -123,7 +129,7 @@ async def test_a_guest_joining_the_account_channel_counts_as_outside(
     guest = sandbox.workspace.add_user("gus", "Gus Guest", "gus@agency.test", guest="single")
     await sim_driver.member_joined(internal, guest)
     engine, team = sim_bot.services.engine, sandbox.workspace.team_id
-    await until(lambda: account_by_crm(engine, team, "D-100").channel_shared_at is not None)
+    assert account_by_crm(engine, team, "D-100").channel_shared_at is not None
     colleague = sandbox.workspace.add_user("kai", "Kai Member", "kai@example.test")
     await sim_driver.member_joined(internal, colleague)  # a member is no exposure
     await run_tick(sim_bot.services)

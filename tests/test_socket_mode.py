@@ -21,7 +21,7 @@ async def socket_bot(sandbox: SlackSandbox, database_url: str) -> AsyncIterator[
         slack_api_url=sandbox.api_url,
         database_url=database_url,
     )
-    server = BotServer(settings, ticker=False)
+    server = BotServer(settings, ticker=False, process_before_response=True)
     await server.start(host="127.0.0.1", port=0)
     await until(lambda: sandbox.socket_connected)
     yield server
@@ -37,9 +37,9 @@ async def test_commands_events_and_clicks_arrive_over_the_socket(
         assert reply.status == 200 and "/baton help" in reply.json["text"]
         assert sandbox.workspace.ephemerals[-1].user == people.manager.id
         await driver.open_home(people.manager)
-        await until(lambda: people.manager.id in sandbox.workspace.home_views)
+        assert people.manager.id in sandbox.workspace.home_views
         await driver.click(people.manager, "baton_help_open", block_id="home_actions", home=True)
-        await until(lambda: bool(sandbox.workspace.views_of(people.manager.id)))
+        assert sandbox.workspace.views_of(people.manager.id)
         # Without a signing secret there is no HTTP endpoint for Slack to forge requests to.
         assert (await driver.get("/slack/events")).status in (404, 405)
         assert (await driver.get("/healthz")).status == 200
@@ -82,7 +82,7 @@ async def test_baton_run_in_socket_mode(
     )
     try:
         await wait_healthy(f"http://127.0.0.1:{port}", process)
-        await until(lambda: sandbox.socket_connected, within_s=15)
+        await until(lambda: sandbox.socket_connected)
         driver = SlackDriver(sandbox, f"http://127.0.0.1:{port}", socket_mode=True)
         reply = await driver.command(people.ae, "nonsense")
         assert "I don't know `nonsense`" in reply.text

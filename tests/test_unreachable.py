@@ -6,13 +6,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.outbox.owe import about, send_now
 from bot.sandbox import Channel, SlackDriver, SlackSandbox
 from storage.accounts import get_account
 from storage.outbox import count_by_status
-from tests.handoff_helpers import account_channel, closed_won, deal
-from tests.helpers import ask, opened_view, run_until, until
-from tests.test_renewal_cycle import containing, dm
+from tests.helpers import (
+    account_channel,
+    ask,
+    closed_won,
+    containing,
+    deal,
+    dm,
+    opened_view,
+    run_until,
+    until,
+)
 
 TUESDAY_NOON_NY = datetime(2027, 1, 5, 17, tzinfo=UTC)
 REMINDER = "Reminder: the handoff packet for Acme Robotics is still missing."
@@ -40,7 +50,7 @@ async def test_a_deactivated_owner_is_announced_once_and_their_nudges_go_to_the_
     await open_account(sim_driver, sim_bot, clock)
     channel = account_channel(sandbox.workspace)
     await sim_driver.deactivate(people.ae)
-    await until(lambda: bool(warnings(channel, "has been deactivated in Slack")))
+    assert warnings(channel, "has been deactivated in Slack")
     await sim_driver.deactivate(people.ae)  # Slack may say it twice
     await run_until(sim_bot, clock, clock() + timedelta(minutes=1), step=timedelta(minutes=1))
     notes = warnings(channel, "has been deactivated in Slack")
@@ -184,6 +194,7 @@ async def test_restricted_channel_creation_tells_the_manager_and_waits_an_hour(
 
 
 # --- answering Slack in time -----------------------------------------------------------
+@pytest.mark.acks_before_done
 async def test_cover_acks_in_time_when_slack_rate_limits_users_info(
     sim_driver: SlackDriver, sim_bot, clock, sandbox: SlackSandbox, people
 ) -> None:
@@ -194,7 +205,7 @@ async def test_cover_acks_in_time_when_slack_rate_limits_users_info(
         people.csm, f"cover <@{people.csm.id}> with <@{sam.id}> until 2027-02-01"
     )
     assert not reply.late and reply.json["text"] == "Working on it…"
-    await until(lambda: bool(sandbox.response_posts), within_s=15)
+    await until(lambda: bool(sandbox.response_posts))  # after the ack
     (answer,) = sandbox.response_posts
     assert answer.body["text"].startswith(f"<@{sam.id}> covers for <@{people.csm.id}>")
     assert not sim_driver.late_acks  # also checked by the fixture at teardown
@@ -206,19 +217,21 @@ async def test_a_refusal_after_the_ack_uses_the_response_url_not_post_ephemeral(
     await open_account(sim_driver, sim_bot, clock)
     elsewhere = sandbox.workspace.add_channel("random", [people.ae.id])  # Baton is not in it
     await sim_driver.command(people.ae, "checkin acme", elsewhere)
-    await until(lambda: bool(sandbox.response_posts))
+    assert sandbox.response_posts
     assert (
         "Check-ins on Acme Robotics are logged by its CSM" in sandbox.response_posts[0].body["text"]
     )
     assert not sandbox.calls_of("chat.postEphemeral")
 
 
+@pytest.mark.acks_before_done
 async def test_a_new_account_submission_answers_in_time_when_users_info_is_rate_limited(
     driver: SlackDriver, sandbox: SlackSandbox, bot, people
 ) -> None:
     bot.services.settings.baton_managers = people.manager.id  # who may create accounts
     await driver.command(people.manager, "new")
-    view = await opened_view(sandbox.workspace, people.manager.id)
+    await until(lambda: bool(sandbox.workspace.views_of(people.manager.id)))  # after its ack
+    view = opened_view(sandbox.workspace, people.manager.id)
     form = {"account_name": "Globex", "crm_id": "G-1", "arr": "20000"}
     form |= {"ae": people.ae.id, "csm": people.csm.id}
     sandbox.inject("users.info", status=429, retry_after=2, times=2)
@@ -226,8 +239,8 @@ async def test_a_new_account_submission_answers_in_time_when_users_info_is_rate_
     assert not slow.late
     assert "Slack is slow to tell me about" in " ".join(slow.json["errors"].values())
     assert sandbox.workspace.views_of(people.manager.id) == [view]  # the form stays open
-    await until(lambda: len(sandbox.calls_of("users.info")) >= 4, within_s=10)
-    await until(lambda: sum(c.ok for c in sandbox.calls_of("users.info")) >= 2, within_s=10)
+    await until(lambda: len(sandbox.calls_of("users.info")) >= 4)
+    await until(lambda: sum(c.ok for c in sandbox.calls_of("users.info")) >= 2)
     done = await driver.submit(people.manager, view, form)
     assert done.status == 200 and not done.text  # the people are known now: created
     await until(lambda: sandbox.workspace.channel_by_name("acct-globex") is not None)
@@ -241,7 +254,7 @@ async def test_a_deactivated_owner_under_cover_is_followed_by_the_backup(
     cover = f"cover <@{people.csm.id}> with <@{sam.id}> until 2027-02-01"
     assert "covers for" in await ask(sim_driver, people.csm, cover)
     await sim_driver.deactivate(people.csm)
-    await until(lambda: bool(warnings(account_channel(sandbox.workspace), "deactivated")))
+    assert warnings(account_channel(sandbox.workspace), "deactivated")
     services = sim_bot.services
     account = get_account(services.engine, "T0SANDBOX", account_id)
     await send_now(services, about(services, account, "for-csm", people.csm.id, "Prep the QBR."))
