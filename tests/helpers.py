@@ -13,9 +13,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -491,3 +491,127 @@ def markup_problems(text: str) -> list[str]:
         problems.append("an unescaped `&`")
     problems += [f"double-escaped {e}" for e in ("&amp;amp;", "&amp;lt;", "&amp;gt;") if e in text]
     return problems
+
+
+# --- a real `baton run` that can be killed between its ack and the rest ----------------
+@dataclass
+class BatonRun:
+    """One `baton run` process serving HTTP against the sandbox; it logs to `log`."""
+
+    process: asyncio.subprocess.Process
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def stop(self) -> None:
+        """SIGTERM, and require a clean exit: status 0, no traceback."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.process.wait(), timeout=30)
+        assert code == 0, self.output()
+        assert "Traceback" not in self.output(), self.output()
+
+    async def kill(self) -> None:
+        """SIGKILL: no cleanup, no last words, whatever it was doing."""
+        if self.process.returncode is None:
+            self.process.kill()
+        await asyncio.wait_for(self.process.wait(), timeout=30)
+
+
+@dataclass
+class BatonProcesses:
+    """Starts `baton run` (and `baton tick`) against one sandbox and one database."""
+
+    cwd: Path
+    env: dict[str, str]
+    started: list[BatonRun] = field(default_factory=list)
+
+    async def run(self, tick_seconds: float = 3600, **env: str) -> BatonRun:
+        """`tick_seconds=3600` (the most BATON_TICK_SECONDS takes): no tick during a test,
+        so every Web API call the process makes is one a request caused."""
+        port = free_port()
+        log = self.cwd / f"baton-run-{len(self.started)}.log"
+        with log.open("wb") as sink:  # a file, not a pipe nobody reads that could fill up
+            process = await asyncio.create_subprocess_exec(
+                *BATON,
+                "run",
+                cwd=self.cwd,
+                env=clean_env(
+                    **self.env, PORT=str(port), BATON_TICK_SECONDS=str(tick_seconds), **env
+                ),
+                stdout=sink,
+                stderr=sink,
+            )
+        baton = BatonRun(process, f"http://127.0.0.1:{port}", log)
+        self.started.append(baton)
+        await _wait_up(baton)
+        return baton
+
+    async def tick(self, now: datetime) -> None:
+        """One pass of due work as of `now`, as `baton tick --now` does (in this process,
+        on the same database and sandbox: no process start per simulated step)."""
+        from bot.outbox.tick import run_tick
+        from bot.platform.settings import load_settings
+        from bot.runtime.runner import make_services
+
+        settings = load_settings(
+            env_file=None, **{k.lower(): v for k, v in self.env.items() if k in SETTING_NAMES}
+        )
+        services = make_services(settings)
+        try:
+            await run_tick(services, now)
+        finally:
+            services.engine.dispose()
+
+    async def close(self) -> None:
+        for baton in self.started:
+            await baton.kill()
+
+
+async def _wait_up(baton: BatonRun) -> None:
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        while time.monotonic() < deadline:
+            if baton.process.returncode is not None:
+                raise AssertionError(f"baton exited early: {baton.output()}")
+            try:
+                async with session.get(baton.url + "/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"baton never became healthy: {baton.output()}")
+
+
+async def crash_after_ack(
+    sandbox,  # noqa: ANN001
+    baton: BatonRun,
+    act: Callable[[], Awaitable[Any]],
+    methods: set[str] | None = None,
+) -> Any:
+    """Send one request with `act`, and SIGKILL `baton` between its ack and the rest.
+
+    Every Web API call (of `methods`, if given) is stalled from the moment the request is
+    sent, so nothing the listener does after its ack can reach Slack. Once the ack is back
+    and a call is held, the process is killed; the held calls are never carried out. A call
+    the listener makes before its ack would hold the ack too: that fails here, by name.
+    Returns what `act` returned (the ack)."""
+    sandbox.stall(methods)
+    try:
+        try:
+            reply = await asyncio.wait_for(act(), timeout=60)
+        except TimeoutError:
+            held = [call.method for call in sandbox.stalled]
+            raise AssertionError(f"no ack: the listener waits on a stalled call {held}") from None
+        deadline = time.monotonic() + 60
+        while not sandbox.stalled:
+            assert baton.process.returncode is None, baton.output()
+            assert time.monotonic() < deadline, "no Web API call after the ack"
+            await asyncio.sleep(0.01)
+        await baton.kill()
+    finally:
+        sandbox.drop_stalled()
+    return reply

@@ -54,6 +54,20 @@ class Fault:
 
 
 @dataclass
+class Stall:
+    """Calls held by SlackSandbox.stall(): answered once `released`, never once `dropped`."""
+
+    methods: set[str] | None
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def holds(self, method: str) -> bool:
+        return not (self.released.is_set() or self.dropped.is_set()) and (
+            self.methods is None or method in self.methods
+        )
+
+
+@dataclass
 class ResponsePost:
     user: str
     channel: str
@@ -130,6 +144,8 @@ class SlackSandbox:
         self._sockets: list[web.WebSocketResponse] = []
         self._stopping = asyncio.Event()  # releases responses held by delay faults
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.stalled: list[Call] = []  # calls held by stall(), in arrival order
+        self._stall: Stall | None = None
         self.base_url = ""
 
     # --- lifecycle --------------------------------------------------------------------
@@ -152,6 +168,7 @@ class SlackSandbox:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self.drop_stalled()
         for socket in list(self._sockets):
             await socket.close()
         if self._runner is not None:
@@ -173,6 +190,25 @@ class SlackSandbox:
         """Make the next `times` calls of `method` (any method if None) fail this way."""
         self.faults.append(Fault(method, times, status, error, delay_s, after_effect, retry_after))
 
+    def stall(self, methods: set[str] | None = None) -> None:
+        """Hold every Web API call of `methods` (any method if None; a post to a
+        response_url is the method "response_url") from now on: neither carried out nor
+        answered, as if Slack never got it, until release(). After drop_stalled() or stop()
+        a held call never is: its connection is closed instead."""
+        self._stall = Stall(None if methods is None else set(methods))
+
+    def release(self) -> None:
+        """Stop stalling: the held calls are carried out and answered now."""
+        if self._stall is not None:
+            self._stall.released.set()
+            self._stall = None
+
+    def drop_stalled(self) -> None:
+        """Stop stalling: the held calls are never carried out nor answered."""
+        if self._stall is not None:
+            self._stall.dropped.set()
+            self._stall = None
+
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
@@ -191,6 +227,7 @@ class SlackSandbox:
         args = await _read_args(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         token = token or str(args.pop("token", ""))
+        await self._unless_stalled(request, method, args)
         status, body, headers = await self._dispatch(method, token, args)
         self.calls.append(Call(method, args, bool(body.get("ok")), body.get("error"), status))
         return web.json_response(body, status=status, headers=headers)
@@ -248,6 +285,25 @@ class SlackSandbox:
         if fault is not None:
             return await self._fail(fault)
         return 200, body, {}
+
+    async def _unless_stalled(self, request: web.Request, method: str, args: dict) -> None:
+        """A stalled call waits here: it goes on once released; dropped (or the sandbox
+        stopped), its connection is closed with no answer, and nothing was carried out."""
+        stall = self._stall
+        if stall is None or not stall.holds(method):
+            return
+        self.stalled.append(Call(method, args, False, "stalled", 0))
+        waits = [asyncio.ensure_future(e.wait()) for e in (stall.released, stall.dropped)]
+        waits.append(asyncio.ensure_future(self._stopping.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if not stall.released.is_set():
+            if request.transport is not None:
+                request.transport.close()
+            raise web.HTTPServiceUnavailable()  # never written: the connection is closed
 
     def _take_fault(self, method: str) -> Fault | None:
         for fault in self.faults:
@@ -331,6 +387,7 @@ class SlackSandbox:
             self._acks.pop(envelope_id, None)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
+        await self._unless_stalled(request, "response_url", {})
         target = self._response_urls.get(request.match_info["key"])
         if target is None or self.workspace.clock() - target.issued > RESPONSE_URL_TTL:
             return web.Response(status=404, text="expired_url")
