@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.delivery import Guard, Route
 from bot.internal_channel import hold_reason
@@ -25,14 +25,16 @@ def outbound_guard(services: Services) -> Guard:
 
 
 def outbound_route(services: Services) -> Route:
-    def route(engine: Engine, claim: Claim, now: datetime) -> Claim | str | None:
-        written = digest.compose(services, claim, now) if claim.kind == digest.KIND else None
+    def route(session: Session, claim: Claim, now: datetime) -> Claim | str | None:
+        written = (
+            digest.compose(session, services, claim, now) if claim.kind == digest.KIND else None
+        )
         if isinstance(written, str):
             return written
         current = written or claim
-        covered = covered_route(engine, current, now)
+        covered = covered_route(session, current, now)
         if covered is not None:
             return covered
-        return deactivated_route(engine, current, services.managers) or written
+        return deactivated_route(session, current, services.managers) or written
 
     return route

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from flows.health import Health
 from storage.accounts import get_account
@@ -17,10 +17,10 @@ from storage.outbox import Claim
 from storage.renewals import cycle_flag
 
 
-def moot_reason(engine: Engine, claim: Claim) -> str | None:
+def moot_reason(session: Session, claim: Claim) -> str | None:
     if claim.account_id is None or claim.kind == "message":
         return None
-    account = get_account(engine, claim.team_id, claim.account_id)
+    account = get_account(session, claim.team_id, claim.account_id)
     if account is None:
         return "account gone"
     if account.status == AccountStatus.CHURNED:
@@ -30,12 +30,12 @@ def moot_reason(engine: Engine, claim: Claim) -> str | None:
     if claim.kind == "kickoff_reminder" and account.kickoff_held_at:
         return "kickoff held"
     if claim.kind in ("milestone_nudge", "milestone_escalation"):
-        return _milestone_moot(engine, claim, account)
+        return _milestone_moot(session, claim, account)
     if claim.kind == "at_risk_reminder":
-        flag = cycle_flag(engine, claim.team_id, account.id, account.renewal_date)
+        flag = cycle_flag(session, claim.team_id, account.id, account.renewal_date)
         return None if flag is not None and flag.health == Health.RED else "no longer flagged red"
     if claim.kind == "checkin_prompt" and checked_in_since(
-        engine, claim.team_id, account.id, claim.due_at.date() - timedelta(days=6)
+        session, claim.team_id, account.id, claim.due_at.date() - timedelta(days=6)
     ):
         return "already checked in this week"
     return None
@@ -50,11 +50,11 @@ def milestone_round(dedupe_key: str) -> tuple[int, int] | None:
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 
-def _milestone_moot(engine: Engine, claim: Claim, account: Account) -> str | None:
+def _milestone_moot(session: Session, claim: Claim, account: Account) -> str | None:
     found = milestone_round(claim.dedupe_key)
     if not found:
         return None
-    milestone = get_milestone(engine, claim.team_id, found[0])
+    milestone = get_milestone(session, claim.team_id, found[0])
     if milestone is None or milestone.status in (MilestoneStatus.DONE, MilestoneStatus.SKIPPED):
         return f"milestone {milestone.status if milestone else 'gone'}"
     if found[1] < milestone.round:

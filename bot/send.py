@@ -59,7 +59,7 @@ def about(
 async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport:
     ids: list[int] = []
     for message in messages:
-        new_id = await asyncio.to_thread(enqueue, services.engine, message)
+        new_id = await services.db.run(enqueue, message)
         if new_id is not None:
             ids.append(new_id)
     report = DeliveryReport()
@@ -68,7 +68,7 @@ async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport
         if not ids:
             break
         attempt = await deliver_due(
-            services.engine,
+            services.db,
             services.sender,
             now,
             ids=ids,
@@ -97,5 +97,5 @@ async def owe(services: Services, *messages: OwedMessage) -> int:
     """Record messages due later; returns how many were newly owed."""
     owed = 0
     for message in messages:
-        owed += await asyncio.to_thread(enqueue, services.engine, message) is not None
+        owed += await services.db.run(enqueue, message) is not None
     return owed

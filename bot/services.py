@@ -11,18 +11,24 @@ from sqlalchemy import Engine
 from bot.clock import Clock
 from bot.managers import ManagerGroups
 from bot.settings import Settings
+from storage.db import Database
 from storage.models import Account
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    engine: Engine
+    db: Database  # every unit of database work runs through it
     clock: Clock
     client: AsyncWebClient  # for calls other than owed messages (retries rate limits)
     sender: AsyncWebClient  # the outbox's client: no automatic retries (see slack_client)
     groups: ManagerGroups = field(default_factory=ManagerGroups)  # see bot.managers
     memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
+
+    @property
+    def engine(self) -> Engine:
+        """For what works on the engine itself: migrations, a ping, disposal."""
+        return self.db.engine
 
     @property
     def managers(self) -> frozenset[str]:

@@ -44,7 +44,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     await _stage("catching up", catch_up_overdue(services, instant))
     await _stage("settling held messages", settle_held(services, instant))
     return await deliver_due(
-        services.engine,
+        services.db,
         services.sender,
         now or services.clock(),  # a fresh stamp for the claims (see bot.reconcile)
         relevance=moot_reason,
