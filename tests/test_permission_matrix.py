@@ -73,8 +73,8 @@ async def cast(driver, sandbox, bot, people) -> Cast:  # noqa: ANN001
     assert reply.status == 202, reply.text
     now = bot.services.clock()
     for person in (people.ae, people.csm, ami):
-        start_coverage(
-            bot.services.engine,
+        bot.services.db.run_sync(
+            start_coverage,
             Coverage(
                 team_id=ws.team_id,
                 user_id=person.id,
@@ -85,6 +85,7 @@ async def cast(driver, sandbox, bot, people) -> Cast:  # noqa: ANN001
                 created_by=people.manager.id,
                 created_at=now,
             ),
+            immediate=True,
         )
     who = {
         Role.AE: people.ae,
