@@ -1,5 +1,6 @@
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -8,10 +9,12 @@ from sqlalchemy import inspect, select
 from sqlmodel import SQLModel
 
 from storage import outbox
+from storage.accounts import create_account, get_account
 from storage.db import Database, make_engine, ping, session_scope
 from storage.migrate import downgrade, is_current, upgrade
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, RenewalOutcome
 from storage.people import get_person, upsert_person
+from storage.renewals import account_outcomes, record_renewal
 
 NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
 
@@ -144,3 +147,76 @@ def test_people_upsert_keeps_one_row_per_user(db) -> None:
 
 def test_ping_reports_an_unreachable_database() -> None:
     assert not ping(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"))
+
+
+def test_a_read_then_write_needs_the_write_lock_on_sqlite(db) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL claims lock rows with FOR UPDATE instead")
+    db.run_sync(outbox.enqueue, owed("a"))
+    with pytest.raises(RuntimeError, match="immediate=True"):
+        db.run_sync(outbox.claim_due, NOW)
+    assert db.run_sync(outbox.count_by_status, "T1") == {"pending": 1}  # rolled back
+
+
+def test_a_unit_commits_all_of_its_writes_or_none(db) -> None:
+    def both(session, key: str) -> None:  # noqa: ANN001
+        outbox.enqueue(session, owed(key))
+        outbox.enqueue(session, owed(key, team="T2"))
+        if key == "bad":
+            raise ValueError("after both writes")
+
+    db.run_sync(both, "good")
+    with pytest.raises(ValueError, match="after both writes"):
+        db.run_sync(both, "bad")
+    assert db.run_sync(outbox.count_by_status, "T1") == {"pending": 1}
+    assert db.run_sync(outbox.count_by_status, "T2") == {"pending": 1}
+
+
+def test_a_second_outcome_for_a_cycle_is_none_and_the_unit_goes_on(db) -> None:
+    renewal = date(2028, 1, 4)
+    account, _new = db.run_sync(
+        create_account,
+        {
+            "team_id": "T1",
+            "crm_id": "D-1",
+            "name": "Acme",
+            "contract_start": date(2027, 1, 4),
+            "renewal_date": renewal,
+            "ae_email": "ana@example.test",
+            "csm_email": "chen@example.test",
+            "closed_at": NOW,
+            "arr": 1000,
+        },
+    )
+
+    def renew_twice(session) -> tuple[object, object]:  # noqa: ANN001
+        session.add(
+            RenewalOutcome(
+                team_id="T1",
+                account_id=account.id,
+                renewal_date=renewal,
+                outcome="churned",
+                effective_date=renewal,
+                recorded_by="U1",
+                recorded_at=NOW,
+            )
+        )
+        session.flush()
+        again = record_renewal(
+            session,
+            "T1",
+            account.id,
+            cycle=renewal,
+            new_date=date(2029, 1, 4),
+            new_arr=Decimal(2000),
+            by="U1",
+            note=None,
+            now=NOW,
+        )
+        return again, outbox.enqueue(session, owed("after"))
+
+    again, owed_id = db.run_sync(renew_twice, immediate=True)
+    assert again is None and owed_id is not None
+    assert db.run_sync(get_account, "T1", account.id).renewal_date == renewal
+    assert [o.outcome for o in db.run_sync(account_outcomes, "T1", account.id)] == ["churned"]
+    assert db.run_sync(outbox.count_by_status, "T1") == {"pending": 1}
