@@ -130,7 +130,7 @@ class Week:
 
 
 def read_week(session: Session, services: Services, scope: Scope, now: datetime) -> Week:
-    """Everything the week view and the Monday digest say (sync: run it on a thread)."""
+    """Everything the week view and the Monday digest say (one unit of work: `services.db.run`)."""
     first = services.today(now)
     last = first + timedelta(days=6)
     windows = windows_now(session, scope.team_id, now)

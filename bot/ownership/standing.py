@@ -1,7 +1,8 @@
 """Where each account stands today: phase and owners, next milestone, what is late.
 
-Built in one batch for a list of accounts (a few queries, whatever the number), on a
-worker thread: every view (`/baton owner`, the App Home, the week, the digest) reads it.
+Built in one batch for a list of accounts (a few queries, whatever the number), in the
+caller's unit of work: every view (`/baton owner`, the App Home, the week, the digest)
+reads it.
 """
 
 from __future__ import annotations
