@@ -46,12 +46,9 @@ class Cast:
     lee: User
     checkins: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def engine(self):  # noqa: ANN201
-        return self.bot.services.engine  # type: ignore[attr-defined]
-
     def account(self):  # noqa: ANN201
-        return get_account(self.engine, self.sandbox.workspace.team_id, self.account_id)
+        db = self.bot.services.db  # type: ignore[attr-defined]
+        return db.run_sync(get_account, self.sandbox.workspace.team_id, self.account_id)
 
     def message(self, fragment: str) -> Message:
         return next(m for m in self.channel.messages if fragment in m.text)
@@ -157,7 +154,7 @@ async def checkin_by_chen(cast: Cast, **extra: object) -> int:
     values = {"summary": "Rollout on track.", "sentiment": "positive", **extra}
     reply = await cast.driver.submit(chen, view, values)
     assert reply.status == 200 and not reply.text, reply.text
-    with session_scope(cast.engine) as session:
+    with session_scope(cast.bot.services.engine) as session:
         checkin = session.scalars(select(Checkin).order_by(Checkin.id.desc())).first()
     assert checkin is not None
     return checkin.id
@@ -166,7 +163,7 @@ async def checkin_by_chen(cast: Cast, **extra: object) -> int:
 def milestone_of(cast: Cast, owner: str, tag: str) -> int:
     """A milestone of the current cycle owned by `owner` (ae, csm or am) alone."""
     account = cast.account()
-    with session_scope(cast.engine) as session:
+    with session_scope(cast.bot.services.engine) as session:
         row = Milestone(
             team_id=account.team_id,
             account_id=account.id,
