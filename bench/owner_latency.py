@@ -20,11 +20,11 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runner import BotServer
+from bot.platform.scopes import granted_scopes
+from bot.platform.settings import load_settings
+from bot.runtime.runner import BotServer
+from bot.runtime.server import _slack_events
 from bot.sandbox import SlackDriver, SlackSandbox, Workspace
-from bot.scopes import granted_scopes
-from bot.server import _slack_events
-from bot.settings import load_settings
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Account, Milestone

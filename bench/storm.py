@@ -29,15 +29,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.clock import SimulatedClock
-from bot.runner import make_services
+from bot.outbox.tick import run_tick
+from bot.platform.clock import SimulatedClock
+from bot.platform.scopes import granted_scopes
+from bot.platform.services import Services
+from bot.platform.settings import load_settings
+from bot.platform.slack_client import make_client
+from bot.runtime.runner import make_services
 from bot.sandbox import SlackSandbox, Workspace
 from bot.sandbox.server import Fault
-from bot.scopes import granted_scopes
-from bot.services import Services
-from bot.settings import load_settings
-from bot.slack_client import make_client
-from bot.tick import run_tick
 from storage import outbox
 from storage.db import session_scope
 from storage.migrate import upgrade

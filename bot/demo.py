@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import SimulatedClock
-from bot.introductions import introduce
-from bot.runner import BotServer
+from bot.handoff.webhook_auth import signed_headers
+from bot.outbox.tick import run_tick
+from bot.people.introductions import introduce
+from bot.platform.clock import SimulatedClock
+from bot.platform.scopes import granted_scopes
+from bot.platform.settings import load_settings
+from bot.runtime.runner import BotServer
 from bot.sandbox import Message, OpenView, SlackDriver, SlackSandbox, User, Workspace
 from bot.sandbox.watch import Watcher
-from bot.scopes import granted_scopes
-from bot.settings import load_settings
-from bot.tick import run_tick
-from bot.webhook_auth import signed_headers
 from flows.roles import Role
 from storage.accounts import next_planning
 from storage.outbox import next_due

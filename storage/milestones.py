@@ -131,7 +131,7 @@ def reassign(
     owners: dict[str, list[str]],
 ) -> list[Milestone]:
     """Give the cycle's open milestones these owners (by key); returns those that changed.
-    What was owed to someone no longer an owner goes moot (see bot.relevance)."""
+    What was owed to someone no longer an owner goes moot (see bot.outbox.relevance)."""
     moved = []
     require_write_lock(session)
     rows = session.scalars(

@@ -417,7 +417,7 @@ def next_due(session: Session) -> datetime | None:
 # --- held: owed to a channel Baton cannot post in right now (archived, removed) ---------
 def hold(session: Session, claim: Claim, error: str, now: datetime) -> bool:
     """Slack refused it because of where it goes, not what it says: keep it owed, untried,
-    until the channel is usable again (see `bot.unreachable`)."""
+    until the channel is usable again (see `bot.channels.unreachable`)."""
     return _finish(
         session,
         claim,

@@ -16,11 +16,11 @@ from pathlib import Path
 import hypothesis
 import pytest
 
-from bot.clock import SimulatedClock
-from bot.runner import BotServer
+from bot.platform.clock import SimulatedClock
+from bot.platform.scopes import granted_scopes
+from bot.platform.settings import Settings, load_settings
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
-from bot.scopes import granted_scopes
-from bot.settings import Settings, load_settings
 from tests.helpers import scratch_database
 
 PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")

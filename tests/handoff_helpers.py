@@ -4,9 +4,9 @@ import json
 import time
 from typing import Any
 
+from bot.handoff.webhook_auth import signed_headers
 from bot.sandbox import Reply, SlackDriver, Workspace
 from bot.sandbox.state import Channel, Message
-from bot.webhook_auth import signed_headers
 
 WEBHOOK_SECRET = "whsec-test"
 

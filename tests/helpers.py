@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.settings import Settings
+from bot.platform.settings import Settings
 
 BATON = [sys.executable, "-m", "bot"]
 SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
@@ -77,7 +77,7 @@ async def stop_baton(process: asyncio.subprocess.Process) -> None:
 
 async def run_until(bot, clock, until, step=timedelta(hours=1)) -> None:  # noqa: ANN001
     """Advance simulated time step by step, ticking as `baton run`'s scheduler would."""
-    from bot.tick import run_tick
+    from bot.outbox.tick import run_tick
 
     while clock() < until:
         clock.advance(step)
@@ -119,7 +119,7 @@ async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
     from slack_bolt.async_app import AsyncApp
 
     from bench.owner_latency import make_web_app_for
-    from bot.slack_client import make_client
+    from bot.platform.slack_client import make_client
 
     app = AsyncApp(
         signing_secret="s3cret", client=make_client(sandbox.workspace.bot_token, sandbox.api_url)
@@ -159,7 +159,7 @@ def scratch_database(pg_url: str | None, directory: Path) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from bot.settings import load_settings
+    from bot.platform.settings import load_settings
 
     if not pg_url:
         yield f"sqlite:///{directory / 'baton.db'}"

@@ -47,7 +47,7 @@ import aiohttp
 from sqlalchemy import Engine, select
 from sqlmodel import Session, SQLModel
 
-from bot.blocks.checkins import (
+from bot.checkins.blocks import (
     CHECKIN_EDIT,
     CHECKIN_OPEN,
     CHECKIN_VIEW,
@@ -56,7 +56,7 @@ from bot.blocks.checkins import (
     RATE_OPEN,
     RATING_VIEW,
 )
-from bot.blocks.handoff import (
+from bot.handoff.blocks import (
     ACKNOWLEDGE,
     KICKOFF_HELD,
     MARKETING_VIEW,
@@ -66,9 +66,11 @@ from bot.blocks.handoff import (
     PACKET_VIEW,
     QUESTIONS,
 )
-from bot.blocks.home import HELP_ACTION, PAGE_ACTION
-from bot.blocks.kit import FIELD_ACTION
-from bot.blocks.renewal import (
+from bot.handoff.webhook_auth import signed_headers
+from bot.ownership.home_blocks import HELP_ACTION, PAGE_ACTION
+from bot.platform.kit import FIELD_ACTION
+from bot.platform.scopes import granted_scopes
+from bot.renewal.blocks import (
     CHURNED,
     CHURNED_VIEW,
     DONE,
@@ -84,8 +86,6 @@ from bot.blocks.renewal import (
 )
 from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace, sign
 from bot.sandbox.driver import as_slack_sends
-from bot.scopes import granted_scopes
-from bot.webhook_auth import signed_headers
 from flows.permissions import RULES, Action, Role
 from storage.db import Database, make_engine
 from storage.models import Checkin, Milestone

@@ -132,7 +132,7 @@ async def test_baton_creators_names_who_may_create(driver, sandbox, bot, people,
     sandbox.workspace.add_usergroup("sales-ops", [ops.id])
     settings = bot.services.settings
     settings.baton_creators = "@sales-ops"
-    from bot.managers import refresh_managers
+    from bot.people.managers import refresh_managers
 
     await refresh_managers(bot.services, force=True)
     # Ana is a known AE, but BATON_CREATORS now says who creates (besides managers, admins).
@@ -201,8 +201,8 @@ async def test_workspace_managers_admins_and_the_person_may_arrange_cover(
 async def test_manager_groups_are_read_at_start_and_refreshed_by_the_tick(
     settings, clock, sandbox, people
 ) -> None:
-    from bot.runner import BotServer
-    from bot.tick import run_tick
+    from bot.outbox.tick import run_tick
+    from bot.runtime.runner import BotServer
 
     ws = sandbox.workspace
     lee = ws.add_user("lee", "Lee Lead", "lee@example.test")

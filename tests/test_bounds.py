@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.http_input import MAX_JSON_DEPTH, BadRequest, json_value, too_deep, well_formed
+from bot.platform.http_input import MAX_JSON_DEPTH, BadRequest, json_value, too_deep, well_formed
 from flows import bounds
 from flows.bounds import MAX_AMOUNT, MAX_DATE, MAX_ID, MIN_DATE
 from flows.intake import parse_closed_won

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, OpenView, User
 from storage.accounts import get_account
@@ -336,7 +336,7 @@ async def test_weekly_prompts_day_30_and_the_rating(
 
 
 async def test_low_ratings_tell_the_managers_what_is_missing(driver, sandbox, bot, people) -> None:
-    from bot.checkins.flow import submit_rating
+    from bot.checkins.service import submit_rating
 
     bot.services.settings.baton_managers = people.manager.id
     team = sandbox.workspace.team_id

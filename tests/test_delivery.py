@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery import METADATA_EVENT, deliver_due
-from bot.runner import make_services
+from bot.outbox.deliver import METADATA_EVENT, deliver_due
+from bot.platform.settings import Settings
+from bot.platform.slack_client import make_client
+from bot.runtime.runner import make_services
 from bot.sandbox import SlackSandbox
-from bot.settings import Settings
-from bot.slack_client import make_client
 from storage import outbox
 from storage.db import Database, make_engine
 

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from bot.runner import BotServer
-from bot.tick import run_tick
+from bot.outbox.tick import run_tick
+from bot.runtime.runner import BotServer
 from tests.handoff_helpers import account_channel, closed_won, deal
 from tests.helpers import opened_view, run_until
 from tests.test_handoff_packet import AE_ANSWERS
@@ -93,7 +93,7 @@ async def test_day_seven_kickoff_reminder_unless_held(
     await closed_won(sim_driver, deal(crm_id="D-2", account_name="Globex"))
     globex = account_channel(sandbox.workspace, "acct-globex")
     prompt_account = 2
-    from bot.handoff import packet_flow
+    from bot.handoff import packet as packet_flow
 
     await run_tick(sim_bot.services)
     await packet_flow.kickoff_held(

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from storage.accounts import account_by_crm
 from tests.handoff_helpers import (
@@ -127,7 +127,7 @@ async def test_unknown_email_is_a_visible_gap_then_picked_up(
     zoe = sandbox.workspace.add_user("zoe", "Zoe Lin", "zoe@example.test", "Asia/Singapore")
     from datetime import timedelta
 
-    from bot.tick import run_tick
+    from bot.outbox.tick import run_tick
 
     await run_tick(bot.services, bot.services.clock() + timedelta(hours=2))
     assert zoe.id in channel.members
@@ -201,7 +201,7 @@ async def test_slack_trouble_during_setup_is_finished_by_the_tick(
     assert reply.status == 202  # accepted: the deal is recorded
     account = bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "D-100")
     assert account.provisioned_at is None
-    from bot.tick import run_tick
+    from bot.outbox.tick import run_tick
 
     await run_tick(bot.services)
     channel = account_channel(sandbox.workspace)

@@ -23,8 +23,8 @@ from tests.hostile_run import (
 )
 
 LOG = """\
-2027-01-04 INFO bot.runner: Baton is up
-2027-01-04 ERROR bot.app: listener failed for block_actions
+2027-01-04 INFO bot.runtime.runner: Baton is up
+2027-01-04 ERROR bot.runtime.app: listener failed for block_actions
 Traceback (most recent call last):
   File "bot/accounts.py", line 24, in load_account
     key = int(account_id)

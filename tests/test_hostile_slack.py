@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.blocks.checkins import (
+from bot.checkins.blocks import (
     CHECKIN_EDIT,
     CHECKIN_OPEN,
     CHECKIN_VIEW,
@@ -26,7 +26,7 @@ from bot.blocks.checkins import (
     RATE_OPEN,
     RATING_VIEW,
 )
-from bot.blocks.handoff import (
+from bot.handoff.blocks import (
     ACKNOWLEDGE,
     KICKOFF_HELD,
     MARKETING_VIEW,
@@ -36,8 +36,10 @@ from bot.blocks.handoff import (
     PACKET_VIEW,
     QUESTIONS,
 )
-from bot.blocks.home import HELP_ACTION, PAGE_ACTION
-from bot.blocks.renewal import (
+from bot.outbox.tick import run_tick
+from bot.ownership.home_blocks import HELP_ACTION, PAGE_ACTION
+from bot.platform.settings import Settings, load_settings
+from bot.renewal.blocks import (
     CHURNED,
     CHURNED_VIEW,
     DONE,
@@ -50,11 +52,9 @@ from bot.blocks.renewal import (
     RENEWED_VIEW,
     SNOOZE,
 )
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import sign
-from bot.settings import Settings, load_settings
-from bot.tick import run_tick
 from storage.milestones import cycle_milestones
 from tests.handoff_helpers import closed_won, deal
 from tests.helpers import assert_no_tracebacks, row_counts, until

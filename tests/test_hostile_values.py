@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from bot.blocks.kit import esc
+from bot.platform.kit import esc
+from bot.platform.scopes import MANIFEST
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
-from bot.scopes import MANIFEST
 from storage.accounts import create_account, search_accounts
 from tests.handoff_helpers import closed_won, deal, find
 from tests.helpers import ask, opened_view, until

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from tests.handoff_helpers import WEBHOOK_SECRET, closed_won, deal, webhook_headers
 from tests.helpers import assert_no_tracebacks, row_counts

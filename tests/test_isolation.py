@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.status import status_answer
-from bot.tick import run_tick
+from bot.admin.status import status_answer
+from bot.outbox.tick import run_tick
 from storage import outbox
 from storage.accounts import account_by_crm, update_account
 from storage.db import session_scope

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platform.scopes import FEATURE_SCOPES, MANIFEST, METHOD_SCOPES, manifest_bot_scopes
 from bot.sandbox.state import Workspace
-from bot.scopes import FEATURE_SCOPES, MANIFEST, METHOD_SCOPES, manifest_bot_scopes
 
 ROOT = Path(__file__).resolve().parent.parent
 # Slack's published schema (slackapi/manifest-schema, MIT), vendored so a bare clone can

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 import bot.blocks
-from bot.blocks import kit
-from bot.blocks.renewal import late_label, nudge_blocks
 from bot.ownership.home import Dashboard, TeamSummary
 from bot.ownership.standing import Late, Standing
+from bot.platform import kit
+from bot.renewal.blocks import late_label, nudge_blocks
 from flows.ownership import Facts, ownership
 from flows.packet import FIELDS, Kind, Part
 from flows.retention import RetentionModel

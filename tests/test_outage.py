@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.app import OUTAGE, build_app
-from bot.blocks.checkins import CHECKIN_VIEW
-from bot.blocks.handoff import ACKNOWLEDGE
-from bot.blocks.renewal import DONE_VIEW
-from bot.runner import make_services
+from bot.checkins.blocks import CHECKIN_VIEW
+from bot.handoff.blocks import ACKNOWLEDGE
+from bot.platform.services import Services
+from bot.platform.settings import load_settings
+from bot.renewal.blocks import DONE_VIEW
+from bot.runtime.app import OUTAGE, build_app
+from bot.runtime.runner import make_services
+from bot.runtime.server import make_web_app
 from bot.sandbox import SlackDriver, SlackSandbox, sign
-from bot.server import make_web_app
-from bot.services import Services
-from bot.settings import load_settings
 from tests.handoff_helpers import closed_won, deal, webhook_headers
 from tests.helpers import assert_no_tracebacks, free_port, until
 from tests.test_hostile_slack import VALID_STATE, World, event_body, form, interactive

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver
 from storage.accounts import update_account
 from storage.milestones import cycle_milestones

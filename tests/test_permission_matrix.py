@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.blocks.checkins import CHECKIN_EDIT, CLARIFY_OPEN, RATE_OPEN
-from bot.blocks.handoff import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_PACKET
-from bot.blocks.renewal import SNOOZE
+from bot.checkins.blocks import CHECKIN_EDIT, CLARIFY_OPEN, RATE_OPEN
+from bot.handoff.blocks import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_PACKET
+from bot.renewal.blocks import SNOOZE
 from bot.sandbox import SlackDriver, SlackSandbox, User
 from bot.sandbox.state import Channel, Message
 from flows.permissions import Action, Role, may

@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.accounts import Refusal, load_account
-from bot.blocks.checkins import read_checkin
-from bot.blocks.handoff import MARKETING_VIEW, PACKET_VIEW, read_values
-from bot.blocks.kit import FIELD_ACTION, submitted
-from bot.checkins import flow as checkin_flow
-from bot.handoff import packet_flow
+from bot.accounts.load import Refusal, load_account
+from bot.checkins import service as checkin_flow
+from bot.checkins.blocks import read_checkin
+from bot.handoff import packet as packet_flow
+from bot.handoff.blocks import MARKETING_VIEW, PACKET_VIEW, read_values
+from bot.platform.kit import FIELD_ACTION, submitted
 from bot.renewal import flag, outcome
-from bot.renewal import flow as renewal_flow
+from bot.renewal import service as renewal_flow
 from flows.packet import Kind, Part, fields_of
 from storage.models import Account
 from tests.handoff_helpers import closed_won, deal

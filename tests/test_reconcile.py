@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot import delivery
-from bot.delivery import METADATA_EVENT, deliver_due
-from bot.reconcile import MAX_PAGES, PAGE_SIZE, READS_PER_PASS, SEND_LEASE, reconcile
-from bot.runner import BotServer
+from bot.outbox import deliver as delivery
+from bot.outbox.deliver import METADATA_EVENT, deliver_due
+from bot.outbox.reconcile import MAX_PAGES, PAGE_SIZE, READS_PER_PASS, SEND_LEASE, reconcile
+from bot.platform.slack_client import make_client
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackSandbox
 from bot.sandbox.server import Fault
-from bot.slack_client import make_client
 from storage import outbox
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.outbox.tick import run_tick
 from bot.sandbox.state import Channel, Message, User
-from bot.tick import run_tick
 from storage.accounts import get_account, update_account
 from storage.db import session_scope
 from storage.milestones import cycle_milestones

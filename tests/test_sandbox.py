@@ -6,9 +6,9 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platform.slack_client import make_client
 from bot.sandbox import SlackSandbox, Workspace
 from bot.sandbox.state import TRIGGER_TTL_S
-from bot.slack_client import make_client
 
 
 @pytest.fixture

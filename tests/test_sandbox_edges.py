@@ -7,8 +7,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platform.slack_client import make_client
 from bot.sandbox import SlackDriver, SlackSandbox
-from bot.slack_client import make_client
 from tests.helpers import bare_bolt, until
 
 

@@ -16,10 +16,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platform.slack_client import make_client
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.rules import SlackError, check_blocks, check_view, view_answer_problems
 from bot.sandbox.server import RESPONSE_URL_USES
-from bot.slack_client import make_client
 from tests.helpers import bare_bolt, until
 
 

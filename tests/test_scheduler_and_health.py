@@ -5,11 +5,11 @@ from datetime import timedelta
 from aiohttp.test_utils import TestClient, TestServer
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.runner import BotServer, make_services
+from bot.platform.settings import Settings, load_settings
+from bot.runtime.runner import BotServer, make_services
+from bot.runtime.server import make_web_app
 from bot.sandbox import SlackSandbox
 from bot.sandbox.driver import state_values
-from bot.server import make_web_app
-from bot.settings import Settings, load_settings
 from storage import outbox
 from storage.types import utcnow
 from tests.helpers import until

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.settings import ConfigError, Settings, load_settings
+from bot.platform.settings import ConfigError, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +93,7 @@ def test_handoff_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_holidays_come_from_the_configured_country() -> None:
     from datetime import date
 
-    from bot.settings import load_settings
+    from bot.platform.settings import load_settings
 
     assert date(2027, 12, 25) not in load_settings(None).holidays  # weekends only by default
     german = load_settings(None, baton_holidays_country="de", baton_holidays_subdivision="by")
@@ -104,7 +104,7 @@ def test_holidays_come_from_the_configured_country() -> None:
 def test_a_bad_holiday_setting_is_one_sentence() -> None:
     import pytest
 
-    from bot.settings import ConfigError, load_settings
+    from bot.platform.settings import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="is not a country"):
         load_settings(None, baton_holidays_country="XX")

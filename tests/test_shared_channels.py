@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from bot.outbox.tick import run_tick
 from bot.sandbox import SlackSandbox
 from bot.sandbox.state import Channel
-from bot.tick import run_tick
 from storage.accounts import account_by_crm
 from tests.handoff_helpers import account_channel, closed_won, deal
 from tests.helpers import ask, opened_view, run_until, until

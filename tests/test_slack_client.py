@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from bot.slack_client import bolt_env_masked, make_client, pin_proxy, proxy_for
+from bot.platform.slack_client import bolt_env_masked, make_client, pin_proxy, proxy_for
 
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
 

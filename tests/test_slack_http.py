@@ -4,7 +4,7 @@ import asyncio
 import json
 import time
 
-from bot.runner import BotServer
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import sign
 from storage.people import get_person

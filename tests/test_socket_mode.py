@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import BotServer
+from bot.platform.settings import load_settings
+from bot.runtime.runner import BotServer
 from bot.sandbox import SlackDriver, SlackSandbox
-from bot.settings import load_settings
 from tests.helpers import BATON, clean_env, free_port, stop_baton, until, wait_healthy
 
 
@@ -50,7 +50,7 @@ async def test_commands_events_and_clicks_arrive_over_the_socket(
 async def test_the_app_token_is_only_for_the_socket(sandbox: SlackSandbox) -> None:
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack_client import make_client
+    from bot.platform.slack_client import make_client
 
     app_client = make_client(sandbox.workspace.app_token, sandbox.api_url)
     with pytest.raises(SlackApiError, match="not_allowed_token_type"):

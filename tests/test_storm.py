@@ -2,7 +2,7 @@
 responses and failing history reads: every one ends up in Slack exactly once."""
 
 from bench.storm import run_storm, storm_services
-from bot.runner import make_services
+from bot.runtime.runner import make_services
 
 
 async def test_a_slack_storm_loses_nothing_and_sends_nothing_twice(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.outbox.owe import about, send_now
 from bot.sandbox import Channel, SlackDriver, SlackSandbox
-from bot.send import about, send_now
 from storage.accounts import get_account
 from storage.outbox import count_by_status
 from tests.handoff_helpers import account_channel, closed_won, deal

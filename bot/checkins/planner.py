@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.blocks.checkins import (
+from bot.checkins.blocks import (
     checkin_prompt_blocks,
     customer_intro_text,
     primary_blocks,
     rating_request_blocks,
 )
-from bot.blocks.kit import esc
-from bot.escalation import zone
-from bot.send import STALE_AFTER, about, owe
-from bot.services import Services
+from bot.outbox.owe import STALE_AFTER, about, owe
+from bot.people.escalation import zone
+from bot.platform.kit import esc
+from bot.platform.services import Services
 from flows.checkins import PROMPT_WEEKS, primary_time, prompt_time
 from storage.models import Account
 from storage.packets import get_packet

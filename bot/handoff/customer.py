@@ -9,11 +9,11 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.handoff import customer_welcome_text
-from bot.blocks.kit import esc
-from bot.handoff.channels import invite_people, open_channel_for
-from bot.send import about, send_now
-from bot.services import Services
+from bot.channels.setup import invite_people, open_channel_for
+from bot.handoff.blocks import customer_welcome_text
+from bot.outbox.owe import about, send_now
+from bot.platform.kit import esc
+from bot.platform.services import Services
 from flows.channel_names import CUSTOMER_PREFIX
 from storage.models import Account
 

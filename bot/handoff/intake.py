@@ -13,14 +13,14 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.handoff import change_text, topic
+from bot.accounts.facts import note_ownership
+from bot.handoff.blocks import change_text, topic
 from bot.handoff.provision import provision
-from bot.http_input import BadRequest, json_value, utf8
-from bot.ownership.facts import note_ownership
+from bot.handoff.webhook_auth import Delivery
+from bot.outbox.owe import about, send_now
+from bot.platform.http_input import BadRequest, json_value, utf8
+from bot.platform.services import Services
 from bot.renewal.replan import after_arr_change, replan_owners
-from bot.send import about, send_now
-from bot.services import Services
-from bot.webhook_auth import Delivery
 from flows.intake import ClosedWon, parse_closed_won
 from flows.retention import suggested_model
 from storage.accounts import create_account, update_from_crm

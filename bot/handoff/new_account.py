@@ -8,13 +8,13 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.handoff import who
-from bot.blocks.kit import FIELD_ACTION, channel_mention, esc
-from bot.directory import person
+from bot.handoff.blocks import who
 from bot.handoff.intake import accept_deal
-from bot.permissions import Creator, creator_kind, may_act
-from bot.send import send_now
-from bot.services import Services
+from bot.outbox.owe import send_now
+from bot.people.directory import person
+from bot.people.permissions import Creator, creator_kind, may_act
+from bot.platform.kit import FIELD_ACTION, channel_mention, esc
+from bot.platform.services import Services
 from flows.intake import ClosedWon, parse_closed_won
 from flows.permissions import Action
 from storage.accounts import account_by_crm

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from bot.blocks.handoff import escalation_text, kickoff_reminder_text, reminder_blocks
-from bot.blocks.kit import esc
-from bot.escalation import escalate, zone
-from bot.faults import account_step, isolated, waiting
+from bot.handoff.blocks import escalation_text, kickoff_reminder_text, reminder_blocks
 from bot.handoff.people import unresolved
 from bot.handoff.provision import provision, refresh_people
-from bot.send import STALE_AFTER, about, owe
-from bot.services import Services
+from bot.outbox.faults import account_step, isolated, waiting
+from bot.outbox.owe import STALE_AFTER, about, owe
+from bot.people.escalation import escalate, zone
+from bot.platform.kit import esc
+from bot.platform.services import Services
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
 from flows.handoff import KICKOFF_DEADLINE_DAY
 from storage.accounts import unprovisioned

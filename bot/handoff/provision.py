@@ -8,7 +8,10 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.handoff import (
+from bot.accounts.facts import note_ownership
+from bot.channels.setup import invite_people, open_channel_for
+from bot.channels.unreachable import creation_refused
+from bot.handoff.blocks import (
     found_text,
     gap_text,
     marketing_request_blocks,
@@ -17,14 +20,11 @@ from bot.blocks.handoff import (
     topic,
     welcome_blocks,
 )
-from bot.blocks.kit import esc
-from bot.handoff.channels import invite_people, open_channel_for
 from bot.handoff.customer import open_customer_channel
 from bot.handoff.people import resolve_missing, unresolved
-from bot.ownership.facts import note_ownership
-from bot.send import about, send_now
-from bot.services import Services
-from bot.unreachable import creation_refused
+from bot.outbox.owe import about, send_now
+from bot.platform.kit import esc
+from bot.platform.services import Services
 from flows.channel_names import PREFIX
 from storage.accounts import claim_setup, defer_setup, release_setup, update_account
 from storage.models import Account

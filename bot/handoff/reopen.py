@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
-from bot.accounts import Refusal
-from bot.blocks.handoff import topic
-from bot.blocks.kit import esc
-from bot.handoff.channels import invite_people
+from bot.accounts.load import Refusal
+from bot.accounts.lookup import CHANNEL_MENTION, find_accounts, which_account
+from bot.channels.setup import invite_people
+from bot.channels.unreachable import channel_problem
+from bot.handoff.blocks import topic
 from bot.handoff.provision import open_channel, provision
-from bot.lookup import CHANNEL_MENTION, find_accounts, which_account
-from bot.permissions import may_act
-from bot.send import about, send_now
-from bot.services import Services
-from bot.unreachable import channel_problem
+from bot.outbox.owe import about, send_now
+from bot.people.permissions import may_act
+from bot.platform.kit import esc
+from bot.platform.services import Services
 from flows.permissions import Action
 from storage.accounts import update_account
 from storage.models import Account

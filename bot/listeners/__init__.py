@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.listeners import actions, commands, events, home, views
-from bot.services import Services
+from bot.platform.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:

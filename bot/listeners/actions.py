@@ -7,13 +7,18 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.accounts import Refusal
-from bot.blocks.checkins import CHECKIN_EDIT, CHECKIN_OPEN, CLARIFY_OPEN, RATE_OPEN
-from bot.blocks.handoff import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_PACKET, QUESTIONS
-from bot.blocks.help import help_blocks
-from bot.blocks.home import HELP_ACTION
-from bot.blocks.kit import modal
-from bot.blocks.renewal import (
+from bot.accounts.load import Refusal
+from bot.checkins import service as checkin_flow
+from bot.checkins.blocks import CHECKIN_EDIT, CHECKIN_OPEN, CLARIFY_OPEN, RATE_OPEN
+from bot.handoff import packet as packet_flow
+from bot.handoff.blocks import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_PACKET, QUESTIONS
+from bot.ownership.home_blocks import HELP_ACTION
+from bot.platform.help import help_blocks
+from bot.platform.kit import modal
+from bot.platform.services import Services
+from bot.renewal import flag, outcome
+from bot.renewal import service as renewal_flow
+from bot.renewal.blocks import (
     CHURNED,
     DONE,
     FLAG,
@@ -23,11 +28,6 @@ from bot.blocks.renewal import (
     SNOOZE,
     SNOOZE_DAYS,
 )
-from bot.checkins import flow as checkin_flow
-from bot.handoff import packet_flow
-from bot.renewal import flag, outcome
-from bot.renewal import flow as renewal_flow
-from bot.services import Services
 from flows.packet import Part
 
 

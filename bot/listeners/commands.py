@@ -15,20 +15,20 @@ from collections.abc import Awaitable
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from bot.accounts import Refusal
-from bot.blocks.handoff import new_account_modal
-from bot.blocks.help import SUBCOMMANDS, help_blocks, help_text
-from bot.blocks.kit import esc, slash_text
-from bot.checkins import flow as checkin_flow
+from bot.accounts.load import Refusal
+from bot.accounts.lookup import find_accounts, which_account
+from bot.admin.status import status_answer
+from bot.checkins import service as checkin_flow
+from bot.handoff.blocks import new_account_modal
 from bot.handoff.new_account import NOT_A_CREATOR
 from bot.handoff.reopen import reopen
-from bot.lookup import find_accounts, which_account
 from bot.ownership import commands as ownership
 from bot.ownership.commands import OWNERSHIP_COMMANDS
-from bot.permissions import creator_kind
+from bot.people.permissions import creator_kind
+from bot.platform.help import SUBCOMMANDS, help_blocks, help_text
+from bot.platform.kit import esc, slash_text
+from bot.platform.services import Services
 from bot.renewal import outcome
-from bot.services import Services
-from bot.status import status_answer
 from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewal_problems
 from storage.models import Account
 

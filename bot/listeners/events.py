@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.directory import is_outsider, remember_user, zone_of
-from bot.internal_channel import on_channel_event
-from bot.services import Services
-from bot.unreachable import on_deactivated
+from bot.channels.internal import on_channel_event
+from bot.channels.unreachable import on_deactivated
+from bot.people.directory import is_outsider, remember_user, zone_of
+from bot.platform.services import Services
 from storage.accounts import account_in_channel
 from storage.outbox import rezone
 from storage.people import get_person

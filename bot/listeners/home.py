@@ -5,10 +5,10 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.home import PAGE_ACTION, home_view
-from bot.directory import first_name, person
 from bot.ownership.home import dashboard
-from bot.services import Services
+from bot.ownership.home_blocks import PAGE_ACTION, home_view
+from bot.people.directory import first_name, person
+from bot.platform.services import Services
 
 
 async def publish_home(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.blocks.checkins import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
-from bot.blocks.handoff import MARKETING_VIEW, NEW_ACCOUNT_VIEW, PACKET_VIEW
-from bot.blocks.renewal import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
-from bot.checkins import flow as checkin_flow
-from bot.handoff import packet_flow
+from bot.checkins import service as checkin_flow
+from bot.checkins.blocks import CHECKIN_VIEW, CLARIFY_VIEW, RATING_VIEW
+from bot.handoff import packet as packet_flow
+from bot.handoff.blocks import MARKETING_VIEW, NEW_ACCOUNT_VIEW, PACKET_VIEW
 from bot.handoff.new_account import check_new_account, create_new_account
+from bot.platform.services import Services
 from bot.renewal import flag, outcome
-from bot.renewal import flow as renewal_flow
-from bot.services import Services
+from bot.renewal import service as renewal_flow
+from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
 
 
 def register(app: AsyncApp, services: Services) -> None:

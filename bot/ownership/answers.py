@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from bot.blocks.handoff import money
-from bot.blocks.kit import Block, esc
-from bot.blocks.ownership import (
+from bot.accounts.commercial import commercial_role
+from bot.accounts.facts import facts_of
+from bot.accounts.lookup import closest_accounts, find_accounts, pick_list, quoted, which_account
+from bot.handoff.blocks import money
+from bot.ownership.blocks import (
     covered,
     day,
     late_line,
@@ -18,8 +20,6 @@ from bot.blocks.ownership import (
     role_holders,
     titled,
 )
-from bot.lookup import closest_accounts, find_accounts, pick_list, quoted, which_account
-from bot.ownership.facts import facts_of
 from bot.ownership.standing import (
     Standing,
     late_milestone,
@@ -27,8 +27,8 @@ from bot.ownership.standing import (
     standings,
     windows_now,
 )
-from bot.renewal.commercial import commercial_role
-from bot.services import Services
+from bot.platform.kit import Block, esc
+from bot.platform.services import Services
 from flows.dates import add_months
 from flows.ownership import CLOSE_MONTH, CO_OWN_MONTH, HANDOFF_DAYS, ROLE_NAMES, changes
 from storage.models import Account, Coverage

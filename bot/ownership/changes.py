@@ -7,15 +7,15 @@ from datetime import time, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.accounts import Refusal
-from bot.blocks.kit import esc
-from bot.directory import remember_user, zone_for
-from bot.handoff.channels import invite_people
-from bot.ownership.facts import note_ownership
-from bot.permissions import may_act, may_cover
+from bot.accounts.facts import note_ownership
+from bot.accounts.load import Refusal
+from bot.channels.setup import invite_people
+from bot.outbox.owe import about, send_now
+from bot.people.directory import remember_user, zone_for
+from bot.people.permissions import may_act, may_cover
+from bot.platform.kit import esc
+from bot.platform.services import Services
 from bot.renewal.replan import replan_owners
-from bot.send import about, send_now
-from bot.services import Services
 from flows.calendar import local_instant
 from flows.ownership import ROLE_NAMES
 from flows.ownership_args import Cover, EndCover

@@ -3,12 +3,12 @@ call the ownership code, and hand back what to answer (text and blocks)."""
 
 from __future__ import annotations
 
-from bot.accounts import Refusal
-from bot.blocks.kit import Block, esc
-from bot.lookup import find_accounts, which_account
+from bot.accounts.load import Refusal
+from bot.accounts.lookup import find_accounts, which_account
 from bot.ownership import answers, changes
 from bot.ownership.history import history_answer
-from bot.services import Services
+from bot.platform.kit import Block, esc
+from bot.platform.services import Services
 from flows.ownership_args import (
     mentioned_user,
     parse_assign,

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.blocks.kit import clip
-from bot.directory import zone_for
-from bot.faults import isolated, waiting
+from bot.outbox.faults import isolated, waiting
 from bot.ownership.answers import read_week, week_report
-from bot.services import Services
+from bot.people.directory import zone_for
+from bot.platform.kit import clip
+from bot.platform.services import Services
 from flows.calendar import local_instant
 from storage.faults import FaultKey
 from storage.outbox import Claim, OwedMessage, enqueue

@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlmodel import Session
 
-from bot.blocks.kit import Block, esc
-from bot.blocks.ownership import day, mention, titled
-from bot.ownership.facts import facts_of
-from bot.services import Services
+from bot.accounts.facts import facts_of
+from bot.ownership.blocks import day, mention, titled
+from bot.platform.kit import Block, esc
+from bot.platform.services import Services
 from flows.ownership import ROLE_NAMES, Facts, Ownership, ownership
 from flows.retention import RetentionModel
 from storage.models import Account, Coverage, OwnershipEvent, RenewalOutcome

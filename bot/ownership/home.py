@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.ownership.answers import reach_of
 from bot.ownership.standing import Standing, standings, windows_now
-from bot.services import Services
+from bot.platform.services import Services
 from storage.models import AccountStatus, Coverage
 from storage.ownership import covered_by
 from storage.portfolio import (

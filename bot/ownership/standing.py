@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.ownership.facts import facts_of
-from bot.ownership.redirect import follow
-from bot.services import Services
+from bot.accounts.facts import facts_of
+from bot.people.cover import follow
+from bot.platform.services import Services
 from flows.gate import ESCALATE_AFTER_BUSINESS_DAYS, business_days_between
 from flows.ownership import Ownership, Part, Phase, ownership
 from flows.renewal import cycle_start

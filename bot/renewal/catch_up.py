@@ -13,10 +13,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.blocks.renewal import labelled_late, late_label
-from bot.faults import Failed, account_step, isolated, waiting
-from bot.relevance import milestone_round
-from bot.services import Services
+from bot.outbox.faults import Failed, account_step, isolated, waiting
+from bot.outbox.relevance import milestone_round
+from bot.platform.services import Services
+from bot.renewal.blocks import labelled_late, late_label
 from flows.calendar import next_business_hour
 from flows.gate import escalation_time
 from flows.renewal import Overdue, catch_up

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.accounts import Refusal
-from bot.blocks.kit import esc, metadata, submitted
-from bot.blocks.renewal import (
+from bot.accounts.load import Refusal
+from bot.outbox.owe import about, owe, send_now
+from bot.people.escalation import zone
+from bot.platform.kit import esc, metadata, submitted
+from bot.platform.services import Services
+from bot.renewal.blocks import (
     FLAG_STEP,
     business_case_task,
     flag_blocks,
     flag_modal,
     red_flag_text,
 )
-from bot.escalation import zone
-from bot.renewal.flow import load_milestone
 from bot.renewal.planner import commercial_role
-from bot.send import about, owe, send_now
-from bot.services import Services
+from bot.renewal.service import load_milestone
 from flows.bounds import too_long
 from flows.calendar import next_business_hour
 from flows.health import Health, flag_problems

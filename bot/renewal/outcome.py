@@ -8,14 +8,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.accounts import Refusal, load_account
-from bot.blocks.kit import esc, metadata, submitted
-from bot.blocks.renewal import churn_text, churned_modal, handback_blocks, renewed_modal
-from bot.permissions import may_act
+from bot.accounts.load import Refusal, load_account
+from bot.outbox.owe import about, send_now
+from bot.people.permissions import may_act
+from bot.platform.kit import esc, metadata, submitted
+from bot.platform.services import Services
+from bot.renewal.blocks import churn_text, churned_modal, handback_blocks, renewed_modal
 from bot.renewal.planner import commercial_role
 from bot.renewal.replan import after_arr_change
-from bot.send import about, send_now
-from bot.services import Services
 from flows.bounds import DATE_RANGE, amount, bounded_day, too_long
 from flows.outcomes import NOTE_MAX, ChurnReason, next_renewal_date, renewal_problems
 from flows.permissions import Action

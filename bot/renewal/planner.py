@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from bot.blocks.kit import esc
-from bot.blocks.renewal import at_risk_text, channel_note, escalation_text, nudge_blocks
-from bot.escalation import escalate, zone
-from bot.renewal.commercial import commercial_role
-from bot.send import about, owe
-from bot.services import Services
+from bot.accounts.commercial import commercial_role
+from bot.outbox.owe import about, owe
+from bot.people.escalation import escalate, zone
+from bot.platform.kit import esc
+from bot.platform.services import Services
+from bot.renewal.blocks import at_risk_text, channel_note, escalation_text, nudge_blocks
 from flows.calendar import BUSINESS_MORNING, local_instant, next_business_time
 from flows.gate import escalation_time
 from flows.health import Health, at_risk_days

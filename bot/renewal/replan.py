@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.blocks.kit import esc
-from bot.blocks.renewal import ROLE_NAMES
+from bot.outbox.owe import about, send_now
+from bot.platform.kit import esc
+from bot.platform.services import Services
+from bot.renewal.blocks import ROLE_NAMES
 from bot.renewal.planner import commercial_role, planned_cycle
-from bot.send import about, send_now
-from bot.services import Services
 from flows.renewal import crosses_threshold
 from flows.retention import RetentionModel
 from storage.accounts import set_plan_after

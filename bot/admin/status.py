@@ -1,0 +1,90 @@
+"""`/baton status`: how Baton itself is doing in this workspace, for those who run it
+(BATON_MANAGERS members and workspace admins): Slack's view of the token, what is owed,
+and every subject whose step keeps failing, with when it is tried again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.people.permissions import may_see_status
+from bot.platform.kit import esc
+from bot.platform.services import Services
+from storage.accounts import accounts_by_ids
+from storage.faults import faults_of
+from storage.models import Fault, OutboxStatus
+from storage.outbox import count_by_status
+from storage.workspaces import get_workspace
+
+REFUSED = "`/baton status` is for Baton's operators: BATON_MANAGERS members and workspace admins."
+
+
+async def status_answer(services: Services, team_id: str, user_id: str) -> str:
+    if not await may_see_status(services, user_id):
+        return REFUSED
+    db = services.db
+    workspace = await db.run(get_workspace, team_id)
+    counts = await db.run(count_by_status, team_id)
+    faults, total = await db.run(faults_of, team_id)
+    account_ids = [int(f.subject_id) for f in faults if f.subject == "account"]
+    names = {a.id: a.name for a in await db.run(accounts_by_ids, team_id, account_ids)}
+    lines = [":stethoscope: *Baton status*", _slack_line(workspace), _outbox_line(counts)]
+    if not faults:
+        lines.append("• *Problems:* none: every account and message is going through.")
+    else:
+        lines.append(f"• *Problems ({total}), newest first:*")
+        lines += [f"   – {_fault_line(f, names)}" for f in faults]
+        if total > len(faults):
+            lines.append(f"   …and {total - len(faults)} more.")
+    groups = services.groups.refreshed_at
+    if services.settings.manager_groups | services.settings.creator_groups:
+        read = f"read {_when(groups)}" if groups else "not read yet"
+        lines.append(f"• *User groups* (managers, creators): {read}.")
+    return "\n".join(lines)
+
+
+def _slack_line(workspace) -> str:  # noqa: ANN001
+    if workspace is None or workspace.paused_at is None:
+        return "• *Slack:* the token works."
+    return (
+        f"• *Slack:* delivery is *paused* since {_when(workspace.paused_at)}: Slack refuses "
+        f"the token ({esc(workspace.paused_error or 'refused')}). Nothing owed is lost; it "
+        "goes out once the app is reinstalled or the token works again (checked every 5 "
+        "minutes)."
+    )
+
+
+def _outbox_line(counts: dict[str, int]) -> str:
+    parts = [
+        f"{counts.get(OutboxStatus.PENDING, 0)} owed",
+        f"{counts.get(OutboxStatus.SENDING, 0)} sending",
+        f"{counts.get(OutboxStatus.UNKNOWN, 0)} being checked against Slack",
+        f"{counts.get(OutboxStatus.FAILED, 0)} refused by Slack",
+        f"{counts.get(OutboxStatus.SENT, 0)} sent",
+    ]
+    return "• *Messages:* " + ", ".join(parts) + "."
+
+
+def _fault_line(fault: Fault, names: dict[int, str]) -> str:
+    times = "once" if fault.count == 1 else f"{fault.count} times in a row"
+    error = esc(fault.error.splitlines()[0][:200]) if fault.error else "unknown error"
+    return (
+        f"{_subject(fault, names)}: {esc(fault.step)} failed {times} (last "
+        f"{_when(fault.last_at)}): `{error}`. Next try {_when(fault.retry_at)}."
+    )
+
+
+def _subject(fault: Fault, names: dict[int, str]) -> str:
+    if fault.subject == "account":
+        name = names.get(int(fault.subject_id))
+        return (
+            f"account *{esc(name)}* (id {fault.subject_id})"
+            if name
+            else (f"account id {fault.subject_id}")
+        )
+    if fault.subject == "digest":
+        return f"the Monday digest of <@{esc(fault.subject_id)}>"
+    return f"{esc(fault.subject)} {esc(fault.subject_id)}"
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%d %b %H:%M} UTC"

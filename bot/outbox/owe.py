@@ -1,0 +1,102 @@
+"""Messages a listener owes right now: recorded in the outbox first, then sent at once.
+
+Going through the outbox even for immediate messages keeps one guarantee everywhere: a
+redelivered webhook or a double click owes the same dedupe key, so Slack sees it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.outbox.deliver import DeliveryReport, deliver_due
+from bot.outbox.relevance import moot_reason
+from bot.outbox.routing import outbound_guard, outbound_route
+from bot.platform.services import Services
+from storage.models import Account
+from storage.outbox import OwedMessage, enqueue
+
+SHORT_WAIT_S = 3.0
+# A scheduled message this late (Baton was down) is history, not news: it is dropped.
+STALE_AFTER = timedelta(days=7)
+SHORT_WAIT_ATTEMPTS = 4
+
+
+def about(
+    services: Services,
+    account: Account,
+    key: str,
+    channel: str,
+    text: str,
+    *,
+    due_at: datetime | None = None,
+    kind: str = "message",
+    blocks: list[dict] | None = None,
+    thread_ts: str | None = None,
+    expires_at: datetime | None = None,
+    tz: ZoneInfo | None = None,
+) -> OwedMessage:
+    """A message about an account, owed once per `key` (the account id is appended).
+
+    `tz`: the zone whose local hour `due_at` was chosen in, so that a person's zone change
+    can move it (`storage.outbox.rezone`)."""
+    return OwedMessage(
+        team_id=account.team_id,
+        dedupe_key=f"{key}:{account.id}",
+        channel=channel,
+        text=text,
+        due_at=due_at or services.clock(),
+        blocks=blocks,
+        thread_ts=thread_ts,
+        kind=kind,
+        account_id=account.id,
+        expires_at=expires_at,
+        local_tz=tz.key if tz is not None else None,
+    )
+
+
+def enqueue_all(session: Session, messages: Sequence[OwedMessage]) -> list[int]:
+    """Owe these messages in the caller's unit: the ids of those newly owed."""
+    return [i for i in (enqueue(session, m) for m in messages) if i is not None]
+
+
+async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport:
+    ids = await services.db.run(enqueue_all, messages) if messages else []
+    report = DeliveryReport()
+    now = services.clock()
+    for _ in range(SHORT_WAIT_ATTEMPTS):
+        if not ids:
+            break
+        attempt = await deliver_due(
+            services.db,
+            services.sender,
+            now,
+            ids=ids,
+            relevance=moot_reason,
+            route=outbound_route(services),
+            guard=outbound_guard(services),
+        )
+        for name in ("sent", "unknown", "failed", "cancelled"):
+            getattr(report, name).extend(getattr(attempt, name))
+        ids = attempt.deferred
+        if not ids:
+            break
+        # Rate limited: a person is waiting for this, so a short Retry-After is worth
+        # sitting out here; anything longer is left to the tick (the rows stay owed).
+        retry_at = max(attempt.retry_at.values())
+        wait = (retry_at - services.clock()).total_seconds()
+        if wait > SHORT_WAIT_S:
+            break
+        await asyncio.sleep(max(0.0, wait))
+        now = max(services.clock(), retry_at)
+    report.deferred.extend(ids)
+    return report
+
+
+async def owe(services: Services, *messages: OwedMessage) -> int:
+    """Record messages due later; returns how many were newly owed."""
+    return len(await services.db.run(enqueue_all, messages)) if messages else 0

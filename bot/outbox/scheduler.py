@@ -1,0 +1,40 @@
+"""APScheduler provides only the heartbeat; the database says what is due."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.outbox.tick import run_tick
+from bot.platform.services import Services
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 30
+
+
+def start_ticker(services: Services, seconds: float = TICK_SECONDS) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def tick() -> None:
+        try:
+            report = await run_tick(services)
+        except Exception:
+            log.exception("tick failed; the next one retries what is still due")
+            return
+        if report.sent or report.deferred or report.unknown or report.failed:
+            log.info("tick: %s", report)
+
+    # One tick at a time in this process; a missed beat is not worth catching up on,
+    # since the next tick claims everything due anyway.
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=seconds,
+        id="baton-tick",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, round(seconds)),
+    )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,68 @@
+"""One pass of due work. The scheduler in `baton run` and `baton tick` call the same code."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from datetime import datetime
+
+from aiohttp import ClientConnectionError
+from sqlalchemy.exc import DBAPIError
+
+from bot.channels.unreachable import settle_held
+from bot.outbox.deliver import DeliveryReport, deliver_due
+from bot.outbox.faults import load_faults
+from bot.outbox.pause import paused_teams
+from bot.outbox.planning import plan_due
+from bot.outbox.reconcile import reconcile
+from bot.outbox.relevance import moot_reason
+from bot.outbox.routing import outbound_guard, outbound_route
+from bot.ownership.digest import plan_digests
+from bot.people.managers import refresh_managers
+from bot.platform.services import Services
+from bot.renewal.catch_up import catch_up_overdue
+from storage.db import is_outage
+
+log = logging.getLogger(__name__)
+
+
+async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
+    """Settle what Slack may or may not have, plan what is owed, settle what downtime made
+    late, then send what is due. Each stage handles its subjects one by one; should a stage
+    fail as a whole, the ones after it still run (delivery above all)."""
+    instant = now or services.clock()
+    await _stage("reading failures", load_faults(services))
+    try:
+        paused = await paused_teams(services, instant)
+    except Exception:
+        log.exception("tick: could not read the paused workspaces")
+        paused = set()
+    await _stage("refreshing manager groups", refresh_managers(services))
+    await _stage("reconciling", reconcile(services, instant, skip_teams=paused))
+    await _stage("planning", plan_due(services, instant, skip_teams=paused))
+    await _stage("planning digests", plan_digests(services, instant, skip_teams=paused))
+    await _stage("catching up", catch_up_overdue(services, instant))
+    await _stage("settling held messages", settle_held(services, instant))
+    return await deliver_due(
+        services.db,
+        services.sender,
+        now or services.clock(),  # a fresh stamp for the claims (see bot.outbox.reconcile)
+        relevance=moot_reason,
+        route=outbound_route(services),
+        guard=outbound_guard(services),
+    )
+
+
+async def _stage(name: str, work: Awaitable[object]) -> None:
+    """One stage's failure is logged and the tick goes on, unless Slack or the database
+    cannot be reached at all: then no stage can do anything, and the caller says so."""
+    try:
+        await work
+    except (ClientConnectionError, TimeoutError):
+        raise
+    except DBAPIError as exc:
+        if is_outage(exc):
+            raise
+        log.exception("tick: %s failed; the next tick tries again", name)
+    except Exception:
+        log.exception("tick: %s failed; the next tick tries again", name)

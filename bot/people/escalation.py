@@ -1,0 +1,46 @@
+"""Telling a manager that something about an account needs them, at a sane hour for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.outbox.owe import STALE_AFTER, about, owe
+from bot.people.directory import zone_for
+from bot.platform.services import Services
+from flows.calendar import next_business_time
+from storage.models import Account
+
+
+async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
+    return await zone_for(services, account.team_id, user_id)
+
+
+async def escalate(
+    services: Services, account: Account, key: str, text: str, after: datetime, kind: str
+) -> list[datetime]:
+    """Owe each manager `text` on their first business morning at or after `after`."""
+    messages = []
+    for manager in services.managers_of(account):
+        tz = await zone(services, account, manager)
+        at = next_business_time(after, tz, holidays=services.settings.holidays)
+        messages.append(
+            about(
+                services,
+                account,
+                f"{key}-{manager}",
+                manager,
+                text,
+                due_at=at,
+                kind=kind,
+                tz=tz,
+                expires_at=at + STALE_AFTER,
+            )
+        )
+    await owe(services, *messages)
+    return [m.due_at for m in messages]
+
+
+def escalation_keys(services: Services, account: Account, key: str) -> list[str]:
+    """The dedupe keys `escalate` used, to cancel them when the matter is settled."""
+    return [f"{key}-{manager}:{account.id}" for manager in services.managers_of(account)]

@@ -1,0 +1,125 @@
+"""The `baton` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+
+from aiohttp import ClientConnectionError
+from sqlalchemy.exc import DBAPIError
+
+from bot.platform.settings import ConfigError, Settings, load_settings
+from flows.bounds import DATE_RANGE, in_range
+from storage.db import DatabaseUnusable, is_outage, outage_sentence
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expects an ISO-8601 instant such as 2027-03-01T09:00:00Z, not {text!r}"
+        ) from None
+    if not in_range(value.date()):
+        raise argparse.ArgumentTypeError(f"expects an instant {DATE_RANGE}, not {text!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="baton",
+        description="Baton runs the AE → CSM handoff and every renewal milestone in Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="serve Slack (Socket Mode or HTTP) and run the scheduler")
+    commands.add_parser("demo", help="run the whole lifecycle on a sandbox Slack, offline")
+    tick = commands.add_parser("tick", help="run one pass of due work, then exit")
+    tick.add_argument(
+        "--now",
+        type=_instant,
+        default=None,
+        help="act as of this ISO-8601 instant (naive means UTC; default: now)",
+    )
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply the schema migrations")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # The demo's output is its transcript; everything else logs what it does.
+    level = logging.WARNING if args.command == "demo" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    try:
+        return _dispatch(args)
+    except (ConfigError, DatabaseUnusable) as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from bot.demo import main as demo
+
+        return demo()
+    settings = load_settings()
+    try:
+        return _run(args, settings)
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        raise ConfigError(outage_sentence(exc, settings.database_url)) from None
+    except (ClientConnectionError, TimeoutError) as exc:
+        raise ConfigError(slack_unreachable(settings, exc)) from None
+
+
+def slack_unreachable(settings: Settings, error: BaseException) -> str:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        f"cannot reach Slack at {settings.slack_api_url} ({reason}); check SLACK_API_URL "
+        "and the network."
+    )
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        from bot.runtime.runner import run_forever
+
+        asyncio.run(run_forever(settings))
+        return 0
+    if args.command == "tick":
+        return asyncio.run(_tick(settings, args.now))
+    if args.command == "db":
+        from storage.db import make_engine
+        from storage.migrate import upgrade
+
+        upgrade(make_engine(settings.database_url))
+        print("baton: the database schema is up to date.")
+        return 0
+    return 2
+
+
+async def _tick(settings, now: datetime | None) -> int:
+    from bot.outbox.tick import run_tick
+    from bot.runtime.runner import identify, make_services
+    from storage.migrate import upgrade
+
+    settings.require("slack_bot_token")
+    services = make_services(settings)
+    await services.db.on_engine(upgrade)
+    await identify(services)  # a refused token or no Slack at all: one sentence, exit 2
+    report = await run_tick(services, now)
+    print(
+        f"baton: tick at {(now or services.clock()).isoformat()}: sent {len(report.sent)}, "
+        f"deferred {len(report.deferred)}, unknown {len(report.unknown)}, "
+        f"failed {len(report.failed)}, cancelled {len(report.cancelled)}."
+    )
+    services.engine.dispose()
+    return 0

@@ -1,0 +1,160 @@
+"""Starting and stopping Baton: migrations, Slack identity, HTTP, Socket Mode, the tick."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+from contextlib import suppress
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot.outbox.scheduler import start_ticker
+from bot.people.managers import refresh_managers
+from bot.platform.clock import Clock, system_clock
+from bot.platform.services import Services
+from bot.platform.settings import ConfigError, Settings
+from bot.platform.slack_client import make_client, pin_proxy
+from bot.runtime.app import build_app
+from bot.runtime.server import make_web_app
+from storage.db import Database, make_engine
+from storage.migrate import upgrade
+from storage.workspaces import remember_workspace, resume_workspace
+
+log = logging.getLogger(__name__)
+
+
+def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
+    return Services(
+        settings=settings,
+        db=Database(make_engine(settings.database_url)),
+        clock=clock,
+        client=make_client(settings.slack_bot_token, settings.slack_api_url),
+        sender=make_client(
+            settings.slack_bot_token, settings.slack_api_url, retry_rate_limits=False
+        ),
+    )
+
+
+async def identify(services: Services) -> None:
+    """Learn (and record) which workspace the token belongs to; fail fast if refused."""
+    try:
+        identity = await services.client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
+        ) from None
+    await services.db.run(
+        remember_workspace,
+        identity["team_id"],
+        identity.get("team") or "",
+        identity.get("user_id"),
+        services.clock(),
+    )
+    # Slack accepts the token: whatever a refused one paused flows again.
+    await services.db.run(resume_workspace, identity["team_id"])
+
+
+class BotServer:
+    """Baton's long-running process, startable in-process by tests and the demo."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock = system_clock,
+        *,
+        ticker: bool = True,
+        tick_seconds: float | None = None,
+        process_before_response: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.services = make_services(settings, clock)
+        self.bolt_app: AsyncApp = build_app(
+            self.services, process_before_response=process_before_response
+        )
+        self._with_ticker = ticker
+        self._tick_seconds = tick_seconds or settings.baton_tick_seconds
+        self._runner: web.AppRunner | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self.url = ""
+
+    async def start(self, host: str = "0.0.0.0", port: int | None = None) -> str:
+        await self.services.db.on_engine(upgrade)
+        await self._identify()
+        await refresh_managers(self.services, force=True)
+        web_app = make_web_app(
+            self.services,
+            self.bolt_app if self.settings.slack_signing_secret is not None else None,
+        )
+        self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, self.settings.port if port is None else port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                _cannot_listen(self.settings.port if port is None else port, exc)
+            ) from None
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{bound}"
+        if self.settings.socket_mode:
+            self._socket = AsyncSocketModeHandler(
+                self.bolt_app,
+                self.settings.slack_app_token,
+                proxy=pin_proxy(self.settings.slack_api_url),
+            )
+            await self._socket.connect_async()
+        if self._with_ticker:
+            self._scheduler = start_ticker(self.services, self._tick_seconds)
+        return self.url
+
+    async def _identify(self) -> None:
+        await identify(self.services)
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.services.engine.dispose()
+
+
+def _cannot_listen(port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} is already in use; stop what listens there or set PORT to another port."
+        )
+    reason = error.strerror or str(error)
+    return f"cannot listen on port {port} ({reason}); set PORT to another port."
+
+
+async def run_forever(settings: Settings) -> None:
+    """`baton run`: serve until Ctrl-C or SIGTERM, then stop cleanly."""
+    settings.require("slack_bot_token")
+    if not settings.socket_mode:
+        settings.require("slack_signing_secret")
+    server = BotServer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        url = await server.start()
+        mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+        log.info("Baton is up (%s); health at %s/healthz", mode, url)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await server.stop()
