@@ -144,8 +144,8 @@ def owe(services: Services, team_id: str, targets: Targets, rng: random.Random, 
             channel = rng.choice(targets.channels)
         else:
             channel, thread_ts = rng.choice(targets.threads)
-        outbox.enqueue(
-            services.engine,
+        services.db.run_sync(
+            outbox.enqueue,
             outbox.OwedMessage(
                 team_id=team_id,
                 dedupe_key=f"storm-{n}",

@@ -8,40 +8,37 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlmodel import Session
 
-from storage.db import insert_for, session_scope
+from storage.db import insert_for, require_write_lock
 from storage.models import Account
 
 
-def create_account(engine: Engine, values: dict[str, Any]) -> tuple[Account, bool]:
+def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, bool]:
     """Insert the account unless (team, crm_id) exists: (the account, whether it is new)."""
     statement = (
-        insert_for(engine)(Account)
+        insert_for(session)(Account)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["team_id", "crm_id"])
         .returning(Account.id)
     )
-    with session_scope(engine) as session:
-        new_id = session.execute(statement).scalar()
-    account = account_by_crm(engine, values["team_id"], values["crm_id"])
+    new_id = session.execute(statement).scalar()
+    account = account_by_crm(session, values["team_id"], values["crm_id"])
     assert account is not None
     return account, new_id is not None
 
 
-def get_account(engine: Engine, team_id: str, account_id: int) -> Account | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(Account).where(Account.team_id == team_id, Account.id == account_id)
-        ).first()
+def get_account(session: Session, team_id: str, account_id: int) -> Account | None:
+    return session.scalars(
+        select(Account).where(Account.team_id == team_id, Account.id == account_id)
+    ).first()
 
 
-def account_by_crm(engine: Engine, team_id: str, crm_id: str) -> Account | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(Account).where(Account.team_id == team_id, Account.crm_id == crm_id)
-        ).first()
+def account_by_crm(session: Session, team_id: str, crm_id: str) -> Account | None:
+    return session.scalars(
+        select(Account).where(Account.team_id == team_id, Account.crm_id == crm_id)
+    ).first()
 
 
 def locked_account(session: Session, team_id: str, account_id: int) -> Account:
@@ -54,18 +51,18 @@ def locked_account(session: Session, team_id: str, account_id: int) -> Account:
     ).one()
 
 
-def update_account(engine: Engine, team_id: str, account_id: int, **values: Any) -> Account:
+def update_account(session: Session, team_id: str, account_id: int, **values: Any) -> Account:
     # Read-then-write: IMMEDIATE on SQLite, or a concurrent writer makes the lock upgrade
     # fail at once with "database is locked" (the busy timeout does not cover it).
-    with session_scope(engine, immediate=True) as session:
-        account = locked_account(session, team_id, account_id)
-        for key, value in values.items():
-            setattr(account, key, value)
-        return account
+    require_write_lock(session)
+    account = locked_account(session, team_id, account_id)
+    for key, value in values.items():
+        setattr(account, key, value)
+    return account
 
 
 def update_from_crm(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     wanted: dict[str, Any],
@@ -74,24 +71,24 @@ def update_from_crm(
 ) -> tuple[Account, dict[str, tuple[Any, Any]]] | None:
     """Apply what the CRM says now, under the row lock: (the account, field → (old, new)),
     or None when this news is older than what the account already has from the CRM."""
-    with session_scope(engine, immediate=True) as session:
-        account = locked_account(session, team_id, account_id)
-        if crm_time and account.crm_updated_at and crm_time < account.crm_updated_at:
-            return None
-        changed = {
-            key: (getattr(account, key), value)
-            for key, value in wanted.items()
-            if not _same(getattr(account, key), value)
-        }
-        for key, (_old, new) in changed.items():
-            setattr(account, key, new)
-            if key.endswith("_email"):
-                setattr(account, key.replace("_email", "_user_id"), None)  # find the new person
-        if changed:
-            account.updated_at = account.plan_after = now
-        if crm_time and (account.crm_updated_at is None or crm_time > account.crm_updated_at):
-            account.crm_updated_at = crm_time
-        return account, changed
+    require_write_lock(session)
+    account = locked_account(session, team_id, account_id)
+    if crm_time and account.crm_updated_at and crm_time < account.crm_updated_at:
+        return None
+    changed = {
+        key: (getattr(account, key), value)
+        for key, value in wanted.items()
+        if not _same(getattr(account, key), value)
+    }
+    for key, (_old, new) in changed.items():
+        setattr(account, key, new)
+        if key.endswith("_email"):
+            setattr(account, key.replace("_email", "_user_id"), None)  # find the new person
+    if changed:
+        account.updated_at = account.plan_after = now
+    if crm_time and (account.crm_updated_at is None or crm_time > account.crm_updated_at):
+        account.crm_updated_at = crm_time
+    return account, changed
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -101,7 +98,7 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def set_channel_exposure(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     shared_at: datetime | None,
@@ -109,45 +106,43 @@ def set_channel_exposure(
 ) -> Account:
     """Record whether the account channel is shared outside the company, as of `checked_at`
     (a first sighting keeps its time: it names the incident)."""
-    with session_scope(engine, immediate=True) as session:
-        account = locked_account(session, team_id, account_id)
-        if shared_at is None or account.channel_shared_at is None:
-            account.channel_shared_at = shared_at
-        account.channel_checked_at = checked_at
-        return account
+    require_write_lock(session)
+    account = locked_account(session, team_id, account_id)
+    if shared_at is None or account.channel_shared_at is None:
+        account.channel_shared_at = shared_at
+    account.channel_checked_at = checked_at
+    return account
 
 
 def claim_once(
-    engine: Engine, team_id: str, account_id: int, column: str, now: datetime, **also: Any
+    session: Session, team_id: str, account_id: int, column: str, now: datetime, **also: Any
 ) -> bool:
     """Set a once-only timestamp (e.g. kickoff_held_at) if unset; True for the one who set it."""
-    with session_scope(engine, immediate=True) as session:
-        account = locked_account(session, team_id, account_id)
-        if getattr(account, column) is not None:
-            return False
-        setattr(account, column, now)
-        for key, value in also.items():
-            setattr(account, key, value)
-        return True
+    require_write_lock(session)
+    account = locked_account(session, team_id, account_id)
+    if getattr(account, column) is not None:
+        return False
+    setattr(account, column, now)
+    for key, value in also.items():
+        setattr(account, key, value)
+    return True
 
 
-def unprovisioned(engine: Engine, skip_teams: Collection[str] = ()) -> list[Account]:
+def unprovisioned(session: Session, skip_teams: Collection[str] = ()) -> list[Account]:
     statement = select(Account).where(Account.provisioned_at.is_(None))
     if skip_teams:
         statement = statement.where(Account.team_id.not_in(list(skip_teams)))
-    with session_scope(engine) as session:
-        return list(session.scalars(statement))
+    return list(session.scalars(statement))
 
 
-def account_in_channel(engine: Engine, team_id: str, channel_id: str) -> Account | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(Account).where(Account.team_id == team_id, Account.channel_id == channel_id)
-        ).first()
+def account_in_channel(session: Session, team_id: str, channel_id: str) -> Account | None:
+    return session.scalars(
+        select(Account).where(Account.team_id == team_id, Account.channel_id == channel_id)
+    ).first()
 
 
 def claim_setup(
-    engine: Engine, team_id: str, account_id: int, now: datetime, lease: timedelta
+    session: Session, team_id: str, account_id: int, now: datetime, lease: timedelta
 ) -> str | None:
     """A lease on setting the account up in Slack: one worker at a time, across processes.
 
@@ -163,12 +158,11 @@ def claim_setup(
         )
         .values(setup_token=token, setup_until=now + lease)
     )
-    with session_scope(engine) as session:
-        return token if session.execute(statement).rowcount else None
+    return token if session.execute(statement).rowcount else None
 
 
 def defer_setup(
-    engine: Engine, team_id: str, account_id: int, token: str, until: datetime | None
+    session: Session, team_id: str, account_id: int, token: str, until: datetime | None
 ) -> None:
     """Give up the set-up lease and keep anyone from taking it before `until` (Slack
     refused for a reason that will not pass in a tick); None: anyone may take it now."""
@@ -177,67 +171,63 @@ def defer_setup(
         .where(Account.team_id == team_id, Account.id == account_id, Account.setup_token == token)
         .values(setup_token=None, setup_until=until)
     )
-    with session_scope(engine) as session:
-        session.execute(statement)
+    session.execute(statement)
 
 
-def release_setup(engine: Engine, team_id: str, account_id: int, token: str) -> None:
-    defer_setup(engine, team_id, account_id, token, None)
+def release_setup(session: Session, team_id: str, account_id: int, token: str) -> None:
+    defer_setup(session, team_id, account_id, token, None)
 
 
-def search_accounts(engine: Engine, team_id: str, text: str, limit: int = 20) -> list[Account]:
+def search_accounts(session: Session, team_id: str, text: str, limit: int = 20) -> list[Account]:
     """Accounts whose CRM id, name or channel name is `text` (any case); else those whose
     name holds every word of it, in any order."""
     needle = " ".join(text.strip().lower().split())
-    with session_scope(engine) as session:
-        found: dict[int, Account] = {}
-        # One indexed lookup per column: an OR across them makes SQLite scan the team.
-        for column in (Account.crm_id, Account.name, Account.channel_name):
-            for account in session.scalars(
-                select(Account)
-                .where(Account.team_id == team_id, func.lower(column) == needle)
-                .limit(limit)
-            ):
-                found.setdefault(account.id, account)
-        exact = sorted(found.values(), key=lambda a: (a.name, a.id))[:limit]
-        if exact or not needle:
-            return exact
-        # `%`, `_` and the escape character are literal: autoescape adds ESCAPE '/'.
-        return list(
-            session.scalars(
-                select(Account)
-                .where(
-                    Account.team_id == team_id,
-                    *(
-                        func.lower(Account.name).contains(word, autoescape=True)
-                        for word in needle.split()
-                    ),
-                )
-                .order_by(Account.name, Account.id)
-                .limit(limit)
+    found: dict[int, Account] = {}
+    # One indexed lookup per column: an OR across them makes SQLite scan the team.
+    for column in (Account.crm_id, Account.name, Account.channel_name):
+        for account in session.scalars(
+            select(Account)
+            .where(Account.team_id == team_id, func.lower(column) == needle)
+            .limit(limit)
+        ):
+            found.setdefault(account.id, account)
+    exact = sorted(found.values(), key=lambda a: (a.name, a.id))[:limit]
+    if exact or not needle:
+        return exact
+    # `%`, `_` and the escape character are literal: autoescape adds ESCAPE '/'.
+    return list(
+        session.scalars(
+            select(Account)
+            .where(
+                Account.team_id == team_id,
+                *(
+                    func.lower(Account.name).contains(word, autoescape=True)
+                    for word in needle.split()
+                ),
             )
+            .order_by(Account.name, Account.id)
+            .limit(limit)
         )
+    )
 
 
-def account_names(engine: Engine, team_id: str) -> list[tuple[int, str]]:
+def account_names(session: Session, team_id: str) -> list[tuple[int, str]]:
     """(id, name) of every account of the workspace: what a near-miss is matched against."""
-    with session_scope(engine) as session:
-        return [
-            (i, n)
-            for i, n in session.execute(
-                select(Account.id, Account.name).where(Account.team_id == team_id)
-            )
-        ]
+    return [
+        (i, n)
+        for i, n in session.execute(
+            select(Account.id, Account.name).where(Account.team_id == team_id)
+        )
+    ]
 
 
-def accounts_by_ids(engine: Engine, team_id: str, ids: list[int]) -> list[Account]:
-    with session_scope(engine) as session:
-        found = {
-            a.id: a
-            for a in session.scalars(
-                select(Account).where(Account.team_id == team_id, Account.id.in_(ids))
-            )
-        }
+def accounts_by_ids(session: Session, team_id: str, ids: list[int]) -> list[Account]:
+    found = {
+        a.id: a
+        for a in session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.id.in_(ids))
+        )
+    }
     return [found[i] for i in ids if i in found]
 
 
@@ -249,31 +239,27 @@ def _due(statement: Select, now: datetime, skip_teams: Collection[str], limit: i
 
 
 def due_for_planning(
-    engine: Engine, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
+    session: Session, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
 ) -> list[Account]:
-    with session_scope(engine) as session:
-        return list(session.scalars(_due(select(Account), now, skip_teams, limit)))
+    return list(session.scalars(_due(select(Account), now, skip_teams, limit)))
 
 
 def due_for_planning_ids(
-    engine: Engine, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
+    session: Session, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
 ) -> list[tuple[str, int]]:
     """(team, id) of the accounts `due_for_planning` would load, for reading them one by one."""
     statement = _due(select(Account.team_id, Account.id), now, skip_teams, limit)
-    with session_scope(engine) as session:
-        return [(team_id, account_id) for team_id, account_id in session.execute(statement)]
+    return [(team_id, account_id) for team_id, account_id in session.execute(statement)]
 
 
-def set_plan_after(engine: Engine, team_id: str, account_id: int, when: datetime | None) -> None:
-    with session_scope(engine) as session:
-        session.execute(
-            update(Account)
-            .where(Account.team_id == team_id, Account.id == account_id)
-            .values(plan_after=when)
-        )
+def set_plan_after(session: Session, team_id: str, account_id: int, when: datetime | None) -> None:
+    session.execute(
+        update(Account)
+        .where(Account.team_id == team_id, Account.id == account_id)
+        .values(plan_after=when)
+    )
 
 
-def next_planning(engine: Engine) -> datetime | None:
+def next_planning(session: Session) -> datetime | None:
     """When the next account is due to be planned."""
-    with session_scope(engine) as session:
-        return session.scalar(select(func.min(Account.plan_after)))
+    return session.scalar(select(func.min(Account.plan_after)))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import func, select, update
+from sqlmodel import Session
 
 from storage.accounts import locked_account
-from storage.db import changed, session_scope
+from storage.db import changed, require_write_lock
 from storage.models import Checkin, PacketRating
 
 EDITABLE = (
@@ -23,7 +24,7 @@ EDITABLE = (
 
 
 def record_checkin(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     submission_key: str,
@@ -36,76 +37,72 @@ def record_checkin(
     The same submission twice (a double click, a redelivery) is the same check-in. The
     account's row is held while numbering, so two CSMs at once still get 5 and 6.
     """
-    with session_scope(engine, immediate=True) as session:
-        existing = session.scalars(
-            select(Checkin).where(
-                Checkin.team_id == team_id, Checkin.submission_key == submission_key
+    require_write_lock(session)
+    existing = session.scalars(
+        select(Checkin).where(Checkin.team_id == team_id, Checkin.submission_key == submission_key)
+    ).first()
+    if existing is not None:
+        return existing, False
+    locked_account(session, team_id, account_id)
+    last = (
+        session.scalar(
+            select(func.max(Checkin.number)).where(
+                Checkin.team_id == team_id, Checkin.account_id == account_id
             )
-        ).first()
-        if existing is not None:
-            return existing, False
-        locked_account(session, team_id, account_id)
-        last = (
-            session.scalar(
-                select(func.max(Checkin.number)).where(
-                    Checkin.team_id == team_id, Checkin.account_id == account_id
-                )
-            )
-            or 0
         )
-        checkin = Checkin(
-            team_id=team_id,
-            account_id=account_id,
-            number=last + 1,
-            submission_key=submission_key,
-            logged_by=by,
-            created_at=now,
-            updated_at=now,
-            **{k: values.get(k) for k in EDITABLE},
-        )
-        session.add(checkin)
-        session.flush()
-        return checkin, True
+        or 0
+    )
+    checkin = Checkin(
+        team_id=team_id,
+        account_id=account_id,
+        number=last + 1,
+        submission_key=submission_key,
+        logged_by=by,
+        created_at=now,
+        updated_at=now,
+        **{k: values.get(k) for k in EDITABLE},
+    )
+    session.add(checkin)
+    session.flush()
+    return checkin, True
 
 
 def edit_checkin(
-    engine: Engine, team_id: str, checkin_id: int, values: dict[str, Any], by: str, now: datetime
+    session: Session, team_id: str, checkin_id: int, values: dict[str, Any], by: str, now: datetime
 ) -> Checkin:
-    with session_scope(engine, immediate=True) as session:
-        checkin = session.scalars(
-            select(Checkin).where(Checkin.team_id == team_id, Checkin.id == checkin_id)
-        ).one()
-        for key in EDITABLE:
-            setattr(checkin, key, values.get(key))
-        checkin.edited_by, checkin.updated_at = by, now
-        return checkin
+    require_write_lock(session)
+    checkin = session.scalars(
+        select(Checkin).where(Checkin.team_id == team_id, Checkin.id == checkin_id)
+    ).one()
+    for key in EDITABLE:
+        setattr(checkin, key, values.get(key))
+    checkin.edited_by, checkin.updated_at = by, now
+    return checkin
 
 
-def get_checkin(engine: Engine, team_id: str, checkin_id: int) -> Checkin | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(Checkin).where(Checkin.team_id == team_id, Checkin.id == checkin_id)
-        ).first()
+def get_checkin(session: Session, team_id: str, checkin_id: int) -> Checkin | None:
+    return session.scalars(
+        select(Checkin).where(Checkin.team_id == team_id, Checkin.id == checkin_id)
+    ).first()
 
 
-def set_posted(engine: Engine, team_id: str, checkin_id: int, channel: str, ts: str) -> None:
-    with session_scope(engine) as session:
-        session.execute(
-            update(Checkin)
-            .where(
-                Checkin.team_id == team_id,
-                Checkin.id == checkin_id,
-            )
-            .values(channel_id=channel, message_ts=ts)
+def set_posted(session: Session, team_id: str, checkin_id: int, channel: str, ts: str) -> None:
+    session.execute(
+        update(Checkin)
+        .where(
+            Checkin.team_id == team_id,
+            Checkin.id == checkin_id,
         )
+        .values(channel_id=channel, message_ts=ts)
+    )
 
 
 def clarify(
-    engine: Engine, team_id: str, checkin_id: int, by: str, text: str, now: datetime
+    session: Session, team_id: str, checkin_id: int, by: str, text: str, now: datetime
 ) -> bool:
     """Record the AE's answer to a mismatch; False if it was already answered."""
     return changed(
-        engine,
+        session,
         update(Checkin)
         .where(
             Checkin.team_id == team_id,
@@ -116,24 +113,23 @@ def clarify(
     )
 
 
-def checked_in_since(engine: Engine, team_id: str, account_id: int, since: date) -> bool:
-    with session_scope(engine) as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(Checkin)
-                .where(
-                    Checkin.team_id == team_id,
-                    Checkin.account_id == account_id,
-                    Checkin.checkin_date >= since,
-                )
+def checked_in_since(session: Session, team_id: str, account_id: int, since: date) -> bool:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Checkin)
+            .where(
+                Checkin.team_id == team_id,
+                Checkin.account_id == account_id,
+                Checkin.checkin_date >= since,
             )
-            > 0
         )
+        > 0
+    )
 
 
 def save_rating(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     by: str,
@@ -143,37 +139,36 @@ def save_rating(
     now: datetime,
 ) -> bool:
     """The packet's rating (one per account, later ones replace it); True if it is new."""
-    with session_scope(engine, immediate=True) as session:
-        existing = session.scalars(
-            select(PacketRating).where(
-                PacketRating.team_id == team_id, PacketRating.account_id == account_id
-            )
-        ).first()
-        if existing is not None:
-            existing.rated_by, existing.rating = by, rating
-            existing.missing, existing.comment, existing.created_at = missing, comment, now
-            return False
-        session.add(
-            PacketRating(
-                team_id=team_id,
-                account_id=account_id,
-                rated_by=by,
-                rating=rating,
-                missing=missing,
-                comment=comment,
-                created_at=now,
-            )
+    require_write_lock(session)
+    existing = session.scalars(
+        select(PacketRating).where(
+            PacketRating.team_id == team_id, PacketRating.account_id == account_id
         )
-        return True
+    ).first()
+    if existing is not None:
+        existing.rated_by, existing.rating = by, rating
+        existing.missing, existing.comment, existing.created_at = missing, comment, now
+        return False
+    session.add(
+        PacketRating(
+            team_id=team_id,
+            account_id=account_id,
+            rated_by=by,
+            rating=rating,
+            missing=missing,
+            comment=comment,
+            created_at=now,
+        )
+    )
+    return True
 
 
-def latest_ratings(engine: Engine, team_id: str, limit: int) -> list[PacketRating]:
+def latest_ratings(session: Session, team_id: str, limit: int) -> list[PacketRating]:
     """The team's latest ratings, oldest first."""
-    with session_scope(engine) as session:
-        newest = session.scalars(
-            select(PacketRating)
-            .where(PacketRating.team_id == team_id)
-            .order_by(PacketRating.created_at.desc(), PacketRating.id.desc())
-            .limit(limit)
-        )
-        return list(reversed(list(newest)))
+    newest = session.scalars(
+        select(PacketRating)
+        .where(PacketRating.team_id == team_id)
+        .order_by(PacketRating.created_at.desc(), PacketRating.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(newest)))

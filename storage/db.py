@@ -1,16 +1,19 @@
-"""Engines and sessions.
+"""Engines, sessions and units of work.
 
-Sessions are synchronous; async callers run them in a worker thread
-(`asyncio.to_thread`) so the event loop never blocks on the database.
+Storage functions take a `Session` and never open, commit or roll back a transaction:
+the caller decides what one unit of work is. `Database.run` runs one unit in a worker
+thread so the event loop never blocks on the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +26,7 @@ IMMEDIATE = "baton_begin_immediate"
 # What PostgreSQL says (at connect time psycopg has no SQLSTATE, only the server's words).
 _NO_DATABASE = re.compile(r'database "[^"]*" does not exist')
 _LOGIN_REFUSED = re.compile(r"authentication failed|no pg_hba.conf entry|role .* does not exist")
+T = TypeVar("T")
 
 
 class DatabaseUnusable(Exception):
@@ -86,12 +90,53 @@ def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Sessio
             raise
 
 
-def changed(engine: Engine, statement: Any) -> bool:
-    """Run one UPDATE in its own transaction: True if it changed a row.
+@dataclass(frozen=True)
+class Database:
+    """Where units of work run: `fn(session, *args, **kwargs)` in one transaction that
+    commits when `fn` returns and rolls back when it raises.
+
+    `immediate=True` takes SQLite's write lock at BEGIN: a unit that reads then writes
+    (a claim, anything that calls `require_write_lock`) needs it.
+    """
+
+    engine: Engine
+
+    def run_sync(
+        self, fn: Callable[..., T], /, *args: Any, immediate: bool = False, **kwargs: Any
+    ) -> T:
+        with session_scope(self.engine, immediate=immediate) as session:
+            return fn(session, *args, **kwargs)
+
+    async def run(
+        self, fn: Callable[..., T], /, *args: Any, immediate: bool = False, **kwargs: Any
+    ) -> T:
+        # The one worker-thread hop for database work.
+        return await asyncio.to_thread(self.run_sync, fn, *args, immediate=immediate, **kwargs)
+
+    async def on_engine(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """`fn(engine, *args)` in a worker thread, for what works on the engine itself and
+        manages its own connection (migrations, a ping)."""
+        return await asyncio.to_thread(fn, self.engine, *args)
+
+
+def require_write_lock(session: Session) -> None:
+    """Fail unless this transaction holds SQLite's write lock from its BEGIN.
+
+    SQLite ignores FOR UPDATE, so a read-then-write in a plain transaction can neither
+    serialise with another writer nor upgrade its lock when a concurrent writer holds it
+    ("database is locked" at once; the busy timeout does not cover it)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get(
+        IMMEDIATE, False
+    ):
+        raise RuntimeError("this unit reads then writes: run it with immediate=True")
+
+
+def changed(session: Session, statement: Any) -> bool:
+    """Run one UPDATE: True if it changed a row.
 
     The way to do something once: make the WHERE clause say "not done yet"."""
-    with session_scope(engine) as session:
-        return bool(session.execute(statement).rowcount)
+    return bool(session.execute(statement).rowcount)
 
 
 def is_outage(error: BaseException) -> bool:
@@ -140,17 +185,16 @@ def ping(engine: Engine) -> bool:
         return False
 
 
-def insert_for(engine: Engine) -> Any:
+def insert_for(session: Session) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def upsert(engine: Engine, model: Any, values: dict[str, Any], keys: list[str]) -> None:
+def upsert(session: Session, model: Any, values: dict[str, Any], keys: list[str]) -> None:
     """Insert a row, or update every non-key column of the row with the same keys."""
-    statement = insert_for(engine)(model).values(**values)
+    statement = insert_for(session)(model).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=keys,
         set_={column: statement.excluded[column] for column in values if column not in keys},
     )
-    with session_scope(engine) as session:
-        session.execute(statement)
+    session.execute(statement)

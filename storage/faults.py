@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
+from sqlmodel import Session
 
-from storage.db import insert_for, session_scope
+from storage.db import insert_for
 from storage.models import Fault
 
 FIRST_RETRY = timedelta(minutes=1)
@@ -29,7 +30,7 @@ class FaultKey:
     step: str
 
 
-def record_fault(engine: Engine, key: FaultKey, error: str, now: datetime) -> Fault:
+def record_fault(session: Session, key: FaultKey, error: str, now: datetime) -> Fault:
     """Count one more failure of this step for this subject; the row says when to retry."""
     values = {
         "team_id": key.team_id,
@@ -42,59 +43,53 @@ def record_fault(engine: Engine, key: FaultKey, error: str, now: datetime) -> Fa
         "last_at": now,
         "retry_at": now + backoff(1),
     }
-    statement = insert_for(engine)(Fault).values(**values)
+    statement = insert_for(session)(Fault).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["team_id", "subject", "subject_id", "step"],
         set_={"error": values["error"], "count": Fault.count + 1, "last_at": now},
     )
-    with session_scope(engine) as session:
-        session.execute(statement)
-        fault = session.scalars(
-            select(Fault).where(
-                Fault.team_id == key.team_id,
-                Fault.subject == key.subject,
-                Fault.subject_id == values["subject_id"],
-                Fault.step == values["step"],
-            )
-        ).one()
-        fault.retry_at = now + backoff(fault.count)
-        return fault
+    session.execute(statement)
+    fault = session.scalars(
+        select(Fault).where(
+            Fault.team_id == key.team_id,
+            Fault.subject == key.subject,
+            Fault.subject_id == values["subject_id"],
+            Fault.step == values["step"],
+        )
+    ).one()
+    fault.retry_at = now + backoff(fault.count)
+    return fault
 
 
-def clear_faults(engine: Engine, keys: list[FaultKey]) -> int:
+def clear_faults(session: Session, keys: list[FaultKey]) -> int:
     """The step worked again: forget its failures."""
     if not keys:
         return 0
-    with session_scope(engine) as session:
-        rows = tuple_(Fault.team_id, Fault.subject, Fault.subject_id, Fault.step)
-        return session.execute(
-            delete(Fault).where(
-                rows.in_([(k.team_id, k.subject, k.subject_id, k.step) for k in keys])
-            )
-        ).rowcount
+    rows = tuple_(Fault.team_id, Fault.subject, Fault.subject_id, Fault.step)
+    return session.execute(
+        delete(Fault).where(rows.in_([(k.team_id, k.subject, k.subject_id, k.step) for k in keys]))
+    ).rowcount
 
 
-def fault_keys(engine: Engine) -> dict[FaultKey, datetime]:
+def fault_keys(session: Session) -> dict[FaultKey, datetime]:
     """Every failing (subject, step) and when to try it again: a short list, read once per
     tick."""
     columns = (Fault.team_id, Fault.subject, Fault.subject_id, Fault.step, Fault.retry_at)
-    with session_scope(engine) as session:
-        return {
-            FaultKey(team, subject, subject_id, step): retry_at
-            for team, subject, subject_id, step, retry_at in session.execute(select(*columns))
-        }
+    return {
+        FaultKey(team, subject, subject_id, step): retry_at
+        for team, subject, subject_id, step, retry_at in session.execute(select(*columns))
+    }
 
 
-def faults_of(engine: Engine, team_id: str, limit: int = 10) -> tuple[list[Fault], int]:
+def faults_of(session: Session, team_id: str, limit: int = 10) -> tuple[list[Fault], int]:
     """The team's most recent failures, and how many there are in all."""
-    with session_scope(engine) as session:
-        rows = list(
-            session.scalars(
-                select(Fault)
-                .where(Fault.team_id == team_id)
-                .order_by(Fault.last_at.desc(), Fault.id)
-                .limit(limit)
-            )
+    rows = list(
+        session.scalars(
+            select(Fault)
+            .where(Fault.team_id == team_id)
+            .order_by(Fault.last_at.desc(), Fault.id)
+            .limit(limit)
         )
-        total = session.scalar(select(func.count(Fault.id)).where(Fault.team_id == team_id)) or 0
+    )
+    total = session.scalar(select(func.count(Fault.id)).where(Fault.team_id == team_id)) or 0
     return rows, total

@@ -5,55 +5,53 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
+from sqlmodel import Session
 
-from storage.db import changed, insert_for, session_scope
+from storage.db import changed, insert_for, require_write_lock
 from storage.models import Milestone, MilestoneStatus
 
 
-def ensure_milestones(engine: Engine, rows: list[dict[str, Any]]) -> None:
+def ensure_milestones(session: Session, rows: list[dict[str, Any]]) -> None:
     """Create the cycle's milestones that do not exist yet (existing ones keep their state)."""
     if not rows:
         return
     statement = (
-        insert_for(engine)(Milestone)
+        insert_for(session)(Milestone)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["team_id", "account_id", "renewal_date", "key"])
     )
-    with session_scope(engine) as session:
-        session.execute(statement)
+    session.execute(statement)
 
 
 def cycle_milestones(
-    engine: Engine, team_id: str, account_id: int, renewal_date: date
+    session: Session, team_id: str, account_id: int, renewal_date: date
 ) -> list[Milestone]:
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Milestone)
-                .where(
-                    Milestone.team_id == team_id,
-                    Milestone.account_id == account_id,
-                    Milestone.renewal_date == renewal_date,
-                )
-                .order_by(Milestone.due_date, Milestone.id)
+    return list(
+        session.scalars(
+            select(Milestone)
+            .where(
+                Milestone.team_id == team_id,
+                Milestone.account_id == account_id,
+                Milestone.renewal_date == renewal_date,
             )
+            .order_by(Milestone.due_date, Milestone.id)
         )
+    )
 
 
-def get_milestone(engine: Engine, team_id: str, milestone_id: int) -> Milestone | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(Milestone).where(Milestone.team_id == team_id, Milestone.id == milestone_id)
-        ).first()
+def get_milestone(session: Session, team_id: str, milestone_id: int) -> Milestone | None:
+    return session.scalars(
+        select(Milestone).where(Milestone.team_id == team_id, Milestone.id == milestone_id)
+    ).first()
 
 
 def mark_done(
-    engine: Engine, team_id: str, milestone_id: int, by: str, outcome: str, now: datetime
+    session: Session, team_id: str, milestone_id: int, by: str, outcome: str, now: datetime
 ) -> bool:
     """True for the one who closed it; False if it was already done."""
     return changed(
-        engine,
+        session,
         update(Milestone)
         .where(
             Milestone.team_id == team_id,
@@ -64,26 +62,26 @@ def mark_done(
     )
 
 
-def snooze(engine: Engine, team_id: str, milestone_id: int, until: datetime) -> Milestone | None:
+def snooze(session: Session, team_id: str, milestone_id: int, until: datetime) -> Milestone | None:
     """Push the milestone's nudges to `until`; None if it is already done."""
-    with session_scope(engine, immediate=True) as session:
-        milestone = session.scalars(
-            select(Milestone)
-            .where(Milestone.team_id == team_id, Milestone.id == milestone_id)
-            .with_for_update()
-        ).one()
-        if milestone.status == MilestoneStatus.DONE:
-            return None
-        milestone.status = MilestoneStatus.SNOOZED
-        milestone.snoozes += 1
-        milestone.round += 1
-        milestone.snoozed_until = until
-        return milestone
+    require_write_lock(session)
+    milestone = session.scalars(
+        select(Milestone)
+        .where(Milestone.team_id == team_id, Milestone.id == milestone_id)
+        .with_for_update()
+    ).one()
+    if milestone.status == MilestoneStatus.DONE:
+        return None
+    milestone.status = MilestoneStatus.SNOOZED
+    milestone.snoozes += 1
+    milestone.round += 1
+    milestone.snoozed_until = until
+    return milestone
 
 
-def request_help(engine: Engine, team_id: str, milestone_id: int, now: datetime) -> bool:
+def request_help(session: Session, team_id: str, milestone_id: int, now: datetime) -> bool:
     return changed(
-        engine,
+        session,
         update(Milestone)
         .where(
             Milestone.team_id == team_id,
@@ -95,59 +93,61 @@ def request_help(engine: Engine, team_id: str, milestone_id: int, now: datetime)
 
 
 def replaced_cycles(
-    engine: Engine, team_id: str, account_id: int, renewal_date: date, today: date
+    session: Session, team_id: str, account_id: int, renewal_date: date, today: date
 ) -> list[Milestone]:
     """Milestones of a cycle the account no longer has: its renewal date moved."""
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Milestone).where(
-                    Milestone.team_id == team_id,
-                    Milestone.account_id == account_id,
-                    Milestone.renewal_date != renewal_date,
-                    Milestone.renewal_date >= today,
-                )
+    return list(
+        session.scalars(
+            select(Milestone).where(
+                Milestone.team_id == team_id,
+                Milestone.account_id == account_id,
+                Milestone.renewal_date != renewal_date,
+                Milestone.renewal_date >= today,
             )
         )
+    )
 
 
-def skip_open(engine: Engine, team_id: str, ids: list[int]) -> None:
+def skip_open(session: Session, team_id: str, ids: list[int]) -> None:
     """Skip these milestones unless done: their owed nudges become moot."""
     if not ids:
         return
-    with session_scope(engine) as session:
-        session.execute(
-            update(Milestone)
-            .where(
-                Milestone.team_id == team_id,
-                Milestone.id.in_(ids),
-                Milestone.status != MilestoneStatus.DONE,
-            )
-            .values(status=MilestoneStatus.SKIPPED)
+    session.execute(
+        update(Milestone)
+        .where(
+            Milestone.team_id == team_id,
+            Milestone.id.in_(ids),
+            Milestone.status != MilestoneStatus.DONE,
         )
+        .values(status=MilestoneStatus.SKIPPED)
+    )
 
 
 def reassign(
-    engine: Engine, team_id: str, account_id: int, renewal_date: date, owners: dict[str, list[str]]
+    session: Session,
+    team_id: str,
+    account_id: int,
+    renewal_date: date,
+    owners: dict[str, list[str]],
 ) -> list[Milestone]:
     """Give the cycle's open milestones these owners (by key); returns those that changed.
     What was owed to someone no longer an owner goes moot (see bot.outbox.relevance)."""
     moved = []
-    with session_scope(engine, immediate=True) as session:
-        rows = session.scalars(
-            select(Milestone)
-            .where(
-                Milestone.team_id == team_id,
-                Milestone.account_id == account_id,
-                Milestone.renewal_date == renewal_date,
-                Milestone.status.in_([MilestoneStatus.OPEN, MilestoneStatus.SNOOZED]),
-            )
-            .with_for_update()
-        ).all()
-        for milestone in rows:
-            new = owners.get(milestone.key)
-            if new is not None and new != milestone.owners:
-                milestone.owners = new
-                moved.append(milestone)
-        session.flush()
-        return [Milestone(**m.model_dump()) for m in moved]
+    require_write_lock(session)
+    rows = session.scalars(
+        select(Milestone)
+        .where(
+            Milestone.team_id == team_id,
+            Milestone.account_id == account_id,
+            Milestone.renewal_date == renewal_date,
+            Milestone.status.in_([MilestoneStatus.OPEN, MilestoneStatus.SNOOZED]),
+        )
+        .with_for_update()
+    ).all()
+    for milestone in rows:
+        new = owners.get(milestone.key)
+        if new is not None and new != milestone.owners:
+            milestone.owners = new
+            moved.append(milestone)
+    session.flush()
+    return [Milestone(**m.model_dump()) for m in moved]

@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlmodel import Session
 
-from storage.db import changed, insert_for, session_scope
+from storage.db import changed, insert_for, require_write_lock
 from storage.models import OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
@@ -69,7 +70,7 @@ _CLAIM_COLUMNS = (
 )
 
 
-def enqueue(engine: Engine, message: OwedMessage) -> int | None:
+def enqueue(session: Session, message: OwedMessage) -> int | None:
     """Record a message as owed: its id, or None if its dedupe key was already owed."""
     values = {
         "kind": message.kind,
@@ -94,18 +95,17 @@ def enqueue(engine: Engine, message: OwedMessage) -> int | None:
             "local_time": f"{local:%H:%M}",
         }
     statement = (
-        insert_for(engine)(OutboxMessage)
+        insert_for(session)(OutboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
         .returning(OutboxMessage.id)
     )
-    with session_scope(engine) as session:
-        # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-        return session.execute(statement).scalar()
+    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
+    return session.execute(statement).scalar()
 
 
 def claim_due(
-    engine: Engine,
+    session: Session,
     now: datetime,
     limit: int = 50,
     ids: list[int] | None = None,
@@ -145,14 +145,14 @@ def claim_due(
         )
         .returning(*_CLAIM_COLUMNS)
     )
-    with session_scope(engine, immediate=True) as session:
-        rows = session.execute(statement).all()
+    require_write_lock(session)
+    rows = session.execute(statement).all()
     claims = [Claim(token=token, **row._asdict()) for row in rows]
     return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
 
 
 def reclaim_uncertain(
-    engine: Engine, now: datetime, stale_before: datetime, hold_until: datetime, limit: int = 100
+    session: Session, now: datetime, stale_before: datetime, hold_until: datetime, limit: int = 100
 ) -> list[Claim]:
     """Claim rows whose fate at Slack is unknown, to read them back before any resend.
 
@@ -185,12 +185,12 @@ def reclaim_uncertain(
         .values(status=OutboxStatus.SENDING, claim_token=token, next_check_at=hold_until)
         .returning(*_CLAIM_COLUMNS)
     )
-    with session_scope(engine, immediate=True) as session:
-        rows = session.execute(statement).all()
+    require_write_lock(session)
+    rows = session.execute(statement).all()
     return [Claim(token=token, **row._asdict()) for row in rows]
 
 
-def _finish(engine: Engine, claim: Claim, **values: Any) -> bool:
+def _finish(session: Session, claim: Claim, **values: Any) -> bool:
     statement = (
         update(OutboxMessage)
         .where(
@@ -200,12 +200,12 @@ def _finish(engine: Engine, claim: Claim, **values: Any) -> bool:
         )
         .values(**values)
     )
-    return changed(engine, statement)
+    return changed(session, statement)
 
 
-def mark_sent(engine: Engine, claim: Claim, channel: str, ts: str, now: datetime) -> bool:
+def mark_sent(session: Session, claim: Claim, channel: str, ts: str, now: datetime) -> bool:
     return _finish(
-        engine,
+        session,
         claim,
         status=OutboxStatus.SENT,
         sent_channel=channel,
@@ -215,10 +215,10 @@ def mark_sent(engine: Engine, claim: Claim, channel: str, ts: str, now: datetime
     )
 
 
-def release(engine: Engine, claim: Claim, retry_at: datetime, error: str) -> bool:
+def release(session: Session, claim: Claim, retry_at: datetime, error: str) -> bool:
     """Slack definitely did not take it (e.g. 429): owe it again from `retry_at`."""
     return _finish(
-        engine,
+        session,
         claim,
         status=OutboxStatus.PENDING,
         due_at=retry_at,
@@ -228,58 +228,57 @@ def release(engine: Engine, claim: Claim, retry_at: datetime, error: str) -> boo
     )
 
 
-def redirect(engine: Engine, claim: Claim, rerouted: Claim) -> bool:
+def redirect(session: Session, claim: Claim, rerouted: Claim) -> bool:
     """Point a claimed message at someone else (a backup) before it is sent, so the row
     says where it really went (reconciling an unknown send reads that channel)."""
     return _finish(
-        engine, claim, channel=rerouted.channel, text=rerouted.text, blocks=rerouted.blocks
+        session, claim, channel=rerouted.channel, text=rerouted.text, blocks=rerouted.blocks
     )
 
 
-def mark_unknown(engine: Engine, claim: Claim, error: str) -> bool:
+def mark_unknown(session: Session, claim: Claim, error: str) -> bool:
     """Slack may have taken it (timeout, 5xx): never resend without reconciling first."""
-    return _finish(engine, claim, status=OutboxStatus.UNKNOWN, last_error=error[:255])
+    return _finish(session, claim, status=OutboxStatus.UNKNOWN, last_error=error[:255])
 
 
-def recheck_later(engine: Engine, claim: Claim, at: datetime, error: str) -> bool:
+def recheck_later(session: Session, claim: Claim, at: datetime, error: str) -> bool:
     """Still unknown (Slack could not be read back, or not conclusively yet): ask at `at`."""
     return _finish(
-        engine, claim, status=OutboxStatus.UNKNOWN, next_check_at=at, last_error=error[:255]
+        session, claim, status=OutboxStatus.UNKNOWN, next_check_at=at, last_error=error[:255]
     )
 
 
-def mark_cancelled(engine: Engine, claim: Claim, reason: str) -> bool:
+def mark_cancelled(session: Session, claim: Claim, reason: str) -> bool:
     """No longer owed (its reason went away between planning and sending)."""
-    return _finish(engine, claim, status=OutboxStatus.CANCELLED, last_error=reason[:255])
+    return _finish(session, claim, status=OutboxStatus.CANCELLED, last_error=reason[:255])
 
 
-def mark_failed(engine: Engine, claim: Claim, error: str) -> bool:
-    return _finish(engine, claim, status=OutboxStatus.FAILED, last_error=error[:255])
+def mark_failed(session: Session, claim: Claim, error: str) -> bool:
+    return _finish(session, claim, status=OutboxStatus.FAILED, last_error=error[:255])
 
 
-def count_by_status(engine: Engine, team_id: str) -> dict[str, int]:
-    with session_scope(engine) as session:
-        rows = session.execute(
-            select(OutboxMessage.status, func.count())
-            .where(OutboxMessage.team_id == team_id)
-            .group_by(OutboxMessage.status)
-        ).all()
+def count_by_status(session: Session, team_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.team_id == team_id)
+        .group_by(OutboxMessage.status)
+    ).all()
     return {status: count for status, count in rows}
 
 
-def cancel(engine: Engine, team_id: str, account_id: int, kinds: list[str]) -> int:
+def cancel(session: Session, team_id: str, account_id: int, kinds: list[str]) -> int:
     """Stop owing these kinds of message about an account; returns how many were cancelled."""
     return _cancel_pending(
-        engine, team_id, OutboxMessage.account_id == account_id, OutboxMessage.kind.in_(kinds)
+        session, team_id, OutboxMessage.account_id == account_id, OutboxMessage.kind.in_(kinds)
     )
 
 
-def cancel_keys(engine: Engine, team_id: str, keys: list[str]) -> int:
+def cancel_keys(session: Session, team_id: str, keys: list[str]) -> int:
     """Stop owing these particular messages (by dedupe key)."""
-    return _cancel_pending(engine, team_id, OutboxMessage.dedupe_key.in_(keys)) if keys else 0
+    return _cancel_pending(session, team_id, OutboxMessage.dedupe_key.in_(keys)) if keys else 0
 
 
-def _cancel_pending(engine: Engine, team_id: str, *conditions: Any) -> int:
+def _cancel_pending(session: Session, team_id: str, *conditions: Any) -> int:
     statement = (
         update(OutboxMessage)
         .where(
@@ -289,66 +288,63 @@ def _cancel_pending(engine: Engine, team_id: str, *conditions: Any) -> int:
         )
         .values(status=OutboxStatus.CANCELLED)
     )
-    with session_scope(engine) as session:
-        return session.execute(statement).rowcount
+    return session.execute(statement).rowcount
 
 
-def sent_message(engine: Engine, team_id: str, dedupe_key: str) -> tuple[str, str] | None:
+def sent_message(session: Session, team_id: str, dedupe_key: str) -> tuple[str, str] | None:
     """(channel, ts) of a message once Slack has it, to thread under it or update it."""
-    with session_scope(engine) as session:
-        row = session.execute(
-            select(OutboxMessage.sent_channel, OutboxMessage.sent_ts).where(
-                OutboxMessage.team_id == team_id,
-                OutboxMessage.dedupe_key == dedupe_key,
-                OutboxMessage.status == OutboxStatus.SENT,
-            )
-        ).first()
+    row = session.execute(
+        select(OutboxMessage.sent_channel, OutboxMessage.sent_ts).where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.dedupe_key == dedupe_key,
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+    ).first()
     return (row.sent_channel, row.sent_ts) if row else None
 
 
-def rezone(engine: Engine, team_id: str, user_id: str, tz_name: str) -> int:
+def rezone(session: Session, team_id: str, user_id: str, tz_name: str) -> int:
     """Move what is still owed to `user_id` at a local hour to the same local date and hour
     in their new zone (an expiry keeps its distance). Returns how many rows moved."""
     tz = ZoneInfo(tz_name)
     moved = 0
-    with session_scope(engine, immediate=True) as session:
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.team_id == team_id,
-                OutboxMessage.channel == user_id,
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.local_tz.is_not(None),
-                OutboxMessage.local_tz != tz_name,
-            )
-            .with_for_update()
-        ).all()
-        for row in rows:
-            hour, minute = (int(part) for part in (row.local_time or "09:00").split(":"))
-            due = datetime.combine(row.local_date or date.today(), time(hour, minute), tzinfo=tz)
-            if row.expires_at is not None:
-                row.expires_at = due + (row.expires_at - row.due_at)
-            row.due_at = due.astimezone(UTC)
-            row.local_tz = tz_name
-            moved += 1
+    require_write_lock(session)
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.channel == user_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.local_tz.is_not(None),
+            OutboxMessage.local_tz != tz_name,
+        )
+        .with_for_update()
+    ).all()
+    for row in rows:
+        hour, minute = (int(part) for part in (row.local_time or "09:00").split(":"))
+        due = datetime.combine(row.local_date or date.today(), time(hour, minute), tzinfo=tz)
+        if row.expires_at is not None:
+            row.expires_at = due + (row.expires_at - row.due_at)
+        row.due_at = due.astimezone(UTC)
+        row.local_tz = tz_name
+        moved += 1
     return moved
 
 
-def overdue(engine: Engine, kinds: list[str], before: datetime, limit: int = 500) -> list[Late]:
+def overdue(session: Session, kinds: list[str], before: datetime, limit: int = 500) -> list[Late]:
     """Pending messages that should have gone out before `before`: those of these kinds,
     and any owed at someone's local hour."""
     condition = or_(OutboxMessage.kind.in_(kinds), OutboxMessage.local_tz.is_not(None))
-    with session_scope(engine) as session:
-        rows = session.execute(
-            select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.due_at < before,
-                condition,
-            )
-            .order_by(OutboxMessage.due_at)
-            .limit(limit)
-        ).all()
+    rows = session.execute(
+        select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.due_at < before,
+            condition,
+        )
+        .order_by(OutboxMessage.due_at)
+        .limit(limit)
+    ).all()
     return _late(rows)
 
 
@@ -370,21 +366,20 @@ def _late(rows: Any) -> list[Late]:
     ]
 
 
-def pending_with_prefix(engine: Engine, team_id: str, prefix: str) -> list[Late]:
+def pending_with_prefix(session: Session, team_id: str, prefix: str) -> list[Late]:
     """Pending messages whose dedupe key starts with `prefix` (no LIKE wildcards in it)."""
-    with session_scope(engine) as session:
-        rows = session.execute(
-            select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date).where(
-                OutboxMessage.team_id == team_id,
-                OutboxMessage.status == OutboxStatus.PENDING,
-                func.substr(OutboxMessage.dedupe_key, 1, len(prefix)) == prefix,
-            )
-        ).all()
+    rows = session.execute(
+        select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date).where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            func.substr(OutboxMessage.dedupe_key, 1, len(prefix)) == prefix,
+        )
+    ).all()
     return _late(rows)
 
 
 def reschedule(
-    engine: Engine,
+    session: Session,
     team_id: str,
     message_id: int,
     due_at: datetime,
@@ -401,7 +396,7 @@ def reschedule(
     if text is not None:
         values |= {"text": text, "blocks": blocks}
     return changed(
-        engine,
+        session,
         update(OutboxMessage)
         .where(
             OutboxMessage.team_id == team_id,
@@ -412,22 +407,19 @@ def reschedule(
     )
 
 
-def next_due(engine: Engine) -> datetime | None:
+def next_due(session: Session) -> datetime | None:
     """When the earliest pending message is due (the pending-due index answers it)."""
-    with session_scope(engine) as session:
-        return session.scalar(
-            select(func.min(OutboxMessage.due_at)).where(
-                OutboxMessage.status == OutboxStatus.PENDING
-            )
-        )
+    return session.scalar(
+        select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
+    )
 
 
 # --- held: owed to a channel Baton cannot post in right now (archived, removed) ---------
-def hold(engine: Engine, claim: Claim, error: str, now: datetime) -> bool:
+def hold(session: Session, claim: Claim, error: str, now: datetime) -> bool:
     """Slack refused it because of where it goes, not what it says: keep it owed, untried,
     until the channel is usable again (see `bot.channels.unreachable`)."""
     return _finish(
-        engine,
+        session,
         claim,
         status=OutboxStatus.HELD,
         claim_token=None,
@@ -445,34 +437,33 @@ class Held:
     account_ids: tuple[int, ...]
 
 
-def held_due(engine: Engine, now: datetime, limit: int = 20) -> list[Held]:
+def held_due(session: Session, now: datetime, limit: int = 20) -> list[Held]:
     """Channels (and DMs) with held messages whose next look is due."""
-    with session_scope(engine) as session:
-        rows = session.execute(
-            select(
-                OutboxMessage.team_id,
-                OutboxMessage.channel,
-                func.min(OutboxMessage.id),
-                func.max(OutboxMessage.last_error),
+    rows = session.execute(
+        select(
+            OutboxMessage.team_id,
+            OutboxMessage.channel,
+            func.min(OutboxMessage.id),
+            func.max(OutboxMessage.last_error),
+        )
+        .where(OutboxMessage.status == OutboxStatus.HELD)
+        .group_by(OutboxMessage.team_id, OutboxMessage.channel)
+        .having(func.min(OutboxMessage.due_at) <= now)
+        .limit(limit)
+    ).all()
+    held = []
+    for team_id, channel, first_id, error in rows:
+        accounts = session.scalars(
+            select(OutboxMessage.account_id)
+            .where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.channel == channel,
+                OutboxMessage.status == OutboxStatus.HELD,
+                OutboxMessage.account_id.is_not(None),
             )
-            .where(OutboxMessage.status == OutboxStatus.HELD)
-            .group_by(OutboxMessage.team_id, OutboxMessage.channel)
-            .having(func.min(OutboxMessage.due_at) <= now)
-            .limit(limit)
+            .distinct()
         ).all()
-        held = []
-        for team_id, channel, first_id, error in rows:
-            accounts = session.scalars(
-                select(OutboxMessage.account_id)
-                .where(
-                    OutboxMessage.team_id == team_id,
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.status == OutboxStatus.HELD,
-                    OutboxMessage.account_id.is_not(None),
-                )
-                .distinct()
-            ).all()
-            held.append(Held(team_id, channel, error or "", first_id, tuple(accounts)))
+        held.append(Held(team_id, channel, error or "", first_id, tuple(accounts)))
     return held
 
 
@@ -484,23 +475,20 @@ def _held_rows(team_id: str, channel: str) -> Any:
     )
 
 
-def release_held(engine: Engine, team_id: str, channel: str, now: datetime, to: str = "") -> int:
+def release_held(session: Session, team_id: str, channel: str, now: datetime, to: str = "") -> int:
     """Owe the held messages again from `now` (to channel `to` when it was replaced)."""
     values: dict[str, Any] = {"status": OutboxStatus.PENDING, "due_at": now}
     if to:  # a new channel: threads of the old one do not exist there
         values |= {"channel": to, "thread_ts": None}
-    with session_scope(engine) as session:
-        return session.execute(_held_rows(team_id, channel).values(**values)).rowcount
+    return session.execute(_held_rows(team_id, channel).values(**values)).rowcount
 
 
-def defer_held(engine: Engine, team_id: str, channel: str, until: datetime) -> None:
+def defer_held(session: Session, team_id: str, channel: str, until: datetime) -> None:
     """Look at this channel again at `until`, not before: no retry storm."""
-    with session_scope(engine) as session:
-        session.execute(_held_rows(team_id, channel).values(due_at=until))
+    session.execute(_held_rows(team_id, channel).values(due_at=until))
 
 
-def fail_held(engine: Engine, team_id: str, channel: str, error: str) -> int:
-    with session_scope(engine) as session:
-        return session.execute(
-            _held_rows(team_id, channel).values(status=OutboxStatus.FAILED, last_error=error[:255])
-        ).rowcount
+def fail_held(session: Session, team_id: str, channel: str, error: str) -> int:
+    return session.execute(
+        _held_rows(team_id, channel).values(status=OutboxStatus.FAILED, last_error=error[:255])
+    ).rowcount

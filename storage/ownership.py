@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import or_, select, update
+from sqlmodel import Session
 
-from storage.db import session_scope
+from storage.db import require_write_lock
 from storage.models import Coverage, OwnershipEvent, RenewalOutcome
 
 _HOLDERS = ("ae_user_id", "csm_user_id", "am_user_id", "retention_model", "commercial")
@@ -29,7 +30,7 @@ class Holders:
 
 
 def record_ownership(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     holders: Holders,
@@ -39,82 +40,81 @@ def record_ownership(
     note: str | None = None,
 ) -> bool:
     """Append to the trail if anyone's role or the model changed; True if a row was added."""
-    with session_scope(engine, immediate=True) as session:
-        latest = session.scalars(
+    require_write_lock(session)
+    latest = session.scalars(
+        select(OwnershipEvent)
+        .where(OwnershipEvent.team_id == team_id, OwnershipEvent.account_id == account_id)
+        .order_by(OwnershipEvent.at.desc(), OwnershipEvent.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if latest is not None and all(
+        getattr(latest, name) == getattr(holders, name) for name in _HOLDERS
+    ):
+        return False
+    session.add(
+        OwnershipEvent(
+            team_id=team_id,
+            account_id=account_id,
+            at=at,
+            cause=cause,
+            actor=actor,
+            note=note,
+            **{name: getattr(holders, name) for name in _HOLDERS},
+        )
+    )
+    return True
+
+
+def ownership_events(session: Session, team_id: str, account_id: int) -> list[OwnershipEvent]:
+    return list(
+        session.scalars(
             select(OwnershipEvent)
             .where(OwnershipEvent.team_id == team_id, OwnershipEvent.account_id == account_id)
-            .order_by(OwnershipEvent.at.desc(), OwnershipEvent.id.desc())
-            .limit(1)
-            .with_for_update()
-        ).first()
-        if latest is not None and all(
-            getattr(latest, name) == getattr(holders, name) for name in _HOLDERS
-        ):
-            return False
-        session.add(
-            OwnershipEvent(
-                team_id=team_id,
-                account_id=account_id,
-                at=at,
-                cause=cause,
-                actor=actor,
-                note=note,
-                **{name: getattr(holders, name) for name in _HOLDERS},
-            )
+            .order_by(OwnershipEvent.at, OwnershipEvent.id)
         )
-        return True
+    )
 
 
-def ownership_events(engine: Engine, team_id: str, account_id: int) -> list[OwnershipEvent]:
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(OwnershipEvent)
-                .where(OwnershipEvent.team_id == team_id, OwnershipEvent.account_id == account_id)
-                .order_by(OwnershipEvent.at, OwnershipEvent.id)
-            )
-        )
-
-
-def start_coverage(engine: Engine, coverage: Coverage) -> list[Coverage]:
+def start_coverage(session: Session, coverage: Coverage) -> list[Coverage]:
     """Record a coverage window; any window of the same person it overlaps ends where this
     one starts (one backup at a time). Returns the windows it cut short."""
-    with session_scope(engine, immediate=True) as session:
-        overlapping = list(
-            session.scalars(
-                select(Coverage).where(
-                    Coverage.team_id == coverage.team_id,
-                    Coverage.user_id == coverage.user_id,
-                    Coverage.ends_at > coverage.starts_at,
-                    Coverage.starts_at < coverage.ends_at,
-                    Coverage.ended_early_at.is_(None),
-                )
+    require_write_lock(session)
+    overlapping = list(
+        session.scalars(
+            select(Coverage).where(
+                Coverage.team_id == coverage.team_id,
+                Coverage.user_id == coverage.user_id,
+                Coverage.ends_at > coverage.starts_at,
+                Coverage.starts_at < coverage.ends_at,
+                Coverage.ended_early_at.is_(None),
             )
         )
-        _cut_short(overlapping, coverage.starts_at, coverage.created_at, coverage.created_by)
-        session.add(coverage)
-        session.flush()
-        session.refresh(coverage)
-        return overlapping
+    )
+    _cut_short(overlapping, coverage.starts_at, coverage.created_at, coverage.created_by)
+    session.add(coverage)
+    session.flush()
+    session.refresh(coverage)
+    return overlapping
 
 
 def end_coverage(
-    engine: Engine, team_id: str, user_id: str, now: datetime, by: str
+    session: Session, team_id: str, user_id: str, now: datetime, by: str
 ) -> list[Coverage]:
     """End every current or future window of `user_id` now; returns those ended."""
-    with session_scope(engine, immediate=True) as session:
-        ended = list(
-            session.scalars(
-                select(Coverage).where(
-                    Coverage.team_id == team_id,
-                    Coverage.user_id == user_id,
-                    Coverage.ends_at > now,
-                    Coverage.ended_early_at.is_(None),
-                )
+    require_write_lock(session)
+    ended = list(
+        session.scalars(
+            select(Coverage).where(
+                Coverage.team_id == team_id,
+                Coverage.user_id == user_id,
+                Coverage.ends_at > now,
+                Coverage.ended_early_at.is_(None),
             )
         )
-        _cut_short(ended, now, now, by)
-        return ended
+    )
+    _cut_short(ended, now, now, by)
+    return ended
 
 
 def _cut_short(windows: list[Coverage], at: datetime, now: datetime, by: str) -> None:
@@ -126,7 +126,7 @@ def _cut_short(windows: list[Coverage], at: datetime, now: datetime, by: str) ->
 
 
 def coverages_at(
-    engine: Engine, team_id: str, at: datetime, user_ids: Iterable[str] | None = None
+    session: Session, team_id: str, at: datetime, user_ids: Iterable[str] | None = None
 ) -> dict[str, Coverage]:
     """The window in effect at `at` for each covered person (of `user_ids`, if given)."""
     statement = select(Coverage).where(
@@ -134,73 +134,68 @@ def coverages_at(
     )
     if user_ids is not None:
         statement = statement.where(Coverage.user_id.in_(list(set(user_ids))))
-    with session_scope(engine) as session:
-        return {c.user_id: c for c in session.scalars(statement.order_by(Coverage.starts_at))}
+    return {c.user_id: c for c in session.scalars(statement.order_by(Coverage.starts_at))}
 
 
-def covered_by(engine: Engine, team_id: str, backup: str, at: datetime) -> list[Coverage]:
+def covered_by(session: Session, team_id: str, backup: str, at: datetime) -> list[Coverage]:
     """The windows in which `backup` is covering someone at `at`."""
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Coverage).where(
-                    Coverage.team_id == team_id,
-                    Coverage.backup_user_id == backup,
-                    Coverage.starts_at <= at,
-                    Coverage.ends_at > at,
-                )
+    return list(
+        session.scalars(
+            select(Coverage).where(
+                Coverage.team_id == team_id,
+                Coverage.backup_user_id == backup,
+                Coverage.starts_at <= at,
+                Coverage.ends_at > at,
             )
         )
+    )
 
 
-def coverage_history(engine: Engine, team_id: str, user_ids: Iterable[str]) -> list[Coverage]:
+def coverage_history(session: Session, team_id: str, user_ids: Iterable[str]) -> list[Coverage]:
     """Every window (past, present, future) of these people, oldest first."""
     wanted = list(set(user_ids))
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Coverage)
-                .where(Coverage.team_id == team_id, Coverage.user_id.in_(wanted))
-                .order_by(Coverage.starts_at, Coverage.id)
-            )
+    return list(
+        session.scalars(
+            select(Coverage)
+            .where(Coverage.team_id == team_id, Coverage.user_id.in_(wanted))
+            .order_by(Coverage.starts_at, Coverage.id)
         )
+    )
 
 
 def upcoming_coverages(
-    engine: Engine, team_id: str, start: datetime, end: datetime
+    session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[Coverage]:
     """Windows that begin or end within [start, end)."""
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Coverage)
-                .where(
-                    Coverage.team_id == team_id,
-                    Coverage.ends_at > Coverage.starts_at,
-                    or_(
-                        (Coverage.starts_at >= start) & (Coverage.starts_at < end),
-                        (Coverage.ends_at >= start) & (Coverage.ends_at < end),
-                    ),
-                )
-                .order_by(Coverage.starts_at)
+    return list(
+        session.scalars(
+            select(Coverage)
+            .where(
+                Coverage.team_id == team_id,
+                Coverage.ends_at > Coverage.starts_at,
+                or_(
+                    (Coverage.starts_at >= start) & (Coverage.starts_at < end),
+                    (Coverage.ends_at >= start) & (Coverage.ends_at < end),
+                ),
             )
+            .order_by(Coverage.starts_at)
         )
+    )
 
 
 def mark_handback_held(
-    engine: Engine, team_id: str, account_id: int, renewal_date: date, by: str, now: datetime
+    session: Session, team_id: str, account_id: int, renewal_date: date, by: str, now: datetime
 ) -> bool:
     """Record the hand-back call of the renewal that began the cycle ending `renewal_date`."""
-    with session_scope(engine) as session:
-        return bool(
-            session.execute(
-                update(RenewalOutcome)
-                .where(
-                    RenewalOutcome.team_id == team_id,
-                    RenewalOutcome.account_id == account_id,
-                    RenewalOutcome.new_renewal_date == renewal_date,
-                    RenewalOutcome.handback_held_at.is_(None),
-                )
-                .values(handback_held_at=now, handback_held_by=by)
-            ).rowcount
-        )
+    return bool(
+        session.execute(
+            update(RenewalOutcome)
+            .where(
+                RenewalOutcome.team_id == team_id,
+                RenewalOutcome.account_id == account_id,
+                RenewalOutcome.new_renewal_date == renewal_date,
+                RenewalOutcome.handback_held_at.is_(None),
+            )
+            .values(handback_held_at=now, handback_held_by=by)
+        ).rowcount
+    )

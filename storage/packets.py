@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import delete, select
+from sqlmodel import Session
 
 from flows.packet import changes
 from storage.accounts import locked_account
-from storage.db import session_scope, upsert
+from storage.db import require_write_lock, upsert
 from storage.models import AccountStatus, Packet, PacketDraft, PacketVersion
 
 
@@ -23,15 +24,14 @@ class SavedPart:
     completed_now: bool  # this save closed the gate (true for exactly one save)
 
 
-def get_packet(engine: Engine, team_id: str, account_id: int) -> Packet | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
-        ).first()
+def get_packet(session: Session, team_id: str, account_id: int) -> Packet | None:
+    return session.scalars(
+        select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
+    ).first()
 
 
 def save_part(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     part: str,
@@ -45,64 +45,63 @@ def save_part(
     All in one transaction holding the account's row (BEGIN IMMEDIATE on SQLite, FOR
     UPDATE on PostgreSQL), so two submissions at once cannot both "complete" it.
     """
-    with session_scope(engine, immediate=True) as session:
-        account = locked_account(session, team_id, account_id)
-        packet = session.scalars(
-            select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
-        ).first()
-        if packet is None:
-            packet = Packet(team_id=team_id, account_id=account_id, answers={}, version=0)
-            session.add(packet)
-        before = dict(packet.answers)
-        after = {**before, **values}
-        changed = changes(before, after)
-        if changed:
-            packet.version += 1
-            packet.answers = after
-            session.add(
-                PacketVersion(
-                    team_id=team_id,
-                    account_id=account_id,
-                    version=packet.version,
-                    part=part,
-                    edited_by=by,
-                    edited_at=now,
-                    changes=changed,
-                )
-            )
-        setattr(packet, f"{part}_part_by", by)
-        setattr(packet, f"{part}_part_at", now)
-        completed_now = account.packet_completed_at is None and is_complete(after)
-        if completed_now:
-            account.packet_completed_at = now
-            account.status = AccountStatus.HANDED_OFF
-            account.updated_at = now
-        if "retention_model" in values and values["retention_model"]:
-            account.retention_model = str(values["retention_model"])
-        session.execute(
-            delete(PacketDraft).where(
-                PacketDraft.team_id == team_id,
-                PacketDraft.account_id == account_id,
-                PacketDraft.user_id == by,
-                PacketDraft.part == part,
+    require_write_lock(session)
+    account = locked_account(session, team_id, account_id)
+    packet = session.scalars(
+        select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
+    ).first()
+    if packet is None:
+        packet = Packet(team_id=team_id, account_id=account_id, answers={}, version=0)
+        session.add(packet)
+    before = dict(packet.answers)
+    after = {**before, **values}
+    changed = changes(before, after)
+    if changed:
+        packet.version += 1
+        packet.answers = after
+        session.add(
+            PacketVersion(
+                team_id=team_id,
+                account_id=account_id,
+                version=packet.version,
+                part=part,
+                edited_by=by,
+                edited_at=now,
+                changes=changed,
             )
         )
-        return SavedPart(packet.version, changed, after, completed_now)
-
-
-def versions(engine: Engine, team_id: str, account_id: int) -> list[PacketVersion]:
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(PacketVersion)
-                .where(PacketVersion.team_id == team_id, PacketVersion.account_id == account_id)
-                .order_by(PacketVersion.version)
-            )
+    setattr(packet, f"{part}_part_by", by)
+    setattr(packet, f"{part}_part_at", now)
+    completed_now = account.packet_completed_at is None and is_complete(after)
+    if completed_now:
+        account.packet_completed_at = now
+        account.status = AccountStatus.HANDED_OFF
+        account.updated_at = now
+    if "retention_model" in values and values["retention_model"]:
+        account.retention_model = str(values["retention_model"])
+    session.execute(
+        delete(PacketDraft).where(
+            PacketDraft.team_id == team_id,
+            PacketDraft.account_id == account_id,
+            PacketDraft.user_id == by,
+            PacketDraft.part == part,
         )
+    )
+    return SavedPart(packet.version, changed, after, completed_now)
+
+
+def versions(session: Session, team_id: str, account_id: int) -> list[PacketVersion]:
+    return list(
+        session.scalars(
+            select(PacketVersion)
+            .where(PacketVersion.team_id == team_id, PacketVersion.account_id == account_id)
+            .order_by(PacketVersion.version)
+        )
+    )
 
 
 def save_draft(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     user_id: str,
@@ -111,7 +110,7 @@ def save_draft(
     now: datetime,
 ) -> None:
     upsert(
-        engine,
+        session,
         PacketDraft,
         {
             "team_id": team_id,
@@ -126,15 +125,14 @@ def save_draft(
 
 
 def get_draft(
-    engine: Engine, team_id: str, account_id: int, user_id: str, part: str
+    session: Session, team_id: str, account_id: int, user_id: str, part: str
 ) -> dict[str, Any] | None:
-    with session_scope(engine) as session:
-        draft = session.scalars(
-            select(PacketDraft).where(
-                PacketDraft.team_id == team_id,
-                PacketDraft.account_id == account_id,
-                PacketDraft.user_id == user_id,
-                PacketDraft.part == part,
-            )
-        ).first()
-        return dict(draft.values) if draft else None
+    draft = session.scalars(
+        select(PacketDraft).where(
+            PacketDraft.team_id == team_id,
+            PacketDraft.account_id == account_id,
+            PacketDraft.user_id == user_id,
+            PacketDraft.part == part,
+        )
+    ).first()
+    return dict(draft.values) if draft else None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
+from sqlmodel import Session
 
-from storage.db import session_scope, upsert
+from storage.db import upsert
 from storage.models import Person
 
 
 def upsert_person(
-    engine: Engine,
+    session: Session,
     team_id: str,
     user_id: str,
     *,
@@ -32,27 +33,25 @@ def upsert_person(
         "deactivated_at": now if deactivated else None,
         "outsider": outsider,
     }
-    upsert(engine, Person, values, ["team_id", "user_id"])
+    upsert(session, Person, values, ["team_id", "user_id"])
 
 
-def deactivated_among(engine: Engine, team_id: str, user_ids: set[str]) -> set[str]:
+def deactivated_among(session: Session, team_id: str, user_ids: set[str]) -> set[str]:
     """Those of `user_ids` whom Slack reported deactivated."""
     if not user_ids:
         return set()
-    with session_scope(engine) as session:
-        return set(
-            session.scalars(
-                select(Person.user_id).where(
-                    Person.team_id == team_id,
-                    Person.user_id.in_(user_ids),
-                    Person.deactivated_at.is_not(None),
-                )
+    return set(
+        session.scalars(
+            select(Person.user_id).where(
+                Person.team_id == team_id,
+                Person.user_id.in_(user_ids),
+                Person.deactivated_at.is_not(None),
             )
         )
+    )
 
 
-def get_person(engine: Engine, team_id: str, user_id: str) -> Person | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(Person).where(Person.team_id == team_id, Person.user_id == user_id)
-        ).first()
+def get_person(session: Session, team_id: str, user_id: str) -> Person | None:
+    return session.scalars(
+        select(Person).where(Person.team_id == team_id, Person.user_id == user_id)
+    ).first()

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import Select
+from sqlmodel import Session
 
-from storage.db import session_scope
 from storage.models import (
     Account,
     AccountStatus,
@@ -59,21 +59,19 @@ def _live(statement: Select) -> Select:
     return statement.where(Account.status != AccountStatus.CHURNED)
 
 
-def scoped_accounts(engine: Engine, scope: Scope, limit: int | None = None) -> list[Account]:
+def scoped_accounts(session: Session, scope: Scope, limit: int | None = None) -> list[Account]:
     statement = _live(scope.where(select(Account))).order_by(Account.renewal_date, Account.id)
     if limit is not None:
         statement = statement.limit(limit)
-    with session_scope(engine) as session:
-        return list(session.scalars(statement))
+    return list(session.scalars(statement))
 
 
-def count_accounts(engine: Engine, scope: Scope) -> int:
-    with session_scope(engine) as session:
-        return session.scalar(_live(scope.where(select(func.count(Account.id))))) or 0
+def count_accounts(session: Session, scope: Scope) -> int:
+    return session.scalar(_live(scope.where(select(func.count(Account.id))))) or 0
 
 
 def _of_current_cycles(
-    engine: Engine,
+    session: Session,
     accounts: Sequence[Account],
     model: type[Any],
     cycle_column: str,
@@ -87,26 +85,25 @@ def _of_current_cycles(
     cycle = {a.id: a.renewal_date for a in accounts}
     ids = list(cycle)
     found = []
-    with session_scope(engine) as session:
-        for start in range(0, len(ids), CHUNK):
-            rows = session.scalars(
-                select(model)
-                .where(
-                    model.team_id == accounts[0].team_id,
-                    model.account_id.in_(ids[start : start + CHUNK]),
-                    *conditions,
-                )
-                .order_by(*order_by)
+    for start in range(0, len(ids), CHUNK):
+        rows = session.scalars(
+            select(model)
+            .where(
+                model.team_id == accounts[0].team_id,
+                model.account_id.in_(ids[start : start + CHUNK]),
+                *conditions,
             )
-            found += [r for r in rows if getattr(r, cycle_column) == cycle[r.account_id]]
+            .order_by(*order_by)
+        )
+        found += [r for r in rows if getattr(r, cycle_column) == cycle[r.account_id]]
     return found
 
 
-def live_milestones(engine: Engine, accounts: Sequence[Account]) -> dict[int, list[Milestone]]:
+def live_milestones(session: Session, accounts: Sequence[Account]) -> dict[int, list[Milestone]]:
     """The open or snoozed milestones of each account's current cycle, by due date."""
     by_account: dict[int, list[Milestone]] = defaultdict(list)
     for milestone in _of_current_cycles(
-        engine,
+        session,
         accounts,
         Milestone,
         "renewal_date",
@@ -117,10 +114,10 @@ def live_milestones(engine: Engine, accounts: Sequence[Account]) -> dict[int, li
     return by_account
 
 
-def renewals_into(engine: Engine, accounts: Sequence[Account]) -> dict[int, RenewalOutcome]:
+def renewals_into(session: Session, accounts: Sequence[Account]) -> dict[int, RenewalOutcome]:
     """The renewal that started each account's current cycle, where there was one."""
     rows = _of_current_cycles(
-        engine,
+        session,
         accounts,
         RenewalOutcome,
         "new_renewal_date",
@@ -129,14 +126,14 @@ def renewals_into(engine: Engine, accounts: Sequence[Account]) -> dict[int, Rene
     return {outcome.account_id: outcome for outcome in rows}
 
 
-def cycle_flags(engine: Engine, accounts: Sequence[Account]) -> dict[int, HealthFlag]:
+def cycle_flags(session: Session, accounts: Sequence[Account]) -> dict[int, HealthFlag]:
     """The month-5 flag of each account's current cycle, where it has one."""
-    rows = _of_current_cycles(engine, accounts, HealthFlag, "renewal_date")
+    rows = _of_current_cycles(session, accounts, HealthFlag, "renewal_date")
     return {flag.account_id: flag for flag in rows}
 
 
 def milestones_between(
-    engine: Engine, scope: Scope, first: date, last: date, limit: int = 200
+    session: Session, scope: Scope, first: date, last: date, limit: int = 200
 ) -> list[tuple[Milestone, Account]]:
     """Live milestones of the current cycles in scope falling due in [first, last]."""
     statement = (
@@ -152,12 +149,11 @@ def milestones_between(
         .order_by(Milestone.due_date, Milestone.id)
         .limit(limit)
     )
-    with session_scope(engine) as session:
-        return [(m, a) for m, a in session.execute(_live(statement))]
+    return [(m, a) for m, a in session.execute(_live(statement))]
 
 
 def overdue_milestones(
-    engine: Engine, scope: Scope, today: date, now: datetime, limit: int = 200
+    session: Session, scope: Scope, today: date, now: datetime, limit: int = 200
 ) -> list[tuple[Milestone, Account]]:
     """Milestones of the current cycles past their day and neither done nor skipped (a
     snooze still running is not late), oldest first."""
@@ -174,12 +170,11 @@ def overdue_milestones(
         .order_by(Milestone.due_date, Milestone.id)
         .limit(limit)
     )
-    with session_scope(engine) as session:
-        return [(m, a) for m, a in session.execute(_live(statement))]
+    return [(m, a) for m, a in session.execute(_live(statement))]
 
 
 def red_accounts(
-    engine: Engine, scope: Scope, limit: int = 200
+    session: Session, scope: Scope, limit: int = 200
 ) -> list[tuple[Account, HealthFlag]]:
     statement = (
         scope.where(select(Account, HealthFlag))
@@ -194,12 +189,11 @@ def red_accounts(
         .order_by(Account.renewal_date, Account.id)
         .limit(limit)
     )
-    with session_scope(engine) as session:
-        return [(a, f) for a, f in session.execute(_live(statement))]
+    return [(a, f) for a, f in session.execute(_live(statement))]
 
 
 def pending_packets(
-    engine: Engine, scope: Scope, limit: int = 200
+    session: Session, scope: Scope, limit: int = 200
 ) -> list[tuple[Account, Packet | None]]:
     """Accounts whose handoff packet is not complete, longest waiting first."""
     statement = (
@@ -209,34 +203,31 @@ def pending_packets(
         .order_by(Account.closed_at, Account.id)
         .limit(limit)
     )
-    with session_scope(engine) as session:
-        return [(a, p) for a, p in session.execute(statement)]
+    return [(a, p) for a, p in session.execute(statement)]
 
 
 def renewing_between(
-    engine: Engine, scope: Scope, first: date, last: date, limit: int = 200
+    session: Session, scope: Scope, first: date, last: date, limit: int = 200
 ) -> list[Account]:
     statement = _live(
         scope.where(select(Account)).where(
             Account.renewal_date >= first, Account.renewal_date <= last
         )
     ).order_by(Account.renewal_date, Account.id)
-    with session_scope(engine) as session:
-        return list(session.scalars(statement.limit(limit)))
+    return list(session.scalars(statement.limit(limit)))
 
 
-def count_renewing_between(engine: Engine, scope: Scope, first: date, last: date) -> int:
+def count_renewing_between(session: Session, scope: Scope, first: date, last: date) -> int:
     statement = _live(
         scope.where(select(func.count(Account.id))).where(
             Account.renewal_date >= first, Account.renewal_date <= last
         )
     )
-    with session_scope(engine) as session:
-        return session.scalar(statement) or 0
+    return session.scalar(statement) or 0
 
 
 def handover_candidates(
-    engine: Engine, scope: Scope, windows: Sequence[tuple[str, date, date]], limit: int = 2000
+    session: Session, scope: Scope, windows: Sequence[tuple[str, date, date]], limit: int = 2000
 ) -> list[Account]:
     """Accounts whose close or renewal date falls in one of the windows (column, first,
     last): the only ones whose ownership can change in the week asked about."""
@@ -245,12 +236,11 @@ def handover_candidates(
         field = getattr(Account, column)
         clauses.append(and_(field >= first, field <= last))
     statement = _live(scope.where(select(Account)).where(or_(*clauses))).limit(limit)
-    with session_scope(engine) as session:
-        return list(session.scalars(statement))
+    return list(session.scalars(statement))
 
 
 def ratings_since(
-    engine: Engine, scope: Scope, since: datetime, limit: int = 50
+    session: Session, scope: Scope, since: datetime, limit: int = 50
 ) -> list[tuple[PacketRating, Account]]:
     statement = (
         scope.where(select(PacketRating, Account))
@@ -259,11 +249,10 @@ def ratings_since(
         .order_by(PacketRating.created_at)
         .limit(limit)
     )
-    with session_scope(engine) as session:
-        return [(r, a) for r, a in session.execute(statement)]
+    return [(r, a) for r, a in session.execute(statement)]
 
 
-def account_managers(engine: Engine, team_id: str | None = None) -> list[tuple[str, str]]:
+def account_managers(session: Session, team_id: str | None = None) -> list[tuple[str, str]]:
     """(team, manager user id) of every account with a manager in Slack."""
     statement = (
         select(Account.team_id, Account.manager_user_id)
@@ -272,29 +261,27 @@ def account_managers(engine: Engine, team_id: str | None = None) -> list[tuple[s
     )
     if team_id is not None:
         statement = statement.where(Account.team_id == team_id)
-    with session_scope(engine) as session:
-        return [(t, m) for t, m in session.execute(statement)]
+    return [(t, m) for t, m in session.execute(statement)]
 
 
-def manages_any(engine: Engine, team_id: str, user_id: str) -> bool:
-    return _exists(engine, Account.team_id == team_id, Account.manager_user_id == user_id)
+def manages_any(session: Session, team_id: str, user_id: str) -> bool:
+    return _exists(session, Account.team_id == team_id, Account.manager_user_id == user_id)
 
 
-def is_known_ae(engine: Engine, team_id: str, user_id: str) -> bool:
+def is_known_ae(session: Session, team_id: str, user_id: str) -> bool:
     """Whether `user_id` is the AE of some account of the workspace."""
-    return _exists(engine, Account.team_id == team_id, Account.ae_user_id == user_id)
+    return _exists(session, Account.team_id == team_id, Account.ae_user_id == user_id)
 
 
-def manages_holder(engine: Engine, team_id: str, manager: str, holder: str) -> bool:
+def manages_holder(session: Session, team_id: str, manager: str, holder: str) -> bool:
     """Whether `manager` manages an account on which `holder` is the AE, CSM or AM."""
     return _exists(
-        engine,
+        session,
         Account.team_id == team_id,
         Account.manager_user_id == manager,
         or_(*(column == holder for column in _HOLDER_COLUMNS)),
     )
 
 
-def _exists(engine: Engine, *conditions: Any) -> bool:
-    with session_scope(engine) as session:
-        return session.scalar(select(Account.id).where(*conditions).limit(1)) is not None
+def _exists(session: Session, *conditions: Any) -> bool:
+    return session.scalar(select(Account.id).where(*conditions).limit(1)) is not None

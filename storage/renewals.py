@@ -6,11 +6,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from storage.accounts import locked_account
-from storage.db import session_scope
+from storage.db import require_write_lock
 from storage.models import (
     Account,
     AccountStatus,
@@ -24,65 +25,63 @@ from storage.models import (
 
 
 def save_flag(
-    engine: Engine, account: Account, by: str, now: datetime, **answers: Any
+    session: Session, account: Account, by: str, now: datetime, **answers: Any
 ) -> tuple[HealthFlag, HealthFlag | None]:
     """Record this cycle's month-5 flag (a later flag replaces it): (flag, the one before)."""
-    with session_scope(engine, immediate=True) as session:
-        flag = session.scalars(
-            select(HealthFlag)
-            .where(
-                HealthFlag.team_id == account.team_id,
-                HealthFlag.account_id == account.id,
-                HealthFlag.renewal_date == account.renewal_date,
-            )
-            .with_for_update()
-        ).first()
-        before = HealthFlag(**flag.model_dump()) if flag else None
-        if flag is None:
-            flag = HealthFlag(
-                team_id=account.team_id,
-                account_id=account.id,
-                renewal_date=account.renewal_date,
-                flagged_by=by,
-                flagged_at=now,
-                **answers,
-            )
-            session.add(flag)
-        else:
-            for key, value in answers.items():
-                setattr(flag, key, value)
-            flag.flagged_by, flag.flagged_at = by, now
-        session.flush()
-        return HealthFlag(**flag.model_dump()), before
+    require_write_lock(session)
+    flag = session.scalars(
+        select(HealthFlag)
+        .where(
+            HealthFlag.team_id == account.team_id,
+            HealthFlag.account_id == account.id,
+            HealthFlag.renewal_date == account.renewal_date,
+        )
+        .with_for_update()
+    ).first()
+    before = HealthFlag(**flag.model_dump()) if flag else None
+    if flag is None:
+        flag = HealthFlag(
+            team_id=account.team_id,
+            account_id=account.id,
+            renewal_date=account.renewal_date,
+            flagged_by=by,
+            flagged_at=now,
+            **answers,
+        )
+        session.add(flag)
+    else:
+        for key, value in answers.items():
+            setattr(flag, key, value)
+        flag.flagged_by, flag.flagged_at = by, now
+    session.flush()
+    return HealthFlag(**flag.model_dump()), before
 
 
 def cycle_flag(
-    engine: Engine, team_id: str, account_id: int, renewal_date: date
+    session: Session, team_id: str, account_id: int, renewal_date: date
 ) -> HealthFlag | None:
-    with session_scope(engine) as session:
-        return session.scalars(
-            select(HealthFlag).where(
-                HealthFlag.team_id == team_id,
-                HealthFlag.account_id == account_id,
-                HealthFlag.renewal_date == renewal_date,
-            )
-        ).first()
+    return session.scalars(
+        select(HealthFlag).where(
+            HealthFlag.team_id == team_id,
+            HealthFlag.account_id == account_id,
+            HealthFlag.renewal_date == renewal_date,
+        )
+    ).first()
 
 
-def concluded_cycles(engine: Engine, team_id: str, account_id: int) -> set[date]:
+def concluded_cycles(session: Session, team_id: str, account_id: int) -> set[date]:
     """Renewal dates of cycles that ended with a recorded outcome."""
-    with session_scope(engine) as session:
-        return set(
-            session.scalars(
-                select(RenewalOutcome.renewal_date).where(
-                    RenewalOutcome.team_id == team_id, RenewalOutcome.account_id == account_id
-                )
+    return set(
+        session.scalars(
+            select(RenewalOutcome.renewal_date).where(
+                RenewalOutcome.team_id == team_id, RenewalOutcome.account_id == account_id
             )
         )
+    )
 
 
 def record_renewal(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     *,
@@ -95,8 +94,9 @@ def record_renewal(
 ) -> RenewalOutcome | None:
     """Close the cycle ending on `cycle` as renewed and start the next one, in one
     transaction; None if this cycle already has an outcome (a double click)."""
-    try:
-        with session_scope(engine, immediate=True) as session:
+    require_write_lock(session)
+    try:  # a savepoint: a duplicate outcome leaves the caller's transaction usable
+        with session.begin_nested():
             account = locked_account(session, team_id, account_id)
             if account.renewal_date != cycle or account.status == AccountStatus.CHURNED:
                 return None
@@ -119,7 +119,7 @@ def record_renewal(
 
 
 def record_churn(
-    engine: Engine,
+    session: Session,
     team_id: str,
     account_id: int,
     *,
@@ -131,8 +131,9 @@ def record_churn(
 ) -> RenewalOutcome | None:
     """Mark the account churned, skip its open milestones and cancel everything still owed
     about it, in one transaction; None if it had already churned."""
-    try:
-        with session_scope(engine, immediate=True) as session:
+    require_write_lock(session)
+    try:  # a savepoint: a duplicate outcome leaves the caller's transaction usable
+        with session.begin_nested():
             account = locked_account(session, team_id, account_id)
             if account.status == AccountStatus.CHURNED:
                 return None
@@ -184,13 +185,12 @@ def _close(session: Any, account: Account, **values: Any) -> RenewalOutcome:
     return RenewalOutcome(**outcome.model_dump())
 
 
-def account_outcomes(engine: Engine, team_id: str, account_id: int) -> list[RenewalOutcome]:
+def account_outcomes(session: Session, team_id: str, account_id: int) -> list[RenewalOutcome]:
     """Every recorded end of a renewal cycle of the account, oldest first."""
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(RenewalOutcome)
-                .where(RenewalOutcome.team_id == team_id, RenewalOutcome.account_id == account_id)
-                .order_by(RenewalOutcome.recorded_at, RenewalOutcome.id)
-            )
+    return list(
+        session.scalars(
+            select(RenewalOutcome)
+            .where(RenewalOutcome.team_id == team_id, RenewalOutcome.account_id == account_id)
+            .order_by(RenewalOutcome.recorded_at, RenewalOutcome.id)
         )
+    )

@@ -55,6 +55,14 @@ def engine(database_url: str) -> Iterator:
     engine.dispose()
 
 
+@pytest.fixture
+def db(engine):  # noqa: ANN001, ANN201
+    """Units of work on the test's database: `db.run_sync(storage_fn, ...)`."""
+    from storage.db import Database
+
+    return Database(engine)
+
+
 @dataclass
 class People:
     ae: User

@@ -45,7 +45,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 from sqlalchemy import Engine, select
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from bot.checkins.blocks import (
     CHECKIN_EDIT,
@@ -87,7 +87,7 @@ from bot.renewal.blocks import (
 from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace, sign
 from bot.sandbox.driver import as_slack_sends
 from flows.permissions import RULES, Action, Role
-from storage.db import make_engine
+from storage.db import Database, make_engine
 from storage.models import Checkin, Milestone
 from tests.helpers import BATON, clean_env, free_port, scratch_database, until, wait_healthy
 from tests.nasty import IDS, NASTY_STRINGS
@@ -360,6 +360,7 @@ class World:
         self.ws: Workspace = sandbox.workspace
         self.url = url
         self.engine = engine
+        self.db = Database(engine)
         self.log = log
         self.http = aiohttp.ClientSession(
             trust_env=False, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -420,10 +421,10 @@ class World:
         return await self.form({"payload": json.dumps(payload)})
 
     # --- quiet ----------------------------------------------------------------------------
-    def _motion(self) -> tuple[int, ...]:
+    async def _motion(self) -> tuple[int, ...]:
         from tests.helpers import row_counts
 
-        counts = tuple(row_counts(self.engine).values())
+        counts = tuple((await self.db.on_engine(row_counts)).values())
         return (
             *counts,
             len(self.sandbox.calls),
@@ -434,15 +435,15 @@ class World:
     async def settle(self) -> None:
         """Wait until the bot has finished what it started (after its acks): nothing moves
         in the database, the sandbox or the log for QUIET_S."""
-        last, since = await asyncio.to_thread(self._motion), time.monotonic()
+        last, since = await self._motion(), time.monotonic()
         while time.monotonic() - since < QUIET_S:
             await asyncio.sleep(0.02)
-            now = await asyncio.to_thread(self._motion)
+            now = await self._motion()
             if now != last:
                 last, since = now, time.monotonic()
 
     async def rows(self) -> dict[str, set[str]]:
-        return await asyncio.to_thread(table_rows, self.engine)
+        return await self.db.on_engine(table_rows)
 
 
 @contextlib.asynccontextmanager
@@ -564,8 +565,8 @@ async def seed(world: World, env: dict[str, str], workdir: Path) -> Seeds:
     _out, err = await tick.communicate()
     if tick.returncode != 0:
         raise InstrumentError(f"baton tick failed: {err.decode()[-500:]}")
-    other = await asyncio.to_thread(_other_team_account, world.engine)
-    milestones, checkin = await asyncio.to_thread(_ids, world.engine, acme)
+    other = await world.db.run(_other_team_account)
+    milestones, checkin = await world.db.run(_ids, acme)
     if checkin is None or not milestones:
         raise InstrumentError("seeding left no check-in or no milestones")
     return Seeds(
@@ -580,14 +581,14 @@ async def seed(world: World, env: dict[str, str], workdir: Path) -> Seeds:
     )
 
 
-def _other_team_account(engine: Engine) -> int:
+def _other_team_account(session: Session) -> int:
     from storage.accounts import create_account
     from storage.workspaces import remember_workspace
 
     now = datetime.now(UTC)
-    remember_workspace(engine, OTHER_TEAM, "Other Co", "U0OTHERBOT", now)
+    remember_workspace(session, OTHER_TEAM, "Other Co", "U0OTHERBOT", now)
     account, _ = create_account(
-        engine,
+        session,
         {
             "team_id": OTHER_TEAM,
             "crm_id": "D-OTHER",
@@ -605,15 +606,10 @@ def _other_team_account(engine: Engine) -> int:
     return account.id
 
 
-def _ids(engine: Engine, account_id: int) -> tuple[list[Milestone], int | None]:
-    from storage.db import session_scope
-
-    with session_scope(engine) as session:
-        milestones = list(
-            session.scalars(select(Milestone).where(Milestone.account_id == account_id))
-        )
-        checkin = session.scalars(select(Checkin.id).where(Checkin.account_id == account_id))
-        return milestones, checkin.first()
+def _ids(session: Session, account_id: int) -> tuple[list[Milestone], int | None]:
+    milestones = list(session.scalars(select(Milestone).where(Milestone.account_id == account_id)))
+    checkin = session.scalars(select(Checkin.id).where(Checkin.account_id == account_id))
+    return milestones, checkin.first()
 
 
 # --- payloads ------------------------------------------------------------------------------

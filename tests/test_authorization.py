@@ -51,8 +51,8 @@ async def test_an_existing_crm_id_is_not_taken_over_by_its_own_ae(
 ) -> None:
     """Ana may create accounts (an AE Baton knows), but not rewrite Acme to make herself
     its manager: the modal says so and nothing changes."""
-    engine, team = bot.services.engine, sandbox.workspace.team_id
-    before = account_by_crm(engine, team, "D-100")
+    db, team = bot.services.db, sandbox.workspace.team_id
+    before = db.run_sync(account_by_crm, team, "D-100")
     mallory = sandbox.workspace.add_user("mal", "Mallory", "mal@example.test")
     view = await new_account_form(driver, people.ae)
     reply = await driver.submit(
@@ -63,7 +63,7 @@ async def test_an_existing_crm_id_is_not_taken_over_by_its_own_ae(
     errors = reply.json["errors"]
     assert list(errors) == ["crm_id"]
     assert "only its manager (maya@example.test) or a workspace admin" in errors["crm_id"]
-    after = account_by_crm(engine, team, "D-100")
+    after = db.run_sync(account_by_crm, team, "D-100")
     assert (after.ae_email, after.manager_email, after.arr, after.renewal_date) == (
         before.ae_email,
         before.manager_email,
@@ -76,25 +76,25 @@ async def test_an_existing_crm_id_is_not_taken_over_by_its_own_ae(
 async def test_the_accounts_manager_and_an_admin_may_change_it(
     driver, sandbox, bot, people, acme
 ) -> None:
-    engine, team = bot.services.engine, sandbox.workspace.team_id
+    db, team = bot.services.db, sandbox.workspace.team_id
     view = await new_account_form(driver, people.manager)
     ok = await driver.submit(
         people.manager, view, form(ae=people.ae.id, csm=people.csm.id, arr="90000")
     )
     assert ok.status == 200 and not ok.text
-    assert account_by_crm(engine, team, "D-100").arr == 90000
+    assert db.run_sync(account_by_crm, team, "D-100").arr == 90000
     ola = sandbox.workspace.add_user("ola", "Ola Admin", "ola@example.test")
     ola.is_admin = True
     view = await new_account_form(driver, ola)
     ok = await driver.submit(ola, view, form(ae=people.ae.id, csm=people.csm.id, arr="95000"))
     assert ok.status == 200 and not ok.text
-    assert account_by_crm(engine, team, "D-100").arr == 95000
+    assert db.run_sync(account_by_crm, team, "D-100").arr == 95000
 
 
 async def test_a_known_ae_creates_only_their_own_deals_and_never_names_themselves_manager(
     driver, sandbox, bot, people, acme
 ) -> None:
-    engine, team = bot.services.engine, sandbox.workspace.team_id
+    db, team = bot.services.db, sandbox.workspace.team_id
     view = await new_account_form(driver, people.ae)
     other = form(crm_id="G-1", account_name="Globex", ae=people.csm.id, csm=people.manager.id)
     assert list((await driver.submit(people.ae, view, other)).json["errors"]) == ["ae"]
@@ -103,14 +103,14 @@ async def test_a_known_ae_creates_only_their_own_deals_and_never_names_themselve
         manager=people.ae.id,
     )  # fmt: skip
     assert list((await driver.submit(people.ae, view, selfmade)).json["errors"]) == ["manager"]
-    assert account_by_crm(engine, team, "G-1") is None
+    assert db.run_sync(account_by_crm, team, "G-1") is None
     fine = form(
         crm_id="G-1", account_name="Globex", ae=people.ae.id, csm=people.csm.id,
         manager=people.manager.id,
     )  # fmt: skip
     reply = await driver.submit(people.ae, view, fine)
     assert reply.status == 200 and not reply.text
-    assert account_by_crm(engine, team, "G-1") is not None
+    assert db.run_sync(account_by_crm, team, "G-1") is not None
 
 
 async def test_a_crafted_submission_is_refused_like_the_command(
@@ -123,7 +123,7 @@ async def test_a_crafted_submission_is_refused_like_the_command(
     view.user = mallory.id
     reply = await driver.submit(mallory, view, form(crm_id="Z-1", ae=mallory.id, csm=people.csm.id))
     assert reply.json["errors"]["account_name"].startswith("You can't create accounts")
-    assert account_by_crm(bot.services.engine, sandbox.workspace.team_id, "Z-1") is None
+    assert bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "Z-1") is None
 
 
 async def test_baton_creators_names_who_may_create(driver, sandbox, bot, people, acme) -> None:
@@ -143,7 +143,7 @@ async def test_baton_creators_names_who_may_create(driver, sandbox, bot, people,
         ops, view, form(crm_id="G-2", account_name="Initech", ae=people.ae.id, csm=people.csm.id)
     )
     assert reply.status == 200 and not reply.text
-    assert account_by_crm(bot.services.engine, sandbox.workspace.team_id, "G-2") is not None
+    assert bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "G-2") is not None
 
 
 # --- cover: borrowed authority ------------------------------------------------------------

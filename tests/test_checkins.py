@@ -220,7 +220,7 @@ async def test_a_mismatch_asks_the_ae_even_after_the_fourth(
     # Answered: the manager is never told.
     from storage.outbox import count_by_status
 
-    statuses = count_by_status(bot.services.engine, sandbox.workspace.team_id)
+    statuses = bot.services.db.run_sync(count_by_status, sandbox.workspace.team_id)
     assert statuses.get("cancelled", 0) >= 1
 
 
@@ -270,7 +270,7 @@ async def test_first_value_is_recorded_once(driver, sandbox, bot, people, live) 
     assert any("reached first value" in m.text for m in live.channel.messages)
     await log(driver, sandbox, people.csm, first_value=["yes"])
     assert len([m for m in live.channel.messages if "reached first value" in m.text]) == 1
-    account = get_account(bot.services.engine, sandbox.workspace.team_id, live.account_id)
+    account = bot.services.db.run_sync(get_account, sandbox.workspace.team_id, live.account_id)
     assert account.first_value_at is not None
 
 
@@ -322,8 +322,8 @@ async def test_weekly_prompts_day_30_and_the_rating(
     view = opened_view(sandbox.workspace, people.csm.id)
     assert (await sim_driver.submit(people.csm, view, {})).json["errors"]["rating"]
     await sim_driver.submit(people.csm, view, {"rating": "4", "missing": ["skeptics"]})
-    assert latest_ratings(sim_bot.services.engine, sandbox.workspace.team_id, 10)
-    (rating,) = latest_ratings(sim_bot.services.engine, sandbox.workspace.team_id, 10)
+    assert sim_bot.services.db.run_sync(latest_ratings, sandbox.workspace.team_id, 10)
+    (rating,) = sim_bot.services.db.run_sync(latest_ratings, sandbox.workspace.team_id, 10)
     assert (rating.rating, rating.missing) == (4, ["skeptics"])
 
 
@@ -375,5 +375,5 @@ async def test_a_deferred_post_still_copies_the_ae_and_owes_the_escalation(
     assert f"app_redirect?channel={live.channel.id}" in ae_copies(sandbox, people)[0].text
     ae_dm = sandbox.workspace.dm_channel(people.ae.id)
     assert any("Please clarify" in m.text for m in ae_dm.messages)
-    statuses = count_by_status(bot.services.engine, sandbox.workspace.team_id)
+    statuses = bot.services.db.run_sync(count_by_status, sandbox.workspace.team_id)
     assert statuses["pending"] >= 2  # the deferred post and the manager's escalation

@@ -151,14 +151,14 @@ async def test_run_serves_slack_over_http_and_stops_on_sigterm(
 
 
 async def test_concurrent_ticks_send_each_owed_message_once(
-    tmp_path: Path, sandbox: SlackSandbox, engine, database_url: str, people
+    tmp_path: Path, sandbox: SlackSandbox, db, database_url: str, people
 ) -> None:
     sandbox.limiter.enabled = False
     now = datetime(2027, 1, 4, 9, tzinfo=UTC)
     recipients = [people.ae.id, people.csm.id, people.manager.id]
     for index in range(24):
-        outbox.enqueue(
-            engine,
+        db.run_sync(
+            outbox.enqueue,
             outbox.OwedMessage(
                 team_id=sandbox.workspace.team_id,
                 dedupe_key=f"k{index}",
@@ -189,7 +189,7 @@ async def test_concurrent_ticks_send_each_owed_message_once(
     assert [p.returncode for p in processes] == [0, 0, 0], results
     texts = [m.text for user in recipients for m in sandbox.workspace.dm_channel(user).messages]
     assert sorted(texts) == sorted(f"m{index}" for index in range(24))
-    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"sent": 24}
+    assert db.run_sync(outbox.count_by_status, sandbox.workspace.team_id) == {"sent": 24}
 
 
 def _closed_port_url(scheme: str = "postgresql+psycopg://postgres@") -> str:
@@ -278,10 +278,10 @@ async def test_a_port_already_in_use_is_one_sentence_and_exit_2(
 
 
 def test_a_tick_with_slack_unreachable_is_one_sentence_and_exit_2(
-    tmp_path: Path, engine, database_url: str
+    tmp_path: Path, engine, db, database_url: str
 ) -> None:
-    outbox.enqueue(
-        engine,
+    db.run_sync(
+        outbox.enqueue,
         outbox.OwedMessage(
             team_id="T0SANDBOX",
             dedupe_key="k",

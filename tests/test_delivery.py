@@ -11,7 +11,7 @@ from bot.platform.slack_client import make_client
 from bot.runtime.runner import make_services
 from bot.sandbox import SlackSandbox
 from storage import outbox
-from storage.db import make_engine
+from storage.db import Database, make_engine
 
 NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
 
@@ -38,11 +38,11 @@ def dm_texts(sandbox: SlackSandbox, user_id: str) -> list[str]:
 
 
 async def test_due_messages_are_sent_once_with_their_outbox_id(
-    engine, sandbox: SlackSandbox, sender, people
+    db, sandbox: SlackSandbox, sender, people
 ) -> None:
-    outbox.enqueue(engine, owed(sandbox, "a", people.csm.id))
-    outbox.enqueue(engine, owed(sandbox, "b", people.csm.id, NOW + timedelta(hours=1)))
-    report = await deliver_due(engine, sender, NOW)
+    db.run_sync(outbox.enqueue, owed(sandbox, "a", people.csm.id))
+    db.run_sync(outbox.enqueue, owed(sandbox, "b", people.csm.id, NOW + timedelta(hours=1)))
+    report = await deliver_due(db, sender, NOW)
     assert len(report.sent) == 1
     (message,) = sandbox.workspace.dm_channel(people.csm.id).messages
     assert message.text == "nudge a"
@@ -50,84 +50,87 @@ async def test_due_messages_are_sent_once_with_their_outbox_id(
         "event_type": METADATA_EVENT,
         "event_payload": {"outbox_id": report.sent[0]},
     }
-    again = await deliver_due(engine, sender, NOW + timedelta(minutes=30))
+    again = await deliver_due(db, sender, NOW + timedelta(minutes=30))
     assert again.sent == [] and dm_texts(sandbox, people.csm.id) == ["nudge a"]
-    later = await deliver_due(engine, sender, NOW + timedelta(hours=1))
+    later = await deliver_due(db, sender, NOW + timedelta(hours=1))
     assert len(later.sent) == 1
     assert dm_texts(sandbox, people.csm.id) == ["nudge a", "nudge b"]
 
 
 async def test_rate_limited_message_is_owed_again_after_retry_after(
-    engine, sandbox: SlackSandbox, sender, people
+    db, sandbox: SlackSandbox, sender, people
 ) -> None:
-    outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
+    db.run_sync(outbox.enqueue, owed(sandbox, "a", people.ae.id))
     sandbox.inject("chat.postMessage", status=429, retry_after=7)
-    report = await deliver_due(engine, sender, NOW)
+    report = await deliver_due(db, sender, NOW)
     assert report.deferred and dm_texts(sandbox, people.ae.id) == []
-    assert (await deliver_due(engine, sender, NOW + timedelta(seconds=6))).sent == []
-    assert len((await deliver_due(engine, sender, NOW + timedelta(seconds=7))).sent) == 1
+    assert (await deliver_due(db, sender, NOW + timedelta(seconds=6))).sent == []
+    assert len((await deliver_due(db, sender, NOW + timedelta(seconds=7))).sent) == 1
     assert dm_texts(sandbox, people.ae.id) == ["nudge a"]
 
 
 @pytest.mark.parametrize("fault", [{"status": 500}, {"status": 503}, {"delay_s": 1.5}])
 async def test_unknown_outcomes_are_never_blindly_resent(
-    engine, sandbox: SlackSandbox, sender, people, fault
+    db, sandbox: SlackSandbox, sender, people, fault
 ) -> None:
-    outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
+    db.run_sync(outbox.enqueue, owed(sandbox, "a", people.ae.id))
     sandbox.inject("chat.postMessage", after_effect=True, **fault)
-    report = await deliver_due(engine, sender, NOW)
+    report = await deliver_due(db, sender, NOW)
     assert report.unknown and not report.sent
-    assert (await deliver_due(engine, sender, NOW + timedelta(hours=1))).sent == []
+    assert (await deliver_due(db, sender, NOW + timedelta(hours=1))).sent == []
     # Slack did take it; exactly one copy exists.
     assert dm_texts(sandbox, people.ae.id) == ["nudge a"]
-    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"unknown": 1}
+    assert db.run_sync(outbox.count_by_status, sandbox.workspace.team_id) == {"unknown": 1}
 
 
 async def test_sending_client_never_retries_by_itself(
-    engine, sandbox: SlackSandbox, sender, people
+    db, sandbox: SlackSandbox, sender, people
 ) -> None:
     assert sender.retry_handlers == []
-    outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
+    db.run_sync(outbox.enqueue, owed(sandbox, "a", people.ae.id))
     sandbox.inject("chat.postMessage", status=500, after_effect=True)
-    await deliver_due(engine, sender, NOW)
+    await deliver_due(db, sender, NOW)
     assert len(sandbox.calls_of("chat.postMessage")) == 1
 
 
 async def test_permanent_refusal_is_recorded_as_failed(
-    engine, sandbox: SlackSandbox, sender, people
+    db, sandbox: SlackSandbox, sender, people
 ) -> None:
-    outbox.enqueue(engine, owed(sandbox, "a", people.ae.id))
+    db.run_sync(outbox.enqueue, owed(sandbox, "a", people.ae.id))
     sandbox.inject("chat.postMessage", error="msg_too_long")
-    report = await deliver_due(engine, sender, NOW)
+    report = await deliver_due(db, sender, NOW)
     assert report.failed
-    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"failed": 1}
+    assert db.run_sync(outbox.count_by_status, sandbox.workspace.team_id) == {"failed": 1}
 
 
 async def test_a_channel_that_cannot_be_reached_holds_its_messages(
-    engine, sandbox: SlackSandbox, sender
+    db, sandbox: SlackSandbox, sender
 ) -> None:
-    outbox.enqueue(engine, owed(sandbox, "a", "C0GONE"))
-    report = await deliver_due(engine, sender, NOW)
+    db.run_sync(outbox.enqueue, owed(sandbox, "a", "C0GONE"))
+    report = await deliver_due(db, sender, NOW)
     assert report.held and not report.failed
-    assert outbox.count_by_status(engine, sandbox.workspace.team_id) == {"held": 1}
-    assert not (await deliver_due(engine, sender, NOW)).sent  # held rows are not retried
+    assert db.run_sync(outbox.count_by_status, sandbox.workspace.team_id) == {"held": 1}
+    assert not (await deliver_due(db, sender, NOW)).sent  # held rows are not retried
 
 
 async def test_two_ticks_at_the_same_instant_send_each_message_once(
-    database_url: str, engine, sandbox: SlackSandbox, people
+    database_url: str, db, sandbox: SlackSandbox, people
 ) -> None:
     sandbox.limiter.enabled = False
     recipients = [people.ae.id, people.csm.id, people.manager.id]
     for index in range(30):
-        outbox.enqueue(engine, owed(sandbox, f"k{index}", recipients[index % 3]))
+        db.run_sync(outbox.enqueue, owed(sandbox, f"k{index}", recipients[index % 3]))
     engines = [make_engine(database_url) for _ in range(3)]
     senders = [
         make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
         for _ in engines
     ]
     reports = await asyncio.gather(
-        *(deliver_due(e, s, NOW, limit=4) for e, s in zip(engines, senders, strict=True)),
-        *(deliver_due(e, s, NOW, limit=50) for e, s in zip(engines, senders, strict=True)),
+        *(deliver_due(Database(e), s, NOW, limit=4) for e, s in zip(engines, senders, strict=True)),
+        *(
+            deliver_due(Database(e), s, NOW, limit=50)
+            for e, s in zip(engines, senders, strict=True)
+        ),
     )
     for other in engines:
         other.dispose()

@@ -38,7 +38,7 @@ async def test_closed_won_opens_a_private_channel_and_asks_the_ae(
     assert "baton_marketing_open" in json.dumps(request.blocks)
     dm = workspace.dm_channel(people.ae.id).messages
     assert len(dm) == 1 and "baton_packet_open" in json.dumps(dm[0].blocks)
-    account = account_by_crm(bot.services.engine, workspace.team_id, "D-100")
+    account = bot.services.db.run_sync(account_by_crm, workspace.team_id, "D-100")
     assert account.channel_id == channel.id and account.status == "handoff_pending"
     assert account.retention_model == "B"  # 80,000 ≥ the 75,000 default threshold
 
@@ -64,7 +64,7 @@ async def test_changed_renewal_and_arr_update_the_account_and_say_so(
     notice = find(channel, "The CRM updated")
     assert "2028-01-04 → 2028-03-31" in notice.text and "ARR" in notice.text
     assert "2028-03-31" in channel.topic
-    account = account_by_crm(bot.services.engine, sandbox.workspace.team_id, "D-100")
+    account = bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "D-100")
     assert str(account.renewal_date) == "2028-03-31" and account.arr == 120000
     await closed_won(driver, deal(renewal_date="2028-03-31", arr=120000))
     assert len([t for t in texts(channel) if "The CRM updated" in t]) == 1
@@ -92,7 +92,7 @@ async def test_bad_signatures_get_401_and_write_nothing(
     else:
         reply = await driver.post("/crm/closed-won", raw, "application/json", {})
     assert reply.status == 401
-    assert account_by_crm(bot.services.engine, sandbox.workspace.team_id, "D-100") is None
+    assert bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "D-100") is None
     assert sandbox.calls_of("conversations.create") == []
 
 
@@ -168,7 +168,7 @@ async def test_public_channels_and_slack_connect_when_configured(
     assert shared.members == {sandbox.workspace.bot.id, people.ae.id, people.csm.id}
     (welcome,) = shared.messages
     assert "Welcome, Acme Robotics!" in welcome.text and "ARR" not in welcome.text
-    account = account_by_crm(bot.services.engine, sandbox.workspace.team_id, "D-100")
+    account = bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "D-100")
     assert (account.ext_channel_id, account.ext_channel_name) == (shared.id, shared.name)
 
 
@@ -199,7 +199,7 @@ async def test_slack_trouble_during_setup_is_finished_by_the_tick(
     sandbox.inject("conversations.invite", status=503)
     reply = await closed_won(driver, deal())
     assert reply.status == 202  # accepted: the deal is recorded
-    account = account_by_crm(bot.services.engine, sandbox.workspace.team_id, "D-100")
+    account = bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "D-100")
     assert account.provisioned_at is None
     from bot.outbox.tick import run_tick
 
@@ -242,7 +242,7 @@ async def test_a_replayed_delivery_is_refused_and_changes_nothing(
 async def test_an_older_signed_update_never_overwrites_a_newer_one(
     driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer
 ) -> None:
-    engine, team = bot.services.engine, sandbox.workspace.team_id
+    db, team = bot.services.db, sandbox.workspace.team_id
     stamp = fresh_stamp()
     older = json.dumps(deal(arr=80000)).encode()
     await closed_won(driver, older, stamp=stamp - 60)
@@ -253,18 +253,18 @@ async def test_an_older_signed_update_never_overwrites_a_newer_one(
     # A different, older delivery (signed a minute before the newest) changes nothing either.
     stale = await closed_won(driver, deal(arr=70000), stamp=stamp - 30)
     assert stale.status == 202 and stale.json["updated"] == []
-    assert account_by_crm(engine, team, "D-100").arr == 150000
+    assert db.run_sync(account_by_crm, team, "D-100").arr == 150000
 
 
 async def test_the_payloads_own_update_time_orders_crm_news(
     driver: SlackDriver, sandbox: SlackSandbox, bot: BotServer
 ) -> None:
-    engine, team = bot.services.engine, sandbox.workspace.team_id
+    db, team = bot.services.db, sandbox.workspace.team_id
     await closed_won(driver, deal(arr=90000, updated_at="2027-01-04T12:00:00Z"))
     late = await closed_won(driver, deal(arr=10000, updated_at="2027-01-04T11:00:00+00:00"))
     assert late.json["updated"] == []
     newer = await closed_won(driver, deal(arr=95000, updated_at="2027-01-04T13:00:00Z"))
     assert newer.json["updated"] == ["arr"]
-    assert account_by_crm(engine, team, "D-100").arr == 95000
+    assert db.run_sync(account_by_crm, team, "D-100").arr == 95000
     bad = await closed_won(driver, deal(updated_at="yesterday"))
     assert bad.status == 422 and bad.json["errors"][0]["field"] == "updated_at"

@@ -90,7 +90,9 @@ async def test_empty_required_fields_come_back_inline(
     assert body["response_action"] == "errors"
     assert {"goal", "objections", "success_metric", "month6_risks"} <= set(body["errors"])
     assert view.id in sandbox.workspace.views  # the modal stays open
-    assert get_packet(bot.services.engine, sandbox.workspace.team_id, handoff.account_id) is None
+    assert (
+        bot.services.db.run_sync(get_packet, sandbox.workspace.team_id, handoff.account_id) is None
+    )
 
 
 async def test_closing_keeps_a_draft_that_reopening_restores(
@@ -98,8 +100,8 @@ async def test_closing_keeps_a_draft_that_reopening_restores(
 ) -> None:
     view = await open_form(driver, people.ae, handoff)
     await driver.close_view(people.ae, view, {"goal": "Half-written goal", "retention_model": "B"})
-    engine, team = bot.services.engine, sandbox.workspace.team_id
-    assert get_draft(engine, team, handoff.account_id, people.ae.id, "ae")
+    db, team = bot.services.db, sandbox.workspace.team_id
+    assert db.run_sync(get_draft, team, handoff.account_id, people.ae.id, "ae")
     again = await open_form(driver, people.ae, handoff)
     blocks = {b.get("block_id"): b for b in again.view["blocks"]}
     assert blocks["goal"]["element"]["initial_value"] == "Half-written goal"
@@ -113,8 +115,8 @@ async def test_packet_completes_only_with_marketings_part(
     reply = await driver.submit(people.ae, view, AE_ANSWERS)
     assert reply.status == 200 and not reply.text  # closes the modal
     assert any("Waiting for the marketing context" in m.text for m in handoff.channel.messages)
-    engine, team = bot.services.engine, sandbox.workspace.team_id
-    assert get_account(engine, team, handoff.account_id).status == "handoff_pending"
+    db, team = bot.services.db, sandbox.workspace.team_id
+    assert db.run_sync(get_account, team, handoff.account_id).status == "handoff_pending"
 
     marketing_view = await open_form(driver, people.csm, handoff, "baton_marketing_open")
     assert marketing_view.view["title"]["text"] == "Marketing context"
@@ -127,12 +129,12 @@ async def test_packet_completes_only_with_marketings_part(
         m.text.startswith("The handoff packet for Acme Robotics is complete")
         for m in handoff.channel.messages
     )
-    account = get_account(engine, team, handoff.account_id)
+    account = db.run_sync(get_account, team, handoff.account_id)
     assert account.status == "handed_off" and account.packet_completed_at is not None
-    packet = get_packet(engine, team, handoff.account_id)
+    packet = db.run_sync(get_packet, team, handoff.account_id)
     assert (packet.ae_part_by, packet.marketing_part_by) == (people.ae.id, people.csm.id)
     assert [
-        (v.version, v.part, v.edited_by) for v in versions(engine, team, handoff.account_id)
+        (v.version, v.part, v.edited_by) for v in db.run_sync(versions, team, handoff.account_id)
     ] == [(1, "ae", people.ae.id), (2, "marketing", people.csm.id)]
     summary = find(handoff.channel, "The handoff packet for Acme Robotics is complete")
     dumped = json.dumps(summary.blocks, ensure_ascii=False)
@@ -222,7 +224,7 @@ async def test_kickoff_is_logged_once(driver, sandbox, bot, people, handoff) -> 
     assert any("Kickoff held" in m.text for m in handoff.channel.messages)
     await click_on(driver, people.ae, prompt, handoff.channel, "baton_kickoff_held")
     assert any("already logged" in t for t in ephemerals_for(sandbox, people.ae))
-    account = get_account(bot.services.engine, sandbox.workspace.team_id, handoff.account_id)
+    account = bot.services.db.run_sync(get_account, sandbox.workspace.team_id, handoff.account_id)
     assert account.kickoff_held_by == people.csm.id
 
 
@@ -233,7 +235,7 @@ async def test_edits_after_completion_are_versioned(driver, sandbox, bot, people
     assert blocks["goal"]["element"]["initial_value"] == AE_ANSWERS["goal"]
     await driver.submit(people.ae, view, {**AE_ANSWERS, "goal": "Forecast within 3%."})
     assert any("edited the handoff packet (version 2)" in m.text for m in handoff.channel.messages)
-    history = versions(bot.services.engine, sandbox.workspace.team_id, handoff.account_id)
+    history = bot.services.db.run_sync(versions, sandbox.workspace.team_id, handoff.account_id)
     assert history[-1].changes == {"goal": [AE_ANSWERS["goal"], "Forecast within 3%."]}
 
 
@@ -246,7 +248,9 @@ async def test_a_double_submission_completes_once(driver, sandbox, bot, people, 
     )  # both submissions are answered, so both listeners are done
     summaries = [m for m in handoff.channel.messages if "Acme Robotics is complete" in m.text]
     assert len(summaries) == 1
-    assert len(versions(bot.services.engine, sandbox.workspace.team_id, handoff.account_id)) == 1
+    assert (
+        len(bot.services.db.run_sync(versions, sandbox.workspace.team_id, handoff.account_id)) == 1
+    )
 
 
 async def test_someone_else_submitting_the_ae_part_is_refused(
@@ -256,7 +260,9 @@ async def test_someone_else_submitting_the_ae_part_is_refused(
     reply = await driver.submit(people.csm, view, AE_ANSWERS)
     assert reply.json["response_action"] == "errors"
     assert "Only the AE on Acme Robotics" in reply.json["errors"]["goal"]
-    assert get_packet(bot.services.engine, sandbox.workspace.team_id, handoff.account_id) is None
+    assert (
+        bot.services.db.run_sync(get_packet, sandbox.workspace.team_id, handoff.account_id) is None
+    )
 
 
 async def test_an_expired_trigger_gets_a_clear_sentence(

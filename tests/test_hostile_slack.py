@@ -95,7 +95,7 @@ async def world(strict_driver, strict_bot, sandbox, people) -> World:
     account_id = reply.json["account_id"]
     renewal = date.fromisoformat(deal()["renewal_date"])
     team = sandbox.workspace.team_id
-    steps = cycle_milestones(strict_bot.services.engine, team, account_id, renewal)
+    steps = strict_bot.services.db.run_sync(cycle_milestones, team, account_id, renewal)
     return World(sandbox, people, account_id, steps[0].id)
 
 

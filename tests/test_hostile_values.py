@@ -191,10 +191,10 @@ async def test_slash_text_is_read_as_typed(driver, sandbox, bot, people) -> None
     assert "<!channel>" not in unknown
 
 
-def test_like_wildcards_in_a_lookup_are_literal(engine) -> None:
+def test_like_wildcards_in_a_lookup_are_literal(db) -> None:
     def add(team: str, crm_id: str, name: str) -> None:
-        create_account(
-            engine,
+        db.run_sync(
+            create_account,
             {
                 "team_id": team,
                 "crm_id": crm_id,
@@ -213,7 +213,7 @@ def test_like_wildcards_in_a_lookup_are_literal(engine) -> None:
     add("T2", "D-9", "Plain Co")
 
     def names(team: str, text: str) -> list[str]:
-        return [a.name for a in search_accounts(engine, team, text)]
+        return [a.name for a in db.run_sync(search_accounts, team, text)]
 
     assert names("T1", "100%") == ["100% Co"]
     assert names("T1", "%") == ["100% Co"]

@@ -42,18 +42,20 @@ async def test_a_deal_dated_year_one_stops_only_itself(
     sim_driver, sim_bot, clock, sandbox, people, caplog
 ) -> None:
     engine, team = sim_bot.services.engine, sandbox.workspace.team_id
+    db = sim_bot.services.db
     await closed_won(sim_driver, deal())
     await closed_won(sim_driver, deal(crm_id="G-1", account_name="Globex"))
     await run_tick(sim_bot.services)
     # Written before dates were bounded at the door: a row that makes date arithmetic fail.
-    bad = account_by_crm(engine, team, "D-100")
-    update_account(
-        engine,
+    bad = db.run_sync(account_by_crm, team, "D-100")
+    db.run_sync(
+        update_account,
         team,
         bad.id,
         contract_start=date(1, 1, 1),
         renewal_date=date(1, 6, 1),
         plan_after=clock(),
+        immediate=True,
     )
     caplog.set_level(logging.WARNING)
     clock.set(datetime(2027, 1, 5, 14, 5, tzinfo=UTC))  # Tuesday 09:05 in New York
@@ -66,7 +68,7 @@ async def test_a_deal_dated_year_one_stops_only_itself(
     assert any(f"account {bad.id} of team {team}" in r.getMessage() for r in caplog.records), (
         "the log names the team and the account"
     )
-    assert account_by_crm(engine, team, "D-100").plan_after == fault.retry_at
+    assert db.run_sync(account_by_crm, team, "D-100").plan_after == fault.retry_at
     # Backoff: not retried on the very next tick, retried (and counted) after it.
     await run_tick(sim_bot.services)
     assert faults(engine)[0].count == 1
@@ -83,8 +85,13 @@ async def test_a_deal_dated_year_one_stops_only_itself(
         "`/baton status` is for Baton's operators"
     )
     # Mended: the next planning succeeds and the problem is forgotten.
-    update_account(
-        engine, team, bad.id, contract_start=date(2027, 1, 4), renewal_date=date(2028, 1, 4)
+    db.run_sync(
+        update_account,
+        team,
+        bad.id,
+        contract_start=date(2027, 1, 4),
+        renewal_date=date(2028, 1, 4),
+        immediate=True,
     )
     clock.advance(timedelta(minutes=3))
     await run_tick(sim_bot.services)
@@ -98,6 +105,7 @@ async def test_a_message_that_cannot_be_prepared_waits_and_the_rest_go(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
     engine, team = sim_bot.services.engine, sandbox.workspace.team_id
+    db = sim_bot.services.db
     account_id = (await closed_won(sim_driver, deal())).json["account_id"]
 
     def owed(key: str, kind: str = "message") -> outbox.OwedMessage:
@@ -112,8 +120,8 @@ async def test_a_message_that_cannot_be_prepared_waits_and_the_rest_go(
         )
 
     # A milestone id no database integer can hold: looking the milestone up raises.
-    bad_id = outbox.enqueue(engine, owed(f"ms-{10**30}-r0-nudge", "milestone_nudge"))
-    outbox.enqueue(engine, owed("fine"))
+    bad_id = db.run_sync(outbox.enqueue, owed(f"ms-{10**30}-r0-nudge", "milestone_nudge"))
+    db.run_sync(outbox.enqueue, owed("fine"))
     report = await run_tick(sim_bot.services)
     assert [m.text for m in sandbox.workspace.dm_channel(people.csm.id).messages] == ["about fine"]
     assert bad_id in report.deferred
@@ -134,9 +142,10 @@ async def test_a_refused_token_pauses_delivery_until_it_works_again(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
     engine, team = sim_bot.services.engine, sandbox.workspace.team_id
+    db = sim_bot.services.db
     for key in ("one", "two", "three"):
-        outbox.enqueue(
-            engine,
+        db.run_sync(
+            outbox.enqueue,
             outbox.OwedMessage(
                 team_id=team, dedupe_key=key, channel=people.csm.id, text=key, due_at=clock()
             ),
@@ -144,7 +153,7 @@ async def test_a_refused_token_pauses_delivery_until_it_works_again(
     sandbox.workspace.revoke_token("token_revoked")
     report = await run_tick(sim_bot.services)
     assert report.failed == [] and report.sent == []
-    workspace = get_workspace(engine, team)
+    workspace = db.run_sync(get_workspace, team)
     assert workspace.paused_at is not None and workspace.paused_error == "token_revoked"
     with session_scope(engine) as session:
         statuses = {r.status for r in session.scalars(select(OutboxMessage))}
@@ -161,6 +170,6 @@ async def test_a_refused_token_pauses_delivery_until_it_works_again(
     clock.advance(timedelta(minutes=5))
     report = await run_tick(sim_bot.services)
     assert len(report.sent) == 3
-    assert get_workspace(engine, team).paused_at is None
+    assert db.run_sync(get_workspace, team).paused_at is None
     texts = [m.text for m in sandbox.workspace.dm_channel(people.csm.id).messages]
     assert sorted(texts) == ["one", "three", "two"]

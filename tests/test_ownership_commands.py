@@ -33,18 +33,19 @@ async def open_account(sim_driver, sim_bot, clock, **overrides) -> int:  # noqa:
 
 
 def complete_packet(bot, sandbox, account_id: int) -> None:  # noqa: ANN001
-    update_account(
-        bot.services.engine,
+    bot.services.db.run_sync(
+        update_account,
         sandbox.workspace.team_id,
         account_id,
         packet_completed_at=datetime(2027, 1, 5, tzinfo=UTC),
         status="handed_off",
+        immediate=True,
     )
 
 
 def month5(bot, sandbox, account_id: int):  # noqa: ANN001, ANN201
-    rows = cycle_milestones(
-        bot.services.engine, sandbox.workspace.team_id, account_id, date(2028, 1, 4)
+    rows = bot.services.db.run_sync(
+        cycle_milestones, sandbox.workspace.team_id, account_id, date(2028, 1, 4)
     )
     return next(m for m in rows if m.key == "month-5")
 

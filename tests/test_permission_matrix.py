@@ -44,12 +44,9 @@ class Cast:
     lee: User
     checkins: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def engine(self):  # noqa: ANN201
-        return self.bot.services.engine  # type: ignore[attr-defined]
-
     def account(self):  # noqa: ANN201
-        return get_account(self.engine, self.sandbox.workspace.team_id, self.account_id)
+        db = self.bot.services.db  # type: ignore[attr-defined]
+        return db.run_sync(get_account, self.sandbox.workspace.team_id, self.account_id)
 
     def message(self, fragment: str) -> Message:
         return next(m for m in self.channel.messages if fragment in m.text)
@@ -71,8 +68,8 @@ async def cast(driver, sandbox, bot, people) -> Cast:  # noqa: ANN001
     assert reply.status == 202, reply.text
     now = bot.services.clock()
     for person in (people.ae, people.csm, ami):
-        start_coverage(
-            bot.services.engine,
+        bot.services.db.run_sync(
+            start_coverage,
             Coverage(
                 team_id=ws.team_id,
                 user_id=person.id,
@@ -83,6 +80,7 @@ async def cast(driver, sandbox, bot, people) -> Cast:  # noqa: ANN001
                 created_by=people.manager.id,
                 created_at=now,
             ),
+            immediate=True,
         )
     who = {
         Role.AE: people.ae,
@@ -154,7 +152,7 @@ async def checkin_by_chen(cast: Cast, **extra: object) -> int:
     values = {"summary": "Rollout on track.", "sentiment": "positive", **extra}
     reply = await cast.driver.submit(chen, view, values)
     assert reply.status == 200 and not reply.text, reply.text
-    with session_scope(cast.engine) as session:
+    with session_scope(cast.bot.services.engine) as session:
         checkin = session.scalars(select(Checkin).order_by(Checkin.id.desc())).first()
     assert checkin is not None
     return checkin.id
@@ -163,7 +161,7 @@ async def checkin_by_chen(cast: Cast, **extra: object) -> int:
 def milestone_of(cast: Cast, owner: str, tag: str) -> int:
     """A milestone of the current cycle owned by `owner` (ae, csm or am) alone."""
     account = cast.account()
-    with session_scope(cast.engine) as session:
+    with session_scope(cast.bot.services.engine) as session:
         row = Milestone(
             team_id=account.team_id,
             account_id=account.id,

@@ -32,9 +32,9 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def owe(engine, sandbox: SlackSandbox, key: str, channel: str, due_at: datetime, **extra) -> int:  # noqa: ANN001
-    return outbox.enqueue(
-        engine,
+def owe(db, sandbox: SlackSandbox, key: str, channel: str, due_at: datetime, **extra) -> int:  # noqa: ANN001
+    return db.run_sync(
+        outbox.enqueue,
         outbox.OwedMessage(
             team_id=sandbox.workspace.team_id,
             dedupe_key=key,
@@ -75,9 +75,9 @@ async def services(bot: BotServer):  # noqa: ANN201
 async def test_a_message_slack_accepted_is_recorded_not_resent(
     services, sandbox, people, now
 ) -> None:
-    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
+    row_id = owe(services.db, sandbox, "a", people.csm.id, now)
     sandbox.inject("chat.postMessage", status=503, after_effect=True)
-    assert (await deliver_due(services.engine, services.sender, now)).unknown == [row_id]
+    assert (await deliver_due(services.db, services.sender, now)).unknown == [row_id]
     report = await reconcile(services, now + timedelta(minutes=1))
     assert report.found == [row_id]
     settled = row(services.engine, row_id)
@@ -88,15 +88,15 @@ async def test_a_message_slack_accepted_is_recorded_not_resent(
 async def test_a_message_slack_never_got_is_owed_again_after_the_lease(
     services, sandbox, people, now
 ) -> None:
-    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
+    row_id = owe(services.db, sandbox, "a", people.csm.id, now)
     sandbox.inject("chat.postMessage", status=500)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     assert texts(sandbox, people.csm.id) == []
     early = await reconcile(services, now + timedelta(minutes=1))
     assert early.undecided == [row_id] and row(services.engine, row_id).status == "unknown"
     report = await reconcile(services, now + SEND_LEASE + timedelta(seconds=1))
     assert report.released == [row_id] and row(services.engine, row_id).status == "pending"
-    await deliver_due(services.engine, services.sender, now + SEND_LEASE + timedelta(seconds=1))
+    await deliver_due(services.db, services.sender, now + SEND_LEASE + timedelta(seconds=1))
     await reconcile(services, now + timedelta(minutes=5))
     assert texts(sandbox, people.csm.id) == ["nudge a"]
     assert row(services.engine, row_id).status == "sent"
@@ -106,9 +106,9 @@ async def test_a_slow_post_that_lands_after_an_early_read_is_found(
     services, sandbox, people, now
 ) -> None:
     """Nothing found before the lease ran out proves nothing: the post may be landing."""
-    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
+    row_id = owe(services.db, sandbox, "a", people.csm.id, now)
     sandbox.inject("chat.postMessage", status=504)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     assert (await reconcile(services, now + timedelta(seconds=20))).undecided == [row_id]
     await services.sender.chat_postMessage(  # ...Slack finishes the post it had taken
         channel=people.csm.id,
@@ -124,9 +124,11 @@ async def test_a_slow_post_that_lands_after_an_early_read_is_found(
 
 
 async def test_a_dead_workers_claim_waits_for_its_lease(services, sandbox, people, now) -> None:
-    landed = owe(services.engine, sandbox, "landed", people.ae.id, now)
-    lost = owe(services.engine, sandbox, "lost", people.csm.id, now)
-    claims = outbox.claim_due(services.engine, now)  # the worker claims both...
+    landed = owe(services.db, sandbox, "landed", people.ae.id, now)
+    lost = owe(services.db, sandbox, "lost", people.csm.id, now)
+    claims = services.db.run_sync(
+        outbox.claim_due, now, immediate=True
+    )  # the worker claims both...
     landed_claim = next(c for c in claims if c.id == landed)
     await services.sender.chat_postMessage(  # ...Slack takes one, and the worker dies.
         channel=people.ae.id,
@@ -138,16 +140,16 @@ async def test_a_dead_workers_claim_waits_for_its_lease(services, sandbox, peopl
     later = now + SEND_LEASE + timedelta(seconds=1)
     report = await reconcile(services, later)
     assert report.found == [landed] and report.released == [lost]
-    assert (await deliver_due(services.engine, services.sender, later)).sent == [lost]
+    assert (await deliver_due(services.db, services.sender, later)).sent == [lost]
     assert texts(sandbox, people.ae.id) == ["nudge landed"]
     assert texts(sandbox, people.csm.id) == ["nudge lost"]
 
 
 async def test_thread_replies_are_found_in_their_thread(services, sandbox, people, now) -> None:
     parent = await services.sender.chat_postMessage(channel=people.csm.id, text="parent")
-    row_id = owe(services.engine, sandbox, "reply", people.csm.id, now, thread_ts=parent["ts"])
+    row_id = owe(services.db, sandbox, "reply", people.csm.id, now, thread_ts=parent["ts"])
     sandbox.inject("chat.postMessage", status=502, after_effect=True)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     assert (await reconcile(services, now + timedelta(minutes=1))).found == [row_id]
     assert texts(sandbox, people.csm.id) == ["parent", "nudge reply"]
 
@@ -155,9 +157,9 @@ async def test_thread_replies_are_found_in_their_thread(services, sandbox, peopl
 async def test_slack_trouble_while_reconciling_decides_nothing(
     services, sandbox, people, now
 ) -> None:
-    row_id = owe(services.engine, sandbox, "a", people.csm.id, now)
+    row_id = owe(services.db, sandbox, "a", people.csm.id, now)
     sandbox.inject("chat.postMessage", status=500, after_effect=True)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     sandbox.inject("conversations.history", error="fatal_error")
     assert (await reconcile(services, now + timedelta(minutes=1))).undecided == [row_id]
     assert row(services.engine, row_id).status == "unknown"
@@ -169,11 +171,11 @@ async def test_a_message_pages_deep_in_a_busy_channel_is_found(
     services, sandbox, people, now
 ) -> None:
     channel = sandbox.workspace.add_channel("busy", [sandbox.workspace.bot.id]).id
-    posted = owe(services.engine, sandbox, "posted", channel, now)
-    never = owe(services.engine, sandbox, "never", channel, now)
+    posted = owe(services.db, sandbox, "posted", channel, now)
+    never = owe(services.db, sandbox, "never", channel, now)
     sandbox.inject("chat.postMessage", status=500, after_effect=True)
     sandbox.inject("chat.postMessage", status=503)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     chatter(sandbox, channel, 2 * PAGE_SIZE + 50)  # it is three pages down now
     report = await reconcile(services, now + SEND_LEASE + timedelta(seconds=1))
     assert report.found == [posted] and report.released == [never]
@@ -185,10 +187,10 @@ async def test_a_message_pages_deep_in_a_busy_channel_is_found(
 async def test_a_thread_read_back_follows_its_cursor(services, sandbox, people, now) -> None:
     channel = sandbox.workspace.add_channel("threads", [sandbox.workspace.bot.id]).id
     (parent,) = chatter(sandbox, channel, 1)
-    row_id = owe(services.engine, sandbox, "reply", channel, now, thread_ts=parent)
+    row_id = owe(services.db, sandbox, "reply", channel, now, thread_ts=parent)
     chatter(sandbox, channel, PAGE_SIZE, thread_ts=parent)
     sandbox.inject("chat.postMessage", status=500, after_effect=True)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     assert (await reconcile(services, now + timedelta(minutes=1))).found == [row_id]
     assert len(sandbox.calls_of("conversations.replies")) == 2
 
@@ -197,9 +199,9 @@ async def test_a_thread_read_back_follows_its_cursor(services, sandbox, people, 
 async def test_a_window_read_in_part_concludes_nothing(services, sandbox, now, fault) -> None:
     impatient = replace(services, sender=sender_with_timeout(sandbox, 1))
     channel = sandbox.workspace.add_channel("partly", [sandbox.workspace.bot.id]).id
-    row_id = owe(services.engine, sandbox, "a", channel, now)
+    row_id = owe(services.db, sandbox, "a", channel, now)
     sandbox.inject("chat.postMessage", status=503)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     chatter(sandbox, channel, PAGE_SIZE + 1)
     # The first page reads; the second fails (a held answer outlasts the client's patience).
     pages = iter([None, Fault("conversations.history", 0, **fault)])
@@ -217,12 +219,12 @@ async def test_a_window_read_in_part_concludes_nothing(services, sandbox, now, f
 
 async def test_a_rate_limited_read_waits_out_retry_after(services, sandbox, people, now) -> None:
     rows = [
-        owe(services.engine, sandbox, key, user.id, now)
+        owe(services.db, sandbox, key, user.id, now)
         for key, user in zip("abc", (people.ae, people.csm, people.manager), strict=True)
     ]
     for _ in rows:
         sandbox.inject("chat.postMessage", status=503)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     sandbox.inject("conversations.history", status=429, retry_after=40)
     later = now + SEND_LEASE + timedelta(seconds=1)
     report = await reconcile(services, later)
@@ -236,10 +238,10 @@ async def test_a_rate_limited_read_waits_out_retry_after(services, sandbox, peop
 async def test_a_pass_rations_its_reads(services, sandbox, now) -> None:
     bot = sandbox.workspace.bot.id
     channels = [sandbox.workspace.add_channel(f"c{n}", [bot]).id for n in range(READS_PER_PASS + 5)]
-    rows = [owe(services.engine, sandbox, c, c, now) for c in channels]
+    rows = [owe(services.db, sandbox, c, c, now) for c in channels]
     for _ in rows:
         sandbox.inject("chat.postMessage", status=503)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     later = now + SEND_LEASE + timedelta(seconds=1)
     first = await reconcile(services, later)
     assert reads(sandbox) == READS_PER_PASS
@@ -250,9 +252,9 @@ async def test_a_pass_rations_its_reads(services, sandbox, now) -> None:
 
 async def test_a_window_too_deep_to_read_stays_unknown(services, sandbox, now) -> None:
     channel = sandbox.workspace.add_channel("flooded", [sandbox.workspace.bot.id]).id
-    row_id = owe(services.engine, sandbox, "a", channel, now)
+    row_id = owe(services.db, sandbox, "a", channel, now)
     sandbox.inject("chat.postMessage", status=503)
-    await deliver_due(services.engine, services.sender, now)
+    await deliver_due(services.db, services.sender, now)
     chatter(sandbox, channel, MAX_PAGES * PAGE_SIZE + 1)
     report = await reconcile(services, now + SEND_LEASE + timedelta(seconds=1))
     assert report.undecided == [row_id] and reads(sandbox) == MAX_PAGES
@@ -260,14 +262,14 @@ async def test_a_window_too_deep_to_read_stays_unknown(services, sandbox, now) -
 
 
 async def test_a_claim_not_sent_by_its_deadline_goes_back_unsent(
-    engine, sandbox, people, now, monkeypatch
+    engine, db, sandbox, people, now, monkeypatch
 ) -> None:
     """A slow batch must not post a claim so old that a reconciler may already doubt it."""
     monkeypatch.setattr(delivery, "SEND_DEADLINE", timedelta(seconds=0.5))
-    first = owe(engine, sandbox, "first", people.ae.id, now)
-    second = owe(engine, sandbox, "second", people.csm.id, now)
+    first = owe(db, sandbox, "first", people.ae.id, now)
+    second = owe(db, sandbox, "second", people.csm.id, now)
     sandbox.inject("chat.postMessage", delay_s=0.8, status=503)  # the first post is slow
-    report = await deliver_due(engine, sender_with_timeout(sandbox, 2), now)
+    report = await deliver_due(db, sender_with_timeout(sandbox, 2), now)
     assert report.unknown == [first] and report.deferred == [second]
     assert len(sandbox.calls_of("chat.postMessage")) == 1
     assert row(engine, second).status == "pending"
@@ -317,12 +319,16 @@ def sender_with_timeout(sandbox: SlackSandbox, seconds: float):  # noqa: ANN201
 
 @pytest.mark.parametrize("slack_has_it", [True, False])
 async def test_kill_9_mid_send_neither_loses_nor_repeats(
-    tmp_path: Path, sandbox: SlackSandbox, engine, database_url: str, people, slack_has_it: bool
+    tmp_path: Path,
+    sandbox: SlackSandbox,
+    engine,
+    db,
+    database_url: str,
+    people,
+    slack_has_it: bool,
 ) -> None:
     """A real `baton run` is SIGKILLed while Slack holds its chat.postMessage open."""
-    row_id = owe(
-        engine, sandbox, "k", people.csm.id, due_at=datetime.now(UTC) - timedelta(minutes=1)
-    )
+    row_id = owe(db, sandbox, "k", people.csm.id, due_at=datetime.now(UTC) - timedelta(minutes=1))
     # Slack either posts and then hangs (the answer never arrives) or hangs before posting.
     sandbox.inject("chat.postMessage", delay_s=8, status=500, after_effect=slack_has_it)
     port = free_port()
@@ -354,7 +360,7 @@ async def test_kill_9_mid_send_neither_loses_nor_repeats(
     assert row(engine, row_id).status == "sending"  # died between Slack and the database
     assert texts(sandbox, people.csm.id) == (["nudge k"] if slack_has_it else [])
     later = (datetime.now(UTC) + SEND_LEASE + timedelta(minutes=1)).isoformat()
-    result = await asyncio.to_thread(
+    result = await asyncio.to_thread(  # not database work: `baton tick` in a subprocess
         run_baton,
         "tick",
         "--now",

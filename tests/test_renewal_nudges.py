@@ -29,8 +29,8 @@ async def test_nudges_reach_the_owners_at_their_morning(
     assert nudges(sandbox.workspace.dm_channel(people.ae.id), "Business review") == []
     statuses = {
         m.key: m.status
-        for m in cycle_milestones(
-            sim_bot.services.engine,
+        for m in sim_bot.services.db.run_sync(
+            cycle_milestones,
             sandbox.workspace.team_id,
             account_id,
             datetime(2027, 5, 10).date(),

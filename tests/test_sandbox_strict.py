@@ -284,7 +284,7 @@ async def test_malformed_calls_never_answer_5xx(sandbox: SlackSandbox, people) -
             statuses.append(asyncio.run_coroutine_threadsafe(call(), loop).result())
 
         loop = asyncio.get_running_loop()
-        await asyncio.to_thread(probe)
+        await asyncio.to_thread(probe)  # not database work: hypothesis drives the loop
         for raw in (b"[1, 2]", b'"text"', b"{not json", b"\xff\xfe"):
             async with http.post(
                 sandbox.api_url + "chat.postMessage",

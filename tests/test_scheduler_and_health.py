@@ -16,10 +16,10 @@ from tests.helpers import until
 
 
 async def test_the_scheduler_tick_delivers_due_messages(
-    settings: Settings, sandbox: SlackSandbox, engine, people
+    settings: Settings, sandbox: SlackSandbox, db, people
 ) -> None:
-    outbox.enqueue(
-        engine,
+    db.run_sync(
+        outbox.enqueue,
         outbox.OwedMessage(
             team_id=sandbox.workspace.team_id,
             dedupe_key="due",

@@ -73,7 +73,7 @@ async def test_the_customer_gets_a_channel_of_their_own_with_only_what_is_meant_
     assert "ARR" in internal.topic
     day30 = next(m for m in internal.messages if "Day 30 for" in m.text)
     assert f"<#{shared.id}>" in json.dumps(day30.blocks)
-    account = account_by_crm(sim_bot.services.engine, sandbox.workspace.team_id, "D-100")
+    account = sim_bot.services.db.run_sync(account_by_crm, sandbox.workspace.team_id, "D-100")
     assert account.channel_shared_at is None
 
 
@@ -128,8 +128,8 @@ async def test_a_guest_joining_the_account_channel_counts_as_outside(
     internal = account_channel(sandbox.workspace)
     guest = sandbox.workspace.add_user("gus", "Gus Guest", "gus@agency.test", guest="single")
     await sim_driver.member_joined(internal, guest)
-    engine, team = sim_bot.services.engine, sandbox.workspace.team_id
-    assert account_by_crm(engine, team, "D-100").channel_shared_at is not None
+    db, team = sim_bot.services.db, sandbox.workspace.team_id
+    assert db.run_sync(account_by_crm, team, "D-100").channel_shared_at is not None
     colleague = sandbox.workspace.add_user("kai", "Kai Member", "kai@example.test")
     await sim_driver.member_joined(internal, colleague)  # a member is no exposure
     await run_tick(sim_bot.services)

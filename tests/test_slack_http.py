@@ -60,7 +60,7 @@ async def test_user_change_refreshes_the_time_zone(
     team = sandbox.workspace.team_id
 
     def stored_tz() -> str | None:
-        person = get_person(bot.services.engine, team, people.ae.id)
+        person = bot.services.db.run_sync(get_person, team, people.ae.id)
         return person.tz if person else None
 
     assert stored_tz() == "Asia/Tokyo"

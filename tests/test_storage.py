@@ -1,5 +1,6 @@
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -8,10 +9,12 @@ from sqlalchemy import inspect, select
 from sqlmodel import SQLModel
 
 from storage import outbox
-from storage.db import make_engine, ping, session_scope
+from storage.accounts import create_account, get_account
+from storage.db import Database, make_engine, ping, session_scope
 from storage.migrate import downgrade, is_current, upgrade
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, RenewalOutcome
 from storage.people import get_person, upsert_person
+from storage.renewals import account_outcomes, record_renewal
 
 NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
 
@@ -53,46 +56,47 @@ def test_pending_due_index_is_partial(engine) -> None:
     assert any(where is not None and "pending" in str(where) for where in wheres)
 
 
-def test_enqueue_is_idempotent_per_team(engine) -> None:
-    assert outbox.enqueue(engine, owed("a"))
-    assert not outbox.enqueue(engine, owed("a"))
-    assert outbox.enqueue(engine, owed("a", team="T2"))
-    assert outbox.count_by_status(engine, "T1") == {"pending": 1}
+def test_enqueue_is_idempotent_per_team(db) -> None:
+    assert db.run_sync(outbox.enqueue, owed("a"))
+    assert not db.run_sync(outbox.enqueue, owed("a"))
+    assert db.run_sync(outbox.enqueue, owed("a", team="T2"))
+    assert db.run_sync(outbox.count_by_status, "T1") == {"pending": 1}
 
 
-def test_claim_takes_only_due_rows_in_due_order(engine) -> None:
-    outbox.enqueue(engine, owed("later", NOW + timedelta(minutes=1)))
-    outbox.enqueue(engine, owed("second", NOW - timedelta(minutes=1)))
-    outbox.enqueue(engine, owed("first", NOW - timedelta(minutes=5)))
-    claims = outbox.claim_due(engine, NOW)
+def test_claim_takes_only_due_rows_in_due_order(db) -> None:
+    db.run_sync(outbox.enqueue, owed("later", NOW + timedelta(minutes=1)))
+    db.run_sync(outbox.enqueue, owed("second", NOW - timedelta(minutes=1)))
+    db.run_sync(outbox.enqueue, owed("first", NOW - timedelta(minutes=5)))
+    claims = db.run_sync(outbox.claim_due, NOW, immediate=True)
     assert [c.text for c in claims] == ["msg first", "msg second"]
     assert len({c.token for c in claims}) == 1
-    assert outbox.claim_due(engine, NOW) == []
+    assert db.run_sync(outbox.claim_due, NOW, immediate=True) == []
 
 
-def test_results_are_recorded_only_under_the_claim_token(engine) -> None:
-    outbox.enqueue(engine, owed("a"))
-    (claim,) = outbox.claim_due(engine, NOW)
+def test_results_are_recorded_only_under_the_claim_token(db) -> None:
+    db.run_sync(outbox.enqueue, owed("a"))
+    (claim,) = db.run_sync(outbox.claim_due, NOW, immediate=True)
     stale = outbox.Claim(**{**claim.__dict__, "token": "someone-else"})
-    assert not outbox.mark_sent(engine, stale, "D1", "1.0", NOW)
-    assert outbox.mark_sent(engine, claim, "D1", "1.0", NOW)
-    assert not outbox.mark_unknown(engine, claim, "late timeout")
-    assert outbox.count_by_status(engine, "T1") == {"sent": 1}
+    assert not db.run_sync(outbox.mark_sent, stale, "D1", "1.0", NOW)
+    assert db.run_sync(outbox.mark_sent, claim, "D1", "1.0", NOW)
+    assert not db.run_sync(outbox.mark_unknown, claim, "late timeout")
+    assert db.run_sync(outbox.count_by_status, "T1") == {"sent": 1}
 
 
-def test_release_owes_the_message_again_later(engine) -> None:
-    outbox.enqueue(engine, owed("a"))
-    (claim,) = outbox.claim_due(engine, NOW)
-    assert outbox.release(engine, claim, NOW + timedelta(seconds=30), "ratelimited")
-    assert outbox.claim_due(engine, NOW + timedelta(seconds=29)) == []
-    (again,) = outbox.claim_due(engine, NOW + timedelta(seconds=30))
+def test_release_owes_the_message_again_later(db) -> None:
+    db.run_sync(outbox.enqueue, owed("a"))
+    (claim,) = db.run_sync(outbox.claim_due, NOW, immediate=True)
+    assert db.run_sync(outbox.release, claim, NOW + timedelta(seconds=30), "ratelimited")
+    assert db.run_sync(outbox.claim_due, NOW + timedelta(seconds=29), immediate=True) == []
+    (again,) = db.run_sync(outbox.claim_due, NOW + timedelta(seconds=30), immediate=True)
     assert again.id == claim.id and again.token != claim.token
 
 
-def test_concurrent_claims_never_share_a_row(database_url: str, engine) -> None:
+def test_concurrent_claims_never_share_a_row(database_url: str, engine, db) -> None:
     for index in range(200):
-        outbox.enqueue(engine, owed(f"k{index}"))
+        db.run_sync(outbox.enqueue, owed(f"k{index}"))
     engines = [make_engine(database_url) for _ in range(6)]
+    dbs = [Database(e) for e in engines]
     claimed: list[list[int]] = [[] for _ in engines]
     barrier = threading.Barrier(len(engines))
     errors: list[BaseException] = []
@@ -100,7 +104,7 @@ def test_concurrent_claims_never_share_a_row(database_url: str, engine) -> None:
     def worker(index: int) -> None:
         try:
             barrier.wait()
-            while batch := outbox.claim_due(engines[index], NOW, limit=7):
+            while batch := dbs[index].run_sync(outbox.claim_due, NOW, limit=7, immediate=True):
                 claimed[index].extend(claim.id for claim in batch)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -120,15 +124,15 @@ def test_concurrent_claims_never_share_a_row(database_url: str, engine) -> None:
     assert attempts == {1}
 
 
-def test_naive_datetimes_are_refused(engine) -> None:
+def test_naive_datetimes_are_refused(db) -> None:
     with pytest.raises(Exception, match="naive datetime"):
-        outbox.enqueue(engine, owed("naive", datetime(2027, 1, 4, 9)))
+        db.run_sync(outbox.enqueue, owed("naive", datetime(2027, 1, 4, 9)))
 
 
-def test_people_upsert_keeps_one_row_per_user(engine) -> None:
-    upsert_person(engine, "T1", "U1", email="a@x.test", real_name="Ana", tz="UTC", now=NOW)
-    upsert_person(
-        engine,
+def test_people_upsert_keeps_one_row_per_user(db) -> None:
+    db.run_sync(upsert_person, "T1", "U1", email="a@x.test", real_name="Ana", tz="UTC", now=NOW)
+    db.run_sync(
+        upsert_person,
         "T1",
         "U1",
         email="a@x.test",
@@ -136,10 +140,83 @@ def test_people_upsert_keeps_one_row_per_user(engine) -> None:
         tz="Asia/Tokyo",
         now=NOW + timedelta(hours=1),
     )
-    person = get_person(engine, "T1", "U1")
+    person = db.run_sync(get_person, "T1", "U1")
     assert person is not None and person.tz == "Asia/Tokyo" and person.real_name == "Ana R"
-    assert get_person(engine, "T2", "U1") is None
+    assert db.run_sync(get_person, "T2", "U1") is None
 
 
 def test_ping_reports_an_unreachable_database() -> None:
     assert not ping(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"))
+
+
+def test_a_read_then_write_needs_the_write_lock_on_sqlite(db) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL claims lock rows with FOR UPDATE instead")
+    db.run_sync(outbox.enqueue, owed("a"))
+    with pytest.raises(RuntimeError, match="immediate=True"):
+        db.run_sync(outbox.claim_due, NOW)
+    assert db.run_sync(outbox.count_by_status, "T1") == {"pending": 1}  # rolled back
+
+
+def test_a_unit_commits_all_of_its_writes_or_none(db) -> None:
+    def both(session, key: str) -> None:  # noqa: ANN001
+        outbox.enqueue(session, owed(key))
+        outbox.enqueue(session, owed(key, team="T2"))
+        if key == "bad":
+            raise ValueError("after both writes")
+
+    db.run_sync(both, "good")
+    with pytest.raises(ValueError, match="after both writes"):
+        db.run_sync(both, "bad")
+    assert db.run_sync(outbox.count_by_status, "T1") == {"pending": 1}
+    assert db.run_sync(outbox.count_by_status, "T2") == {"pending": 1}
+
+
+def test_a_second_outcome_for_a_cycle_is_none_and_the_unit_goes_on(db) -> None:
+    renewal = date(2028, 1, 4)
+    account, _new = db.run_sync(
+        create_account,
+        {
+            "team_id": "T1",
+            "crm_id": "D-1",
+            "name": "Acme",
+            "contract_start": date(2027, 1, 4),
+            "renewal_date": renewal,
+            "ae_email": "ana@example.test",
+            "csm_email": "chen@example.test",
+            "closed_at": NOW,
+            "arr": 1000,
+        },
+    )
+
+    def renew_twice(session) -> tuple[object, object]:  # noqa: ANN001
+        session.add(
+            RenewalOutcome(
+                team_id="T1",
+                account_id=account.id,
+                renewal_date=renewal,
+                outcome="churned",
+                effective_date=renewal,
+                recorded_by="U1",
+                recorded_at=NOW,
+            )
+        )
+        session.flush()
+        again = record_renewal(
+            session,
+            "T1",
+            account.id,
+            cycle=renewal,
+            new_date=date(2029, 1, 4),
+            new_arr=Decimal(2000),
+            by="U1",
+            note=None,
+            now=NOW,
+        )
+        return again, outbox.enqueue(session, owed("after"))
+
+    again, owed_id = db.run_sync(renew_twice, immediate=True)
+    assert again is None and owed_id is not None
+    assert db.run_sync(get_account, "T1", account.id).renewal_date == renewal
+    assert [o.outcome for o in db.run_sync(account_outcomes, "T1", account.id)] == ["churned"]
+    assert db.run_sync(outbox.count_by_status, "T1") == {"pending": 1}

@@ -36,7 +36,7 @@ async def open_account(sim_driver, sim_bot, clock) -> int:  # noqa: ANN001
 
 
 def statuses(sim_bot, sandbox) -> dict[str, int]:  # noqa: ANN001
-    return count_by_status(sim_bot.services.engine, sandbox.workspace.team_id)
+    return sim_bot.services.db.run_sync(count_by_status, sandbox.workspace.team_id)
 
 
 def warnings(channel: Channel, fragment: str) -> list[str]:
@@ -93,7 +93,7 @@ async def test_a_deactivated_person_never_keeps_the_others_out_of_the_channel(
 # --- channels Baton cannot post in -------------------------------------------------------
 async def post_to_channel(sim_bot, account_id: int, key: str, text: str) -> None:  # noqa: ANN001
     services = sim_bot.services
-    account = get_account(services.engine, "T0SANDBOX", account_id)
+    account = services.db.run_sync(get_account, "T0SANDBOX", account_id)
     await send_now(services, about(services, account, key, account.channel_id, text))
 
 
@@ -157,7 +157,7 @@ async def test_reopen_gives_the_account_a_new_channel_with_what_was_held(
     assert refused == ("Only a manager or a workspace admin can give an account a new channel.")
     done = await ask(sim_driver, people.manager, "reopen acme")
     new = sandbox.workspace.channels[
-        get_account(sim_bot.services.engine, "T0SANDBOX", account_id).channel_id
+        sim_bot.services.db.run_sync(get_account, "T0SANDBOX", account_id).channel_id
     ]
     assert new.id != old.id and not new.is_archived
     assert done == (
@@ -256,7 +256,7 @@ async def test_a_deactivated_owner_under_cover_is_followed_by_the_backup(
     await sim_driver.deactivate(people.csm)
     assert warnings(account_channel(sandbox.workspace), "deactivated")
     services = sim_bot.services
-    account = get_account(services.engine, "T0SANDBOX", account_id)
+    account = services.db.run_sync(get_account, "T0SANDBOX", account_id)
     await send_now(services, about(services, account, "for-csm", people.csm.id, "Prep the QBR."))
     assert [m.text for m in dm(sandbox, sam).messages if "Prep the QBR." in m.text]
     assert not [m for m in dm(sandbox, people.manager).messages if "Prep the QBR." in m.text]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 from bot.accounts.commercial import commercial_role
@@ -57,12 +56,11 @@ async def note_ownership(
     note: str | None = None,
 ) -> bool:
     """Add to the account's ownership trail if its people or model changed."""
-    account = await asyncio.to_thread(get_account, services.engine, team_id, account_id)
+    account = await services.db.run(get_account, team_id, account_id)
     if account is None:
         return False
-    return await asyncio.to_thread(
+    return await services.db.run(
         record_ownership,
-        services.engine,
         team_id,
         account_id,
         holders_of(services, account),
@@ -70,4 +68,5 @@ async def note_ownership(
         cause,
         actor,
         note,
+        immediate=True,
     )

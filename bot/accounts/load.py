@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from bot.platform.kit import unesc
@@ -24,7 +23,7 @@ async def load_account(services: Services, team_id: str, account_id: Any) -> Acc
     key = record_id(account_id)  # refused before the database sees it (SQLite: OverflowError)
     if key is None:
         raise Refusal("That button no longer points at an account.")
-    account = await asyncio.to_thread(get_account, services.engine, team_id, key)
+    account = await services.db.run(get_account, team_id, key)
     if account is None:
         raise Refusal("That account no longer exists in Baton.")
     return account

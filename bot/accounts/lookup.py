@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from rapidfuzz import fuzz, process, utils
@@ -19,15 +18,15 @@ async def find_accounts(
     services: Services, team_id: str, text: str, channel_id: str | None
 ) -> list[Account]:
     query = text.strip()
-    engine = services.engine
+    db = services.db
     mention = CHANNEL_MENTION.match(query)
     if mention or not query:
         channel = mention.group(1) if mention else channel_id
         if not channel:
             return []
-        account = await asyncio.to_thread(account_in_channel, engine, team_id, channel)
+        account = await db.run(account_in_channel, team_id, channel)
         return [account] if account else []
-    return await asyncio.to_thread(search_accounts, engine, team_id, query.lstrip("#"))
+    return await db.run(search_accounts, team_id, query.lstrip("#"))
 
 
 def which_account(text: str, accounts: list[Account], usage: str) -> str:
@@ -61,7 +60,7 @@ async def closest_accounts(
     services: Services, team_id: str, text: str, limit: int = CLOSEST
 ) -> list[Account]:
     """The accounts whose names are nearest to a query that matched none (typos)."""
-    names = await asyncio.to_thread(account_names, services.engine, team_id)
+    names = await services.db.run(account_names, team_id)
     best = process.extract(
         text.strip().lstrip("#"),
         {i: n for i, n in names},
@@ -71,4 +70,4 @@ async def closest_accounts(
         score_cutoff=CLOSE_ENOUGH,
     )
     ids = [key for _name, _score, key in best]
-    return await asyncio.to_thread(accounts_by_ids, services.engine, team_id, ids)
+    return await services.db.run(accounts_by_ids, team_id, ids)

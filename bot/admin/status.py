@@ -4,7 +4,6 @@ and every subject whose step keeps failing, with when it is tried again."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from bot.people.permissions import may_see_status
@@ -22,14 +21,12 @@ REFUSED = "`/baton status` is for Baton's operators: BATON_MANAGERS members and 
 async def status_answer(services: Services, team_id: str, user_id: str) -> str:
     if not await may_see_status(services, user_id):
         return REFUSED
-    engine = services.engine
-    workspace = await asyncio.to_thread(get_workspace, engine, team_id)
-    counts = await asyncio.to_thread(count_by_status, engine, team_id)
-    faults, total = await asyncio.to_thread(faults_of, engine, team_id)
+    db = services.db
+    workspace = await db.run(get_workspace, team_id)
+    counts = await db.run(count_by_status, team_id)
+    faults, total = await db.run(faults_of, team_id)
     account_ids = [int(f.subject_id) for f in faults if f.subject == "account"]
-    names = {
-        a.id: a.name for a in await asyncio.to_thread(accounts_by_ids, engine, team_id, account_ids)
-    }
+    names = {a.id: a.name for a in await db.run(accounts_by_ids, team_id, account_ids)}
     lines = [":stethoscope: *Baton status*", _slack_line(workspace), _outbox_line(counts)]
     if not faults:
         lines.append("• *Problems:* none: every account and message is going through.")

@@ -12,7 +12,6 @@ which releases them once Slack shows the channel internal again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,7 +48,7 @@ async def hold_reason(services: Services, claim: Claim, now: datetime) -> str | 
     """Why this message must not go to its channel now (None: it may)."""
     if claim.account_id is None or claim.kind in CUSTOMER_KINDS:
         return None
-    account = await asyncio.to_thread(get_account, services.engine, claim.team_id, claim.account_id)
+    account = await services.db.run(get_account, claim.team_id, claim.account_id)
     if account is None or not account.channel_id or claim.channel != account.channel_id:
         return None
     checked = account.channel_checked_at
@@ -74,13 +73,13 @@ async def _settle(services: Services, account: Account, shared: bool, now: datet
         return await mark_exposed(services, account, now, "Slack shows it shared")
     if not shared and account.channel_shared_at is not None:
         return await mark_internal(services, account, now)
-    return await asyncio.to_thread(
+    return await services.db.run(
         set_channel_exposure,
-        services.engine,
         account.team_id,
         account.id,
         account.channel_shared_at,
         now,
+        immediate=True,
     )
 
 
@@ -88,8 +87,8 @@ async def mark_exposed(services: Services, account: Account, now: datetime, how:
     """Stop posting internal messages there, and tell the account's manager (once)."""
     if account.channel_shared_at is not None:
         return account
-    account = await asyncio.to_thread(
-        set_channel_exposure, services.engine, account.team_id, account.id, now, now
+    account = await services.db.run(
+        set_channel_exposure, account.team_id, account.id, now, now, immediate=True
     )
     log.warning("account %s: its channel %s is shared outside the company (%s)",
                 account.id, account.channel_id, how)  # fmt: skip
@@ -113,18 +112,16 @@ async def mark_exposed(services: Services, account: Account, now: datetime, how:
             due_at=now,
             account_id=account.id,
         )
-        await asyncio.to_thread(enqueue, services.engine, notice)
+        await services.db.run(enqueue, notice)
     return account
 
 
 async def mark_internal(services: Services, account: Account, now: datetime) -> Account:
     """Internal again: what was held goes out now."""
-    account = await asyncio.to_thread(
-        set_channel_exposure, services.engine, account.team_id, account.id, None, now
+    account = await services.db.run(
+        set_channel_exposure, account.team_id, account.id, None, now, immediate=True
     )
-    released = await asyncio.to_thread(
-        release_held, services.engine, account.team_id, account.channel_id or "", now
-    )
+    released = await services.db.run(release_held, account.team_id, account.channel_id or "", now)
     log.info("account %s: its channel is internal again; %s held messages released",
              account.id, released)  # fmt: skip
     return account
@@ -134,7 +131,7 @@ async def on_channel_event(
     services: Services, team_id: str, channel_id: str, shared: bool, how: str
 ) -> None:
     """channel_shared / channel_unshared (and a guest or outsider joining)."""
-    account = await asyncio.to_thread(account_in_channel, services.engine, team_id, channel_id)
+    account = await services.db.run(account_in_channel, team_id, channel_id)
     if account is None or account.channel_id != channel_id:
         return
     now = services.clock()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -22,12 +21,12 @@ async def open_channel_for(
     """A new channel for the account, recorded at once in `id_field` / `name_field`: a
     retry must find this channel, not create a second one."""
     channel = await create_channel(services, account, prefix)
-    return await asyncio.to_thread(
+    return await services.db.run(
         update_account,
-        services.engine,
         account.team_id,
         account.id,
         **{id_field: channel["id"], name_field: channel["name"]},
+        immediate=True,
     )
 
 

@@ -13,7 +13,6 @@ tick looks at the held ones whose time has come, at most every PROBE_EVERY per c
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +38,7 @@ ROLES = (("ae", "AE"), ("csm", "CSM"), ("am", "AM"), ("manager", "manager"))
 
 
 async def settle_held(services: Services, now: datetime) -> None:
-    for held in await asyncio.to_thread(held_due, services.engine, now):
+    for held in await services.db.run(held_due, now):
         try:
             if BARE_USER_ID.match(held.channel):
                 await _settle_person(services, held, now)
@@ -49,34 +48,32 @@ async def settle_held(services: Services, now: datetime) -> None:
             log.warning(
                 "held messages for %s: Slack said %s", held.channel, exc.response.get("error")
             )
-            await asyncio.to_thread(
-                defer_held, services.engine, held.team_id, held.channel, now + PROBE_EVERY
-            )
+            await services.db.run(defer_held, held.team_id, held.channel, now + PROBE_EVERY)
 
 
 # --- people ---------------------------------------------------------------------------
 async def _settle_person(services: Services, held: Held, now: datetime) -> None:
-    engine, team = services.engine, held.team_id
+    db, team = services.db, held.team_id
     try:
         user = (await services.client.users_info(user=held.channel))["user"]
     except SlackApiError as exc:
         if exc.response.get("error") != "user_not_found":
             raise
-        await asyncio.to_thread(fail_held, engine, team, held.channel, "user_not_found")
+        await db.run(fail_held, team, held.channel, "user_not_found")
         return
     if not user.get("deleted"):
-        await asyncio.to_thread(fail_held, engine, team, held.channel, held.error)
+        await db.run(fail_held, team, held.channel, held.error)
         return
     await on_deactivated(services, team, user)
-    await asyncio.to_thread(release_held, engine, team, held.channel, now)
+    await db.run(release_held, team, held.channel, now)
 
 
 async def on_deactivated(services: Services, team_id: str, user: dict[str, Any]) -> None:
     """Slack says this person is deactivated: remember it and say so, once per account."""
     await remember_user(services, team_id, user)
     user_id = user["id"]
-    accounts = await asyncio.to_thread(
-        scoped_accounts, services.engine, Scope(team_id, manager=user_id, holders=(user_id,))
+    accounts = await services.db.run(
+        scoped_accounts, Scope(team_id, manager=user_id, holders=(user_id,))
     )
     notes = [
         about(
@@ -109,7 +106,7 @@ def _deactivated_text(services: Services, account: Account, user_id: str) -> str
 
 # --- channels -------------------------------------------------------------------------
 async def _settle_channel(services: Services, held: Held, now: datetime) -> None:
-    engine, team = services.engine, held.team_id
+    db, team = services.db, held.team_id
     account = await _account_of(services, held)
     internal = account is not None and account.channel_id == held.channel
     problem = await channel_problem(services, held.channel, internal)
@@ -117,7 +114,7 @@ async def _settle_channel(services: Services, held: Held, now: datetime) -> None
         if internal and account is not None and account.channel_shared_at is not None:
             await mark_internal(services, account, now)  # releases what was held
             return
-        released = await asyncio.to_thread(release_held, engine, team, held.channel, now)
+        released = await db.run(release_held, team, held.channel, now)
         log.info("%s is usable again: %s held messages owed again", held.channel, released)
         return
     if problem == SHARED:  # the manager is told once, when it is first seen
@@ -125,10 +122,10 @@ async def _settle_channel(services: Services, held: Held, now: datetime) -> None
         await mark_exposed(services, account, now, "Slack shows it shared")
     elif problem in CHANNEL_GONE:
         if account is None:  # no account's channel: nobody can bring it back
-            await asyncio.to_thread(fail_held, engine, team, held.channel, problem)
+            await db.run(fail_held, team, held.channel, problem)
             return
         await _tell_manager(services, account, held, problem)
-    await asyncio.to_thread(defer_held, engine, team, held.channel, now + PROBE_EVERY)
+    await db.run(defer_held, team, held.channel, now + PROBE_EVERY)
 
 
 async def channel_problem(services: Services, channel: str, internal: bool = False) -> str | None:
@@ -162,10 +159,10 @@ async def _tell_manager(services: Services, account: Account, held: Held, proble
 
 
 async def _account_of(services: Services, held: Held) -> Account | None:
-    engine = services.engine
-    account = await asyncio.to_thread(account_in_channel, engine, held.team_id, held.channel)
+    db = services.db
+    account = await db.run(account_in_channel, held.team_id, held.channel)
     if account is None and held.account_ids:
-        account = await asyncio.to_thread(get_account, engine, held.team_id, held.account_ids[0])
+        account = await db.run(get_account, held.team_id, held.account_ids[0])
     return account
 
 
@@ -191,8 +188,8 @@ def _minutes() -> int:
 # --- a channel Baton may not create ---------------------------------------------------
 async def creation_refused(services: Services, account: Account) -> None:
     """conversations.create answered restricted_action: tell the manager once, and how."""
-    engine = services.engine
-    account = await asyncio.to_thread(get_account, engine, account.team_id, account.id) or account
+    db = services.db
+    account = await db.run(get_account, account.team_id, account.id) or account
     manager = stand_in_for(services.settings.managers, account, "", set())
     if manager is None:
         log.warning("account %s: Slack will not let Baton create channels", account.id)

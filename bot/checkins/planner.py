@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from bot.checkins.blocks import (
@@ -54,7 +53,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
         for week, due in upcoming
     ]
     day30 = primary_time(account.closed_at, tz, services.settings.holidays)
-    packet = await asyncio.to_thread(get_packet, services.engine, account.team_id, account.id)
+    packet = await services.db.run(get_packet, account.team_id, account.id)
     champion = ((packet.answers.get("champion") if packet else None) or "").split(",")[0]
     first_name = champion.split()[0] if champion else None
     if account.ext_channel_id:  # said to the customer themselves, in the shared channel

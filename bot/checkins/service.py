@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -85,7 +84,7 @@ async def open_checkin(
     account = await load_account(services, team_id, account_id)
     values: dict[str, Any] = {}
     if checkin_id is not None:
-        checkin = await asyncio.to_thread(get_checkin, services.engine, team_id, checkin_id)
+        checkin = await services.db.run(get_checkin, team_id, checkin_id)
         if checkin is None:
             raise Refusal("That check-in no longer exists.")
         if not await _may_edit(services, account, checkin, user_id):
@@ -100,7 +99,7 @@ async def open_checkin(
             f"({who(account.csm_user_id, account.csm_email)}), whoever covers for them, or a "
             "manager."
         )
-    packet = await asyncio.to_thread(get_packet, services.engine, team_id, account.id)
+    packet = await services.db.run(get_packet, team_id, account.id)
     metric = (packet.answers.get("success_metric") if packet else None) or None
     view = checkin_modal(
         account, metric, values, await _today(services, account, user_id), checkin_id
@@ -151,25 +150,25 @@ async def save(services: Services, submission: CheckinSubmission) -> tuple[Check
     """Store it before the modal closes: (the check-in, whether it is a new one)."""
     account, now = submission.account, services.clock()
     if submission.checkin_id is not None:
-        checkin = await asyncio.to_thread(
+        checkin = await services.db.run(
             edit_checkin,
-            services.engine,
             account.team_id,
             submission.checkin_id,
             submission.values,
             submission.user_id,
             now,
+            immediate=True,
         )
         return checkin, False
-    return await asyncio.to_thread(
+    return await services.db.run(
         record_checkin,
-        services.engine,
         account.team_id,
         account.id,
         f"{CHECKIN_VIEW}:{submission.key}",
         submission.values,
         submission.user_id,
         now,
+        immediate=True,
     )
 
 
@@ -239,14 +238,13 @@ async def posted_at(
     """Where the check-in's post is in Slack, once Slack has it (remembered on the row)."""
     if checkin.channel_id and checkin.message_ts:
         return checkin.channel_id, checkin.message_ts
-    posted = await asyncio.to_thread(
+    posted = await services.db.run(
         sent_message,
-        services.engine,
         account.team_id,
         f"{_post_key(checkin)}:{account.id}",
     )
     if posted is not None:
-        await asyncio.to_thread(set_posted, services.engine, account.team_id, checkin.id, *posted)
+        await services.db.run(set_posted, account.team_id, checkin.id, *posted)
     return posted
 
 
@@ -290,8 +288,8 @@ async def _owe_mismatch_escalation(services: Services, account: Account, checkin
 
 async def _first_value(services: Services, account: Account) -> None:
     now = services.clock()
-    if not await asyncio.to_thread(
-        claim_once, services.engine, account.team_id, account.id, "first_value_at", now
+    if not await services.db.run(
+        claim_once, account.team_id, account.id, "first_value_at", now, immediate=True
     ):
         return
     days = (now - account.closed_at).days
@@ -336,7 +334,7 @@ async def _get_checkin(services: Services, team_id: str, checkin_id: Any) -> Che
     key = record_id(checkin_id)
     if key is None:
         return None
-    return await asyncio.to_thread(get_checkin, services.engine, team_id, key)
+    return await services.db.run(get_checkin, team_id, key)
 
 
 def clarify_problems(view: dict[str, Any]) -> dict[str, str]:
@@ -358,13 +356,11 @@ async def submit_clarify(
         return  # the modal's check-in is gone (or the modal was not Baton's)
     if not await may_act(services, Action.CLARIFY, account, user_id, ("ae",)):
         return  # no longer theirs to answer (reassigned since the form opened)
-    if not await asyncio.to_thread(
-        clarify, services.engine, team_id, checkin.id, user_id, text, services.clock()
-    ):
+    if not await services.db.run(clarify, team_id, checkin.id, user_id, text, services.clock()):
         return  # already answered (a double submission): nothing more to say
     keys = escalation_keys(services, account, f"mismatch-escalation-{checkin.id}")
     posted = await posted_at(services, account, checkin)
-    await asyncio.to_thread(cancel_keys, services.engine, team_id, keys)
+    await services.db.run(cancel_keys, team_id, keys)
     await send_now(
         services,
         about(
@@ -408,9 +404,8 @@ async def submit_rating(
     missing = [o["value"] for o in submitted(view, "missing", "selected_options") or []]
     comment = (submitted(view, "comment") or "").strip() or None
     now = services.clock()
-    await asyncio.to_thread(
+    await services.db.run(
         save_rating,
-        services.engine,
         team_id,
         account.id,
         user_id,
@@ -418,12 +413,13 @@ async def submit_rating(
         missing,
         comment,
         now,
+        immediate=True,
     )
     await _maybe_alert(services, team_id, account)
 
 
 async def _maybe_alert(services: Services, team_id: str, account: Account) -> None:
-    ratings = await asyncio.to_thread(latest_ratings, services.engine, team_id, RATING_WINDOW)
+    ratings = await services.db.run(latest_ratings, team_id, RATING_WINDOW)
     average = rating_alert([r.rating for r in ratings])
     if average is None:
         return

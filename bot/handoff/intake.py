@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -56,8 +55,8 @@ async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> Inta
     if isinstance(deal, list):
         errors = [{"field": e.field, "message": f"{e.field} {e.message}"} for e in deal]
         return IntakeAnswer(422, {"ok": False, "errors": errors})
-    engine, signature = services.engine, delivery.signature
-    if not await asyncio.to_thread(first_receipt, engine, team_id, signature, services.clock()):
+    db, signature = services.db, delivery.signature
+    if not await db.run(first_receipt, team_id, signature, services.clock()):
         return IntakeAnswer(409, {"ok": False, "error": REPLAYED})
     try:
         account, created, changed = await accept_deal(
@@ -66,7 +65,7 @@ async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> Inta
     except Exception:
         # Not taken after all (the database went away): the CRM's retry must get in.
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(forget_receipt, engine, team_id, signature)
+            await db.run(forget_receipt, team_id, signature)
         raise
     return IntakeAnswer(
         202,
@@ -81,7 +80,7 @@ async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> Inta
 
 
 async def _team_for(services: Services, body: Any) -> str | IntakeAnswer:
-    teams = await asyncio.to_thread(workspace_ids, services.engine)
+    teams = await services.db.run(workspace_ids)
     asked = body.get("team_id") if isinstance(body, dict) else None
     if asked:
         if asked not in teams:
@@ -153,17 +152,17 @@ async def accept_deal(
     """Create the account (once), or apply what changed (`update`, and unless `crm_time`
     is older than the account's last CRM news); then make Slack match."""
     values = _account_values(services, team_id, deal) | {"crm_updated_at": crm_time}
-    account, created = await asyncio.to_thread(create_account, services.engine, values)
+    account, created = await services.db.run(create_account, values)
     changed: dict[str, tuple[Any, Any]] = {}
     if not created and update:
-        applied = await asyncio.to_thread(
+        applied = await services.db.run(
             update_from_crm,
-            services.engine,
             team_id,
             account.id,
             {key: getattr(deal, key) for key in TRACKED},
             crm_time,
             services.clock(),
+            immediate=True,
         )
         if applied is None:
             log.info("account %s: a CRM update older than the last one was ignored", account.id)

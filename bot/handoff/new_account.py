@@ -133,7 +133,7 @@ async def _authorized(
 ) -> NewAccount | dict[str, str]:
     """How far this creator may go, and who may change an account that already has this
     CRM id."""
-    existing = await asyncio.to_thread(account_by_crm, services.engine, team_id, deal.crm_id)
+    existing = await services.db.run(account_by_crm, team_id, deal.crm_id)
     if existing is not None:
         if not await may_act(services, Action.CHANGE_ACCOUNT, existing, user_id):
             # Inline errors are plain text: no mentions, no entities.

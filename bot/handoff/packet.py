@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,10 +65,8 @@ async def open_packet(
     account = await load_account(services, team_id, account_id)
     if not await may_fill(services, account, user_id, part):
         raise _refuse_fill(account)
-    packet = await asyncio.to_thread(get_packet, services.engine, team_id, account.id)
-    draft = await asyncio.to_thread(
-        get_draft, services.engine, team_id, account.id, user_id, part.value
-    )
+    packet = await services.db.run(get_packet, team_id, account.id)
+    draft = await services.db.run(get_draft, team_id, account.id, user_id, part.value)
     values = {**(packet.answers if packet else {}), **(draft or {})}
     model = (
         RetentionModel(account.retention_model)
@@ -123,9 +120,8 @@ async def keep_draft(services: Services, team_id: str, user_id: str, view: dict[
         account = await load_account(services, team_id, _account_id(view))
     except Refusal:
         return  # nothing to keep it for
-    await asyncio.to_thread(
+    await services.db.run(
         save_draft,
-        services.engine,
         team_id,
         account.id,
         user_id,
@@ -139,9 +135,8 @@ async def save(services: Services, submission: Submission) -> SavedPart:
     """Save the part. Called before the modal is acknowledged, so nothing typed is lost."""
     account = submission.account
     marketing_required = services.settings.baton_marketing_required
-    saved = await asyncio.to_thread(
+    saved = await services.db.run(
         save_part,
-        services.engine,
         account.team_id,
         account.id,
         submission.part.value,
@@ -149,6 +144,7 @@ async def save(services: Services, submission: Submission) -> SavedPart:
         submission.user_id,
         services.clock(),
         lambda answers: is_complete(answers, marketing_required),
+        immediate=True,
     )
     if submission.answers.get("retention_model"):
         await note_ownership(
@@ -160,7 +156,7 @@ async def save(services: Services, submission: Submission) -> SavedPart:
 async def announce(services: Services, submission: Submission, saved: SavedPart) -> None:
     account = submission.account
     if saved.completed_now:
-        await asyncio.to_thread(cancel, services.engine, account.team_id, account.id, GATE_KINDS)
+        await services.db.run(cancel, account.team_id, account.id, GATE_KINDS)
         fresh = await load_account(services, account.team_id, account.id)
         await _announce_completion(services, fresh, saved.answers)
     elif saved.changed:
@@ -254,8 +250,8 @@ async def acknowledge(services: Services, team_id: str, account_id: Any, user_id
             f"({who(account.csm_user_id, account.csm_email)}) can acknowledge the packet."
         )
     now = services.clock()
-    if not await asyncio.to_thread(
-        claim_once, services.engine, team_id, account.id, "csm_acknowledged_at", now
+    if not await services.db.run(
+        claim_once, team_id, account.id, "csm_acknowledged_at", now, immediate=True
     ):
         raise Refusal("You already acknowledged this packet.")
     await _reply_in_summary_thread(
@@ -289,9 +285,7 @@ async def ask_questions(services: Services, team_id: str, account_id: Any, user_
 async def _reply_in_summary_thread(
     services: Services, account: Account, key: str, text: str
 ) -> bool:
-    parent = await asyncio.to_thread(
-        sent_message, services.engine, account.team_id, f"{SUMMARY_KEY}:{account.id}"
-    )
+    parent = await services.db.run(sent_message, account.team_id, f"{SUMMARY_KEY}:{account.id}")
     if parent is None:
         raise Refusal("The packet summary is still being posted; try again in a moment.")
     channel, ts = parent
@@ -309,21 +303,19 @@ async def kickoff_held(services: Services, team_id: str, account_id: Any, user_i
             f"kickoff for {esc(account.name)}."
         )
     now = services.clock()
-    if not await asyncio.to_thread(
+    if not await services.db.run(
         claim_once,
-        services.engine,
         team_id,
         account.id,
         "kickoff_held_at",
         now,
         kickoff_held_by=user_id,
         plan_after=now,  # the weekly check-ins now count from the kickoff
+        immediate=True,
     ):
         raise Refusal("The kickoff is already logged.")
     # The kickoff also re-anchors the weekly check-in prompts (planned from the close so far).
-    await asyncio.to_thread(
-        cancel, services.engine, team_id, account.id, [*KICKOFF_KINDS, "checkin_prompt"]
-    )
+    await services.db.run(cancel, team_id, account.id, [*KICKOFF_KINDS, "checkin_prompt"])
     await send_now(
         services,
         about(

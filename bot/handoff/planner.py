@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
@@ -27,7 +26,7 @@ REMINDER_LIFETIME = timedelta(hours=8)
 async def finish_setup(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
     """Set-up that Slack interrupted (found through a partial index, so cheap when none),
     each account on its own and after its backoff if it failed before."""
-    for account in await asyncio.to_thread(unprovisioned, services.engine, skip_teams):
+    for account in await services.db.run(unprovisioned, skip_teams):
         key = account_step(account.team_id, account.id, "provisioning")
         if not waiting(services, key, now):
             await isolated(services, key, provision(services, account), now)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -42,10 +41,8 @@ async def provision(services: Services, account: Account) -> Account:
     Under a lease: two deliveries of one new deal (or a tick and a delivery) must not both
     create a channel. Whoever does not get the lease leaves the work to the holder.
     """
-    engine, team = services.engine, account.team_id
-    token = await asyncio.to_thread(
-        claim_setup, engine, team, account.id, services.clock(), SETUP_LEASE
-    )
+    db, team = services.db, account.team_id
+    token = await db.run(claim_setup, team, account.id, services.clock(), SETUP_LEASE)
     if token is None:
         return account
     try:
@@ -55,12 +52,12 @@ async def provision(services: Services, account: Account) -> Account:
             raise
         await creation_refused(services, account)
         until = services.clock() + CREATE_RETRY
-        await asyncio.to_thread(defer_setup, engine, team, account.id, token, until)
+        await db.run(defer_setup, team, account.id, token, until)
         token = None
         return account
     finally:
         if token is not None:
-            await asyncio.to_thread(release_setup, engine, team, account.id, token)
+            await db.run(release_setup, team, account.id, token)
 
 
 async def _provision(services: Services, account: Account) -> Account:
@@ -79,13 +76,13 @@ async def _provision(services: Services, account: Account) -> Account:
     await _announce(services, account)
     if first_time and services.settings.baton_slack_connect and account.champion_email:
         account = await open_customer_channel(services, account)
-    return await asyncio.to_thread(
+    return await services.db.run(
         update_account,
-        services.engine,
         account.team_id,
         account.id,
         provisioned_at=services.clock(),
         people_checked_at=services.clock(),
+        immediate=True,
     )
 
 
@@ -95,13 +92,13 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
     updates: dict[str, object] = {f"{role}_user_id": uid for role, uid in found.items()}
     if found:
         updates["plan_after"] = services.clock()  # new people: plan what they are owed
-    account = await asyncio.to_thread(
+    account = await services.db.run(
         update_account,
-        services.engine,
         account.team_id,
         account.id,
         people_checked_at=services.clock(),
         **updates,
+        immediate=True,
     )
     cause = "closed-won" if account.provisioned_at is None else "found in Slack"
     await note_ownership(services, account.team_id, account.id, cause)

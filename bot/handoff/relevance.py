@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from storage.models import Account
 from storage.outbox import Claim
@@ -10,9 +10,9 @@ from storage.outbox import Claim
 GATE_KINDS = ("gate_reminder", "gate_escalation")
 
 
-def gate_moot(_engine: Engine, _claim: Claim, account: Account) -> str | None:
+def gate_moot(_session: Session, _claim: Claim, account: Account) -> str | None:
     return "packet completed" if account.packet_completed_at else None
 
 
-def kickoff_moot(_engine: Engine, _claim: Claim, account: Account) -> str | None:
+def kickoff_moot(_session: Session, _claim: Claim, account: Account) -> str | None:
     return "kickoff held" if account.kickoff_held_at else None

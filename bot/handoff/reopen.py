@@ -8,8 +8,6 @@ for the old channel go to the new one. Managers and workspace admins only.
 
 from __future__ import annotations
 
-import asyncio
-
 from slack_sdk.errors import SlackApiError
 
 from bot.accounts.load import Refusal
@@ -78,13 +76,13 @@ async def _open_new(services: Services, account: Account) -> Account:
 async def _point_at(
     services: Services, account: Account, channel: str | None, name: str | None
 ) -> Account:
-    return await asyncio.to_thread(
+    return await services.db.run(
         update_account,
-        services.engine,
         account.team_id,
         account.id,
         channel_id=channel,
         channel_name=name,
+        immediate=True,
     )
 
 
@@ -92,8 +90,8 @@ async def _settle_in(services: Services, account: Account, old: str | None) -> s
     """Finish set-up in the new channel and move what was held for the old one."""
     new = account.channel_id or ""
     if account.provisioned_at is None:  # never set up (e.g. Slack refused to create one)
-        account = await asyncio.to_thread(
-            update_account, services.engine, account.team_id, account.id, setup_until=None
+        account = await services.db.run(
+            update_account, account.team_id, account.id, setup_until=None, immediate=True
         )
         await provision(services, account)
     else:
@@ -112,8 +110,6 @@ async def _settle_in(services: Services, account: Account, old: str | None) -> s
         )
     moved = 0
     if old and old != new:
-        moved = await asyncio.to_thread(
-            release_held, services.engine, account.team_id, old, services.clock(), new
-        )
+        moved = await services.db.run(release_held, account.team_id, old, services.clock(), new)
     held = f" The {moved} message{'s' * (moved != 1)} Baton was holding follow." if moved else ""
     return f"Done: <#{new}> is now the channel for {esc(account.name)}.{held}"

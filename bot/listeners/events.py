@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from slack_bolt.async_app import AsyncApp
 
 from bot.channels.internal import on_channel_event
@@ -25,9 +23,9 @@ def register(app: AsyncApp, services: Services) -> None:
         await remember_user(services, team, user)
         # A moved time zone moves every local-hour message still owed to this person
         # (the same local date and hour, in the new zone).
-        known = await asyncio.to_thread(get_person, services.engine, team, user["id"])
+        known = await services.db.run(get_person, team, user["id"])
         tz = zone_of(known, services.settings.timezone)
-        await asyncio.to_thread(rezone, services.engine, team, user["id"], tz.key)
+        await services.db.run(rezone, team, user["id"], tz.key, immediate=True)
 
     # Someone shares an account channel outside the company: nothing internal goes there.
     @app.event("channel_shared")
@@ -43,7 +41,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event("member_joined_channel")
     async def on_member_joined(event: dict, context: dict) -> None:
         team, channel = context["team_id"], str(event.get("channel") or "")
-        if not await asyncio.to_thread(account_in_channel, services.engine, team, channel):
+        if not await services.db.run(account_in_channel, team, channel):
             return
         outsider = bool(event.get("team")) and event.get("team") != team
         if not outsider:

@@ -12,7 +12,6 @@ message carries its outbox id in Slack message metadata, which is what makes an
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,10 +21,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.outbox.faults import GIVE_UP_AFTER
 from storage import outbox
+from storage.db import Database
 from storage.faults import FaultKey, record_fault
 from storage.workspaces import pause_workspace, paused_workspaces
 
@@ -60,11 +60,11 @@ class DeliveryReport:
 
 # Whether a claimed message is still owed: its reason may have gone away after it was
 # planned (a reminder for a packet completed a second ago). Returns a reason to drop it.
-Relevance = Callable[[Engine, outbox.Claim], str | None]
+Relevance = Callable[[Session, outbox.Claim], str | None]
 # What a claimed message should really say and where it should go at the moment it is sent
 # (a digest written now; someone away and covered by a backup): a changed claim, None to
 # send it as it is, or a reason not to send it at all.
-Route = Callable[[Engine, outbox.Claim, datetime], outbox.Claim | str | None]
+Route = Callable[[Session, outbox.Claim, datetime], outbox.Claim | str | None]
 # Whether the message must wait (its channel can't take it right now, e.g. an internal
 # channel someone shared outside the company): a reason to hold it, or None to send.
 Guard = Callable[[outbox.Claim, datetime], Awaitable[str | None]]
@@ -76,7 +76,7 @@ class Hold:
 
 
 async def deliver_due(
-    engine: Engine,
+    db: Database,
     client: AsyncWebClient,
     now: datetime,
     limit: int = 50,
@@ -87,40 +87,40 @@ async def deliver_due(
 ) -> DeliveryReport:
     report = DeliveryReport()
     started = time.monotonic()  # `now` must be fresh: claims are stamped with it
-    paused = {w.team_id for w in await asyncio.to_thread(paused_workspaces, engine)}
-    claims = await asyncio.to_thread(outbox.claim_due, engine, now, limit, ids, paused)
+    paused = {w.team_id for w in await db.run(paused_workspaces)}
+    claims = await db.run(outbox.claim_due, now, limit, ids, paused, immediate=True)
     for claim in claims:
         if claim.team_id in paused:  # Slack refused its token a moment ago: hold the rest
-            await asyncio.to_thread(outbox.release, engine, claim, now, "workspace paused")
+            await db.run(outbox.release, claim, now, "workspace paused")
             report.deferred.append(claim.id)
             report.retry_at[claim.id] = now
             continue
         try:
-            ready = await _prepare(engine, claim, now, relevance, route, guard)
+            ready = await _prepare(db, claim, now, relevance, route, guard)
         except Exception as exc:  # this message's trouble only: it waits, the rest go on
-            await _set_aside(engine, claim, exc, now, report)
+            await _set_aside(db, claim, exc, now, report)
             continue
         if isinstance(
             ready, Hold
         ):  # owed still; `bot.channels.unreachable` looks at the channel again
-            await asyncio.to_thread(outbox.hold, engine, claim, ready.reason, now)
+            await db.run(outbox.hold, claim, ready.reason, now)
             report.held.append(claim.id)
             continue
         if isinstance(ready, str):
-            await asyncio.to_thread(outbox.mark_cancelled, engine, claim, ready)
+            await db.run(outbox.mark_cancelled, claim, ready)
             report.cancelled.append(claim.id)
             continue
         if time.monotonic() - started > SEND_DEADLINE.total_seconds():
-            await asyncio.to_thread(outbox.release, engine, claim, now, "send deadline passed")
+            await db.run(outbox.release, claim, now, "send deadline passed")
             report.deferred.append(claim.id)
             report.retry_at[claim.id] = now
             continue
-        await deliver_claim(engine, client, ready, now, report, paused)
+        await deliver_claim(db, client, ready, now, report, paused)
     return report
 
 
 async def _prepare(
-    engine: Engine,
+    db: Database,
     claim: outbox.Claim,
     now: datetime,
     relevance: Relevance | None,
@@ -131,23 +131,21 @@ async def _prepare(
     must wait."""
     if claim.expires_at is not None and claim.expires_at <= now:
         return "expired"
-    moot = await asyncio.to_thread(relevance, engine, claim) if relevance is not None else None
+    moot = await db.run(relevance, claim) if relevance is not None else None
     if moot:
         return moot
     if route is not None:
-        rerouted = await asyncio.to_thread(route, engine, claim, now)
+        rerouted = await db.run(route, claim, now)
         if isinstance(rerouted, str):
             return rerouted
-        if rerouted is not None and await asyncio.to_thread(
-            outbox.redirect, engine, claim, rerouted
-        ):
+        if rerouted is not None and await db.run(outbox.redirect, claim, rerouted):
             claim = rerouted
     held = await guard(claim, now) if guard is not None else None
     return Hold(held) if held else claim
 
 
 async def _set_aside(
-    engine: Engine, claim: outbox.Claim, exc: Exception, now: datetime, report: DeliveryReport
+    db: Database, claim: outbox.Claim, exc: Exception, now: datetime, report: DeliveryReport
 ) -> None:
     """Before Slack was called, something failed for this message: owe it again after a
     backoff (it was not sent, so retrying cannot double it); give up after many tries."""
@@ -155,12 +153,12 @@ async def _set_aside(
     error = f"{type(exc).__name__}: {exc}"
     key = FaultKey(claim.team_id, "message", str(claim.id), "preparing")
     try:
-        fault = await asyncio.to_thread(record_fault, engine, key, error, now)
+        fault = await db.run(record_fault, key, error, now)
         if fault.count >= GIVE_UP_AFTER:
-            await asyncio.to_thread(outbox.mark_failed, engine, claim, error)
+            await db.run(outbox.mark_failed, claim, error)
             report.failed.append(claim.id)
             return
-        await asyncio.to_thread(outbox.release, engine, claim, fault.retry_at, error)
+        await db.run(outbox.release, claim, fault.retry_at, error)
     except Exception:  # the database itself: the claim's lease runs out, reconciling settles it
         log.exception("could not set outbox %s aside", claim.id)
         return
@@ -169,7 +167,7 @@ async def _set_aside(
 
 
 async def deliver_claim(
-    engine: Engine,
+    db: Database,
     client: AsyncWebClient,
     claim: outbox.Claim,
     now: datetime,
@@ -189,19 +187,17 @@ async def deliver_claim(
             metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": claim.id}},
         )
     except SlackApiError as exc:
-        await _record_refusal(engine, claim, exc, now, report)
+        await _record_refusal(db, claim, exc, now, report)
         if str(exc.response.get("error")) in TOKEN_REFUSED:
             paused.add(claim.team_id)
         return
     except Exception as exc:  # a timeout, a dropped connection, anything: Slack may have it
         log.warning("outbox %s: %s while posting; reconciling decides", claim.id, exc)
-        await asyncio.to_thread(outbox.mark_unknown, engine, claim, type(exc).__name__)
+        await db.run(outbox.mark_unknown, claim, type(exc).__name__)
         report.unknown.append(claim.id)
         return
     try:
-        recorded = await asyncio.to_thread(
-            outbox.mark_sent, engine, claim, response["channel"], response["ts"], now
-        )
+        recorded = await db.run(outbox.mark_sent, claim, response["channel"], response["ts"], now)
     except Exception:  # posted, not recorded: the lease runs out and reconciling finds it
         log.exception("outbox %s was posted but could not be recorded", claim.id)
         report.unknown.append(claim.id)
@@ -222,22 +218,22 @@ def retry_after(headers: Any) -> int:
 
 
 async def _record_refusal(
-    engine: Engine, claim: outbox.Claim, exc: SlackApiError, now: datetime, report: DeliveryReport
+    db: Database, claim: outbox.Claim, exc: SlackApiError, now: datetime, report: DeliveryReport
 ) -> None:
     status = exc.response.status_code
     error = str(exc.response.get("error") or f"http_{status}")
     if error in TOKEN_REFUSED:
         # Not this message's fault: the workspace waits (nothing is marked failed) until
         # the token works again (`bot.outbox.pause`).
-        if await asyncio.to_thread(pause_workspace, engine, claim.team_id, error, now):
+        if await db.run(pause_workspace, claim.team_id, error, now):
             log.error("Slack refused the token of team %s (%s): delivery paused",
                       claim.team_id, error)  # fmt: skip
-        await asyncio.to_thread(outbox.release, engine, claim, now, error)
+        await db.run(outbox.release, claim, now, error)
         report.deferred.append(claim.id)
         report.retry_at[claim.id] = now
     elif status == 429:
         retry_at = now + timedelta(seconds=retry_after(exc.response.headers))
-        await asyncio.to_thread(outbox.release, engine, claim, retry_at, error)
+        await db.run(outbox.release, claim, retry_at, error)
         report.deferred.append(claim.id)
         report.retry_at[claim.id] = retry_at
     elif status >= 500 or error in (
@@ -246,13 +242,13 @@ async def _record_refusal(
         "service_unavailable",
         "request_timeout",
     ):
-        await asyncio.to_thread(outbox.mark_unknown, engine, claim, error)
+        await db.run(outbox.mark_unknown, claim, error)
         report.unknown.append(claim.id)
     elif error in UNREACHABLE:
         log.warning("outbox %s held: %s cannot be reached (%s)", claim.id, claim.channel, error)
-        await asyncio.to_thread(outbox.hold, engine, claim, error, now)
+        await db.run(outbox.hold, claim, error, now)
         report.held.append(claim.id)
     else:
         log.error("Slack refused outbox %s for %s: %s", claim.id, claim.channel, error)
-        await asyncio.to_thread(outbox.mark_failed, engine, claim, error)
+        await db.run(outbox.mark_failed, claim, error)
         report.failed.append(claim.id)

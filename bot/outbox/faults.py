@@ -3,7 +3,6 @@ with backoff, shown by `/baton status`, and never in the way of the others."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ class Failed:
 
 async def load_faults(services: Services) -> None:
     """Read the failing steps once per tick, so success can forget them cheaply."""
-    services.memo[MEMO] = await asyncio.to_thread(fault_keys, services.engine)
+    services.memo[MEMO] = await services.db.run(fault_keys)
 
 
 def _known(services: Services) -> dict[FaultKey, datetime]:
@@ -69,14 +68,14 @@ async def isolated(
         )
         return await _failed(services, key, f"{type(exc).__name__}: {exc}", now)
     if key in _known(services):
-        await asyncio.to_thread(clear_faults, services.engine, [key])
+        await services.db.run(clear_faults, [key])
         _known(services).pop(key, None)
     return result
 
 
 async def _failed(services: Services, key: FaultKey, error: str, now: datetime) -> Failed:
     try:
-        fault = await asyncio.to_thread(record_fault, services.engine, key, error, now)
+        fault = await services.db.run(record_fault, key, error, now)
     except Exception:  # the database itself is failing: the next tick tries again
         log.exception("could not record the failure of %s for %s %s", key.step, key.subject,
                       key.subject_id)  # fmt: skip

@@ -7,8 +7,11 @@ redelivered webhook or a double click owes the same dedupe key, so Slack sees it
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from bot.outbox.deliver import DeliveryReport, deliver_due
 from bot.outbox.relevance import moot_reason
@@ -56,19 +59,20 @@ def about(
     )
 
 
+def enqueue_all(session: Session, messages: Sequence[OwedMessage]) -> list[int]:
+    """Owe these messages in the caller's unit: the ids of those newly owed."""
+    return [i for i in (enqueue(session, m) for m in messages) if i is not None]
+
+
 async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport:
-    ids: list[int] = []
-    for message in messages:
-        new_id = await asyncio.to_thread(enqueue, services.engine, message)
-        if new_id is not None:
-            ids.append(new_id)
+    ids = await services.db.run(enqueue_all, messages) if messages else []
     report = DeliveryReport()
     now = services.clock()
     for _ in range(SHORT_WAIT_ATTEMPTS):
         if not ids:
             break
         attempt = await deliver_due(
-            services.engine,
+            services.db,
             services.sender,
             now,
             ids=ids,
@@ -95,7 +99,4 @@ async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport
 
 async def owe(services: Services, *messages: OwedMessage) -> int:
     """Record messages due later; returns how many were newly owed."""
-    owed = 0
-    for message in messages:
-        owed += await asyncio.to_thread(enqueue, services.engine, message) is not None
-    return owed
+    return len(await services.db.run(enqueue_all, messages)) if messages else 0

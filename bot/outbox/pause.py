@@ -4,7 +4,6 @@ Slack whether the token works again. When it does, everything owed flows as befo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -20,7 +19,7 @@ CHECK_EVERY = timedelta(minutes=5)
 async def paused_teams(services: Services, now: datetime) -> set[str]:
     """The workspaces still paused, after asking Slack about those due for a look."""
     paused = set()
-    for workspace in await asyncio.to_thread(paused_workspaces, services.engine):
+    for workspace in await services.db.run(paused_workspaces):
         checked = workspace.pause_checked_at
         recent = checked is not None and now - checked < CHECK_EVERY
         if recent or not await _token_works(services, workspace.team_id, now):
@@ -33,11 +32,11 @@ async def _token_works(services: Services, team_id: str, now: datetime) -> bool:
         identity = await services.client.auth_test()
     except SlackApiError as exc:
         log.warning("team %s is still paused: Slack said %s", team_id, exc.response.get("error"))
-        await asyncio.to_thread(note_pause_checked, services.engine, team_id, now)
+        await services.db.run(note_pause_checked, team_id, now)
         return False
     if identity.get("team_id") != team_id:  # this process's token is another workspace's
-        await asyncio.to_thread(note_pause_checked, services.engine, team_id, now)
+        await services.db.run(note_pause_checked, team_id, now)
         return False
-    await asyncio.to_thread(resume_workspace, services.engine, team_id)
+    await services.db.run(resume_workspace, team_id)
     log.info("team %s: Slack accepts the token again; delivery resumes", team_id)
     return True

@@ -13,7 +13,6 @@ recorded for that account and retried with backoff (`bot.outbox.faults`), and th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from datetime import datetime
 
@@ -34,21 +33,19 @@ async def _due_accounts(
 ) -> list[Account]:
     """The accounts due for planning; if one of them cannot even be read, the others
     still are (one at a time, the bad one recorded)."""
-    engine = services.engine
+    db = services.db
     try:
-        return await asyncio.to_thread(due_for_planning, engine, now, skip_teams=skip_teams)
+        return await db.run(due_for_planning, now, skip_teams=skip_teams)
     except Exception:
-        ids = await asyncio.to_thread(due_for_planning_ids, engine, now, skip_teams=skip_teams)
+        ids = await db.run(due_for_planning_ids, now, skip_teams=skip_teams)
     accounts = []
     for team_id, account_id in ids:
         key = account_step(team_id, account_id, "reading the account")
         found = await isolated(
-            services, key, asyncio.to_thread(get_account, services.engine, team_id, account_id), now
+            services, key, services.db.run(get_account, team_id, account_id), now
         )
         if isinstance(found, Failed):
-            await asyncio.to_thread(
-                set_plan_after, services.engine, team_id, account_id, found.retry_at
-            )
+            await services.db.run(set_plan_after, team_id, account_id, found.retry_at)
         elif found is not None:
             accounts.append(found)
     return accounts
@@ -76,4 +73,4 @@ async def plan_account(services: Services, account: Account, now: datetime) -> N
     # A failed step: try again after its backoff. Otherwise: when the next message is due.
     upcoming = retries + [t for t in times if t > now]
     next_at = min(upcoming) if upcoming else None
-    await asyncio.to_thread(set_plan_after, services.engine, account.team_id, account.id, next_at)
+    await services.db.run(set_plan_after, account.team_id, account.id, next_at)

@@ -32,7 +32,6 @@ outbox's client, which never retries by itself: a tick never sleeps out a Retry-
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
@@ -109,8 +108,8 @@ async def reconcile(
     """Read back what may or may not be in Slack (not for paused workspaces: their rows
     wait, held as they are, for the token to work again)."""
     report = ReconcileReport()
-    claims = await asyncio.to_thread(
-        outbox.reclaim_uncertain, services.engine, now, now - SEND_LEASE, now + HOLD
+    claims = await services.db.run(
+        outbox.reclaim_uncertain, now, now - SEND_LEASE, now + HOLD, immediate=True
     )
     rations = _Rations()
     for group in _groups([c for c in claims if c.team_id not in skip_teams]):
@@ -151,29 +150,27 @@ async def _settle(
     rations: _Rations,
     report: ReconcileReport,
 ) -> None:
-    engine = services.engine
+    db = services.db
     try:
         posted = await _read_back(services, group, rations)
     except Unreadable as exc:
         for claim in group:
             at = _next_check(claim, now, exc.wait)
-            await asyncio.to_thread(
-                outbox.recheck_later, engine, claim, at, f"reconcile: {exc.reason}"
-            )
+            await db.run(outbox.recheck_later, claim, at, f"reconcile: {exc.reason}")
             report.undecided.append(claim.id)
         return
     for claim in group:
         if claim.id in posted:
             channel, ts = posted[claim.id]
-            if await asyncio.to_thread(outbox.mark_sent, engine, claim, channel, ts, now):
+            if await db.run(outbox.mark_sent, claim, channel, ts, now):
                 report.found.append(claim.id)
         elif now >= _claimed(claim) + SEND_LEASE:
             log.info("outbox %s never reached Slack; it is owed again", claim.id)
-            if await asyncio.to_thread(outbox.release, engine, claim, now, "not in Slack"):
+            if await db.run(outbox.release, claim, now, "not in Slack"):
                 report.released.append(claim.id)
         else:  # the post may still be landing: only a read after the lease can say "no"
             at = _claimed(claim) + SEND_LEASE
-            await asyncio.to_thread(outbox.recheck_later, engine, claim, at, "not in Slack yet")
+            await db.run(outbox.recheck_later, claim, at, "not in Slack yet")
             report.undecided.append(claim.id)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.platform.hooks import Hooks
 from storage.accounts import get_account
@@ -16,16 +16,16 @@ from storage.models import AccountStatus
 from storage.outbox import Claim
 
 
-def moot_reason(hooks: Hooks) -> Callable[[Engine, Claim], str | None]:
-    def relevance(engine: Engine, claim: Claim) -> str | None:
+def moot_reason(hooks: Hooks) -> Callable[[Session, Claim], str | None]:
+    def relevance(session: Session, claim: Claim) -> str | None:
         if claim.account_id is None or claim.kind == "message":
             return None
-        account = get_account(engine, claim.team_id, claim.account_id)
+        account = get_account(session, claim.team_id, claim.account_id)
         if account is None:
             return "account gone"
         if account.status == AccountStatus.CHURNED:
             return "account churned"
         rule = hooks.relevance.get(claim.kind)
-        return rule(engine, claim, account) if rule is not None else None
+        return rule(session, claim, account) if rule is not None else None
 
     return relevance

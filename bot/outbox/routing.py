@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.outbox.deliver import Guard, Route
 from bot.platform.services import Services
@@ -26,14 +26,14 @@ def outbound_guard(services: Services) -> Guard:
 
 
 def outbound_route(services: Services) -> Route:
-    def route(engine: Engine, claim: Claim, now: datetime) -> Claim | str | None:
+    def route(session: Session, claim: Claim, now: datetime) -> Claim | str | None:
         compose = services.hooks.compose.get(claim.kind)
-        written = compose(services, claim, now) if compose is not None else None
+        written = compose(session, services, claim, now) if compose is not None else None
         if isinstance(written, str):
             return written
         current = written or claim
         for step in services.hooks.routes:
-            rerouted = step(services, engine, current, now)
+            rerouted = step(services, session, current, now)
             if rerouted is not None:
                 return rerouted
         return written

@@ -44,7 +44,7 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
     for name, work in hooks.stages_of("after_planning"):
         await _stage(name, work(services, instant, paused))
     return await deliver_due(
-        services.engine,
+        services.db,
         services.sender,
         now or services.clock(),  # a fresh stamp for the claims (see bot.outbox.reconcile)
         relevance=moot_reason(hooks),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+from sqlmodel import Session
 
 from bot.accounts.commercial import commercial_role
 from bot.accounts.facts import facts_of
@@ -71,25 +72,27 @@ async def account_answer(
 async def one_account_answer(services: Services, team_id: str, account: Account) -> Answer:
     now = services.clock()
 
-    def read() -> tuple[Standing, dict[str, Coverage]]:
-        return standings(services, [account], now)[0], windows_now(services, team_id, now)
+    def read(session: Session) -> tuple[Standing, dict[str, Coverage]]:
+        return standings(session, services, [account], now)[0], windows_now(session, team_id, now)
 
-    standing, windows = await asyncio.to_thread(read)
+    standing, windows = await services.db.run(read)
     return owner_answer(standing, services.today(now), windows)
 
 
 async def person_owner_answer(services: Services, team_id: str, user_id: str) -> Answer:
     now = services.clock()
 
-    def read() -> tuple[list[Standing], list[Coverage], dict[str, Coverage]]:
-        covering = covered_by(services.engine, team_id, user_id, now)
+    def read(session: Session) -> tuple[list[Standing], list[Coverage], dict[str, Coverage]]:
+        covering = covered_by(session, team_id, user_id, now)
         people = (user_id, *(c.user_id for c in covering))
-        accounts = scoped_accounts(
-            services.engine, Scope(team_id, holders=people), limit=PERSON_LIMIT
+        accounts = scoped_accounts(session, Scope(team_id, holders=people), limit=PERSON_LIMIT)
+        return (
+            standings(session, services, accounts, now),
+            covering,
+            windows_now(session, team_id, now),
         )
-        return standings(services, accounts, now), covering, windows_now(services, team_id, now)
 
-    found, covering, windows = await asyncio.to_thread(read)
+    found, covering, windows = await services.db.run(read)
     return person_answer(user_id, found, covering, windows, services.today(now))
 
 
@@ -105,7 +108,7 @@ async def reach_of(services: Services, team_id: str, user_id: str) -> Reach:
     team's for an account manager, their own otherwise."""
     if user_id in services.managers:
         return Reach(Scope(team_id, everyone=True), "every account", True)
-    if await asyncio.to_thread(manages_any, services.engine, team_id, user_id):
+    if await services.db.run(manages_any, team_id, user_id):
         return Reach(Scope(team_id, manager=user_id, holders=(user_id,)), "your team", True)
     return Reach(Scope(team_id, holders=(user_id,)), "your accounts", False)
 
@@ -125,49 +128,53 @@ class Week:
     ratings: list[str]
 
 
-def read_week(services: Services, scope: Scope, now: datetime) -> Week:
-    """Everything the week view and the Monday digest say (sync: run it on a thread)."""
-    engine = services.engine
+def read_week(session: Session, services: Services, scope: Scope, now: datetime) -> Week:
+    """Everything the week view and the Monday digest say (one unit of work: `services.db.run`)."""
     first = services.today(now)
     last = first + timedelta(days=6)
-    windows = windows_now(services, scope.team_id, now)
+    windows = windows_now(session, scope.team_id, now)
     due = [
         f"• {m.due_date:%a %d %b} — {_account_link(a)}: {m.title} — "
         f"{role_holders(a, m.owners, windows)}"
-        for m, a in milestones_between(engine, scope, first, last)
+        for m, a in milestones_between(session, scope, first, last)
     ]
     overdue = [
         f"• {_account_link(a)}: " + late_line(late_milestone(m), a, first, windows)
-        for m, a in overdue_milestones(engine, scope, first, now)
+        for m, a in overdue_milestones(session, scope, first, now)
     ]
     overdue += [
         f"• {_account_link(account)}: handoff packet, "
         f"{(first - services.today(account.closed_at)).days} days after close — "
         f"{covered(account.ae_user_id, windows)}"
-        for account, _packet in pending_packets(engine, scope)
+        for account, _packet in pending_packets(session, scope)
         if packet_late(services, account, now)
     ]
     at_risk = [
         f"• {_account_link(a)} — red since {f.flagged_at:%d %b}: "
         f"{esc((f.risks or '').strip()[:120])} "
         f"· renews {a.renewal_date:%d %b %Y}"
-        for a, f in red_accounts(engine, scope)
+        for a, f in red_accounts(session, scope)
     ]
     ratings = [
         f"• {_account_link(a)}: {r.rating}/5 from <@{r.rated_by}>"
         + (f" — missing: {esc(', '.join(r.missing))}" if r.missing else "")
-        for r, a in ratings_since(engine, scope, now - timedelta(days=7))
+        for r, a in ratings_since(session, scope, now - timedelta(days=7))
     ]
-    changing = _changing_hands(services, scope, first, last, windows)
+    changing = _changing_hands(session, services, scope, first, last, windows)
     return Week(first, last, changing, due, overdue, at_risk, ratings)
 
 
 def _changing_hands(
-    services: Services, scope: Scope, first: date, last: date, windows: dict[str, Coverage]
+    session: Session,
+    services: Services,
+    scope: Scope,
+    first: date,
+    last: date,
+    windows: dict[str, Coverage],
 ) -> list[str]:
     slack = timedelta(days=3)  # month arithmetic; the exact test follows
     candidates = handover_candidates(
-        services.engine,
+        session,
         scope,
         [
             (
@@ -187,7 +194,7 @@ def _changing_hands(
             ),
         ],
     )
-    renewals = renewals_into(services.engine, candidates)
+    renewals = renewals_into(session, candidates)
     lines = []
     for account in sorted(candidates, key=lambda a: a.name.lower()):
         facts = facts_of(services, account, renewals.get(account.id))
@@ -210,7 +217,7 @@ def _start_of(day_: date) -> datetime:
 
 async def week_answer(services: Services, team_id: str, user_id: str) -> Answer:
     reach = await reach_of(services, team_id, user_id)
-    week = await asyncio.to_thread(read_week, services, reach.scope, services.clock())
+    week = await services.db.run(read_week, services, reach.scope, services.clock())
     return week_report(week, f"The week of {week.first:%d %b} — {reach.label}", ratings=False)
 
 
@@ -233,12 +240,16 @@ async def renewals_answer(services: Services, team_id: str, user_id: str, days: 
     last = first + timedelta(days=days)
     now = services.clock()
 
-    def read() -> tuple[list[Standing], int, dict[str, Coverage]]:
-        accounts = renewing_between(services.engine, reach.scope, first, last)
-        total = count_renewing_between(services.engine, reach.scope, first, last)
-        return standings(services, accounts, now), total, windows_now(services, team_id, now)
+    def read(session: Session) -> tuple[list[Standing], int, dict[str, Coverage]]:
+        accounts = renewing_between(session, reach.scope, first, last)
+        total = count_renewing_between(session, reach.scope, first, last)
+        return (
+            standings(session, services, accounts, now),
+            total,
+            windows_now(session, team_id, now),
+        )
 
-    found, total, windows = await asyncio.to_thread(read)
+    found, total, windows = await services.db.run(read)
     lines = []
     for standing in found:
         account = standing.account
@@ -261,10 +272,10 @@ async def pending_answer(services: Services, team_id: str, user_id: str) -> Answ
     today_ = services.today()
     now = services.clock()
 
-    def read() -> tuple[list, dict[str, Coverage]]:
-        return pending_packets(services.engine, reach.scope), windows_now(services, team_id, now)
+    def read(session: Session) -> tuple[list, dict[str, Coverage]]:
+        return pending_packets(session, reach.scope), windows_now(session, team_id, now)
 
-    rows, windows = await asyncio.to_thread(read)
+    rows, windows = await services.db.run(read)
     lines = []
     for account, packet in rows:
         closed = services.today(account.closed_at)

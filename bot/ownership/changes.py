@@ -3,7 +3,6 @@ by a manager or admin. Both are audited and announced."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import time, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -74,10 +73,8 @@ async def cover(services: Services, team_id: str, actor: str, request: Cover | E
         created_by=actor,
         created_at=now,
     )
-    replaced = await asyncio.to_thread(start_coverage, services.engine, window)
-    held = await asyncio.to_thread(
-        count_accounts, services.engine, Scope(team_id, holders=(request.user,))
-    )
+    replaced = await services.db.run(start_coverage, window, immediate=True)
+    held = await services.db.run(count_accounts, Scope(team_id, holders=(request.user,)))
     until = f"{request.until:%a %d %b %Y}"
     accounts = f"{held} account{'s' * (held != 1)}"
     notes = [
@@ -112,8 +109,8 @@ async def cover(services: Services, team_id: str, actor: str, request: Cover | E
 
 
 async def _end_cover(services: Services, team_id: str, actor: str, user_id: str) -> str:
-    ended = await asyncio.to_thread(
-        end_coverage, services.engine, team_id, user_id, services.clock(), actor
+    ended = await services.db.run(
+        end_coverage, team_id, user_id, services.clock(), actor, immediate=True
     )
     if not ended:
         return f"<@{user_id}> has no cover arranged."
@@ -148,9 +145,7 @@ async def assign(
     values: dict[str, object] = {f"{role}_user_id": user_id, "updated_at": services.clock()}
     if email:
         values[f"{role}_email"] = email
-    account = await asyncio.to_thread(
-        update_account, services.engine, team_id, account.id, **values
-    )
+    account = await services.db.run(update_account, team_id, account.id, **values, immediate=True)
     was = f" (was <@{before}>)" if before else ""
     await note_ownership(services, team_id, account.id, "assigned", actor)
     await account_changed(services, account, {f"{role}_user_id": (before, user_id)})

@@ -6,11 +6,12 @@ nor repeat it), and written at the moment it is sent, so it tells the week as it
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from bot.outbox.faults import isolated, waiting
 from bot.ownership.answers import read_week, week_report
@@ -39,9 +40,9 @@ def digest_time(now: datetime, tz: ZoneInfo) -> datetime:
 
 async def plan_digests(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> int:
     """Owe every manager their next Monday digest (once: the key is the manager and day)."""
-    pairs = set(await asyncio.to_thread(account_managers, services.engine))
+    pairs = set(await services.db.run(account_managers))
     if services.managers:
-        teams = await asyncio.to_thread(workspace_ids, services.engine)
+        teams = await services.db.run(workspace_ids)
         pairs |= {(team, m) for team in teams for m in services.managers}
     pairs = {(team, m) for team, m in pairs if team not in skip_teams}
     owed = 0
@@ -69,17 +70,17 @@ async def _owe_digest(services: Services, team_id: str, manager: str, now: datet
         expires_at=due + timedelta(hours=12),
         local_tz=tz.key,
     )
-    owed = await asyncio.to_thread(enqueue, services.engine, message) is not None
+    owed = await services.db.run(enqueue, message) is not None
     services.memo[KIND][(team_id, manager)] = due
     return owed
 
 
-def compose(services: Services, claim: Claim, now: datetime) -> Claim | str:
+def compose(session: Session, services: Services, claim: Claim, now: datetime) -> Claim | str:
     """The digest's words, from the database as it is now (a quiet week: a reason to skip)."""
     manager = claim.channel
     everyone = manager in services.managers
     scope = Scope(claim.team_id, everyone=everyone, manager=None if everyone else manager)
-    week = read_week(services, scope, now)
+    week = read_week(session, services, scope, now)
     if not (week.changing or week.due or week.overdue or week.at_risk or week.ratings):
         return "a quiet week: nothing to report"
     label = "every account" if everyone else "your team"

@@ -3,9 +3,10 @@ renewal records and the coverage windows, so a post-mortem can ask about any pas
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from datetime import date
+
+from sqlmodel import Session
 
 from bot.accounts.facts import facts_of
 from bot.ownership.blocks import day, mention, titled
@@ -28,16 +29,16 @@ class Record:
     windows: list[Coverage]
 
 
-def read_record(services: Services, account: Account) -> Record:
-    engine, team = services.engine, account.team_id
-    events = ownership_events(engine, team, account.id)
+def read_record(session: Session, account: Account) -> Record:
+    team = account.team_id
+    events = ownership_events(session, team, account.id)
     people = {u for e in events for u in (e.ae_user_id, e.csm_user_id, e.am_user_id) if u}
     people |= {u for u in (account.ae_user_id, account.csm_user_id, account.am_user_id) if u}
     return Record(
         account,
         events,
-        account_outcomes(engine, team, account.id),
-        coverage_history(engine, team, people),
+        account_outcomes(session, team, account.id),
+        coverage_history(session, team, people),
     )
 
 
@@ -181,7 +182,7 @@ def on_day_lines(services: Services, record: Record, d: date) -> list[str]:
 async def history_answer(
     services: Services, account: Account, on: date | None
 ) -> tuple[str, list[Block]]:
-    record = await asyncio.to_thread(read_record, services, account)
+    record = await services.db.run(read_record, account)
     current = services.today()
     if on is not None:
         closed = services.today(account.closed_at)

@@ -3,9 +3,10 @@ for managers their team's summary."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from bot.ownership.answers import reach_of
 from bot.ownership.standing import Standing, standings, windows_now
@@ -51,13 +52,14 @@ class Dashboard:
         return frozenset({self.user_id, *(c.user_id for c in self.covering)})
 
 
-def _read(services: Services, user_id: str, team_id: str, now: datetime, reach) -> Dashboard:  # noqa: ANN001
-    engine = services.engine
-    covering = covered_by(engine, team_id, user_id, now)
+def _read(
+    session: Session, services: Services, user_id: str, team_id: str, now: datetime, reach
+) -> Dashboard:  # noqa: ANN001
+    covering = covered_by(session, team_id, user_id, now)
     people = (user_id, *(c.user_id for c in covering))
     scope = Scope(team_id, holders=people)
-    accounts = scoped_accounts(engine, scope, limit=HOME_ACCOUNTS_READ)
-    mine = sorted(standings(services, accounts, now), key=lambda s: s.urgency)
+    accounts = scoped_accounts(session, scope, limit=HOME_ACCOUNTS_READ)
+    mine = sorted(standings(session, services, accounts, now), key=lambda s: s.urgency)
     owed = [
         s
         for s in mine
@@ -68,18 +70,18 @@ def _read(services: Services, user_id: str, team_id: str, now: datetime, reach) 
         first = services.today(now)
         team = TeamSummary(
             reach.label,
-            count_accounts(engine, reach.scope),
-            len(overdue_milestones(engine, reach.scope, first, now, limit=1000)),
-            len(red_accounts(engine, reach.scope, limit=1000)),
-            len(pending_packets(engine, reach.scope, limit=1000)),
-            count_renewing_between(engine, reach.scope, first, first + timedelta(days=90)),
+            count_accounts(session, reach.scope),
+            len(overdue_milestones(session, reach.scope, first, now, limit=1000)),
+            len(red_accounts(session, reach.scope, limit=1000)),
+            len(pending_packets(session, reach.scope, limit=1000)),
+            count_renewing_between(session, reach.scope, first, first + timedelta(days=90)),
         )
     return Dashboard(
         user_id,
         mine,
-        count_accounts(engine, scope),
+        count_accounts(session, scope),
         covering,
-        windows_now(services, team_id, now),
+        windows_now(session, team_id, now),
         owed,
         team,
     )
@@ -87,6 +89,6 @@ def _read(services: Services, user_id: str, team_id: str, now: datetime, reach) 
 
 async def dashboard(services: Services, team_id: str, user_id: str) -> Dashboard:
     reach = await reach_of(services, team_id, user_id)
-    return await asyncio.to_thread(
+    return await services.db.run(
         _read, services, user_id, team_id, services.clock(), reach if reach.manager else None
     )

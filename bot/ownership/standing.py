@@ -1,7 +1,8 @@
 """Where each account stands today: phase and owners, next milestone, what is late.
 
-Built in one batch for a list of accounts (a few queries, whatever the number), on a
-worker thread: every view (`/baton owner`, the App Home, the week, the digest) reads it.
+Built in one batch for a list of accounts (a few queries, whatever the number), in the
+caller's unit of work: every view (`/baton owner`, the App Home, the week, the digest)
+reads it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from sqlmodel import Session
 
 from bot.accounts.facts import facts_of
 from bot.people.cover import follow
@@ -51,12 +54,13 @@ class Standing:
         return (-len(self.overdue), not red, soonest, self.account.name.lower())
 
 
-def standings(services: Services, accounts: list[Account], now: datetime) -> list[Standing]:
-    engine = services.engine
+def standings(
+    session: Session, services: Services, accounts: list[Account], now: datetime
+) -> list[Standing]:
     today = services.today(now)
-    renewals = renewals_into(engine, accounts)
-    milestones = live_milestones(engine, accounts)
-    flags = cycle_flags(engine, accounts)
+    renewals = renewals_into(session, accounts)
+    milestones = live_milestones(session, accounts)
+    flags = cycle_flags(session, accounts)
     found = []
     for account in accounts:
         facts = facts_of(services, account, renewals.get(account.id))
@@ -108,8 +112,8 @@ def _late_other(
     return late
 
 
-def windows_now(services: Services, team_id: str, now: datetime) -> dict[str, Coverage]:
-    return coverages_at(services.engine, team_id, now)
+def windows_now(session: Session, team_id: str, now: datetime) -> dict[str, Coverage]:
+    return coverages_at(session, team_id, now)
 
 
 def stand_in(

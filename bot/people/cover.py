@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from flows.ownership_args import BARE_USER_ID
 from storage.accounts import get_account
@@ -38,8 +38,8 @@ def follow(user_id: str, windows: dict[str, Coverage]) -> list[Coverage]:
     return chain
 
 
-def active_chain(engine: Engine, team_id: str, user_id: str, at: datetime) -> list[Coverage]:
-    windows = coverages_at(engine, team_id, at)  # the team's windows now: a handful
+def active_chain(session: Session, team_id: str, user_id: str, at: datetime) -> list[Coverage]:
+    windows = coverages_at(session, team_id, at)  # the team's windows now: a handful
     return follow(user_id, windows)
 
 
@@ -47,10 +47,10 @@ def coverage_note(window: Coverage) -> str:
     return f"Covering for <@{window.user_id}> (away until {window.until:%a %d %b})"
 
 
-def covered_route(engine: Engine, claim: Claim, now: datetime) -> Claim | None:
+def covered_route(session: Session, claim: Claim, now: datetime) -> Claim | None:
     if claim.kind in NOT_REROUTED or not BARE_USER_ID.match(claim.channel):
         return None
-    chain = active_chain(engine, claim.team_id, claim.channel, now)
+    chain = active_chain(session, claim.team_id, claim.channel, now)
     if not chain:
         return None
     note = coverage_note(chain[0])
@@ -66,10 +66,10 @@ def covered_route(engine: Engine, claim: Claim, now: datetime) -> Claim | None:
     )
 
 
-def acting_for(engine: Engine, team_id: str, user_id: str, at: datetime) -> frozenset[str]:
+def acting_for(session: Session, team_id: str, user_id: str, at: datetime) -> frozenset[str]:
     """`user_id` and everyone whose work they are covering at `at` (directly or down a
     chain): a backup may press the buttons of the nudges it receives."""
-    windows = coverages_at(engine, team_id, at)
+    windows = coverages_at(session, team_id, at)
     return frozenset(
         {user_id}
         | {person for person in windows if follow(person, windows)[-1].backup_user_id == user_id}
@@ -86,18 +86,20 @@ def stand_in_for(
     return next((c for c in candidates if c and c != user_id and c not in gone), None)
 
 
-def deactivated_route(engine: Engine, claim: Claim, managers: frozenset[str]) -> Claim | str | None:
+def deactivated_route(
+    session: Session, claim: Claim, managers: frozenset[str]
+) -> Claim | str | None:
     """At send time: a message owed to a deactivated person goes to their stand-in (the
     cover chain is followed first, see `covered_route`)."""
     if claim.kind in NOT_REROUTED or not BARE_USER_ID.match(claim.channel):
         return None
-    if not deactivated_among(engine, claim.team_id, {claim.channel}):
+    if not deactivated_among(session, claim.team_id, {claim.channel}):
         return None  # the usual case: one indexed look-up
-    account = get_account(engine, claim.team_id, claim.account_id) if claim.account_id else None
+    account = get_account(session, claim.team_id, claim.account_id) if claim.account_id else None
     candidates = {claim.channel} | set(managers)
     if account and account.manager_user_id:
         candidates.add(account.manager_user_id)
-    gone = deactivated_among(engine, claim.team_id, candidates)
+    gone = deactivated_among(session, claim.team_id, candidates)
     stand_in = stand_in_for(managers, account, claim.channel, gone)
     if stand_in is None:
         return "recipient deactivated in Slack, nobody to stand in"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,9 +20,8 @@ async def remember_user(services: Services, team_id: str, user: dict[str, Any]) 
     fit the people table's columns is left out)."""
     profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
     names = (user.get("real_name"), profile.get("real_name"), user.get("name"))
-    await asyncio.to_thread(
+    await services.db.run(
         upsert_person,
-        services.engine,
         team_id,
         user["id"],
         email=_fitting(profile.get("email"), 320),
@@ -51,12 +49,12 @@ def _fitting(value: Any, limit: int) -> str | None:
 
 
 async def person(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> Person:
-    known = await asyncio.to_thread(get_person, services.engine, team_id, user_id)
+    known = await services.db.run(get_person, team_id, user_id)
     if known is not None and services.clock() - known.refreshed_at < MAX_AGE:
         return known
     response = await client.users_info(user=user_id)
     await remember_user(services, team_id, response["user"])
-    fresh = await asyncio.to_thread(get_person, services.engine, team_id, user_id)
+    fresh = await services.db.run(get_person, team_id, user_id)
     assert fresh is not None
     return fresh
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.people.cover import covered_route, deactivated_route
 from bot.people.managers import refresh_managers
@@ -19,14 +19,14 @@ async def _refresh(services: Services, _now: datetime, _paused: Collection[str])
     await refresh_managers(services)
 
 
-def _covered(_services: Services, engine: Engine, claim: Claim, now: datetime) -> Claim | None:
-    return covered_route(engine, claim, now)
+def _covered(_services: Services, session: Session, claim: Claim, now: datetime) -> Claim | None:
+    return covered_route(session, claim, now)
 
 
 def _deactivated(
-    services: Services, engine: Engine, claim: Claim, _now: datetime
+    services: Services, session: Session, claim: Claim, _now: datetime
 ) -> Claim | str | None:
-    return deactivated_route(engine, claim, services.managers)
+    return deactivated_route(session, claim, services.managers)
 
 
 def register(hooks: Hooks) -> None:

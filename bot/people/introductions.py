@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.people.directory import first_name, person, zone_of
@@ -34,5 +32,5 @@ async def introduce(
             text=introduction(esc(first_name(who)), role),
             due_at=due,
         )
-        owed += await asyncio.to_thread(enqueue, services.engine, message)
+        owed += await services.db.run(enqueue, message)
     return owed

@@ -7,7 +7,6 @@ answer (it costs a users.info call).
 
 from __future__ import annotations
 
-import asyncio
 from enum import StrEnum
 
 from bot.people.cover import acting_for
@@ -37,9 +36,7 @@ async def account_roles(
         roles.add(Role.MANAGER)
     covered = {account.user_of(key) for key in keys} - {None, user_id}
     if covered:
-        acting = await asyncio.to_thread(
-            acting_for, services.engine, team_id, user_id, services.clock()
-        )
+        acting = await services.db.run(acting_for, team_id, user_id, services.clock())
         if acting & covered:
             roles.add(Role.BACKUP)
     return roles
@@ -62,15 +59,13 @@ class Creator(StrEnum):
 
 async def creator_kind(services: Services, team_id: str, user_id: str) -> Creator | None:
     """How `user_id` may create accounts, or None if they may not."""
-    engine = services.engine
-    if user_id in services.managers or await asyncio.to_thread(
-        manages_any, engine, team_id, user_id
-    ):
+    db = services.db
+    if user_id in services.managers or await db.run(manages_any, team_id, user_id):
         return Creator.MANAGER
     if services.settings.baton_creators:
         kind = Creator.LISTED if user_id in services.creators else None
     else:
-        known = await asyncio.to_thread(is_known_ae, engine, team_id, user_id)
+        known = await db.run(is_known_ae, team_id, user_id)
         kind = Creator.OWN_DEALS if known else None
     return Creator.MANAGER if await is_admin(services, user_id) else kind
 
@@ -102,8 +97,8 @@ async def may_cover(services: Services, team_id: str, actor: str, person: str) -
     BATON_MANAGERS member, or an admin."""
     if actor == person:
         return True
-    manager = actor in services.managers or await asyncio.to_thread(
-        manages_holder, services.engine, team_id, actor, person
+    manager = actor in services.managers or await services.db.run(
+        manages_holder, team_id, actor, person
     )
     roles = {Role.MANAGER} if manager else set()
     return await allowed(services, Action.COVER_OTHER, actor, roles)

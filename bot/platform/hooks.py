@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from storage.models import Account
 from storage.outbox import Claim
 
 # Whether a claimed message about a live account is moot: the reason, or None to send it.
-Relevance = Callable[[Engine, Claim, Account], str | None]
+Relevance = Callable[[Session, Claim, Account], str | None]
 # A message written when it is sent (a digest): the claim with its text, or why not.
-Compose = Callable[[Any, Claim, datetime], Claim | str]
+Compose = Callable[[Session, Any, Claim, datetime], Claim | str]
 # Somewhere else to send it (a backup, a manager): the new claim, a reason to drop it, or None.
-Route = Callable[[Any, Engine, Claim, datetime], Claim | str | None]
+Route = Callable[[Any, Session, Claim, datetime], Claim | str | None]
 # Why it must wait (a channel shared outside the company), or None.
 Guard = Callable[[Any, Claim, datetime], Awaitable[str | None]]
 # Before an account is planned: the account as it is now, and when to look again (or None).

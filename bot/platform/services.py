@@ -12,19 +12,25 @@ from bot.platform.clock import Clock
 from bot.platform.groups import ManagerGroups
 from bot.platform.hooks import Hooks
 from bot.platform.settings import Settings
+from storage.db import Database
 from storage.models import Account
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    engine: Engine
+    db: Database  # every unit of database work runs through it
     clock: Clock
     client: AsyncWebClient  # for calls other than owed messages (retries rate limits)
     sender: AsyncWebClient  # the outbox's client: no automatic retries (see slack_client)
     groups: ManagerGroups = field(default_factory=ManagerGroups)  # see bot.people.managers
     memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
     hooks: Hooks = field(default_factory=Hooks)  # what the features plug in (bot.runtime.features)
+
+    @property
+    def engine(self) -> Engine:
+        """For what works on the engine itself: migrations, a ping, disposal."""
+        return self.db.engine
 
     @property
     def managers(self) -> frozenset[str]:

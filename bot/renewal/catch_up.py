@@ -8,7 +8,6 @@ escalation moves with it, so nobody is escalated for a nudge they never had time
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ KINDS = ["milestone_nudge", "milestone_escalation"]
 
 async def catch_up_overdue(services: Services, now: datetime) -> int:
     """Settle every overdue message (one query per tick); returns how many were moved."""
-    late = await asyncio.to_thread(overdue, services.engine, KINDS, now - LATE_AFTER)
+    late = await services.db.run(overdue, KINDS, now - LATE_AFTER)
     by_account: dict[tuple[str, int], list[Late]] = defaultdict(list)
     others: list[Late] = []
     for row in late:
@@ -66,8 +65,8 @@ async def _held(services: Services, rows: list[Late], failed: Failed) -> int:
     for row in rows:
         claim = row.claim
         with contextlib.suppress(Exception):
-            held += await asyncio.to_thread(
-                reschedule, services.engine, claim.team_id, claim.id, failed.retry_at,
+            held += await services.db.run(
+                reschedule, claim.team_id, claim.id, failed.retry_at,
                 keep_expiry=True,
             )  # fmt: skip
     return held
@@ -81,9 +80,8 @@ async def _into_business_hours(services: Services, row: Late, now: datetime) -> 
     at = next_business_hour(now, ZoneInfo(row.local_tz), services.settings.holidays)
     if at == now or (row.claim.expires_at is not None and at >= row.claim.expires_at):
         return 0
-    return await asyncio.to_thread(
+    return await services.db.run(
         reschedule,
-        services.engine,
         row.claim.team_id,
         row.claim.id,
         at,
@@ -98,7 +96,7 @@ async def _catch_up_account(
     for row in rows:
         milestone_id, round_ = milestone_round(row.claim.dedupe_key) or (0, 0)
         if milestone_id not in milestones:
-            found = await asyncio.to_thread(get_milestone, services.engine, team_id, milestone_id)
+            found = await services.db.run(get_milestone, team_id, milestone_id)
             if found is not None:
                 milestones[milestone_id] = found
     live = {
@@ -116,7 +114,7 @@ async def _catch_up_account(
     today = services.today(now)
     decision = catch_up([Overdue(m.id, m.due_date, m.renewal_date) for m in competing], today)
     skipped = [live[o.id] for o in decision.skipped]
-    await asyncio.to_thread(skip_open, services.engine, team_id, [m.id for m in skipped])
+    await services.db.run(skip_open, team_id, [m.id for m in skipped])
     skipped_ids = {m.id for m in skipped}
     sending = live.get(decision.send.id) if decision.send else None
     named = sorted((m for m in skipped if m.renewal_date >= today), key=lambda m: m.due_date)
@@ -138,9 +136,7 @@ async def _catch_up_account(
             text, blocks = labelled_late(row.claim.text, row.claim.blocks, label)
             if row.local_tz is not None and (first is None or at < first[0]):
                 first = (at, tz)
-        moved += await asyncio.to_thread(
-            reschedule, services.engine, team_id, row.claim.id, at, text, blocks
-        )
+        moved += await services.db.run(reschedule, team_id, row.claim.id, at, text, blocks)
     if sending is not None and first is not None:
         moved += await _move_escalation(services, team_id, sending, *first)
     return moved
@@ -153,8 +149,8 @@ async def _move_escalation(
     holidays = services.settings.holidays
     moved = 0
     prefix = f"ms-{milestone.id}-r{milestone.round}-escalation-"
-    for row in await asyncio.to_thread(pending_with_prefix, services.engine, team_id, prefix):
+    for row in await services.db.run(pending_with_prefix, team_id, prefix):
         manager_tz = ZoneInfo(row.local_tz) if row.local_tz else services.settings.timezone
         at = next_business_hour(escalation_time(sent_at, tz, holidays), manager_tz, holidays)
-        moved += await asyncio.to_thread(reschedule, services.engine, team_id, row.claim.id, at)
+        moved += await services.db.run(reschedule, team_id, row.claim.id, at)
     return moved

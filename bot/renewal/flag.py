@@ -3,7 +3,6 @@ red flag sets off (the manager told; weekly at-risk reminders through phase 2)."
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from bot.accounts.load import Refusal
@@ -38,9 +37,7 @@ async def open_flag(
     milestone, account = await load_milestone(services, team_id, milestone_id, user_id, done=True)
     if milestone.key != FLAG_STEP:
         raise Refusal("Only the month-5 milestone takes a health flag.")
-    flag = await asyncio.to_thread(
-        cycle_flag, services.engine, team_id, account.id, account.renewal_date
-    )
+    flag = await services.db.run(cycle_flag, team_id, account.id, account.renewal_date)
     await services.client.views_open(
         trigger_id=trigger_id, view=flag_modal(account, milestone.id, flag)
     )
@@ -65,20 +62,18 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
     risks = (submitted(view, "risks") or "").strip() or None
     expansion = (submitted(view, "expansion") or "").strip() or None
     now = services.clock()
-    flag, before = await asyncio.to_thread(
+    flag, before = await services.db.run(
         save_flag,
-        services.engine,
         account,
         user_id,
         now,
         health=health.value,
         risks=risks,
         expansion=expansion,
+        immediate=True,
     )
     outcome = f"Health {health.value}" + (f": {risks}" if risks else "")
-    await asyncio.to_thread(
-        mark_done, services.engine, team_id, milestone.id, user_id, outcome, now
-    )
+    await services.db.run(mark_done, team_id, milestone.id, user_id, outcome, now)
     # One post per submission (a re-flag is posted too: the channel sees the change).
     key = f"flag-{view.get('id') or now.timestamp()}"
     post = about(
@@ -93,9 +88,7 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
     messages = []
     owner = account.user_of(commercial_role(services, account))
     if owner and owner != user_id:
-        steps = await asyncio.to_thread(
-            cycle_milestones, services.engine, team_id, account.id, account.renewal_date
-        )
+        steps = await services.db.run(cycle_milestones, team_id, account.id, account.renewal_date)
         prep = next((m.due_date for m in steps if m.key == "month-6"), None)
         messages.append(
             about(
@@ -124,7 +117,7 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
     await send_now(services, post, *[m for m in messages if m.due_at <= now])
     await owe(services, *[m for m in messages if m.due_at > now])
     # The weekly at-risk reminders (or their end, after a re-flag) are planned from here.
-    await asyncio.to_thread(set_plan_after, services.engine, team_id, account.id, now)
+    await services.db.run(set_plan_after, team_id, account.id, now)
 
 
 async def _their_hour(services: Services, account: Account, user_id: str) -> dict[str, Any]:

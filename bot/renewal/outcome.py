@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -114,9 +113,8 @@ async def record_renewed(
 ) -> Account:
     """Close the cycle as renewed, plan the next one, post the hand-back to the CSM."""
     before = await load_account(services, team_id, renewal.account_id)
-    outcome = await asyncio.to_thread(
+    outcome = await services.db.run(
         record_renewal,
-        services.engine,
         team_id,
         renewal.account_id,
         cycle=renewal.cycle,
@@ -125,6 +123,7 @@ async def record_renewed(
         by=user_id,
         note=renewal.note,
         now=services.clock(),
+        immediate=True,
     )
     if outcome is None:
         raise Refusal(f"The renewal of {esc(before.name)} was already recorded.")
@@ -173,9 +172,8 @@ async def submit_churned(
         await services.client.chat_postMessage(channel=user_id, text=str(refusal))
         return
     note = (submitted(view, "note") or "").strip() or None
-    outcome = await asyncio.to_thread(
+    outcome = await services.db.run(
         record_churn,
-        services.engine,
         team_id,
         account.id,
         reason=submitted(view, "reason", "selected_option")["value"],
@@ -183,6 +181,7 @@ async def submit_churned(
         by=user_id,
         note=note,
         now=services.clock(),
+        immediate=True,
     )
     if outcome is None:
         return  # recorded meanwhile (a double submission)
@@ -202,9 +201,8 @@ async def handback_held(services: Services, team_id: str, value: Any, user_id: s
     account = await load_account(services, team_id, value)
     if not await may_record(services, account, user_id):
         raise Refusal(f"The hand-back of {esc(account.name)} is for its AE, CSM, AM or a manager.")
-    await asyncio.to_thread(
+    await services.db.run(
         mark_handback_held,
-        services.engine,
         team_id,
         account.id,
         account.renewal_date,

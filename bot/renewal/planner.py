@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 from functools import cache
 
@@ -79,9 +78,9 @@ async def plan_renewal(services: Services, account: Account, now: datetime) -> l
                 "outcome": before.outcome if done else None,
             }
         )
-    await asyncio.to_thread(ensure_milestones, services.engine, rows)
-    milestones = await asyncio.to_thread(
-        cycle_milestones, services.engine, account.team_id, account.id, account.renewal_date
+    await services.db.run(ensure_milestones, rows)
+    milestones = await services.db.run(
+        cycle_milestones, account.team_id, account.id, account.renewal_date
     )
     times: list[datetime] = []
     for milestone in milestones:
@@ -91,9 +90,7 @@ async def plan_renewal(services: Services, account: Account, now: datetime) -> l
 
 async def plan_at_risk(services: Services, account: Account, now: datetime) -> list[datetime]:
     """A red month-5 flag: a weekly at-risk reminder to AE and CSM through phase 2."""
-    flag = await asyncio.to_thread(
-        cycle_flag, services.engine, account.team_id, account.id, account.renewal_date
-    )
+    flag = await services.db.run(cycle_flag, account.team_id, account.id, account.renewal_date)
     if flag is None or flag.health != Health.RED:
         return []
     flagged = flag.flagged_at.astimezone(services.settings.timezone).date()
@@ -133,13 +130,11 @@ async def _retire_replaced_cycles(
 ) -> dict[str, Milestone]:
     """When the renewal date moved: skip the old cycle's open steps (their owed nudges go
     moot) and return, by key, the steps that already had their turn (done, or due)."""
-    replaced = await asyncio.to_thread(
-        replaced_cycles, services.engine, account.team_id, account.id, account.renewal_date, today
+    replaced = await services.db.run(
+        replaced_cycles, account.team_id, account.id, account.renewal_date, today
     )
     if replaced:  # a cycle that ended in a renewal is history, not a moved date
-        concluded = await asyncio.to_thread(
-            concluded_cycles, services.engine, account.team_id, account.id
-        )
+        concluded = await services.db.run(concluded_cycles, account.team_id, account.id)
         replaced = [m for m in replaced if m.renewal_date not in concluded]
     had_turn = {
         m.key: m
@@ -147,9 +142,8 @@ async def _retire_replaced_cycles(
         if m.status == MilestoneStatus.DONE
         or (m.status != MilestoneStatus.SKIPPED and m.due_date <= today)
     }
-    await asyncio.to_thread(
+    await services.db.run(
         skip_open,
-        services.engine,
         account.team_id,
         [m.id for m in replaced if m.status != MilestoneStatus.DONE],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Engine
+from sqlmodel import Session
 
 from flows.health import Health
 from storage.milestones import get_milestone
@@ -23,11 +23,11 @@ def milestone_round(dedupe_key: str) -> tuple[int, int] | None:
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 
-def milestone_moot(engine: Engine, claim: Claim, account: Account) -> str | None:
+def milestone_moot(session: Session, claim: Claim, account: Account) -> str | None:
     found = milestone_round(claim.dedupe_key)
     if not found:
         return None
-    milestone = get_milestone(engine, claim.team_id, found[0])
+    milestone = get_milestone(session, claim.team_id, found[0])
     if milestone is None or milestone.status in (MilestoneStatus.DONE, MilestoneStatus.SKIPPED):
         return f"milestone {milestone.status if milestone else 'gone'}"
     if found[1] < milestone.round:
@@ -39,6 +39,6 @@ def milestone_moot(engine: Engine, claim: Claim, account: Account) -> str | None
     return None
 
 
-def at_risk_moot(engine: Engine, claim: Claim, account: Account) -> str | None:
-    flag = cycle_flag(engine, claim.team_id, account.id, account.renewal_date)
+def at_risk_moot(session: Session, claim: Claim, account: Account) -> str | None:
+    flag = cycle_flag(session, claim.team_id, account.id, account.renewal_date)
     return None if flag is not None and flag.health == Health.RED else "no longer flagged red"

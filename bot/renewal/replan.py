@@ -3,7 +3,6 @@ that crosses the tiered model's threshold, or an AM joining or leaving."""
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 from bot.outbox.owe import about, send_now
@@ -20,12 +19,10 @@ from storage.models import Account
 
 async def replan_owners(services: Services, account: Account) -> None:
     owners = {p.milestone.key: list(p.owners) for p in planned_cycle(services, account)}
-    await asyncio.to_thread(
-        reassign, services.engine, account.team_id, account.id, account.renewal_date, owners
+    await services.db.run(
+        reassign, account.team_id, account.id, account.renewal_date, owners, immediate=True
     )
-    await asyncio.to_thread(
-        set_plan_after, services.engine, account.team_id, account.id, services.clock()
-    )
+    await services.db.run(set_plan_after, account.team_id, account.id, services.clock())
 
 
 async def after_arr_change(services: Services, account: Account, old_arr: Decimal) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +30,7 @@ async def load_milestone(
     key = record_id(milestone_id)
     milestone = None
     if key is not None:
-        milestone = await asyncio.to_thread(get_milestone, services.engine, team_id, key)
+        milestone = await services.db.run(get_milestone, team_id, key)
     if milestone is None:
         raise Refusal("That milestone no longer exists.")
     account = await load_account(services, team_id, milestone.account_id)
@@ -71,9 +70,7 @@ async def submit_done(services: Services, team_id: str, user_id: str, view: dict
     except Refusal:
         return  # done meanwhile (a double submission): nothing more to say
     outcome = _outcome(view)
-    if await asyncio.to_thread(
-        mark_done, services.engine, team_id, milestone.id, user_id, outcome, services.clock()
-    ):
+    if await services.db.run(mark_done, team_id, milestone.id, user_id, outcome, services.clock()):
         await send_now(
             services,
             about(
@@ -92,11 +89,11 @@ async def snooze_for(services: Services, team_id: str, value: Any, user_id: str,
     until = next_business_time(
         services.clock() + timedelta(days=int(days)), tz, holidays=services.settings.holidays
     )
-    snoozed = await asyncio.to_thread(snooze, services.engine, team_id, milestone.id, until)
+    snoozed = await services.db.run(snooze, team_id, milestone.id, until, immediate=True)
     if snoozed is None:
         raise Refusal(f"*{milestone.title}* is already done.")
     # Plan the next round of nudges now (the earlier round's are moot from here on).
-    await asyncio.to_thread(set_plan_after, services.engine, team_id, account.id, services.clock())
+    await services.db.run(set_plan_after, team_id, account.id, services.clock())
     return (
         f"Snoozed *{milestone.title}* for {SNOOZE_DAYS[days]}: I'll nudge again "
         f"{until.astimezone(tz):%a %d %b at %H:%M}."
@@ -105,9 +102,7 @@ async def snooze_for(services: Services, team_id: str, value: Any, user_id: str,
 
 async def ask_for_help(services: Services, team_id: str, value: Any, user_id: str) -> None:
     milestone, account = await load_milestone(services, team_id, value, user_id)
-    if not await asyncio.to_thread(
-        request_help, services.engine, team_id, milestone.id, services.clock()
-    ):
+    if not await services.db.run(request_help, team_id, milestone.id, services.clock()):
         raise Refusal("Help is already asked for in the account channel.")
     await send_now(
         services,

@@ -113,7 +113,7 @@ async def _tick(settings, now: datetime | None) -> int:
 
     settings.require("slack_bot_token")
     services = make_services(settings)
-    await asyncio.to_thread(upgrade, services.engine)
+    await services.db.on_engine(upgrade)
     await identify(services)  # a refused token or no Slack at all: one sentence, exit 2
     report = await run_tick(services, now)
     print(

@@ -540,10 +540,12 @@ class Demo:
         """The quiet weeks between scenes, without showing each message. The clock jumps
         straight to the next moment anything is owed or planned (a tick in between would
         find nothing to do), so every message still goes out on time."""
-        start, engine = self.clock(), self.bot.services.engine
+        start, db = self.clock(), self.bot.services.db
         meanwhile = 0
         while self.clock() < until:
-            due = [t for t in (next_due(engine), next_planning(engine)) if t is not None]
+            due = [
+                t for t in (await db.run(next_due), await db.run(next_planning)) if t is not None
+            ]
             step = min([*due, until]) - self.clock()
             self.clock.advance(max(step, timedelta(seconds=1)))
             await run_tick(self.bot.services)

@@ -60,7 +60,7 @@ class MembersOnly(AsyncMiddleware):
         """True for a member, False for an outsider, None when Slack can't say in time."""
         services = self.services
         now = services.clock()
-        known = await asyncio.to_thread(get_person, services.engine, team_id, user_id)
+        known = await services.db.run(get_person, team_id, user_id)
         if known is not None and now - known.refreshed_at < MAX_AGE:
             return not known.outsider
         # Someone new: asked of Slack, remembered in this process only (nothing is written

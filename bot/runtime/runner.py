@@ -23,7 +23,7 @@ from bot.platform.slack_client import make_client, pin_proxy
 from bot.runtime.app import build_app
 from bot.runtime.features import install_hooks
 from bot.runtime.server import make_web_app
-from storage.db import make_engine
+from storage.db import Database, make_engine
 from storage.migrate import upgrade
 from storage.workspaces import remember_workspace, resume_workspace
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
     services = Services(
         settings=settings,
-        engine=make_engine(settings.database_url),
+        db=Database(make_engine(settings.database_url)),
         clock=clock,
         client=make_client(settings.slack_bot_token, settings.slack_api_url),
         sender=make_client(
@@ -52,16 +52,15 @@ async def identify(services: Services) -> None:
         raise ConfigError(
             f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
         ) from None
-    await asyncio.to_thread(
+    await services.db.run(
         remember_workspace,
-        services.engine,
         identity["team_id"],
         identity.get("team") or "",
         identity.get("user_id"),
         services.clock(),
     )
     # Slack accepts the token: whatever a refused one paused flows again.
-    await asyncio.to_thread(resume_workspace, services.engine, identity["team_id"])
+    await services.db.run(resume_workspace, identity["team_id"])
 
 
 class BotServer:
@@ -89,7 +88,7 @@ class BotServer:
         self.url = ""
 
     async def start(self, host: str = "0.0.0.0", port: int | None = None) -> str:
-        await asyncio.to_thread(upgrade, self.services.engine)
+        await self.services.db.on_engine(upgrade)
         await self._identify()
         await refresh_managers(self.services, force=True)
         web_app = make_web_app(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
@@ -125,7 +124,7 @@ def _is_json(content_type: str) -> bool:
 
 def _healthz(services: Services):
     async def handle(request: web.Request) -> web.Response:
-        if await asyncio.to_thread(ping, services.engine):
+        if await services.db.on_engine(ping):
             return web.json_response({"ok": True, "database": "ok"})
         return web.json_response({"ok": False, "database": "unreachable"}, status=503)
 
