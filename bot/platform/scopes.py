@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
