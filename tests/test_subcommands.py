@@ -10,7 +10,7 @@ from bot.platform.commands import Commands
 from bot.platform.kit import esc
 from bot.platform.listening import WORKING
 from bot.runtime.features import install_commands
-from tests.helpers import opened_view, until
+from tests.helpers import opened_view
 
 TABLE = install_commands(Commands())
 NAMES = [sub.name for sub in TABLE]
@@ -36,15 +36,10 @@ async def answer(driver, sandbox, user, text: str) -> str:  # noqa: ANN001
     said = reply.json.get("text", "") if reply.text.strip().startswith("{") else reply.text
     if said and said != WORKING:
         return said
-
-    def later() -> list:
-        return [p for p in sandbox.response_posts[posts:] if p.user == user.id]
-
-    await until(lambda: bool(later() or sandbox.workspace.views_of(user.id)))
-    if later():
-        return str(later()[0].body.get("text") or "")
-    (view,) = sandbox.workspace.views_of(user.id)
-    return f"modal: {view.view['title']['text']}"
+    later = [p for p in sandbox.response_posts[posts:] if p.user == user.id]
+    if later:
+        return str(later[0].body.get("text") or "")
+    return f"modal: {opened_view(sandbox.workspace, user.id).view['title']['text']}"
 
 
 def test_the_table_keeps_todays_help_order_and_says_who_may() -> None:
@@ -70,9 +65,9 @@ async def test_every_entry_is_in_the_help(sim_driver, sandbox, sim_bot, people) 
     assert "I don't know" not in shown
 
     await sim_driver.open_home(people.manager)
-    await until(lambda: people.manager.id in sandbox.workspace.home_views)
+    assert people.manager.id in sandbox.workspace.home_views
     await sim_driver.click(people.manager, "baton_help_open", block_id="home_actions", home=True)
-    modal = json.dumps((await opened_view(sandbox.workspace, people.manager.id)).view)
+    modal = json.dumps(opened_view(sandbox.workspace, people.manager.id).view)
     for sub in TABLE:
         assert json.dumps(f"`/baton {esc(sub.usage)}`")[1:-1] in modal, sub.name
 
