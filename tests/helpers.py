@@ -165,7 +165,7 @@ async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
 async def ask(driver, user, text: str, channel=None) -> str:  # noqa: ANN001
     """A `/baton` command's answer as the person finally sees it: the ack's text or, when
     the ack only said "Working on it…" (or nothing), what followed through response_url."""
-    from bot.listeners.commands import WORKING
+    from bot.platform.listening import WORKING
 
     posts = len(driver.sandbox.response_posts)
     reply = await driver.command(user, text, channel)

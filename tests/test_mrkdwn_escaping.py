@@ -21,7 +21,9 @@ import pytest
 from bot.ownership.home import Dashboard, TeamSummary
 from bot.ownership.standing import Late, Standing
 from bot.platform import kit
+from bot.platform.commands import Commands, Subcommand
 from bot.renewal.blocks import late_label, nudge_blocks
+from bot.runtime.features import install_commands
 from flows.ownership import Facts, ownership
 from flows.packet import FIELDS, Kind, Part
 from flows.retention import RetentionModel
@@ -195,8 +197,14 @@ class Hostile:
         )
 
 
+async def _never(call: object) -> None:
+    raise AssertionError("help only renders the table")
+
+
 def calls(h: Hostile) -> dict[str, list[Call]]:
     a, c, m, f = h.account, h.checkin, h.milestone, h.flag
+    every_subcommand = install_commands(Commands())
+    hostile_subcommand = Subcommand("owner", HOSTILE, "Who owns it.", "/baton owner", "", _never, 1)
     nudge = (  # labelled_late rewrites a real nudge
         "Day-30 close is due.",
         nudge_blocks(a, m, "Confirm the renewal.", "A signed renewal.", ["am"]),
@@ -232,8 +240,11 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
         "handoff.customer_welcome_text": [Call((a,))],
         "handoff.customer_kickoff_text": [Call((a,))],
         "handoff.new_account_modal": [Call(("At or above 75,000 the AE keeps it.",), None)],
-        "help.help_text": [Call((), None)],
-        "help.help_blocks": [Call((), None)],
+        "help.help_text": [Call((every_subcommand,), None)],
+        "help.help_blocks": [Call((every_subcommand,), None), Call((every_subcommand, "Hi"), None)],
+        "help.usage_line": [Call((hostile_subcommand,))],
+        "help.did_you_mean": [Call((HOSTILE, hostile_subcommand))],
+        "help.unknown_preface": [Call((HOSTILE,), HOSTILE[:40])],
         "home.home_view": [Call((HOSTILE,)), Call((HOSTILE, h.board, 0, TODAY))],
         "checkins.checkin_prompt_blocks": [Call((a, 2))],
         "checkins.checkin_modal": [Call((a, HOSTILE, {"summary": HOSTILE}, TODAY, 3))],

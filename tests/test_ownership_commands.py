@@ -246,9 +246,16 @@ async def test_week_renewals_and_pending(sim_driver, sim_bot, clock, sandbox, pe
     assert "0 waiting" in await ask(sim_driver, stranger, "pending")
 
 
-async def test_unknown_subcommands_answer_with_help(sim_driver, sim_bot, people) -> None:
+async def test_unknown_subcommands_answer_with_the_closest_or_help(
+    sim_driver, sim_bot, people
+) -> None:
     answer = await sim_driver.command(people.ae, "ownr acme")
-    assert "I don't know `ownr`" in json.dumps(answer.json["blocks"])
+    assert answer.json["text"] == (
+        "I don't know `ownr`. Did you mean `/baton owner`?\n"
+        "`/baton owner &lt;account | CRM id | #channel | @person&gt;`"
+    )
+    answer = await sim_driver.command(people.ae, "frobnicate acme")
+    assert "I don't know `frobnicate`" in json.dumps(answer.json["blocks"])
     assert "/baton owner" in answer.json["text"] and "/baton cover" in answer.json["text"]
 
 

@@ -16,8 +16,8 @@ from decimal import Decimal
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.listeners.commands import split_subcommand
 from bot.platform.kit import clip, esc, slash_text, unesc
+from bot.platform.slash import split_subcommand
 from bot.sandbox.driver import as_slack_sends
 from flows import checkins, packet
 from flows.health import flag_problems

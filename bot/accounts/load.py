@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.platform.kit import unesc
+from bot.platform.refusal import Refusal as Refusal
 from bot.platform.services import Services
 from flows.bounds import record_id
 from storage.accounts import get_account
 from storage.models import Account
-
-
-class Refusal(Exception):
-    """Something the person asked for that Baton won't do; the message (mrkdwn) says why."""
-
-    def plain(self) -> str:
-        """The sentence for a plain-text place, such as a modal's inline error."""
-        return unesc(str(self))
 
 
 async def load_account(services: Services, team_id: str, account_id: Any) -> Account:

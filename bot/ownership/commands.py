@@ -1,5 +1,6 @@
 """`/baton owner | week | renewals | pending | cover | assign | history`: read the words,
-call the ownership code, and hand back what to answer (text and blocks)."""
+call the ownership code, and hand back what to answer (text and blocks). Each is answered
+in time (`answered`): inside the ack when quick, else through respond()."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from bot.accounts.load import Refusal
 from bot.accounts.lookup import find_accounts, which_account
 from bot.ownership import answers, changes
 from bot.ownership.history import history_answer
-from bot.platform.kit import Block, esc
+from bot.platform.commands import Answer, Subcommand
+from bot.platform.kit import esc
+from bot.platform.listening import answered
 from bot.platform.services import Services
 from flows.ownership_args import (
     mentioned_user,
@@ -16,17 +19,6 @@ from flows.ownership_args import (
     parse_days,
     parse_history,
 )
-
-Answer = tuple[str, list[Block]]
-OWNERSHIP_COMMANDS = ("owner", "week", "renewals", "pending", "cover", "assign", "history")
-
-
-async def answer(services: Services, name: str, text: str, command: dict) -> Answer:
-    """The answer to one ownership subcommand; refusals come back as their sentence."""
-    try:
-        return await _HANDLERS[name](services, text, command)
-    except Refusal as refusal:
-        return str(refusal), []
 
 
 async def _owner(services: Services, text: str, command: dict) -> Answer:
@@ -90,12 +82,71 @@ async def _history(services: Services, text: str, command: dict) -> Answer:
     return await history_answer(services, account, request.on)
 
 
-_HANDLERS = {
-    "owner": _owner,
-    "week": _week,
-    "renewals": _renewals,
-    "pending": _pending,
-    "cover": _cover,
-    "assign": _assign,
-    "history": _history,
-}
+SUBCOMMANDS = (
+    Subcommand(
+        "owner",
+        "owner <account | CRM id | #channel | @person>",
+        "Who owns an account this week: phase, owners and why, next milestone, anything "
+        "overdue, coverage. With a person: the accounts they own this week and in what role.",
+        "/baton owner acme",
+        "anyone in the workspace",
+        answered(_owner),
+        rank=10,
+    ),
+    Subcommand(
+        "week",
+        "week",
+        "This week for your team: accounts changing hands, milestones due, overdue items, "
+        "at-risk accounts.",
+        "/baton week",
+        "anyone (managers see their team, others their own accounts)",
+        answered(_week),
+        rank=20,
+    ),
+    Subcommand(
+        "renewals",
+        "renewals [days]",
+        "Renewals coming up in the next 90 days (or as many as you say), with their owners.",
+        "/baton renewals 30",
+        "anyone (managers see their team, others their own accounts)",
+        answered(_renewals),
+        rank=30,
+    ),
+    Subcommand(
+        "pending",
+        "pending",
+        "Handoff packets not complete yet, and what is missing.",
+        "/baton pending",
+        "anyone (managers see their team, others their own accounts)",
+        answered(_pending),
+        rank=40,
+    ),
+    Subcommand(
+        "cover",
+        "cover @person with @backup until <date>",
+        "While someone is away, their ownership answers and nudges go to the backup, marked "
+        "as coverage. `cover @person off` ends it early.",
+        "/baton cover @chen with @sam until 2027-01-15",
+        "the person themselves, a manager of their accounts and workspace admins",
+        answered(_cover),
+        rank=50,
+    ),
+    Subcommand(
+        "assign",
+        "assign <account> ae|csm|am @person",
+        "Reassign a role on an account (managers and workspace admins only; audited).",
+        "/baton assign acme csm @sam",
+        "managers and workspace admins",
+        answered(_assign),
+        rank=60,
+    ),
+    Subcommand(
+        "history",
+        "history <account> [on <date>]",
+        "Who owned the account when, with coverage and model changes; or on one day.",
+        "/baton history acme on 2027-03-03",
+        "anyone in the workspace",
+        answered(_history),
+        rank=80,
+    ),
+)

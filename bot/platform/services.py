@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
 from bot.platform.clock import Clock
+from bot.platform.commands import Commands
 from bot.platform.groups import ManagerGroups
 from bot.platform.hooks import Hooks
 from bot.platform.settings import Settings
@@ -26,6 +27,7 @@ class Services:
     groups: ManagerGroups = field(default_factory=ManagerGroups)  # see bot.people.managers
     memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
     hooks: Hooks = field(default_factory=Hooks)  # what the features plug in (bot.runtime.features)
+    commands: Commands = field(default_factory=Commands)  # `/baton` subcommands, likewise
 
     @property
     def engine(self) -> Engine:

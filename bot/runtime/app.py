@@ -8,9 +8,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
-from bot import listeners
+from bot.platform.listening import WithServices
 from bot.platform.services import Services
 from bot.platform.slack_client import bolt_env_masked
+from bot.runtime.features import register_listeners
 from bot.runtime.guard import PayloadGuard
 from bot.runtime.members_only import MembersOnly
 from storage.db import is_outage, outage_reason
@@ -37,8 +38,9 @@ def build_app(services: Services, *, process_before_response: bool = False) -> A
             logger=logging.getLogger("baton.bolt"),
             before_authorize=PayloadGuard(),
         )
+    app.use(WithServices(services))
     app.use(MembersOnly(services))
-    listeners.register(app, services)
+    register_listeners(app, services)
 
     @app.error
     async def on_error(

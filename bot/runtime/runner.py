@@ -21,7 +21,7 @@ from bot.platform.services import Services
 from bot.platform.settings import ConfigError, Settings
 from bot.platform.slack_client import make_client, pin_proxy
 from bot.runtime.app import build_app
-from bot.runtime.features import install_hooks
+from bot.runtime.features import install_commands, install_hooks
 from bot.runtime.server import make_web_app
 from storage.db import Database, make_engine
 from storage.migrate import upgrade
@@ -41,6 +41,7 @@ def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
         ),
     )
     install_hooks(services.hooks)
+    install_commands(services.commands)
     return services
 
 
