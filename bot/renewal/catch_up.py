@@ -38,7 +38,7 @@ async def catch_up_overdue(services: Services, now: datetime) -> int:
     for row in late:
         if row.claim.kind not in MILESTONE_KINDS:
             others.append(row)
-        elif row.claim.account_id is not None and _round_of(row) is not None:
+        elif row.claim.account_id is not None and _of_a_round(row):
             by_account[(row.claim.team_id, row.claim.account_id)].append(row)
     moved = 0
     for (team_id, account_id), rows in by_account.items():
@@ -56,12 +56,9 @@ async def catch_up_overdue(services: Services, now: datetime) -> int:
     return moved
 
 
-def _round_of(row: Late) -> tuple[int, int] | None:
-    """(milestone id, round) of a milestone's late nudge or escalation, from its columns."""
-    claim = row.claim
-    if claim.milestone_id is None or claim.round is None:
-        return None
-    return claim.milestone_id, claim.round
+def _of_a_round(row: Late) -> bool:
+    """Whether its columns say which milestone and round of nudges it belongs to."""
+    return row.claim.milestone_id is not None and row.claim.round is not None
 
 
 async def _held(services: Services, rows: list[Late], failed: Failed) -> int:
@@ -102,8 +99,8 @@ async def _catch_up_account(
 ) -> int:
     milestones: dict[int, Milestone] = {}
     for row in rows:
-        milestone_id, _round = _round_of(row) or (0, 0)
-        if milestone_id not in milestones:
+        milestone_id = row.claim.milestone_id
+        if milestone_id is not None and milestone_id not in milestones:
             found = await services.db.run(get_milestone, team_id, milestone_id)
             if found is not None:
                 milestones[milestone_id] = found
@@ -126,9 +123,8 @@ async def _catch_up_account(
     moved = 0
     first: tuple[datetime, ZoneInfo] | None = None
     for row in rows:
-        milestone_id, round_ = _round_of(row) or (0, 0)
-        milestone = live.get(milestone_id)
-        if milestone is None or round_ != milestone.round or milestone_id in skipped_ids:
+        milestone = live.get(row.claim.milestone_id)
+        if milestone is None or row.claim.round != milestone.round or milestone.id in skipped_ids:
             continue  # moot: delivery cancels it
         if milestone is sending and row.claim.kind == MessageKind.MILESTONE_ESCALATION:
             continue  # moved below, from when the late nudge actually goes out
