@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Index,
     Numeric,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from storage.kinds import MessageKind, SubjectType
 from storage.types import UTCDateTime, utcnow
 
 
@@ -82,13 +84,25 @@ class OutboxMessage(SQLModel, table=True):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        # Catch-up moves a late round's escalation with its nudge: found by these columns.
+        Index("ix_outbox_milestone", "team_id", "milestone_id", "round"),
+        CheckConstraint(
+            f"subject_type IN ({', '.join(repr(str(t)) for t in SubjectType)})",
+            name="ck_outbox_subject_type",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
-    dedupe_key: str = Field(max_length=255)
-    kind: str = Field(default="message", max_length=32)
+    dedupe_key: str = Field(max_length=255)  # the idempotency key: never parsed
+    kind: str = Field(default=MessageKind.MESSAGE, max_length=32)  # a MessageKind
     account_id: int | None = Field(default=None, index=True)
+    # What the message is about (storage.kinds.Subject); milestone messages add the
+    # milestone and the round of nudges they belong to.
+    subject_type: str | None = Field(default=None, max_length=16)  # a SubjectType
+    subject_id: str | None = Field(default=None, max_length=64)
+    milestone_id: int | None = Field(default=None)
+    round: int | None = Field(default=None)
     channel: str = Field(max_length=32)
     text: str = Field(sa_column=Column(Text, nullable=False))
     blocks: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))

@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from storage.db import changed, insert_for, require_write_lock
+from storage.kinds import MessageKind
 from storage.models import OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
@@ -31,10 +32,15 @@ class OwedMessage:
     due_at: datetime
     blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
-    kind: str = "message"
+    kind: MessageKind = MessageKind.MESSAGE
     account_id: int | None = None
     expires_at: datetime | None = None  # not worth sending after this (e.g. a day's reminder)
     local_tz: str | None = None  # owed at a local hour of this zone (see `rezone`)
+    # What it is about (see storage.kinds.Subject).
+    subject_type: str | None = None
+    subject_id: str | None = None
+    milestone_id: int | None = None
+    round: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,16 @@ class Claim:
     blocks: list[dict[str, Any]] | None
     thread_ts: str | None
     due_at: datetime
-    kind: str = "message"
+    # The stored kind: a MessageKind, or one this version does not know (a newer replica's).
+    kind: str = MessageKind.MESSAGE
     account_id: int | None = None
     expires_at: datetime | None = None
     dedupe_key: str = ""
     claimed_at: datetime | None = None  # the claim under which Slack may have it
+    subject_type: str | None = None
+    subject_id: str | None = None
+    milestone_id: int | None = None
+    round: int | None = None
 
 
 _CLAIM_COLUMNS = (
@@ -67,6 +78,10 @@ _CLAIM_COLUMNS = (
     OutboxMessage.account_id,
     OutboxMessage.expires_at,
     OutboxMessage.claimed_at,
+    OutboxMessage.subject_type,
+    OutboxMessage.subject_id,
+    OutboxMessage.milestone_id,
+    OutboxMessage.round,
 )
 
 
@@ -83,6 +98,10 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
         "blocks": message.blocks,
         "thread_ts": message.thread_ts,
         "due_at": message.due_at,
+        "subject_type": message.subject_type,
+        "subject_id": message.subject_id,
+        "milestone_id": message.milestone_id,
+        "round": message.round,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "created_at": utcnow(),
@@ -266,10 +285,13 @@ def count_by_status(session: Session, team_id: str) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def cancel(session: Session, team_id: str, account_id: int, kinds: list[str]) -> int:
+def cancel(session: Session, team_id: str, account_id: int, kinds: Collection[MessageKind]) -> int:
     """Stop owing these kinds of message about an account; returns how many were cancelled."""
     return _cancel_pending(
-        session, team_id, OutboxMessage.account_id == account_id, OutboxMessage.kind.in_(kinds)
+        session,
+        team_id,
+        OutboxMessage.account_id == account_id,
+        OutboxMessage.kind.in_(list(kinds)),
     )
 
 
@@ -331,10 +353,12 @@ def rezone(session: Session, team_id: str, user_id: str, tz_name: str) -> int:
     return moved
 
 
-def overdue(session: Session, kinds: list[str], before: datetime, limit: int = 500) -> list[Late]:
+def overdue(
+    session: Session, kinds: Collection[MessageKind], before: datetime, limit: int = 500
+) -> list[Late]:
     """Pending messages that should have gone out before `before`: those of these kinds,
     and any owed at someone's local hour."""
-    condition = or_(OutboxMessage.kind.in_(kinds), OutboxMessage.local_tz.is_not(None))
+    condition = or_(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.local_tz.is_not(None))
     rows = session.execute(
         select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
         .where(
@@ -366,13 +390,17 @@ def _late(rows: Any) -> list[Late]:
     ]
 
 
-def pending_with_prefix(session: Session, team_id: str, prefix: str) -> list[Late]:
-    """Pending messages whose dedupe key starts with `prefix` (no LIKE wildcards in it)."""
+def pending_of_round(
+    session: Session, team_id: str, kind: MessageKind, milestone_id: int, round_: int
+) -> list[Late]:
+    """Pending messages of this kind about one round of a milestone's nudges."""
     rows = session.execute(
         select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date).where(
             OutboxMessage.team_id == team_id,
+            OutboxMessage.milestone_id == milestone_id,
+            OutboxMessage.round == round_,
+            OutboxMessage.kind == kind,
             OutboxMessage.status == OutboxStatus.PENDING,
-            func.substr(OutboxMessage.dedupe_key, 1, len(prefix)) == prefix,
         )
     ).all()
     return _late(rows)

@@ -277,6 +277,15 @@ def stale_stamp() -> int:
 
 
 # --- the renewal cycle's messages and buttons -------------------------------------
+def upgraded_from_0009(engine) -> None:  # noqa: ANN001
+    """The outbox as a Baton before revision 0010 left it (what a message is about only in
+    its dedupe key), then upgraded: each row carries what the backfill read from its key."""
+    from storage.migrate import downgrade, upgrade
+
+    downgrade(engine, "0009")
+    upgrade(engine)
+
+
 async def leap(bot, clock, to: datetime) -> None:  # noqa: ANN001
     """Baton was not running: the clock jumps, then one tick sees the world."""
     clock.advance(to - clock())

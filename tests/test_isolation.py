@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.admin.status import status_answer
 from bot.outbox.tick import run_tick
 from storage import outbox
 from storage.accounts import account_by_crm, update_account
 from storage.db import session_scope
-from storage.models import Fault, OutboxMessage, OutboxStatus
+from storage.kinds import MessageKind, SubjectType
+from storage.models import Fault, Milestone, OutboxMessage, OutboxStatus
 from storage.workspaces import get_workspace
 from tests.helpers import closed_won, deal
 
@@ -108,7 +109,7 @@ async def test_a_message_that_cannot_be_prepared_waits_and_the_rest_go(
     db = sim_bot.services.db
     account_id = (await closed_won(sim_driver, deal())).json["account_id"]
 
-    def owed(key: str, kind: str = "message") -> outbox.OwedMessage:
+    def owed(key: str, kind: MessageKind = MessageKind.MESSAGE, **about) -> outbox.OwedMessage:
         return outbox.OwedMessage(
             team_id=team,
             dedupe_key=key,
@@ -117,10 +118,36 @@ async def test_a_message_that_cannot_be_prepared_waits_and_the_rest_go(
             due_at=clock(),
             kind=kind,
             account_id=account_id,
+            **about,
         )
 
-    # A milestone id no database integer can hold: looking the milestone up raises.
-    bad_id = db.run_sync(outbox.enqueue, owed(f"ms-{10**30}-r0-nudge", "milestone_nudge"))
+    # A milestone whose stored owners are not a list (JSON null): judging whether its
+    # nudge is moot raises, every time it is tried.
+    account = db.run_sync(account_by_crm, team, deal()["crm_id"])
+    with session_scope(engine) as session:
+        milestone = Milestone(
+            team_id=team,
+            account_id=account_id,
+            renewal_date=account.renewal_date,
+            key="not-in-the-playbook",
+            title="Broken",
+            due_date=clock().date() + timedelta(days=60),  # not nudged by the planner yet
+            created_at=clock(),
+        )
+        session.add(milestone)
+        session.flush()
+        session.execute(
+            text("UPDATE milestones SET owners = 'null' WHERE id = :id"), {"id": milestone.id}
+        )
+    bad = owed(
+        f"ms-{milestone.id}-r0-nudge",
+        MessageKind.MILESTONE_NUDGE,
+        subject_type=SubjectType.MILESTONE,
+        subject_id=str(milestone.id),
+        milestone_id=milestone.id,
+        round=0,
+    )
+    bad_id = db.run_sync(outbox.enqueue, bad)
     db.run_sync(outbox.enqueue, owed("fine"))
     report = await run_tick(sim_bot.services)
     assert [m.text for m in sandbox.workspace.dm_channel(people.csm.id).messages] == ["about fine"]

@@ -22,6 +22,7 @@ from tests.helpers import (
     opened_view,
     press,
     run_until,
+    upgraded_from_0009,
 )
 
 # Signed Monday 4 Jan 2027, renewing Tuesday 4 Jan 2028: month 5 is Friday 4 Jun 2027.
@@ -255,6 +256,28 @@ async def test_after_downtime_only_the_newest_overdue_milestone_goes_out_late(
     await run_until(sim_bot, clock, datetime(2027, 12, 1, 0, tzinfo=UTC), timedelta(hours=1))
     (told,) = containing(dm(sandbox, people.manager), "Nobody has acknowledged *Signature push*")
     assert told.at == datetime(2027, 11, 30, 17, tzinfo=UTC)  # Fri, Mon pass: Tue 09:00 LA
+
+
+async def test_a_nudge_owed_before_the_upgrade_is_still_caught_up_after_downtime(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await open_account(sim_driver, sim_bot, clock)
+    # Monday 8 Nov: the steps up to day 75 go out (late), day 45 (Fri 19 Nov) is owed.
+    await leap(sim_bot, clock, datetime(2027, 11, 8, 12, tzinfo=UTC))
+    await run_until(sim_bot, clock, datetime(2027, 11, 9, 0, tzinfo=UTC))
+    ae_dm = dm(sandbox, people.ae)
+    assert containing(ae_dm, "Signature push") == []
+    upgraded_from_0009(sim_bot.services.engine)
+    # Down from 9 Nov to Thursday 25 Nov, 02:00 New York: the owed day-45 nudge is late.
+    await leap(sim_bot, clock, datetime(2027, 11, 25, 7, tzinfo=UTC))
+    assert containing(ae_dm, "Signature push") == []  # nothing at 02:00 local
+    await run_until(sim_bot, clock, datetime(2027, 12, 1, 0, tzinfo=UTC), timedelta(hours=1))
+    (late,) = containing(ae_dm, "Signature push")
+    assert late.at == datetime(2027, 11, 25, 14, tzinfo=UTC)  # 09:00 NY, labelled late
+    assert "Late:" in late.text and "due on Fri 19 Nov 2027" in json.dumps(late.blocks)
+    # Its escalation was found by its round and moved with it.
+    (told,) = containing(dm(sandbox, people.manager), "Nobody has acknowledged *Signature push*")
+    assert told.at == datetime(2027, 11, 30, 17, tzinfo=UTC)
 
 
 async def test_after_downtime_past_the_renewal_date_nothing_is_sent(

@@ -3,8 +3,21 @@
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
+from storage.db import session_scope
+from storage.kinds import MessageKind
 from storage.milestones import cycle_milestones
-from tests.helpers import closed_won, deal, nudges, opened_view, press, run_until
+from storage.models import OutboxMessage
+from tests.helpers import (
+    closed_won,
+    deal,
+    nudges,
+    opened_view,
+    press,
+    run_until,
+    upgraded_from_0009,
+)
 
 # Renewal on Monday 10 May 2027: day 120 is Sunday 10 Jan → Friday 8 Jan; month 5 and
 # month 6 of this cycle were already past when the deal arrived (Monday 4 Jan).
@@ -67,6 +80,39 @@ async def test_snooze_moves_the_nudge_and_settles_the_old_round(
     told = [m for m in manager_dm if "Nobody has acknowledged *Business review*" in m.text]
     # Only the second round can escalate: Tue 12 → Wed, Thu → Fri 15 Jan, 09:00 Los Angeles.
     assert [m.at for m in told] == [datetime(2027, 1, 15, 17, tzinfo=UTC)]
+
+
+def subjects(engine) -> dict[str, tuple]:  # noqa: ANN001
+    with session_scope(engine) as session:
+        rows = session.scalars(select(OutboxMessage)).all()
+        return {
+            r.dedupe_key: (r.kind, r.status, r.subject_type, r.subject_id, r.milestone_id, r.round)
+            for r in rows
+        }
+
+
+async def test_an_old_round_owed_before_the_upgrade_still_goes_moot(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    await start(sim_driver, sim_bot, clock, sandbox)
+    engine = sim_bot.services.engine
+    written = subjects(engine)
+    owed_escalations = [
+        about
+        for about in written.values()
+        if about[:2] == (MessageKind.MILESTONE_ESCALATION, "pending") and about[5] == 0
+    ]
+    assert owed_escalations  # round 0's, owed for Wednesday
+    upgraded_from_0009(engine)
+    # The backfill reads from the keys exactly what Baton writes into the columns.
+    assert subjects(engine) == written
+    csm_dm = sandbox.workspace.dm_channel(people.csm.id)
+    (nudge,) = nudges(csm_dm, "Business review")
+    await press(sim_driver, people.csm, nudge, csm_dm, "baton_milestone_snooze_3")
+    await run_until(sim_bot, clock, datetime(2027, 1, 20, 0, tzinfo=UTC))
+    manager_dm = sandbox.workspace.dm_channel(people.manager.id).messages
+    told = [m for m in manager_dm if "Nobody has acknowledged *Business review*" in m.text]
+    assert [m.at for m in told] == [datetime(2027, 1, 15, 17, tzinfo=UTC)]  # round 1's only
 
 
 async def test_done_records_the_outcome_and_stops_everything(

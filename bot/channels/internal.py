@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from storage.accounts import account_in_channel, get_account, set_channel_exposure
+from storage.kinds import MessageKind, SubjectType
 from storage.models import Account
 from storage.outbox import Claim, OwedMessage, enqueue, release_held
 
@@ -31,7 +32,7 @@ SHARED = "shared_outside_the_company"  # why its messages are held (the outbox's
 UNCHECKED = "channel_not_checked"  # Slack would not say (rate limited, down): held, looked at
 GONE = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 # Messages meant for the customer (they go to the customer channel, never the internal one).
-CUSTOMER_KINDS = frozenset({"customer"})
+CUSTOMER_KINDS = frozenset({MessageKind.CUSTOMER})
 
 
 def exposed(channel: dict[str, Any]) -> bool:
@@ -111,6 +112,8 @@ async def mark_exposed(services: Services, account: Account, now: datetime, how:
             text=text,
             due_at=now,
             account_id=account.id,
+            subject_type=SubjectType.ACCOUNT,
+            subject_id=str(account.id),
         )
         await services.db.run(enqueue, notice)
     return account

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.checkins.planner import plan_checkins
 from bot.checkins.relevance import prompt_moot
 from bot.platform.hooks import Hooks
+from storage.kinds import MessageKind
 
 
 def register(hooks: Hooks) -> None:
     hooks.planners.append(plan_checkins)
-    hooks.on_kinds(("checkin_prompt",), prompt_moot)
+    hooks.on_kinds((MessageKind.CHECKIN_PROMPT,), prompt_moot)

@@ -15,6 +15,7 @@ from bot.people.escalation import zone
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from flows.checkins import PROMPT_WEEKS, primary_time, prompt_time
+from storage.kinds import MessageKind
 from storage.models import Account
 from storage.packets import get_packet
 
@@ -46,7 +47,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             f"Week {week} check-in for {esc(account.name)}",
             blocks=checkin_prompt_blocks(account, week),
             due_at=due,
-            kind="checkin_prompt",
+            kind=MessageKind.CHECKIN_PROMPT,
             expires_at=due + timedelta(days=6),
             tz=tz,
         )
@@ -65,7 +66,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
                 account.ext_channel_id,
                 customer_intro_text(account, first_name),
                 due_at=day30,
-                kind="customer",
+                kind=MessageKind.CUSTOMER,
                 expires_at=day30 + STALE_AFTER,
             )
         )
@@ -78,7 +79,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             f"Day 30 for {esc(account.name)}: the CSM is now the primary owner.",
             blocks=primary_blocks(account, first_name),
             due_at=day30,
-            kind="day30",
+            kind=MessageKind.DAY30,
             expires_at=day30 + STALE_AFTER,
         ),
         about(
@@ -89,7 +90,7 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             f"Rate the handoff packet for {esc(account.name)}.",
             blocks=rating_request_blocks(account),
             due_at=day30,
-            kind="rating_request",
+            kind=MessageKind.RATING_REQUEST,
             expires_at=day30 + STALE_AFTER,
             tz=tz,
         ),

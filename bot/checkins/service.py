@@ -41,6 +41,7 @@ from storage.checkins import (
     save_rating,
     set_posted,
 )
+from storage.kinds import MessageKind, Subject
 from storage.models import Account, Checkin
 from storage.outbox import OwedMessage, cancel_keys, sent_message
 from storage.packets import get_packet
@@ -196,6 +197,7 @@ async def announce(
                 f"checkin-cc-{checkin.id}",
                 account.ae_user_id,
                 cc_text(account, checkin, link),
+                subject=Subject.checkin(checkin.id),
             )
         )
     if checkin.mismatch and checkin.clarified_at is None and account.ae_user_id:
@@ -207,6 +209,7 @@ async def announce(
                 account.ae_user_id,
                 "Please clarify an expectation mismatch.",
                 blocks=clarify_blocks(account, checkin, link),
+                subject=Subject.checkin(checkin.id),
             )
         )
     await send_now(services, *messages)
@@ -228,6 +231,7 @@ async def _post(services: Services, account: Account, checkin: Checkin) -> None:
             account.channel_id or "",
             f"Check-in #{checkin.number} for {esc(account.name)}",
             blocks=checkin_blocks(account, checkin),
+            subject=Subject.checkin(checkin.id),
         ),
     )
 
@@ -282,7 +286,8 @@ async def _owe_mismatch_escalation(services: Services, account: Account, checkin
         f"mismatch-escalation-{checkin.id}",
         mismatch_escalation_text(account, checkin),
         after,
-        "mismatch_escalation",
+        MessageKind.MISMATCH_ESCALATION,
+        Subject.checkin(checkin.id),
     )
 
 
@@ -370,6 +375,7 @@ async def submit_clarify(
             posted[0] if posted else account.channel_id or "",
             f"{who(user_id)} clarifies: {esc(text)}",
             thread_ts=posted[1] if posted else None,
+            subject=Subject.checkin(checkin.id),
         ),
     )
 

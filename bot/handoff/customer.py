@@ -15,6 +15,7 @@ from bot.outbox.owe import about, send_now
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from flows.channel_names import CUSTOMER_PREFIX
+from storage.kinds import MessageKind
 from storage.models import Account
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ async def open_customer_channel(services: Services, account: Account) -> Account
             "customer-welcome",
             account.ext_channel_id,
             customer_welcome_text(account),
-            kind="customer",
+            kind=MessageKind.CUSTOMER,
         ),
     )
     await _invite_champion(services, account)

@@ -4,7 +4,7 @@ people not found in Slack, the gate's and the kickoff's reminders, and when they
 from __future__ import annotations
 
 from bot.handoff.planner import finish_setup, look_for_people, plan_gate, plan_kickoff
-from bot.handoff.relevance import GATE_KINDS, gate_moot, kickoff_moot
+from bot.handoff.relevance import GATE_KINDS, KICKOFF_KINDS, gate_moot, kickoff_moot
 from bot.platform.hooks import Hooks
 
 
@@ -13,4 +13,4 @@ def register(hooks: Hooks) -> None:
     hooks.prepare.append(look_for_people)
     hooks.planners += [plan_gate, plan_kickoff]
     hooks.on_kinds(GATE_KINDS, gate_moot)
-    hooks.on_kinds(("kickoff_reminder",), kickoff_moot)
+    hooks.on_kinds(KICKOFF_KINDS, kickoff_moot)

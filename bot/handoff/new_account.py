@@ -17,6 +17,7 @@ from bot.platform.services import Services
 from flows.intake import ClosedWon, parse_closed_won
 from flows.permissions import Action
 from storage.accounts import account_by_crm
+from storage.kinds import SubjectType
 from storage.outbox import OwedMessage
 
 PEOPLE = {"ae": "ae_email", "csm": "csm_email", "am": "am_email", "manager": "manager_email"}
@@ -189,5 +190,7 @@ async def create_new_account(
             text=text,
             due_at=services.clock(),
             account_id=account.id,
+            subject_type=SubjectType.ACCOUNT,
+            subject_id=str(account.id),
         ),
     )

@@ -25,12 +25,13 @@ from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
 from flows.permissions import Action
 from flows.retention import RetentionModel, suggested_model
 from storage.accounts import claim_once
+from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import cancel, sent_message
 from storage.packets import SavedPart, get_draft, get_packet, save_draft, save_part
 
-GATE_KINDS = ["gate_reminder", "gate_escalation"]
-KICKOFF_KINDS = ["kickoff_reminder"]
+GATE_KINDS = [MessageKind.GATE_REMINDER, MessageKind.GATE_ESCALATION]
+KICKOFF_KINDS = [MessageKind.KICKOFF_REMINDER]
 SUMMARY_KEY = "packet-summary"
 KICKOFF_KEY = "kickoff-prompt"
 
@@ -236,7 +237,12 @@ async def _announce_completion(
         text = customer_kickoff_text(account)
         messages.append(
             about(
-                services, account, "customer-kickoff", account.ext_channel_id, text, kind="customer"
+                services,
+                account,
+                "customer-kickoff",
+                account.ext_channel_id,
+                text,
+                kind=MessageKind.CUSTOMER,
             )
         )
     await send_now(services, *messages)
@@ -315,7 +321,7 @@ async def kickoff_held(services: Services, team_id: str, account_id: Any, user_i
     ):
         raise Refusal("The kickoff is already logged.")
     # The kickoff also re-anchors the weekly check-in prompts (planned from the close so far).
-    await services.db.run(cancel, team_id, account.id, [*KICKOFF_KINDS, "checkin_prompt"])
+    await services.db.run(cancel, team_id, account.id, [*KICKOFF_KINDS, MessageKind.CHECKIN_PROMPT])
     await send_now(
         services,
         about(

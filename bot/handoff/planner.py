@@ -16,6 +16,7 @@ from bot.platform.services import Services
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
 from flows.handoff import KICKOFF_DEADLINE_DAY
 from storage.accounts import unprovisioned
+from storage.kinds import MessageKind
 from storage.models import Account, AccountStatus
 
 PEOPLE_RECHECK = timedelta(hours=1)
@@ -69,7 +70,7 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
                 f"Reminder: the handoff packet for {esc(account.name)} is still missing.",
                 blocks=reminder_blocks(account, day),
                 due_at=due,
-                kind="gate_reminder",
+                kind=MessageKind.GATE_REMINDER,
                 expires_at=due + REMINDER_LIFETIME,
                 tz=tz,
             )
@@ -81,7 +82,7 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
         "gate-escalation",
         escalation_text(account),
         escalation_time(account.closed_at, tz, services.settings.holidays),
-        "gate_escalation",
+        MessageKind.GATE_ESCALATION,
     )
     return [m.due_at for m in messages] + escalation
 
@@ -103,7 +104,7 @@ async def plan_kickoff(services: Services, account: Account, now: datetime) -> l
                     user_id,
                     kickoff_reminder_text(account),
                     due_at=kickoff_deadline(account.closed_at, tz, services.settings.holidays),
-                    kind="kickoff_reminder",
+                    kind=MessageKind.KICKOFF_REMINDER,
                     tz=tz,
                     expires_at=kickoff_deadline(account.closed_at, tz, services.settings.holidays)
                     + STALE_AFTER,

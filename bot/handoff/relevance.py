@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import Claim
 
-GATE_KINDS = ("gate_reminder", "gate_escalation")
+GATE_KINDS = (MessageKind.GATE_REMINDER, MessageKind.GATE_ESCALATION)
+KICKOFF_KINDS = (MessageKind.KICKOFF_REMINDER,)
 
 
 def gate_moot(_session: Session, _claim: Claim, account: Account) -> str | None:

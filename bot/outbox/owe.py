@@ -17,6 +17,7 @@ from bot.outbox.deliver import DeliveryReport, deliver_due
 from bot.outbox.relevance import moot_reason
 from bot.outbox.routing import outbound_guard, outbound_route
 from bot.platform.services import Services
+from storage.kinds import MessageKind, Subject, SubjectType
 from storage.models import Account
 from storage.outbox import OwedMessage, enqueue
 
@@ -34,16 +35,19 @@ def about(
     text: str,
     *,
     due_at: datetime | None = None,
-    kind: str = "message",
+    kind: MessageKind = MessageKind.MESSAGE,
     blocks: list[dict] | None = None,
     thread_ts: str | None = None,
     expires_at: datetime | None = None,
     tz: ZoneInfo | None = None,
+    subject: Subject | None = None,
 ) -> OwedMessage:
     """A message about an account, owed once per `key` (the account id is appended).
 
-    `tz`: the zone whose local hour `due_at` was chosen in, so that a person's zone change
-    can move it (`storage.outbox.rezone`)."""
+    `subject`: what in the account it is about (a check-in, a round of a milestone's
+    nudges), when not the account itself. `tz`: the zone whose local hour `due_at` was
+    chosen in, so that a person's zone change can move it (`storage.outbox.rezone`)."""
+    subject = subject or Subject(SubjectType.ACCOUNT, str(account.id))
     return OwedMessage(
         team_id=account.team_id,
         dedupe_key=f"{key}:{account.id}",
@@ -56,6 +60,10 @@ def about(
         account_id=account.id,
         expires_at=expires_at,
         local_tz=tz.key if tz is not None else None,
+        subject_type=subject.type,
+        subject_id=subject.id,
+        milestone_id=subject.milestone_id,
+        round=subject.round,
     )
 
 

@@ -12,13 +12,14 @@ from sqlmodel import Session
 
 from bot.platform.hooks import Hooks
 from storage.accounts import get_account
+from storage.kinds import MessageKind
 from storage.models import AccountStatus
 from storage.outbox import Claim
 
 
 def moot_reason(hooks: Hooks) -> Callable[[Session, Claim], str | None]:
     def relevance(session: Session, claim: Claim) -> str | None:
-        if claim.account_id is None or claim.kind == "message":
+        if claim.account_id is None or claim.kind == MessageKind.MESSAGE:
             return None
         account = get_account(session, claim.team_id, claim.account_id)
         if account is None:

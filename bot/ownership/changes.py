@@ -21,6 +21,7 @@ from flows.ownership import ROLE_NAMES
 from flows.ownership_args import Cover, EndCover
 from flows.permissions import Action
 from storage.accounts import update_account
+from storage.kinds import MessageKind, SubjectType
 from storage.models import Account, Coverage
 from storage.outbox import OwedMessage
 from storage.ownership import end_coverage, start_coverage
@@ -40,14 +41,19 @@ async def _active_person(services: Services, team_id: str, user_id: str) -> dict
     return user
 
 
-def _personal(services: Services, team_id: str, key: str, to: str, text: str) -> OwedMessage:
+def _personal(
+    services: Services, team_id: str, key: str, to: str, text: str, covered: str
+) -> OwedMessage:
+    """A message about the cover of `covered`, to them or their backup."""
     return OwedMessage(
         team_id=team_id,
         dedupe_key=key,
         channel=to,
         text=text,
         due_at=services.clock(),
-        kind="coverage",
+        kind=MessageKind.COVERAGE,
+        subject_type=SubjectType.PERSON,
+        subject_id=covered,
     )
 
 
@@ -86,6 +92,7 @@ async def cover(services: Services, team_id: str, actor: str, request: Cover | E
             f":busts_in_silhouette: You are covering for <@{request.user}> until the end of "
             f"{until}: their {accounts} and every nudge for them come to you, marked as "
             "coverage. `/baton owner @you` lists them.",
+            request.user,
         )
     ]
     if actor != request.user:
@@ -97,6 +104,7 @@ async def cover(services: Services, team_id: str, actor: str, request: Cover | E
                 request.user,
                 f"<@{actor}> arranged cover while you are away: <@{request.backup}> takes "
                 f"your {accounts} and nudges until the end of {until}.",
+                request.user,
             )
         )
     await send_now(services, *notes)
@@ -124,6 +132,7 @@ async def _end_cover(services: Services, team_id: str, actor: str, user_id: str)
                 f"cover-{w.id}-ended",
                 w.backup_user_id,
                 f"Cover for <@{user_id}> has ended: their nudges go to them again.",
+                user_id,
             )
             for w in ended
         ),

@@ -20,11 +20,12 @@ from bot.platform.kit import clip
 from bot.platform.services import Services
 from flows.calendar import local_instant
 from storage.faults import FaultKey
+from storage.kinds import MessageKind, SubjectType
 from storage.outbox import Claim, OwedMessage, enqueue
 from storage.portfolio import Scope, account_managers
 from storage.workspaces import workspace_ids
 
-KIND = "manager_digest"
+KIND = MessageKind.MANAGER_DIGEST
 DIGEST_TIME = time(8, 0)
 MONDAY = 0
 
@@ -69,6 +70,8 @@ async def _owe_digest(services: Services, team_id: str, manager: str, now: datet
         kind=KIND,
         expires_at=due + timedelta(hours=12),
         local_tz=tz.key,
+        subject_type=SubjectType.PERSON,
+        subject_id=manager,
     )
     owed = await services.db.run(enqueue, message) is not None
     services.memo[KIND][(team_id, manager)] = due

@@ -13,13 +13,14 @@ from sqlmodel import Session
 
 from flows.ownership_args import BARE_USER_ID
 from storage.accounts import get_account
+from storage.kinds import MessageKind
 from storage.models import Account, Coverage
 from storage.outbox import Claim
 from storage.ownership import coverages_at
 from storage.people import deactivated_among
 
 # Told to the person away themselves: never rerouted.
-NOT_REROUTED = frozenset({"coverage"})
+NOT_REROUTED = frozenset({MessageKind.COVERAGE})
 MAX_HOPS = 5  # a backup who is away too hands on to their own backup, this far at most
 
 

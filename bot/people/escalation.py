@@ -9,6 +9,7 @@ from bot.outbox.owe import STALE_AFTER, about, owe
 from bot.people.directory import zone_for
 from bot.platform.services import Services
 from flows.calendar import next_business_time
+from storage.kinds import MessageKind, Subject
 from storage.models import Account
 
 
@@ -17,7 +18,13 @@ async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
 
 
 async def escalate(
-    services: Services, account: Account, key: str, text: str, after: datetime, kind: str
+    services: Services,
+    account: Account,
+    key: str,
+    text: str,
+    after: datetime,
+    kind: MessageKind,
+    subject: Subject | None = None,
 ) -> list[datetime]:
     """Owe each manager `text` on their first business morning at or after `after`."""
     messages = []
@@ -33,6 +40,7 @@ async def escalate(
                 text,
                 due_at=at,
                 kind=kind,
+                subject=subject,
                 tz=tz,
                 expires_at=at + STALE_AFTER,
             )

@@ -10,6 +10,7 @@ from bot.platform.services import Services
 from flows.calendar import next_business_time
 from flows.introductions import introduction
 from flows.roles import Role
+from storage.kinds import SubjectType
 from storage.outbox import OwedMessage, enqueue
 
 
@@ -31,6 +32,8 @@ async def introduce(
             channel=user_id,
             text=introduction(esc(first_name(who)), role),
             due_at=due,
+            subject_type=SubjectType.PERSON,
+            subject_id=user_id,
         )
         owed += await services.db.run(enqueue, message)
     return owed

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
+from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import Claim
 
@@ -40,8 +41,9 @@ Phase = Literal["before_reconcile", "before_planning", "after_planning"]
 
 @dataclass
 class Hooks:
-    relevance: dict[str, Relevance] = field(default_factory=dict)
-    compose: dict[str, Compose] = field(default_factory=dict)
+    # A table per kind: each feature registers the rules of its own kinds.
+    relevance: dict[MessageKind, Relevance] = field(default_factory=dict)
+    compose: dict[MessageKind, Compose] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     prepare: list[Prepare] = field(default_factory=list)
@@ -49,7 +51,7 @@ class Hooks:
     stages: dict[str, list[tuple[str, Stage]]] = field(default_factory=dict)
     account_changed: list[AccountChanged] = field(default_factory=list)
 
-    def on_kinds(self, kinds: Collection[str], relevance: Relevance) -> None:
+    def on_kinds(self, kinds: Collection[MessageKind], relevance: Relevance) -> None:
         for kind in kinds:
             if kind in self.relevance:
                 raise ValueError(f"two features claim the message kind {kind!r}")

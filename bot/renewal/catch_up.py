@@ -16,29 +16,29 @@ from zoneinfo import ZoneInfo
 from bot.outbox.faults import Failed, account_step, isolated, waiting
 from bot.platform.services import Services
 from bot.renewal.blocks import labelled_late, late_label
-from bot.renewal.relevance import milestone_round
+from bot.renewal.relevance import MILESTONE_KINDS
 from flows.calendar import next_business_hour
 from flows.gate import escalation_time
 from flows.renewal import Overdue, catch_up
 from storage.faults import FaultKey
+from storage.kinds import MessageKind
 from storage.milestones import get_milestone, skip_open
 from storage.models import Milestone, MilestoneStatus
-from storage.outbox import Late, overdue, pending_with_prefix, reschedule
+from storage.outbox import Late, overdue, pending_of_round, reschedule
 
 # Ticks run every few seconds; a nudge this far behind its time was missed, not just due.
 LATE_AFTER = timedelta(minutes=30)
-KINDS = ["milestone_nudge", "milestone_escalation"]
 
 
 async def catch_up_overdue(services: Services, now: datetime) -> int:
     """Settle every overdue message (one query per tick); returns how many were moved."""
-    late = await services.db.run(overdue, KINDS, now - LATE_AFTER)
+    late = await services.db.run(overdue, MILESTONE_KINDS, now - LATE_AFTER)
     by_account: dict[tuple[str, int], list[Late]] = defaultdict(list)
     others: list[Late] = []
     for row in late:
-        if row.claim.kind not in KINDS:
+        if row.claim.kind not in MILESTONE_KINDS:
             others.append(row)
-        elif row.claim.account_id is not None and milestone_round(row.claim.dedupe_key):
+        elif row.claim.account_id is not None and _of_a_round(row):
             by_account[(row.claim.team_id, row.claim.account_id)].append(row)
     moved = 0
     for (team_id, account_id), rows in by_account.items():
@@ -54,6 +54,11 @@ async def catch_up_overdue(services: Services, now: datetime) -> int:
         done = await isolated(services, key, _into_business_hours(services, row, now), now)
         moved += await _held(services, [row], done) if isinstance(done, Failed) else done
     return moved
+
+
+def _of_a_round(row: Late) -> bool:
+    """Whether its columns say which milestone and round of nudges it belongs to."""
+    return row.claim.milestone_id is not None and row.claim.round is not None
 
 
 async def _held(services: Services, rows: list[Late], failed: Failed) -> int:
@@ -94,8 +99,8 @@ async def _catch_up_account(
 ) -> int:
     milestones: dict[int, Milestone] = {}
     for row in rows:
-        milestone_id, round_ = milestone_round(row.claim.dedupe_key) or (0, 0)
-        if milestone_id not in milestones:
+        milestone_id = row.claim.milestone_id
+        if milestone_id is not None and milestone_id not in milestones:
             found = await services.db.run(get_milestone, team_id, milestone_id)
             if found is not None:
                 milestones[milestone_id] = found
@@ -104,11 +109,7 @@ async def _catch_up_account(
         for m in milestones.values()
         if m.status in (MilestoneStatus.OPEN, MilestoneStatus.SNOOZED)
     }
-    nudged = {
-        milestone_round(r.claim.dedupe_key)[0]  # type: ignore[index]
-        for r in rows
-        if r.claim.kind == "milestone_nudge"
-    }
+    nudged = {r.claim.milestone_id for r in rows if r.claim.kind == MessageKind.MILESTONE_NUDGE}
     # Only milestones whose nudges are late compete; a late escalation alone just moves.
     competing = [live[i] for i in nudged if i in live]
     today = services.today(now)
@@ -122,11 +123,10 @@ async def _catch_up_account(
     moved = 0
     first: tuple[datetime, ZoneInfo] | None = None
     for row in rows:
-        milestone_id, round_ = milestone_round(row.claim.dedupe_key) or (0, 0)
-        milestone = live.get(milestone_id)
-        if milestone is None or round_ != milestone.round or milestone_id in skipped_ids:
+        milestone = live.get(row.claim.milestone_id)
+        if milestone is None or row.claim.round != milestone.round or milestone.id in skipped_ids:
             continue  # moot: delivery cancels it
-        if milestone is sending and row.claim.kind == "milestone_escalation":
+        if milestone is sending and row.claim.kind == MessageKind.MILESTONE_ESCALATION:
             continue  # moved below, from when the late nudge actually goes out
         tz = ZoneInfo(row.local_tz) if row.local_tz else services.settings.timezone
         at = next_business_hour(now, tz, holidays)
@@ -148,8 +148,14 @@ async def _move_escalation(
     """Two business days from when the owners actually get the late nudge."""
     holidays = services.settings.holidays
     moved = 0
-    prefix = f"ms-{milestone.id}-r{milestone.round}-escalation-"
-    for row in await services.db.run(pending_with_prefix, team_id, prefix):
+    escalations = await services.db.run(
+        pending_of_round,
+        team_id,
+        MessageKind.MILESTONE_ESCALATION,
+        milestone.id,
+        milestone.round,
+    )
+    for row in escalations:
         manager_tz = ZoneInfo(row.local_tz) if row.local_tz else services.settings.timezone
         at = next_business_hour(escalation_time(sent_at, tz, holidays), manager_tz, holidays)
         moved += await services.db.run(reschedule, team_id, row.claim.id, at)

@@ -11,7 +11,7 @@ from bot.platform.hooks import Hooks
 from bot.platform.services import Services
 from bot.renewal.catch_up import catch_up_overdue
 from bot.renewal.planner import plan_renewal
-from bot.renewal.relevance import MILESTONE_KINDS, at_risk_moot, milestone_moot
+from bot.renewal.relevance import AT_RISK_KINDS, MILESTONE_KINDS, at_risk_moot, milestone_moot
 from bot.renewal.replan import after_arr_change, replan_owners
 from storage.models import Account
 
@@ -35,6 +35,6 @@ async def _account_changed(
 def register(hooks: Hooks) -> None:
     hooks.planners.append(plan_renewal)
     hooks.on_kinds(MILESTONE_KINDS, milestone_moot)
-    hooks.on_kinds(("at_risk_reminder",), at_risk_moot)
+    hooks.on_kinds(AT_RISK_KINDS, at_risk_moot)
     hooks.stage("after_planning", "catching up", _catch_up)
     hooks.account_changed.append(_account_changed)

@@ -17,6 +17,7 @@ from flows.health import Health, at_risk_days
 from flows.playbook import Milestone as Step
 from flows.playbook import load_playbook
 from flows.renewal import PlannedMilestone, phase_two_end, plan_cycle
+from storage.kinds import MessageKind, Subject
 from storage.milestones import (
     cycle_milestones,
     ensure_milestones,
@@ -110,7 +111,7 @@ async def plan_at_risk(services: Services, account: Account, now: datetime) -> l
                     user_id,
                     at_risk_text(account, flag),
                     due_at=due,
-                    kind="at_risk_reminder",
+                    kind=MessageKind.AT_RISK_REMINDER,
                     expires_at=due + timedelta(hours=8),
                     tz=tz,
                 )
@@ -165,6 +166,7 @@ async def _plan_milestone(
     recipients = [(role, account.user_of(role)) for role in milestone.owners if role != "ops"]
     messages: list[OwedMessage] = []
     round_ = f"ms-{milestone.id}-r{milestone.round}"
+    subject = Subject.milestone(milestone.id, milestone.round)
     step = playbook().get(milestone.key)
     blocks = nudge_blocks(
         account,
@@ -191,7 +193,8 @@ async def _plan_milestone(
                 f"{milestone.title} for {esc(account.name)} is due.",
                 blocks=blocks,
                 due_at=due,
-                kind="milestone_nudge",
+                kind=MessageKind.MILESTONE_NUDGE,
+                subject=subject,
                 tz=tz,
             )
         )
@@ -208,7 +211,8 @@ async def _plan_milestone(
                 f"Renewal milestone: {milestone.title}",
                 blocks=channel_note(account, milestone),
                 due_at=first,
-                kind="milestone_nudge",
+                kind=MessageKind.MILESTONE_NUDGE,
+                subject=subject,
             )
         )
     await owe(services, *messages)
@@ -221,6 +225,7 @@ async def _plan_milestone(
         f"{round_}-escalation",
         escalation_text(account, milestone),
         ack_by,
-        "milestone_escalation",
+        MessageKind.MILESTONE_ESCALATION,
+        subject,
     )
     return [m.due_at for m in messages] + escalated

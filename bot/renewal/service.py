@@ -16,6 +16,7 @@ from flows.bounds import record_id, too_long
 from flows.calendar import next_business_time
 from flows.permissions import Action
 from storage.accounts import set_plan_after
+from storage.kinds import Subject
 from storage.milestones import get_milestone, mark_done, request_help, snooze
 from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
 
@@ -79,6 +80,7 @@ async def submit_done(services: Services, team_id: str, user_id: str, view: dict
                 f"ms-{milestone.id}-done",
                 account.channel_id or user_id,
                 done_text(account, milestone, user_id, outcome),
+                subject=Subject.milestone(milestone.id),
             ),
         )
 
@@ -112,5 +114,6 @@ async def ask_for_help(services: Services, team_id: str, value: Any, user_id: st
             f"ms-{milestone.id}-help",
             account.channel_id or user_id,
             help_text(account, milestone, user_id, services.managers_of(account)),
+            subject=Subject.milestone(milestone.id),
         ),
     )
