@@ -10,6 +10,7 @@ from bot.people.directory import zone_for
 from bot.platform.services import Services
 from flows.calendar import next_business_time
 from storage.models import Account
+from storage.outbox import OwedMessage
 
 
 async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
@@ -20,9 +21,31 @@ async def escalate(
     services: Services, account: Account, key: str, text: str, after: datetime, kind: str
 ) -> list[datetime]:
     """Owe each manager `text` on their first business morning at or after `after`."""
+    messages = escalation_messages(
+        services, account, key, text, after, kind, await manager_zones(services, account)
+    )
+    await owe(services, *messages)
+    return [m.due_at for m in messages]
+
+
+async def manager_zones(services: Services, account: Account) -> dict[str, ZoneInfo]:
+    """Each of the account's managers' time zone: what `escalation_messages` needs, looked
+    up before the unit that owes them (it may ask Slack)."""
+    return {m: await zone(services, account, m) for m in services.managers_of(account)}
+
+
+def escalation_messages(
+    services: Services,
+    account: Account,
+    key: str,
+    text: str,
+    after: datetime,
+    kind: str,
+    zones: dict[str, ZoneInfo],
+) -> list[OwedMessage]:
+    """`escalate`'s messages, to owe in the caller's unit (`zones`: `manager_zones`)."""
     messages = []
-    for manager in services.managers_of(account):
-        tz = await zone(services, account, manager)
+    for manager, tz in zones.items():
         at = next_business_time(after, tz, holidays=services.settings.holidays)
         messages.append(
             about(
@@ -37,8 +60,7 @@ async def escalate(
                 expires_at=at + STALE_AFTER,
             )
         )
-    await owe(services, *messages)
-    return [m.due_at for m in messages]
+    return messages
 
 
 def escalation_keys(services: Services, account: Account, key: str) -> list[str]:
