@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.accounts.facts import note_ownership
 from bot.accounts.load import Refusal, load_account
@@ -17,7 +19,7 @@ from bot.handoff.blocks import (
     read_values,
     summary_blocks,
 )
-from bot.outbox.owe import about, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all, send_now
 from bot.people.permissions import may_act
 from bot.platform.kit import esc, metadata, who
 from bot.platform.services import Services
@@ -26,7 +28,7 @@ from flows.permissions import Action
 from flows.retention import RetentionModel, suggested_model
 from storage.accounts import claim_once
 from storage.models import Account
-from storage.outbox import cancel, sent_message
+from storage.outbox import OwedMessage, cancel, sent_message
 from storage.packets import SavedPart, get_draft, get_packet, save_draft, save_part
 
 GATE_KINDS = ["gate_reminder", "gate_escalation"]
@@ -296,35 +298,50 @@ async def _reply_in_summary_thread(
 
 
 async def kickoff_held(services: Services, team_id: str, account_id: Any, user_id: str) -> None:
+    await deliver_now(services, await record_kickoff(services, team_id, account_id, user_id))
+
+
+async def record_kickoff(
+    services: Services, team_id: str, account_id: Any, user_id: str
+) -> list[int]:
+    """Log the kickoff, cancel its reminders and owe the channel's note, in one unit: the
+    ids owed, to deliver once the click is acknowledged."""
     account = await load_account(services, team_id, account_id)
     if not await may_act(services, Action.LOG_KICKOFF, account, user_id, ("ae", "csm")):
         raise Refusal(
             f"Only the AE, the CSM (or whoever covers for them) or a manager can log the "
             f"kickoff for {esc(account.name)}."
         )
-    now = services.clock()
-    if not await services.db.run(
-        claim_once,
+    note = about(
+        services,
+        account,
+        "kickoff-held",
+        account.channel_id or "",
+        f"Kickoff held for *{esc(account.name)}* (logged by {who(user_id)}). "
+        "The CSM leads from here; "
+        f"the AE stays in the loop for the first four weekly check-ins.",
+    )
+    owed = await services.db.run(
+        _kickoff, team_id, account.id, user_id, services.clock(), note, immediate=True
+    )
+    if owed is None:
+        raise Refusal("The kickoff is already logged.")
+    return owed
+
+
+def _kickoff(
+    session: Session, team_id: str, account_id: int, user_id: str, now: datetime, note: OwedMessage
+) -> list[int] | None:
+    if not claim_once(
+        session,
         team_id,
-        account.id,
+        account_id,
         "kickoff_held_at",
         now,
         kickoff_held_by=user_id,
         plan_after=now,  # the weekly check-ins now count from the kickoff
-        immediate=True,
     ):
-        raise Refusal("The kickoff is already logged.")
+        return None
     # The kickoff also re-anchors the weekly check-in prompts (planned from the close so far).
-    await services.db.run(cancel, team_id, account.id, [*KICKOFF_KINDS, "checkin_prompt"])
-    await send_now(
-        services,
-        about(
-            services,
-            account,
-            "kickoff-held",
-            account.channel_id or "",
-            f"Kickoff held for *{esc(account.name)}* (logged by {who(user_id)}). "
-            "The CSM leads from here; "
-            f"the AE stays in the loop for the first four weekly check-ins.",
-        ),
-    )
+    cancel(session, team_id, account_id, [*KICKOFF_KINDS, "checkin_prompt"])
+    return enqueue_all(session, [note])

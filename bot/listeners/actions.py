@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -12,6 +13,7 @@ from bot.checkins import service as checkin_flow
 from bot.checkins.blocks import CHECKIN_EDIT, CHECKIN_OPEN, CLARIFY_OPEN, RATE_OPEN
 from bot.handoff import packet as packet_flow
 from bot.handoff.blocks import ACKNOWLEDGE, KICKOFF_HELD, OPEN_MARKETING, OPEN_PACKET, QUESTIONS
+from bot.outbox.owe import deliver_now
 from bot.ownership.home_blocks import HELP_ACTION
 from bot.platform.help import help_blocks
 from bot.platform.kit import modal
@@ -29,6 +31,9 @@ from bot.renewal.blocks import (
     SNOOZE_DAYS,
 )
 from flows.packet import Part
+
+# Slack wants the ack within 3 s: work before it gets this long (see commit_then_ack).
+ACK_BUDGET_S = 1.5
 
 
 async def explain(
@@ -48,6 +53,23 @@ async def tell(respond: AsyncRespond, client: AsyncWebClient, user: str, text: s
         await client.chat_postMessage(channel=user, text=text)
     else:
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def commit_then_ack(
+    ack: AsyncAck, respond: AsyncRespond, services: Services, user: str, work: Awaitable[list[int]]
+) -> None:
+    """A click whose unit (domain change and what it owes) commits before the ack, so a
+    crash after the ack loses nothing; then what it owes is delivered. Work that needs Slack
+    first (who may) and is slow gets ACK_BUDGET_S, then the ack goes out regardless."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task}, timeout=ACK_BUDGET_S)
+    await ack()
+    try:
+        owed = await task
+    except Refusal as refusal:
+        await tell(respond, services.client, user, str(refusal))
+        return
+    await deliver_now(services, owed)
 
 
 def _ids(body: dict) -> tuple[str, str, str | None]:
@@ -77,6 +99,13 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
             team, user, value = _ids(body)
             await explain(respond, flow(services, team, value, user), services.client, user)
+
+        return handler
+
+    def commits(flow: Callable[[Services, str, str | None, str], Awaitable[list[int]]]):  # noqa: ANN202
+        async def handler(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+            team, user, value = _ids(body)
+            await commit_then_ack(ack, respond, services, user, flow(services, team, value, user))
 
         return handler
 
@@ -117,4 +146,4 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(OPEN_MARKETING)(opens(Part.MARKETING))
     app.action(ACKNOWLEDGE)(does(packet_flow.acknowledge))
     app.action(QUESTIONS)(does(packet_flow.ask_questions))
-    app.action(KICKOFF_HELD)(does(packet_flow.kickoff_held))
+    app.action(KICKOFF_HELD)(commits(packet_flow.record_kickoff))
