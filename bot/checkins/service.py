@@ -338,13 +338,13 @@ async def announce(services: Services, submission: CheckinSubmission, saved: Sav
         await deliver_now(services, [saved.post])
     elif not saved.new:
         await _update_post(services, account, checkin)
+    if saved.zones is not None:
+        await _retime_escalation(services, account, checkin, saved.zones)
     if saved.linked:
         link = await _link(services, account, checkin)
         if link != _channel_link(account):
             await services.db.run(_relink, services, account, checkin, saved.linked, link)
     await deliver_now(services, rest)
-    if saved.zones is not None:
-        await _retime_escalation(services, account, checkin, saved.zones)
 
 
 def _relink(
