@@ -106,13 +106,7 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
         "attempts": 0,
         "created_at": utcnow(),
     }
-    if message.local_tz:
-        local = message.due_at.astimezone(ZoneInfo(message.local_tz))
-        values |= {
-            "local_tz": message.local_tz,
-            "local_date": local.date(),
-            "local_time": f"{local:%H:%M}",
-        }
+    values |= _local(message)
     statement = (
         insert_for(session)(OutboxMessage)
         .values(**values)
@@ -121,6 +115,18 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
     )
     # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
     return session.execute(statement).scalar()
+
+
+def _local(message: OwedMessage) -> dict[str, Any]:
+    """The local date and hour a message is owed at, in its zone (see `rezone`)."""
+    if not message.local_tz:
+        return {}
+    local = message.due_at.astimezone(ZoneInfo(message.local_tz))
+    return {
+        "local_tz": message.local_tz,
+        "local_date": local.date(),
+        "local_time": f"{local:%H:%M}",
+    }
 
 
 def claim_due(
@@ -433,6 +439,46 @@ def reschedule(
         )
         .values(**values),
     )
+
+
+def reword(
+    session: Session,
+    team_id: str,
+    message_id: int,
+    text: str,
+    blocks: list[dict[str, Any]] | None,
+) -> bool:
+    """Change what a still-pending message says; False if it already left pending."""
+    return changed(
+        session,
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(text=text, blocks=blocks),
+    )
+
+
+def retime_all(session: Session, messages: list[OwedMessage]) -> int:
+    """Move still-pending messages (by dedupe key) to these messages' times, local hour
+    included: how many moved."""
+    moved = 0
+    for message in messages:
+        values: dict[str, Any] = {"due_at": message.due_at, "expires_at": message.expires_at}
+        values |= _local(message)
+        moved += changed(
+            session,
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.team_id == message.team_id,
+                OutboxMessage.dedupe_key == message.dedupe_key,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(**values),
+        )
+    return moved
 
 
 def next_due(session: Session) -> datetime | None:

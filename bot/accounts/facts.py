@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+
+from sqlmodel import Session
 
 from bot.accounts.commercial import commercial_role
 from bot.platform.services import Services
@@ -56,17 +58,34 @@ async def note_ownership(
     note: str | None = None,
 ) -> bool:
     """Add to the account's ownership trail if its people or model changed."""
-    account = await services.db.run(get_account, team_id, account_id)
-    if account is None:
-        return False
     return await services.db.run(
-        record_ownership,
+        note_ownership_in,
+        services,
         team_id,
         account_id,
-        holders_of(services, account),
-        services.clock(),
         cause,
         actor,
         note,
+        now=services.clock(),
         immediate=True,
+    )
+
+
+def note_ownership_in(
+    session: Session,
+    services: Services,
+    team_id: str,
+    account_id: int,
+    cause: str,
+    actor: str | None = None,
+    note: str | None = None,
+    *,
+    now: datetime,
+) -> bool:
+    """`note_ownership` in the caller's unit."""
+    account = get_account(session, team_id, account_id)
+    if account is None:
+        return False
+    return record_ownership(
+        session, team_id, account_id, holders_of(services, account), now, cause, actor, note
     )

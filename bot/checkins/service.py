@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.accounts.load import Refusal, load_account
 from bot.checkins.blocks import (
@@ -21,8 +23,9 @@ from bot.checkins.blocks import (
     rating_modal,
     read_checkin,
 )
-from bot.outbox.owe import about, send_now
-from bot.people.escalation import escalate, escalation_keys, zone
+from bot.outbox.owe import about, deliver_now, enqueue_all, send_now
+from bot.people.directory import zone_of
+from bot.people.escalation import escalation_keys, escalation_messages, manager_zones, zone
 from bot.people.permissions import allowed, may_act
 from bot.platform.kit import esc, metadata, submitted, who
 from bot.platform.services import Services
@@ -43,10 +46,12 @@ from storage.checkins import (
 )
 from storage.kinds import MessageKind, Subject
 from storage.models import Account, Checkin
-from storage.outbox import OwedMessage, cancel_keys, sent_message
+from storage.outbox import OwedMessage, cancel_keys, enqueue, retime_all, reword, sent_message
 from storage.packets import get_packet
+from storage.people import get_person
 
 RATING_WINDOW = 10
+ASK_TEXT = "Please clarify an expectation mismatch."
 
 
 @dataclass(frozen=True)
@@ -147,93 +152,231 @@ async def check_checkin(
     return CheckinSubmission(account, values, checkin_id, user_id, key)
 
 
-async def save(services: Services, submission: CheckinSubmission) -> tuple[Checkin, bool]:
-    """Store it before the modal closes: (the check-in, whether it is a new one)."""
-    account, now = submission.account, services.clock()
+@dataclass(frozen=True)
+class _Zones:
+    """Where the AE and the managers are, which times a mismatch's escalation."""
+
+    ae: str
+    managers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SavedCheckin:
+    """A check-in saved, with every message it owes, in one unit (see `save`)."""
+
+    checkin: Checkin
+    new: bool
+    owed: list[int]  # the ids newly owed, in the order they were owed
+    post: int | None = None  # the channel post's id, when newly owed
+    linked: tuple[tuple[int, str], ...] = ()  # (id, "cc" | "ask"): messages linking the post
+    zones: _Zones | None = None  # what the escalation's time went by
+
+
+async def save(services: Services, submission: CheckinSubmission) -> SavedCheckin:
+    """Store it before the modal closes, and in the same unit everything it owes: the post,
+    the AE's copy (1–4), the clarify request, the manager's escalation, first value. Slack
+    is called only after the commit (`announce`), so a crash after the ack loses nothing."""
+    return await services.db.run(_record, services, submission, services.clock(), immediate=True)
+
+
+def _record(
+    session: Session,
+    services: Services,
+    submission: CheckinSubmission,
+    now: datetime,
+) -> SavedCheckin:
+    account = submission.account
     if submission.checkin_id is not None:
-        checkin = await services.db.run(
-            edit_checkin,
+        checkin = edit_checkin(
+            session,
             account.team_id,
             submission.checkin_id,
             submission.values,
             submission.user_id,
             now,
-            immediate=True,
         )
-        return checkin, False
-    return await services.db.run(
-        record_checkin,
-        account.team_id,
-        account.id,
-        f"{CHECKIN_VIEW}:{submission.key}",
-        submission.values,
-        submission.user_id,
-        now,
-        immediate=True,
+        new = False
+    else:
+        checkin, new = record_checkin(
+            session,
+            account.team_id,
+            account.id,
+            f"{CHECKIN_VIEW}:{submission.key}",
+            submission.values,
+            submission.user_id,
+            now,
+        )
+    messages: list[tuple[OwedMessage, str]] = []
+    if new:
+        text = f"Check-in #{checkin.number} for {esc(account.name)}"
+        blocks = checkin_blocks(account, checkin)
+        messages.append(
+            (
+                _about(
+                    services,
+                    account,
+                    _post_key(checkin),
+                    _channel(account),
+                    text,
+                    now,
+                    blocks=blocks,
+                    subject=Subject.checkin(checkin.id),
+                ),
+                "post",
+            )
+        )
+    unanswered = checkin.mismatch and checkin.clarified_at is None
+    zones = None
+    if unanswered and account.ae_user_id:
+        # The zones Baton knows (asking Slack waits for `announce`, after the commit).
+        zones = _Zones(
+            _known_zone(session, services, account, account.ae_user_id),
+            {m: _known_zone(session, services, account, m) for m in services.managers_of(account)},
+        )
+        messages += [(m, "escalation") for m in _escalation(services, account, checkin, zones)]
+    # The post's permalink is not known yet: the channel's link, until `announce` knows it.
+    link = _channel_link(account)
+    if new and ae_is_copied(checkin.number) and account.ae_user_id:
+        text = cc_text(account, checkin, link)
+        messages.append(
+            (
+                _about(
+                    services,
+                    account,
+                    f"checkin-cc-{checkin.id}",
+                    account.ae_user_id,
+                    text,
+                    now,
+                    subject=Subject.checkin(checkin.id),
+                ),
+                "cc",
+            )
+        )
+    if unanswered and account.ae_user_id:
+        messages.append((_ask(services, account, checkin, link, now), "ask"))
+    if checkin.first_value and claim_once(
+        session, account.team_id, account.id, "first_value_at", now
+    ):
+        days = (now - account.closed_at).days
+        text = (
+            f":tada: *{esc(account.name)}* reached first value {days} days "
+            f"after close (time-to-first-value recorded)."
+        )
+        messages.append(
+            (_about(services, account, "first-value", _channel(account), text, now), "first-value")
+        )
+    owed = [(enqueue(session, m), role) for m, role in messages]
+    ids = [i for i, _ in owed if i is not None]
+    post = next((i for i, role in owed if role == "post" and i is not None), None)
+    linked = tuple((i, role) for i, role in owed if role in ("cc", "ask") and i is not None)
+    return SavedCheckin(checkin, new, ids, post, linked, zones)
+
+
+def _known_zone(session: Session, services: Services, account: Account, user_id: str) -> str:
+    return zone_of(get_person(session, account.team_id, user_id), services.settings.timezone).key
+
+
+def _escalation(
+    services: Services, account: Account, checkin: Checkin, zones: _Zones
+) -> list[OwedMessage]:
+    after = escalation_time(checkin.created_at, ZoneInfo(zones.ae), services.settings.holidays)
+    return escalation_messages(
+        services,
+        account,
+        f"mismatch-escalation-{checkin.id}",
+        mismatch_escalation_text(account, checkin),
+        after,
+        MessageKind.MISMATCH_ESCALATION,
+        {m: ZoneInfo(key) for m, key in zones.managers.items()},
+        Subject.checkin(checkin.id),
     )
 
 
-async def announce(
-    services: Services, submission: CheckinSubmission, saved: tuple[Checkin, bool]
+async def _retime_escalation(
+    services: Services, account: Account, checkin: Checkin, zones: _Zones
 ) -> None:
-    """Post it, copy the AE (1–4), ask for a clarification. Nothing here waits on the post
-    being confirmed: a post Slack defers (rate limit) or that is still being reconciled
-    must not cost the AE their copy or the manager their escalation."""
-    checkin, new = saved
-    account = submission.account
-    if new:
-        await _post(services, account, checkin)
-    else:
+    """Once Slack may be asked: if a zone the unit went by was stale or unknown, move the
+    still-owed escalation to the right local morning (a crash first leaves the guess)."""
+    fresh = _Zones(
+        (await zone(services, account, account.ae_user_id or "")).key,
+        {m: tz.key for m, tz in (await manager_zones(services, account)).items()},
+    )
+    if fresh != zones:
+        messages = _escalation(services, account, checkin, fresh)
+        await services.db.run(retime_all, messages, immediate=True)
+
+
+def _about(
+    services: Services,
+    account: Account,
+    key: str,
+    channel: str,
+    text: str,
+    now: datetime,
+    blocks: list[dict] | None = None,
+    subject: Subject | None = None,
+) -> OwedMessage:
+    return about(services, account, key, channel, text, due_at=now, blocks=blocks, subject=subject)
+
+
+def _ask(
+    services: Services, account: Account, checkin: Checkin, link: str, now: datetime
+) -> OwedMessage:
+    return about(
+        services,
+        account,
+        f"mismatch-ask-{checkin.id}",
+        account.ae_user_id or "",
+        ASK_TEXT,
+        due_at=now,
+        blocks=clarify_blocks(account, checkin, link),
+        subject=Subject.checkin(checkin.id),
+    )
+
+
+def _channel(account: Account) -> str:
+    return account.channel_id or ""
+
+
+async def announce(services: Services, submission: CheckinSubmission, saved: SavedCheckin) -> None:
+    """After the commit: send the post, link the AE's copy and clarify request to it, send
+    them. Nothing here waits on the post being confirmed: a post Slack defers (rate limit)
+    or that is still being reconciled must not cost the AE their copy or the manager their
+    escalation (both already owed)."""
+    account, checkin = submission.account, saved.checkin
+    rest = [i for i in saved.owed if i != saved.post]
+    if saved.post is not None:
+        await deliver_now(services, [saved.post])
+    elif not saved.new:
         await _update_post(services, account, checkin)
-    if checkin.mismatch and checkin.clarified_at is None:
-        await _owe_mismatch_escalation(services, account, checkin)
-    link = await _link(services, account, checkin)
-    messages = []
-    if new and ae_is_copied(checkin.number) and account.ae_user_id:
-        messages.append(
-            about(
-                services,
-                account,
-                f"checkin-cc-{checkin.id}",
-                account.ae_user_id,
-                cc_text(account, checkin, link),
-                subject=Subject.checkin(checkin.id),
-            )
-        )
-    if checkin.mismatch and checkin.clarified_at is None and account.ae_user_id:
-        messages.append(
-            about(
-                services,
-                account,
-                f"mismatch-ask-{checkin.id}",
-                account.ae_user_id,
-                "Please clarify an expectation mismatch.",
-                blocks=clarify_blocks(account, checkin, link),
-                subject=Subject.checkin(checkin.id),
-            )
-        )
-    await send_now(services, *messages)
-    if checkin.first_value:
-        await _first_value(services, account)
+    if saved.zones is not None:
+        await _retime_escalation(services, account, checkin, saved.zones)
+    if saved.linked:
+        link = await _link(services, account, checkin)
+        if link != _channel_link(account):
+            await services.db.run(_relink, services, account, checkin, saved.linked, link)
+    await deliver_now(services, rest)
+
+
+def _relink(
+    session: Session,
+    services: Services,
+    account: Account,
+    checkin: Checkin,
+    linked: tuple[tuple[int, str], ...],
+    link: str,
+) -> None:
+    """Point the still-unsent copy and clarify request at the post itself."""
+    for message_id, role in linked:
+        if role == "cc":
+            reword(session, account.team_id, message_id, cc_text(account, checkin, link), None)
+        else:
+            blocks = clarify_blocks(account, checkin, link)
+            reword(session, account.team_id, message_id, ASK_TEXT, blocks)
 
 
 def _post_key(checkin: Checkin) -> str:
     return f"checkin-{checkin.id}"
-
-
-async def _post(services: Services, account: Account, checkin: Checkin) -> None:
-    await send_now(
-        services,
-        about(
-            services,
-            account,
-            _post_key(checkin),
-            account.channel_id or "",
-            f"Check-in #{checkin.number} for {esc(account.name)}",
-            blocks=checkin_blocks(account, checkin),
-            subject=Subject.checkin(checkin.id),
-        ),
-    )
 
 
 async def posted_at(
@@ -252,11 +395,15 @@ async def posted_at(
     return posted
 
 
+def _channel_link(account: Account) -> str:
+    return f"https://slack.com/app_redirect?channel={account.channel_id}"
+
+
 async def _link(services: Services, account: Account, checkin: Checkin) -> str:
     """A permalink to the post, or to the channel while the post is not confirmed yet."""
     posted = await posted_at(services, account, checkin)
     if posted is None:
-        return f"https://slack.com/app_redirect?channel={account.channel_id}"
+        return _channel_link(account)
     response = await services.client.chat_getPermalink(channel=posted[0], message_ts=posted[1])
     return response["permalink"]
 
@@ -270,45 +417,6 @@ async def _update_post(services: Services, account: Account, checkin: Checkin) -
             text=f"Check-in #{checkin.number} for {esc(account.name)}",
             blocks=checkin_blocks(account, checkin),
         )
-
-
-async def _owe_mismatch_escalation(services: Services, account: Account, checkin: Checkin) -> None:
-    if not account.ae_user_id:
-        return
-    after = escalation_time(
-        checkin.created_at,
-        await zone(services, account, account.ae_user_id),
-        services.settings.holidays,
-    )
-    await escalate(
-        services,
-        account,
-        f"mismatch-escalation-{checkin.id}",
-        mismatch_escalation_text(account, checkin),
-        after,
-        MessageKind.MISMATCH_ESCALATION,
-        Subject.checkin(checkin.id),
-    )
-
-
-async def _first_value(services: Services, account: Account) -> None:
-    now = services.clock()
-    if not await services.db.run(
-        claim_once, account.team_id, account.id, "first_value_at", now, immediate=True
-    ):
-        return
-    days = (now - account.closed_at).days
-    await send_now(
-        services,
-        about(
-            services,
-            account,
-            "first-value",
-            account.channel_id or "",
-            f":tada: *{esc(account.name)}* reached first value {days} days "
-            f"after close (time-to-first-value recorded).",
-        ),
-    )
 
 
 async def open_clarify(
@@ -361,23 +469,41 @@ async def submit_clarify(
         return  # the modal's check-in is gone (or the modal was not Baton's)
     if not await may_act(services, Action.CLARIFY, account, user_id, ("ae",)):
         return  # no longer theirs to answer (reassigned since the form opened)
-    if not await services.db.run(clarify, team_id, checkin.id, user_id, text, services.clock()):
-        return  # already answered (a double submission): nothing more to say
-    keys = escalation_keys(services, account, f"mismatch-escalation-{checkin.id}")
     posted = await posted_at(services, account, checkin)
-    await services.db.run(cancel_keys, team_id, keys)
-    await send_now(
+    reply = about(
         services,
-        about(
-            services,
-            account,
-            f"clarified-{checkin.id}",
-            posted[0] if posted else account.channel_id or "",
-            f"{who(user_id)} clarifies: {esc(text)}",
-            thread_ts=posted[1] if posted else None,
-            subject=Subject.checkin(checkin.id),
-        ),
+        account,
+        f"clarified-{checkin.id}",
+        posted[0] if posted else account.channel_id or "",
+        f"{who(user_id)} clarifies: {esc(text)}",
+        thread_ts=posted[1] if posted else None,
+        subject=Subject.checkin(checkin.id),
     )
+    keys = escalation_keys(services, account, f"mismatch-escalation-{checkin.id}")
+    owed = await services.db.run(
+        _clarify, team_id, checkin.id, user_id, text, services.clock(), keys, reply
+    )
+    if owed is None:
+        return  # already answered (a double submission): nothing more to say
+    await deliver_now(services, owed)
+
+
+def _clarify(
+    session: Session,
+    team_id: str,
+    checkin_id: int,
+    user_id: str,
+    text: str,
+    now: datetime,
+    escalations: list[str],
+    reply: OwedMessage,
+) -> list[int] | None:
+    """The answer, the escalation it makes moot cancelled, the thread reply owed: one unit
+    (None: it was already answered)."""
+    if not clarify(session, team_id, checkin_id, user_id, text, now):
+        return None
+    cancel_keys(session, team_id, escalations)
+    return enqueue_all(session, [reply])
 
 
 async def open_rating(

@@ -11,13 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.accounts.changes import account_changed
-from bot.accounts.facts import note_ownership
+from bot.accounts.facts import note_ownership_in
 from bot.handoff.blocks import change_text, topic
 from bot.handoff.provision import provision
 from bot.handoff.webhook_auth import Delivery
-from bot.outbox.owe import about, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all
 from bot.platform.http_input import BadRequest, json_value, utf8
 from bot.platform.services import Services
 from flows.intake import ClosedWon, parse_closed_won
@@ -156,10 +157,11 @@ async def accept_deal(
     changed: dict[str, tuple[Any, Any]] = {}
     if not created and update:
         applied = await services.db.run(
-            update_from_crm,
+            _apply_crm,
+            services,
             team_id,
             account.id,
-            {key: getattr(deal, key) for key in TRACKED},
+            deal,
             crm_time,
             services.clock(),
             immediate=True,
@@ -167,9 +169,13 @@ async def accept_deal(
         if applied is None:
             log.info("account %s: a CRM update older than the last one was ignored", account.id)
         else:
-            account, changed = applied
-        if changed:
-            account = await _announce_changes(services, account, changed)
+            account, changed, owed = applied
+            await deliver_now(services, owed)
+        if changed and account.channel_id and account.channel_shared_at is None:
+            # The topic shows ARR: internal only.
+            await services.client.conversations_setTopic(
+                channel=account.channel_id, topic=topic(account)
+            )
     if created or account.provisioned_at is None or changed:
         try:
             account = await provision(services, account)
@@ -183,30 +189,36 @@ async def accept_deal(
     return account, created, changed
 
 
-async def _announce_changes(
-    services: Services, account: Account, changed: dict[str, tuple[Any, Any]]
-) -> Account:
-    await note_ownership(
-        services, account.team_id, account.id, "CRM update", note=", ".join(sorted(changed))
+def _apply_crm(
+    session: Session,
+    services: Services,
+    team_id: str,
+    account_id: int,
+    deal: ClosedWon,
+    crm_time: datetime | None,
+    now: datetime,
+) -> tuple[Account, dict[str, tuple[Any, Any]], list[int]] | None:
+    """What the CRM says now, the ownership trail, the channel's note of the change and what
+    the features owe for it: one unit (None: older news than the account has)."""
+    wanted = {key: getattr(deal, key) for key in TRACKED}
+    applied = update_from_crm(session, team_id, account_id, wanted, crm_time, now)
+    if applied is None:
+        return None
+    account, changed = applied
+    if not changed:
+        return account, changed, []
+    note = ", ".join(sorted(changed))
+    note_ownership_in(
+        session, services, account.team_id, account.id, "CRM update", note=note, now=now
     )
+    owed = []
     if account.channel_id:
         change = json.dumps(
             {k: [str(v) for v in pair] for k, pair in changed.items()}, sort_keys=True
         )
         digest = hashlib.sha256(change.encode()).hexdigest()[:16]
-        await send_now(
-            services,
-            about(
-                services,
-                account,
-                f"crm-change-{digest}",
-                account.channel_id,
-                change_text(account, changed),
-            ),
-        )
-        if account.channel_shared_at is None:  # the topic shows ARR: internal only
-            await services.client.conversations_setTopic(
-                channel=account.channel_id, topic=topic(account)
-            )
-    await account_changed(services, account, changed)
-    return account
+        text = change_text(account, changed)
+        message = about(services, account, f"crm-change-{digest}", account.channel_id, text)
+        owed = enqueue_all(session, [message])
+    owed += account_changed(session, services, account, changed, now)
+    return account, changed, owed

@@ -3,6 +3,9 @@ new-account modals."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.handoff import packet
@@ -19,9 +22,21 @@ from bot.handoff.blocks import (
 )
 from bot.handoff.new_account import NOT_A_CREATOR, check_new_account, create_new_account
 from bot.handoff.reopen import reopen
+from bot.outbox.owe import deliver_now
 from bot.people.permissions import creator_kind
 from bot.platform.commands import Answer, Slash, Subcommand
-from bot.platform.listening import Listener, answered, does, explain, ids, services_of, validated
+from bot.platform.listening import (
+    ACK_BUDGET_S,
+    Listener,
+    answered,
+    does,
+    explain,
+    ids,
+    services_of,
+    tell,
+    validated,
+)
+from bot.platform.refusal import Refusal
 from bot.platform.services import Services
 from flows.packet import Part
 
@@ -99,7 +114,31 @@ async def submit_new_account(ack: AsyncAck, body: dict, view: dict, context: dic
 submit_packet = validated(packet.check_submission, packet.save, packet.announce)
 acknowledge = does(packet.acknowledge)
 ask_questions = does(packet.ask_questions)
-kickoff_held = does(packet.kickoff_held)
+
+
+async def _commit_then_ack(
+    ack: AsyncAck, respond: AsyncRespond, services: Services, user: str, work: Awaitable[list[int]]
+) -> None:
+    """A click whose unit (domain change and what it owes) commits before the ack, so a
+    crash after the ack loses nothing; then what it owes is delivered. Work that needs Slack
+    first (who may) and is slow gets ACK_BUDGET_S, then the ack goes out regardless."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task}, timeout=ACK_BUDGET_S)
+    await ack()
+    try:
+        owed = await task
+    except Refusal as refusal:
+        await tell(respond, services.client, user, str(refusal))
+        return
+    await deliver_now(services, owed)
+
+
+async def kickoff_held(ack: AsyncAck, body: dict, respond: AsyncRespond, context: dict) -> None:
+    services = services_of(context)
+    team, user, value = ids(body)
+    await _commit_then_ack(
+        ack, respond, services, user, packet.record_kickoff(services, team, value, user)
+    )
 
 
 def register(app: AsyncApp, services: Services) -> None:

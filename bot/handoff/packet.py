@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
-from bot.accounts.facts import note_ownership
+from bot.accounts.facts import note_ownership_in
 from bot.accounts.load import Refusal, load_account
 from bot.handoff.blocks import (
     customer_kickoff_text,
@@ -17,17 +19,17 @@ from bot.handoff.blocks import (
     read_values,
     summary_blocks,
 )
-from bot.outbox.owe import about, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all, send_now
 from bot.people.permissions import may_act
 from bot.platform.kit import esc, metadata, who
 from bot.platform.services import Services
 from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
 from flows.permissions import Action
 from flows.retention import RetentionModel, suggested_model
-from storage.accounts import claim_once
+from storage.accounts import claim_once, get_account
 from storage.kinds import MessageKind
 from storage.models import Account
-from storage.outbox import cancel, sent_message
+from storage.outbox import OwedMessage, cancel, sent_message
 from storage.packets import SavedPart, get_draft, get_packet, save_draft, save_part
 
 GATE_KINDS = [MessageKind.GATE_REMINDER, MessageKind.GATE_ESCALATION]
@@ -132,50 +134,69 @@ async def keep_draft(services: Services, team_id: str, user_id: str, view: dict[
     )
 
 
-async def save(services: Services, submission: Submission) -> SavedPart:
-    """Save the part. Called before the modal is acknowledged, so nothing typed is lost."""
+@dataclass(frozen=True)
+class Saved:
+    part: SavedPart
+    owed: list[int]  # what the part's announcement owes, to deliver after the ack
+
+
+async def save(services: Services, submission: Submission) -> Saved:
+    """Save the part and owe what it sets off (the gate's reminders cancelled on
+    completion), in one unit. Called before the modal is acknowledged, so nothing typed
+    is lost, and nothing owed either."""
+    return await services.db.run(_save, services, submission, services.clock(), immediate=True)
+
+
+def _save(session: Session, services: Services, submission: Submission, now: datetime) -> Saved:
     account = submission.account
     marketing_required = services.settings.baton_marketing_required
-    saved = await services.db.run(
-        save_part,
+    saved = save_part(
+        session,
         account.team_id,
         account.id,
         submission.part.value,
         submission.answers,
         submission.user_id,
-        services.clock(),
+        now,
         lambda answers: is_complete(answers, marketing_required),
-        immediate=True,
     )
     if submission.answers.get("retention_model"):
-        await note_ownership(
-            services, account.team_id, account.id, "retention model chosen", submission.user_id
+        note_ownership_in(
+            session,
+            services,
+            account.team_id,
+            account.id,
+            "retention model chosen",
+            submission.user_id,
+            now=now,
         )
-    return saved
-
-
-async def announce(services: Services, submission: Submission, saved: SavedPart) -> None:
-    account = submission.account
+    messages: list[OwedMessage] = []
     if saved.completed_now:
-        await services.db.run(cancel, account.team_id, account.id, GATE_KINDS)
-        fresh = await load_account(services, account.team_id, account.id)
-        await _announce_completion(services, fresh, saved.answers)
+        cancel(session, account.team_id, account.id, GATE_KINDS)
+        fresh = get_account(session, account.team_id, account.id)
+        assert fresh is not None  # its row is locked by save_part
+        messages = _completion(services, fresh, saved.answers)
     elif saved.changed:
-        await _announce_progress(
+        messages = _progress(
             services, account, submission, saved.version, saved.changed, saved.answers
         )
+    return Saved(saved, enqueue_all(session, messages))
 
 
-async def _announce_progress(
+async def announce(services: Services, submission: Submission, saved: Saved) -> None:
+    await deliver_now(services, saved.owed)
+
+
+def _progress(
     services: Services,
     account: Account,
     submission: Submission,
     version: int,
     changed: dict[str, list[Any]],
     answers: dict[str, Any],
-) -> None:
+) -> list[OwedMessage]:
     if not account.channel_id:
-        return
+        return []
     names = ", ".join(BY_KEY[key].label for key in changed if key in BY_KEY)
     if account.packet_completed_at is not None:
         text = f"{who(submission.user_id)} edited the handoff packet (version {version}): {names}."
@@ -189,9 +210,7 @@ async def _announce_progress(
             f"{who(submission.user_id)} added the marketing context. Waiting for the AE "
             f"part from {who(account.ae_user_id, account.ae_email)}."
         )
-    await send_now(
-        services, about(services, account, f"packet-v{version}", account.channel_id, text)
-    )
+    return [about(services, account, f"packet-v{version}", account.channel_id, text)]
 
 
 def _took(account: Account) -> str:
@@ -204,9 +223,7 @@ def _took(account: Account) -> str:
     return f"{hours} h {elapsed.seconds % 3600 // 60} min"
 
 
-async def _announce_completion(
-    services: Services, account: Account, answers: dict[str, Any]
-) -> None:
+def _completion(services: Services, account: Account, answers: dict[str, Any]) -> list[OwedMessage]:
     channel = account.channel_id or ""
     messages = [
         about(
@@ -245,7 +262,7 @@ async def _announce_completion(
                 kind=MessageKind.CUSTOMER,
             )
         )
-    await send_now(services, *messages)
+    return messages
 
 
 async def acknowledge(services: Services, team_id: str, account_id: Any, user_id: str) -> None:
@@ -255,18 +272,26 @@ async def acknowledge(services: Services, team_id: str, account_id: Any, user_id
             f"Only the CSM on {esc(account.name)} "
             f"({who(account.csm_user_id, account.csm_email)}) can acknowledge the packet."
         )
-    now = services.clock()
-    if not await services.db.run(
-        claim_once, team_id, account.id, "csm_acknowledged_at", now, immediate=True
-    ):
-        raise Refusal("You already acknowledged this packet.")
-    await _reply_in_summary_thread(
-        services,
-        account,
-        "ack",
+    channel, ts = await _summary_post(services, account)
+    text = (
         f"{who(user_id)} acknowledged the handoff packet. Thank you, "
-        f"{who(account.ae_user_id, account.ae_email)}!",
+        f"{who(account.ae_user_id, account.ae_email)}!"
     )
+    reply = about(services, account, "summary-ack", channel, text, thread_ts=ts)
+    owed = await services.db.run(
+        _acknowledged, team_id, account.id, services.clock(), reply, immediate=True
+    )
+    if owed is None:
+        raise Refusal("You already acknowledged this packet.")
+    await deliver_now(services, owed)
+
+
+def _acknowledged(
+    session: Session, team_id: str, account_id: int, now: datetime, reply: OwedMessage
+) -> list[int] | None:
+    if not claim_once(session, team_id, account_id, "csm_acknowledged_at", now):
+        return None
+    return enqueue_all(session, [reply])
 
 
 async def ask_questions(services: Services, team_id: str, account_id: Any, user_id: str) -> None:
@@ -288,13 +313,17 @@ async def ask_questions(services: Services, team_id: str, account_id: Any, user_
         raise Refusal("The questions thread is already open under the packet: ask there.")
 
 
-async def _reply_in_summary_thread(
-    services: Services, account: Account, key: str, text: str
-) -> bool:
+async def _summary_post(services: Services, account: Account) -> tuple[str, str]:
     parent = await services.db.run(sent_message, account.team_id, f"{SUMMARY_KEY}:{account.id}")
     if parent is None:
         raise Refusal("The packet summary is still being posted; try again in a moment.")
-    channel, ts = parent
+    return parent
+
+
+async def _reply_in_summary_thread(
+    services: Services, account: Account, key: str, text: str
+) -> bool:
+    channel, ts = await _summary_post(services, account)
     report = await send_now(
         services, about(services, account, f"summary-{key}", channel, text, thread_ts=ts)
     )
@@ -302,35 +331,50 @@ async def _reply_in_summary_thread(
 
 
 async def kickoff_held(services: Services, team_id: str, account_id: Any, user_id: str) -> None:
+    await deliver_now(services, await record_kickoff(services, team_id, account_id, user_id))
+
+
+async def record_kickoff(
+    services: Services, team_id: str, account_id: Any, user_id: str
+) -> list[int]:
+    """Log the kickoff, cancel its reminders and owe the channel's note, in one unit: the
+    ids owed, to deliver once the click is acknowledged."""
     account = await load_account(services, team_id, account_id)
     if not await may_act(services, Action.LOG_KICKOFF, account, user_id, ("ae", "csm")):
         raise Refusal(
             f"Only the AE, the CSM (or whoever covers for them) or a manager can log the "
             f"kickoff for {esc(account.name)}."
         )
-    now = services.clock()
-    if not await services.db.run(
-        claim_once,
+    note = about(
+        services,
+        account,
+        "kickoff-held",
+        account.channel_id or "",
+        f"Kickoff held for *{esc(account.name)}* (logged by {who(user_id)}). "
+        "The CSM leads from here; "
+        f"the AE stays in the loop for the first four weekly check-ins.",
+    )
+    owed = await services.db.run(
+        _kickoff, team_id, account.id, user_id, services.clock(), note, immediate=True
+    )
+    if owed is None:
+        raise Refusal("The kickoff is already logged.")
+    return owed
+
+
+def _kickoff(
+    session: Session, team_id: str, account_id: int, user_id: str, now: datetime, note: OwedMessage
+) -> list[int] | None:
+    if not claim_once(
+        session,
         team_id,
-        account.id,
+        account_id,
         "kickoff_held_at",
         now,
         kickoff_held_by=user_id,
         plan_after=now,  # the weekly check-ins now count from the kickoff
-        immediate=True,
     ):
-        raise Refusal("The kickoff is already logged.")
+        return None
     # The kickoff also re-anchors the weekly check-in prompts (planned from the close so far).
-    await services.db.run(cancel, team_id, account.id, [*KICKOFF_KINDS, MessageKind.CHECKIN_PROMPT])
-    await send_now(
-        services,
-        about(
-            services,
-            account,
-            "kickoff-held",
-            account.channel_id or "",
-            f"Kickoff held for *{esc(account.name)}* (logged by {who(user_id)}). "
-            "The CSM leads from here; "
-            f"the AE stays in the loop for the first four weekly check-ins.",
-        ),
-    )
+    cancel(session, team_id, account_id, [*KICKOFF_KINDS, MessageKind.CHECKIN_PROMPT])
+    return enqueue_all(session, [note])

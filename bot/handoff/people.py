@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.people.directory import remember_user
+from bot.platform.services import Services
 from storage.models import Account
 
 ROLES = ("ae", "csm", "am", "manager")
 
 
-async def find_user(client: AsyncWebClient, email: str) -> str | None:
+async def find_user(client: AsyncWebClient, email: str) -> dict[str, Any] | None:
+    """The Slack user with this email (what users.info says of them), if there is one."""
     try:
         response = await client.users_lookupByEmail(email=email)
     except SlackApiError as exc:
@@ -18,18 +23,21 @@ async def find_user(client: AsyncWebClient, email: str) -> str | None:
             return None
         raise
     user = response["user"]
-    return None if user.get("deleted") else user["id"]
+    return None if user.get("deleted") else user
 
 
-async def resolve_missing(client: AsyncWebClient, account: Account) -> dict[str, str]:
-    """Role → user id for every person with an email but no Slack user yet, if now found."""
+async def resolve_missing(services: Services, account: Account) -> dict[str, str]:
+    """Role → user id for every person with an email but no Slack user yet, if now found.
+    Who they are is remembered too: their first click or form then needs no users.info
+    before Baton can answer (see `bot.runtime.members_only`)."""
     found: dict[str, str] = {}
     for role in ROLES:
         email = getattr(account, f"{role}_email")
         if email and not account.user_of(role):
-            user_id = await find_user(client, email)
-            if user_id:
-                found[role] = user_id
+            user = await find_user(services.client, email)
+            if user:
+                await remember_user(services, account.team_id, user)
+                found[role] = user["id"]
     return found
 
 

@@ -88,7 +88,7 @@ async def _provision(services: Services, account: Account) -> Account:
 
 async def refresh_people(services: Services, account: Account, *, announce: bool = True) -> Account:
     """Look again for people not found in Slack; invite and announce whoever turned up."""
-    found = await resolve_missing(services.client, account)
+    found = await resolve_missing(services, account)
     updates: dict[str, object] = {f"{role}_user_id": uid for role, uid in found.items()}
     if found:
         updates["plan_after"] = services.clock()  # new people: plan what they are owed

@@ -1,5 +1,9 @@
 """Messages a listener owes right now: recorded in the outbox first, then sent at once.
 
+A user action owes its messages in the same unit as its domain change (`enqueue_all`
+inside the unit) and calls `deliver_now` with their ids once that unit has committed: a
+crash in between loses nothing, the tick sends what is owed.
+
 Going through the outbox even for immediate messages keeps one guarantee everywhere: a
 redelivered webhook or a double click owes the same dedupe key, so Slack sees it once.
 """
@@ -74,6 +78,13 @@ def enqueue_all(session: Session, messages: Sequence[OwedMessage]) -> list[int]:
 
 async def send_now(services: Services, *messages: OwedMessage) -> DeliveryReport:
     ids = await services.db.run(enqueue_all, messages) if messages else []
+    return await deliver_now(services, ids)
+
+
+async def deliver_now(services: Services, ids: Sequence[int]) -> DeliveryReport:
+    """Send messages a committed unit owed (`enqueue_all`'s ids) right away, in the order
+    they were owed; what Slack defers is left to the tick (the rows stay owed)."""
+    ids = list(ids)
     report = DeliveryReport()
     now = services.clock()
     for _ in range(SHORT_WAIT_ATTEMPTS):

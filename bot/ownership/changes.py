@@ -3,15 +3,16 @@ by a manager or admin. Both are audited and announced."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.accounts.changes import account_changed
-from bot.accounts.facts import note_ownership
+from bot.accounts.facts import note_ownership_in
 from bot.accounts.load import Refusal
 from bot.channels.setup import invite_people
-from bot.outbox.owe import about, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all, send_now
 from bot.people.directory import remember_user, zone_for
 from bot.people.permissions import may_act, may_cover
 from bot.platform.kit import esc
@@ -140,6 +141,32 @@ async def _end_cover(services: Services, team_id: str, actor: str, user_id: str)
     return f"Cover for <@{user_id}> ended ({backups} no longer covers); nudges go to them again."
 
 
+def _assigned(
+    session: Session,
+    services: Services,
+    account: Account,
+    actor: str,
+    role: str,
+    user_id: str,
+    before: str | None,
+    values: dict[str, object],
+    text: str,
+    now: datetime,
+) -> tuple[Account, list[int]]:
+    """The new holder, the ownership trail, what the features owe for it and the notes to
+    the channel and both people: one unit."""
+    account = update_account(session, account.team_id, account.id, **values)
+    note_ownership_in(session, services, account.team_id, account.id, "assigned", actor, now=now)
+    owed = account_changed(session, services, account, {f"{role}_user_id": (before, user_id)}, now)
+    stamp = now.strftime("%Y%m%d%H%M%S")
+    targets = dict.fromkeys(filter(None, (account.channel_id, user_id, before)))
+    notes = [
+        about(services, account, f"assign-{role}-{user_id}-{stamp}-{to}", to, text)
+        for to in targets
+    ]
+    return account, owed + enqueue_all(session, notes)
+
+
 async def assign(
     services: Services, team_id: str, actor: str, account: Account, role: str, user_id: str
 ) -> str:
@@ -154,25 +181,27 @@ async def assign(
     values: dict[str, object] = {f"{role}_user_id": user_id, "updated_at": services.clock()}
     if email:
         values[f"{role}_email"] = email
-    account = await services.db.run(update_account, team_id, account.id, **values, immediate=True)
     was = f" (was <@{before}>)" if before else ""
-    await note_ownership(services, team_id, account.id, "assigned", actor)
-    await account_changed(services, account, {f"{role}_user_id": (before, user_id)})
-    if account.channel_id:
-        await invite_people(services, account)
     text = (
         f":arrows_counterclockwise: <@{actor}> made <@{user_id}> the {ROLE_NAMES[role]} of "
         f"*{esc(account.name)}*{was}, on {services.today():%d %b %Y}."
     )
-    stamp = services.clock().strftime("%Y%m%d%H%M%S")
-    targets = dict.fromkeys(filter(None, (account.channel_id, user_id, before)))
-    await send_now(
+    account, owed = await services.db.run(
+        _assigned,
         services,
-        *(
-            about(services, account, f"assign-{role}-{user_id}-{stamp}-{to}", to, text)
-            for to in targets
-        ),
+        account,
+        actor,
+        role,
+        user_id,
+        before,
+        values,
+        text,
+        services.clock(),
+        immediate=True,
     )
+    if account.channel_id:
+        await invite_people(services, account)
+    await deliver_now(services, owed)
     return (
         f"Done: <@{user_id}> is now the {ROLE_NAMES[role]} of {esc(account.name)}{was}. "
         "Their nudges follow."

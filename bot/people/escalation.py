@@ -11,6 +11,7 @@ from bot.platform.services import Services
 from flows.calendar import next_business_time
 from storage.kinds import MessageKind, Subject
 from storage.models import Account
+from storage.outbox import OwedMessage
 
 
 async def zone(services: Services, account: Account, user_id: str) -> ZoneInfo:
@@ -27,9 +28,32 @@ async def escalate(
     subject: Subject | None = None,
 ) -> list[datetime]:
     """Owe each manager `text` on their first business morning at or after `after`."""
+    messages = escalation_messages(
+        services, account, key, text, after, kind, await manager_zones(services, account), subject
+    )
+    await owe(services, *messages)
+    return [m.due_at for m in messages]
+
+
+async def manager_zones(services: Services, account: Account) -> dict[str, ZoneInfo]:
+    """Each of the account's managers' time zone: what `escalation_messages` needs, looked
+    up before the unit that owes them (it may ask Slack)."""
+    return {m: await zone(services, account, m) for m in services.managers_of(account)}
+
+
+def escalation_messages(
+    services: Services,
+    account: Account,
+    key: str,
+    text: str,
+    after: datetime,
+    kind: MessageKind,
+    zones: dict[str, ZoneInfo],
+    subject: Subject | None = None,
+) -> list[OwedMessage]:
+    """`escalate`'s messages, to owe in the caller's unit (`zones`: `manager_zones`)."""
     messages = []
-    for manager in services.managers_of(account):
-        tz = await zone(services, account, manager)
+    for manager, tz in zones.items():
         at = next_business_time(after, tz, holidays=services.settings.holidays)
         messages.append(
             about(
@@ -45,8 +69,7 @@ async def escalate(
                 expires_at=at + STALE_AFTER,
             )
         )
-    await owe(services, *messages)
-    return [m.due_at for m in messages]
+    return messages
 
 
 def escalation_keys(services: Services, account: Account, key: str) -> list[str]:

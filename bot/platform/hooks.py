@@ -34,8 +34,11 @@ Prepare = Callable[[Any, Account, datetime], Awaitable[tuple[Account, datetime |
 Planner = Callable[[Any, Account, datetime], Awaitable[list[datetime]]]
 # A tick stage: the services, the tick's instant, the paused workspaces.
 Stage = Callable[[Any, datetime, Collection[str]], Awaitable[object]]
-# An account's fields changed (field → (before, after)): what follows from it.
-AccountChanged = Callable[[Any, Account, dict[str, tuple[object, object]]], Awaitable[None]]
+# An account's fields changed (field → (before, after)): what follows from it, in the unit
+# that changed them (the services, the account, the changes, now): the ids of what it owes.
+AccountChanged = Callable[
+    [Session, Any, Account, dict[str, tuple[object, object]], datetime], list[int]
+]
 Phase = Literal["before_reconcile", "before_planning", "after_planning"]
 
 

@@ -7,12 +7,14 @@ from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 
+from sqlmodel import Session
+
 from bot.platform.hooks import Hooks
 from bot.platform.services import Services
 from bot.renewal.catch_up import catch_up_overdue
 from bot.renewal.planner import plan_renewal
 from bot.renewal.relevance import AT_RISK_KINDS, MILESTONE_KINDS, at_risk_moot, milestone_moot
-from bot.renewal.replan import after_arr_change, replan_owners
+from bot.renewal.replan import after_arr_change_in, replan_owners_in
 from storage.models import Account
 
 # A change of who holds an account re-plans the owners of the rest of its cycle.
@@ -23,13 +25,20 @@ async def _catch_up(services: Services, now: datetime, _paused: Collection[str])
     await catch_up_overdue(services, now)
 
 
-async def _account_changed(
-    services: Services, account: Account, changed: dict[str, tuple[object, object]]
-) -> None:
+def _account_changed(
+    session: Session,
+    services: Services,
+    account: Account,
+    changed: dict[str, tuple[object, object]],
+    now: datetime,
+) -> list[int]:
+    owed = []
     if "arr" in changed:
-        await after_arr_change(services, account, Decimal(str(changed["arr"][0] or 0)))
+        old_arr = Decimal(str(changed["arr"][0] or 0))
+        owed = after_arr_change_in(session, services, account, old_arr, now)
     if changed.keys() & _HOLDERS:
-        await replan_owners(services, account)
+        replan_owners_in(session, services, account, now)
+    return owed
 
 
 def register(hooks: Hooks) -> None:

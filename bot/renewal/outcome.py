@@ -4,22 +4,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.accounts.load import Refusal, load_account
-from bot.outbox.owe import about, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all
 from bot.people.permissions import may_act
 from bot.platform.kit import esc, metadata, submitted
 from bot.platform.services import Services
 from bot.renewal.blocks import churn_text, churned_modal, handback_blocks, renewed_modal
 from bot.renewal.planner import commercial_role
-from bot.renewal.replan import after_arr_change
+from bot.renewal.replan import after_arr_change_in
 from flows.bounds import DATE_RANGE, amount, bounded_day, too_long
 from flows.outcomes import NOTE_MAX, ChurnReason, next_renewal_date, renewal_problems
 from flows.permissions import Action
+from storage.accounts import get_account
 from storage.models import Account, AccountStatus
+from storage.outbox import OwedMessage
 from storage.ownership import mark_handback_held
 from storage.renewals import record_churn, record_renewal
 
@@ -113,8 +117,28 @@ async def record_renewed(
 ) -> Account:
     """Close the cycle as renewed, plan the next one, post the hand-back to the CSM."""
     before = await load_account(services, team_id, renewal.account_id)
-    outcome = await services.db.run(
-        record_renewal,
+    done = await services.db.run(
+        _renewed, services, team_id, user_id, renewal, before, services.clock(), immediate=True
+    )
+    if done is None:
+        raise Refusal(f"The renewal of {esc(before.name)} was already recorded.")
+    account, owed = done
+    await deliver_now(services, owed)
+    return account
+
+
+def _renewed(
+    session: Session,
+    services: Services,
+    team_id: str,
+    user_id: str,
+    renewal: Renewal,
+    before: Account,
+    now: datetime,
+) -> tuple[Account, list[int]] | None:
+    """The renewal, the hand-back owed and the ARR's consequences, in one unit."""
+    outcome = record_renewal(
+        session,
         team_id,
         renewal.account_id,
         cycle=renewal.cycle,
@@ -122,26 +146,23 @@ async def record_renewed(
         new_arr=renewal.new_arr,
         by=user_id,
         note=renewal.note,
-        now=services.clock(),
-        immediate=True,
+        now=now,
     )
     if outcome is None:
-        raise Refusal(f"The renewal of {esc(before.name)} was already recorded.")
-    account = await load_account(services, team_id, renewal.account_id)
+        return None
+    account = get_account(session, team_id, renewal.account_id)
+    assert account is not None  # record_renewal holds its row
     # The hand-back names who held the commercial side in the cycle that just closed.
-    await send_now(
+    handback = about(
         services,
-        about(
-            services,
-            account,
-            f"handback-{renewal.cycle}",
-            account.channel_id or account.csm_user_id or user_id,
-            f"{esc(account.name)} renewed: hand-back to the CSM",
-            blocks=handback_blocks(account, outcome, commercial_role(services, before)),
-        ),
+        account,
+        f"handback-{renewal.cycle}",
+        account.channel_id or account.csm_user_id or user_id,
+        f"{esc(account.name)} renewed: hand-back to the CSM",
+        blocks=handback_blocks(account, outcome, commercial_role(services, before)),
     )
-    await after_arr_change(services, account, before.arr)
-    return account
+    owed = enqueue_all(session, [handback])
+    return account, owed + after_arr_change_in(session, services, account, before.arr, now)
 
 
 async def renewed_from_view(
@@ -172,10 +193,10 @@ async def submit_churned(
         await services.client.chat_postMessage(channel=user_id, text=str(refusal))
         return
     note = (submitted(view, "note") or "").strip() or None
-    outcome = await services.db.run(
-        record_churn,
-        team_id,
-        account.id,
+    owed = await services.db.run(
+        _churned,
+        services,
+        account,
         reason=submitted(view, "reason", "selected_option")["value"],
         effective=bounded_day(submitted(view, "effective", "selected_date")),
         by=user_id,
@@ -183,17 +204,35 @@ async def submit_churned(
         now=services.clock(),
         immediate=True,
     )
+    await deliver_now(services, owed)  # none when recorded meanwhile (a double submission)
+
+
+def _churned(
+    session: Session,
+    services: Services,
+    account: Account,
+    *,
+    reason: str,
+    effective: date | None,
+    by: str,
+    note: str | None,
+    now: datetime,
+) -> list[int]:
+    outcome = record_churn(
+        session,
+        account.team_id,
+        account.id,
+        reason=reason,
+        effective=effective,
+        by=by,
+        note=note,
+        now=now,
+    )
     if outcome is None:
-        return  # recorded meanwhile (a double submission)
-    await send_now(
-        services,
-        about(
-            services,
-            account,
-            "churned",
-            account.channel_id or user_id,
-            churn_text(account, outcome, user_id),
-        ),
+        return []
+    text = churn_text(account, outcome, by)
+    return enqueue_all(
+        session, [about(services, account, "churned", account.channel_id or by, text)]
     )
 
 
@@ -201,24 +240,24 @@ async def handback_held(services: Services, team_id: str, value: Any, user_id: s
     account = await load_account(services, team_id, value)
     if not await may_record(services, account, user_id):
         raise Refusal(f"The hand-back of {esc(account.name)} is for its AE, CSM, AM or a manager.")
-    await services.db.run(
-        mark_handback_held,
-        team_id,
-        account.id,
-        account.renewal_date,
-        user_id,
-        services.clock(),
-    )
-    report = await send_now(
+    message = about(
         services,
-        about(
-            services,
-            account,
-            f"handback-held-{account.renewal_date}",
-            account.channel_id or user_id,
-            f":white_check_mark: Hand-back call for *{esc(account.name)}* held "
-            f"(recorded by <@{user_id}>). The CSM owns the new cycle.",
-        ),
+        account,
+        f"handback-held-{account.renewal_date}",
+        account.channel_id or user_id,
+        f":white_check_mark: Hand-back call for *{esc(account.name)}* held "
+        f"(recorded by <@{user_id}>). The CSM owns the new cycle.",
     )
-    if not (report.sent or report.deferred or report.unknown):
+    owed = await services.db.run(
+        _handback_held, account, user_id, services.clock(), message, immediate=True
+    )
+    if not owed:
         raise Refusal("The hand-back call is already recorded.")
+    await deliver_now(services, owed)
+
+
+def _handback_held(
+    session: Session, account: Account, user_id: str, now: datetime, message: OwedMessage
+) -> list[int]:
+    mark_handback_held(session, account.team_id, account.id, account.renewal_date, user_id, now)
+    return enqueue_all(session, [message])
