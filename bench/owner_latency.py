@@ -24,7 +24,7 @@ from bot.platform.scopes import granted_scopes
 from bot.platform.settings import load_settings
 from bot.runtime.runner import BotServer
 from bot.runtime.server import _slack_events
-from bot.sandbox import SlackDriver, SlackSandbox, Workspace
+from bot.sandbox import SandboxWorkspace, SlackDriver, SlackSandbox
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Account, Milestone
@@ -97,7 +97,9 @@ def populate(url: str, team: str, count: int, people: list[str], managers: list[
     engine.dispose()
 
 
-async def bare_app(workspace: Workspace, api_url: str, secret: str) -> tuple[web.AppRunner, str]:
+async def bare_app(
+    workspace: SandboxWorkspace, api_url: str, secret: str
+) -> tuple[web.AppRunner, str]:
     app = AsyncApp(
         token=workspace.bot_token,
         signing_secret=secret,
@@ -131,7 +133,7 @@ async def timed(driver: SlackDriver, user, text: str) -> float:  # noqa: ANN001
 
 
 async def main(count: int) -> None:
-    workspace = Workspace(bot_scopes=granted_scopes())
+    workspace = SandboxWorkspace(bot_scopes=granted_scopes())
     sandbox = SlackSandbox(workspace)
     await sandbox.start()
     people = [workspace.add_user(f"u{n}", f"User {n}", f"u{n}@example.test").id for n in range(200)]

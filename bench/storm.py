@@ -36,7 +36,7 @@ from bot.platform.services import Services
 from bot.platform.settings import load_settings
 from bot.platform.slack_client import make_client
 from bot.runtime.runner import make_services
-from bot.sandbox import SlackSandbox, Workspace
+from bot.sandbox import SandboxWorkspace, SlackSandbox
 from bot.sandbox.server import Fault
 from storage import outbox
 from storage.db import session_scope
@@ -116,7 +116,7 @@ class Targets:
     threads: list[tuple[str, str]]  # (channel, parent ts)
 
 
-def furnish(workspace: Workspace, rng: random.Random, people: int = 30) -> Targets:
+def furnish(workspace: SandboxWorkspace, rng: random.Random, people: int = 30) -> Targets:
     users = [
         workspace.add_user(f"p{n}", f"Person {n}", f"p{n}@example.test").id for n in range(people)
     ]
@@ -158,7 +158,7 @@ def owe(services: Services, team_id: str, targets: Targets, rng: random.Random, 
     return count
 
 
-def chatter(workspace: Workspace, targets: Targets, rng: random.Random) -> None:
+def chatter(workspace: SandboxWorkspace, targets: Targets, rng: random.Random) -> None:
     """People keep talking meanwhile (messages without Baton's metadata)."""
     for _ in range(rng.randint(0, 50)):
         workspace.api_chat_postMessage({"channel": targets.busy, "text": "chatter"})
@@ -274,7 +274,7 @@ def storm_services(services: Services, sandbox: SlackSandbox, timeout_s: float) 
 async def main(messages: int, seed: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("BATON_TEST_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'storm.db'}"
-        sandbox = SlackSandbox(Workspace(bot_scopes=granted_scopes()))
+        sandbox = SlackSandbox(SandboxWorkspace(bot_scopes=granted_scopes()))
         await sandbox.start()
         clock = SimulatedClock(START)
         sandbox.workspace.use_clock(clock)

@@ -77,7 +77,7 @@ class Facts:
 
 
 @dataclass(frozen=True)
-class Part:
+class Share:
     role: str  # ae, csm or am
     duties: tuple[Duty, ...]
     what: str
@@ -93,10 +93,10 @@ class Ownership:
     stage: str  # where in the phase, in words
     starts: date
     ends: date | None  # the first day of what comes next; None: when something is done
-    parts: tuple[Part, ...]
+    parts: tuple[Share, ...]
     why: str
 
-    def part_of(self, role: str) -> Part | None:
+    def part_of(self, role: str) -> Share | None:
         return next((p for p in self.parts if p.role == role), None)
 
     @property
@@ -143,8 +143,8 @@ def _handoff(facts: Facts, since_close: int) -> Ownership:
             closed,
             None,
             (
-                Part("ae", (Duty.PRIMARY,), "owes the handoff packet"),
-                Part("csm", (Duty.ADOPTION,), "takes over once the packet is in"),
+                Share("ae", (Duty.PRIMARY,), "owes the handoff packet"),
+                Share("csm", (Duty.ADOPTION,), "takes over once the packet is in"),
             ),
             "Until the AE's packet is complete the deal is not handed off: the AE owns it.",
         )
@@ -156,8 +156,8 @@ def _handoff(facts: Facts, since_close: int) -> Ownership:
             closed,
             closed + timedelta(days=KICKOFF_DAYS + 1),
             (
-                Part("ae", (Duty.PRIMARY,), "runs the kickoff and introduces the CSM"),
-                Part("csm", (Duty.ADOPTION,), "joins the kickoff and takes over"),
+                Share("ae", (Duty.PRIMARY,), "runs the kickoff and introduces the CSM"),
+                Share("csm", (Duty.ADOPTION,), "joins the kickoff and takes over"),
             ),
             why,
         )
@@ -167,8 +167,8 @@ def _handoff(facts: Facts, since_close: int) -> Ownership:
         closed + timedelta(days=KICKOFF_DAYS + 1),
         closed + timedelta(days=HANDOFF_DAYS + 1),
         (
-            Part("csm", (Duty.PRIMARY, Duty.ADOPTION), "runs implementation and weekly check-ins"),
-            Part("ae", (Duty.IN_THE_LOOP,), "is copied on the first four check-ins"),
+            Share("csm", (Duty.PRIMARY, Duty.ADOPTION), "runs implementation and weekly check-ins"),
+            Share("ae", (Duty.IN_THE_LOOP,), "is copied on the first four check-ins"),
         ),
         why,
     )
@@ -188,8 +188,8 @@ def _hand_back(facts: Facts) -> Ownership:
         facts.renewed_on or cycle_start(facts.renewal_date),
         None,
         (
-            Part("csm", (Duty.PRIMARY, Duty.ADOPTION), "takes the account back for the new cycle"),
-            Part(facts.commercial, (Duty.COMMERCIAL,), "hands back: a call and shared notes"),
+            Share("csm", (Duty.PRIMARY, Duty.ADOPTION), "takes the account back for the new cycle"),
+            Share(facts.commercial, (Duty.COMMERCIAL,), "hands back: a call and shared notes"),
         ),
         f"{model_name(facts.model, facts.commercial)}: after the renewal the {commercial} "
         "hands the account back to the CSM, with one overlapping call.",
@@ -203,8 +203,8 @@ def _cycle(facts: Facts, day: date) -> Ownership:
     commercial = ROLE_NAMES[facts.commercial]
     if day < co_own:
         parts = _merge(
-            Part("csm", (Duty.PRIMARY, Duty.ADOPTION), "owns health, adoption and outcomes"),
-            Part(facts.commercial, (Duty.COMMERCIAL,), "a monthly relationship check-in"),
+            Share("csm", (Duty.PRIMARY, Duty.ADOPTION), "owns health, adoption and outcomes"),
+            Share(facts.commercial, (Duty.COMMERCIAL,), "a monthly relationship check-in"),
         )
         month = max(0, _months_between(start, day))
         return Ownership(
@@ -217,8 +217,8 @@ def _cycle(facts: Facts, day: date) -> Ownership:
         )
     if day < close:
         parts = _merge(
-            Part("csm", (Duty.PRIMARY, Duty.ADOPTION), "surfaces churn risk and expansion"),
-            Part(
+            Share("csm", (Duty.PRIMARY, Duty.ADOPTION), "surfaces churn risk and expansion"),
+            Share(
                 facts.commercial,
                 (Duty.PRIMARY, Duty.COMMERCIAL),
                 "leads the business case and negotiation prep",
@@ -238,12 +238,12 @@ def _cycle(facts: Facts, day: date) -> Ownership:
         else f"the renewal date ({facts.renewal_date:%d %b %Y}) passed with no outcome recorded"
     )
     parts = _merge(
-        Part(
+        Share(
             facts.commercial,
             (Duty.PRIMARY, Duty.COMMERCIAL),
             "runs negotiation, pricing and terms",
         ),
-        Part("csm", (Duty.ADOPTION,), "supplies success stories, references and roadmap"),
+        Share("csm", (Duty.ADOPTION,), "supplies success stories, references and roadmap"),
     )
     return Ownership(
         Phase.CLOSE,
@@ -255,14 +255,14 @@ def _cycle(facts: Facts, day: date) -> Ownership:
     )
 
 
-def _merge(*parts: Part) -> tuple[Part, ...]:
+def _merge(*parts: Share) -> tuple[Share, ...]:
     """One entry per role: the CSM who is also the commercial owner holds both parts."""
-    merged: dict[str, Part] = {}
+    merged: dict[str, Share] = {}
     for part in parts:
         if part.role in merged:
             before = merged[part.role]
             duties = tuple(dict.fromkeys(before.duties + part.duties))
-            merged[part.role] = Part(part.role, duties, f"{before.what}; {part.what}")
+            merged[part.role] = Share(part.role, duties, f"{before.what}; {part.what}")
         else:
             merged[part.role] = part
     return tuple(sorted(merged.values(), key=lambda p: not p.primary))

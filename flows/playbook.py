@@ -21,7 +21,7 @@ class Anchor(StrEnum):
 
 
 @dataclass(frozen=True)
-class Milestone:
+class Step:
     key: str
     title: str
     anchor: Anchor
@@ -36,7 +36,7 @@ class PlaybookError(ValueError):
     """The playbook file is wrong; the message says where and how, in one sentence each."""
 
 
-def load_playbook(path: Path = DEFAULT_PLAYBOOK) -> tuple[Milestone, ...]:
+def load_playbook(path: Path = DEFAULT_PLAYBOOK) -> tuple[Step, ...]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -44,7 +44,7 @@ def load_playbook(path: Path = DEFAULT_PLAYBOOK) -> tuple[Milestone, ...]:
     return parse_playbook(data, str(path))
 
 
-def parse_playbook(data: dict, source: str = "the playbook") -> tuple[Milestone, ...]:
+def parse_playbook(data: dict, source: str = "the playbook") -> tuple[Step, ...]:
     entries = data.get("milestone")
     if not isinstance(entries, list) or not entries:
         raise PlaybookError(f"{source} has no [[milestone]] entries.")
@@ -62,7 +62,7 @@ def parse_playbook(data: dict, source: str = "the playbook") -> tuple[Milestone,
     return tuple(sorted(milestones, key=_order))
 
 
-def _milestone(entry: object, index: int, source: str) -> Milestone:
+def _milestone(entry: object, index: int, source: str) -> Step:
     where = f"{source}, milestone {index}"
     if not isinstance(entry, dict):
         raise PlaybookError(f"{where} is not a table.")
@@ -90,7 +90,7 @@ def _milestone(entry: object, index: int, source: str) -> Milestone:
     title = str(entry.get("title") or "").strip()
     if not title:
         raise PlaybookError(f"{where} ({key}) needs a title.")
-    return Milestone(
+    return Step(
         key=key,
         title=title,
         anchor=anchor,
@@ -102,7 +102,7 @@ def _milestone(entry: object, index: int, source: str) -> Milestone:
     )
 
 
-def _order(milestone: Milestone) -> tuple[int, int]:
+def _order(milestone: Step) -> tuple[int, int]:
     """Chronological within a cycle: months first (by month), then days (largest first)."""
     if milestone.anchor == Anchor.CYCLE_MONTH:
         return (0, milestone.offset)

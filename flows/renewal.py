@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from flows.calendar import is_working_day, next_working_day
 from flows.dates import add_months
-from flows.playbook import Anchor, Milestone
+from flows.playbook import Anchor, Step
 from flows.retention import RetentionModel
 
 CYCLE_MONTHS = 12
@@ -17,7 +17,7 @@ CYCLE_MONTHS = 12
 
 @dataclass(frozen=True)
 class PlannedMilestone:
-    milestone: Milestone
+    milestone: Step
     day: date  # the working day it falls on (local date of the recipients)
     owners: tuple[str, ...]  # roles nudged, "commercial" resolved to a real role
 
@@ -33,7 +33,7 @@ def cycle_start(renewal_date: date) -> date:
     return add_months(renewal_date, -CYCLE_MONTHS)
 
 
-def milestone_day(milestone: Milestone, renewal_date: date, holidays: Container[date] = ()) -> date:
+def milestone_day(milestone: Step, renewal_date: date, holidays: Container[date] = ()) -> date:
     """Renewal deadlines roll back to the previous working day (never late); the month-N
     health steps roll forward to the next one."""
     if milestone.anchor == Anchor.CYCLE_MONTH:
@@ -55,7 +55,7 @@ def commercial_owner(model: RetentionModel, arr: Decimal, threshold: Decimal, ha
 
 
 def plan_cycle(
-    playbook: Sequence[Milestone],
+    playbook: Sequence[Step],
     renewal_date: date,
     commercial: str,
     holidays: Container[date] = (),
@@ -86,7 +86,7 @@ def phase_two_end(renewal_date: date) -> date:
 
 
 @dataclass(frozen=True)
-class Overdue:
+class OverdueMilestone:
     """A milestone whose nudge should already have gone out."""
 
     id: int
@@ -96,11 +96,11 @@ class Overdue:
 
 @dataclass(frozen=True)
 class CatchUp:
-    send: Overdue | None  # the one nudge that goes out, labelled late
-    skipped: tuple[Overdue, ...]  # named in it (or, past their deadline, just skipped)
+    send: OverdueMilestone | None  # the one nudge that goes out, labelled late
+    skipped: tuple[OverdueMilestone, ...]  # named in it (or, past their deadline, just skipped)
 
 
-def catch_up(overdue: Sequence[Overdue], today: date) -> CatchUp:
+def catch_up(overdue: Sequence[OverdueMilestone], today: date) -> CatchUp:
     """After downtime, one account's overdue milestones: only the newest still before its
     deadline goes out; every other one is skipped. Never a storm."""
     alive = [m for m in overdue if m.renewal_date >= today]

@@ -114,7 +114,7 @@ def set_channel_exposure(
     return account
 
 
-def claim_once(
+def set_once(
     session: Session, team_id: str, account_id: int, column: str, now: datetime, **also: Any
 ) -> bool:
     """Set a once-only timestamp (e.g. kickoff_held_at) if unset; True for the one who set it."""
@@ -141,7 +141,7 @@ def account_in_channel(session: Session, team_id: str, channel_id: str) -> Accou
     ).first()
 
 
-def claim_setup(
+def lease_setup(
     session: Session, team_id: str, account_id: int, now: datetime, lease: timedelta
 ) -> str | None:
     """A lease on setting the account up in Slack: one worker at a time, across processes.

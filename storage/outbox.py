@@ -361,7 +361,7 @@ def rezone(session: Session, team_id: str, user_id: str, tz_name: str) -> int:
 
 def overdue(
     session: Session, kinds: Collection[MessageKind], before: datetime, limit: int = 500
-) -> list[Late]:
+) -> list[OverdueMessage]:
     """Pending messages that should have gone out before `before`: those of these kinds,
     and any owed at someone's local hour."""
     condition = or_(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.local_tz.is_not(None))
@@ -379,15 +379,15 @@ def overdue(
 
 
 @dataclass(frozen=True)
-class Late:
+class OverdueMessage:
     claim: Claim
     local_tz: str | None
     local_date: date | None
 
 
-def _late(rows: Any) -> list[Late]:
+def _late(rows: Any) -> list[OverdueMessage]:
     return [
-        Late(
+        OverdueMessage(
             claim=Claim(token="", **{c.key: getattr(row, c.key) for c in _CLAIM_COLUMNS}),
             local_tz=row.local_tz,
             local_date=row.local_date,
@@ -398,7 +398,7 @@ def _late(rows: Any) -> list[Late]:
 
 def pending_of_round(
     session: Session, team_id: str, kind: MessageKind, milestone_id: int, round_: int
-) -> list[Late]:
+) -> list[OverdueMessage]:
     """Pending messages of this kind about one round of a milestone's nudges."""
     rows = session.execute(
         select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date).where(

@@ -20,7 +20,7 @@ from bot.platform.clock import SimulatedClock
 from bot.platform.scopes import granted_scopes
 from bot.platform.settings import Settings, load_settings
 from bot.runtime.runner import BotServer
-from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace
+from bot.sandbox import SandboxWorkspace, SlackDriver, SlackSandbox, User
 from tests.helpers import PG_URL, scratch_database
 
 # Property tests: the same examples on every run (CI must not flake), few enough to stay
@@ -71,12 +71,12 @@ class People:
 
 
 @pytest.fixture
-def workspace() -> Workspace:
-    return Workspace(bot_scopes=granted_scopes())
+def workspace() -> SandboxWorkspace:
+    return SandboxWorkspace(bot_scopes=granted_scopes())
 
 
 @pytest.fixture
-def people(workspace: Workspace) -> People:
+def people(workspace: SandboxWorkspace) -> People:
     return People(
         ae=workspace.add_user("ana", "Ana Ruiz", "ana@example.test", "America/New_York"),
         csm=workspace.add_user("chen", "Chen Wei", "chen@example.test", "Europe/London"),
@@ -87,7 +87,7 @@ def people(workspace: Workspace) -> People:
 
 
 @pytest.fixture
-async def sandbox(workspace: Workspace) -> AsyncIterator[SlackSandbox]:
+async def sandbox(workspace: SandboxWorkspace) -> AsyncIterator[SlackSandbox]:
     sandbox = SlackSandbox(workspace)
     await sandbox.start()
     yield sandbox

@@ -29,7 +29,7 @@ from bot.handoff.webhook_auth import signed_headers
 from bot.outbox.tick import run_tick
 from bot.platform.settings import Settings
 from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
-from bot.sandbox import Reply, SlackDriver, SlackSandbox, Workspace
+from bot.sandbox import Reply, SandboxWorkspace, SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
 
 PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
@@ -251,7 +251,7 @@ async def closed_won(driver: SlackDriver, body: Any, **kwargs: Any) -> Reply:
     )
 
 
-def account_channel(workspace: Workspace, name: str = "acct-acme-robotics") -> Channel:
+def account_channel(workspace: SandboxWorkspace, name: str = "acct-acme-robotics") -> Channel:
     channel = workspace.channel_by_name(name)
     assert channel is not None, (
         f"no #{name}; channels: {[c.name for c in workspace.channels.values()]}"

@@ -84,7 +84,7 @@ from bot.renewal.blocks import (
     SNOOZE,
     SNOOZE_DAYS,
 )
-from bot.sandbox import SlackDriver, SlackSandbox, User, Workspace, sign
+from bot.sandbox import SandboxWorkspace, SlackDriver, SlackSandbox, User, sign
 from bot.sandbox.driver import as_slack_sends
 from flows.permissions import RULES, Action, Role
 from storage.db import Database, make_engine
@@ -357,7 +357,7 @@ class Seeds:
 class World:
     def __init__(self, sandbox: SlackSandbox, url: str, engine: Engine, log: BotLog) -> None:
         self.sandbox = sandbox
-        self.ws: Workspace = sandbox.workspace
+        self.ws: SandboxWorkspace = sandbox.workspace
         self.url = url
         self.engine = engine
         self.db = Database(engine)
@@ -449,7 +449,7 @@ class World:
 @contextlib.asynccontextmanager
 async def running_world(database_url: str | None, workdir: Path):  # noqa: ANN201
     """The sandbox, a real `baton run` against it, and the seeded workspace."""
-    workspace = Workspace(bot_scopes=granted_scopes())
+    workspace = SandboxWorkspace(bot_scopes=granted_scopes())
     cast = Cast(
         ae=workspace.add_user("ana", "Ana Ruiz", "ana@example.test", "America/New_York"),
         csm=workspace.add_user("chen", "Chen Wei", "chen@example.test", "Europe/London"),

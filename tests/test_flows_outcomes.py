@@ -11,7 +11,7 @@ from flows.calendar import in_business_hours, local_instant, next_business_hour
 from flows.health import at_risk_days, flag_problems
 from flows.outcomes import RenewedArgs, next_renewal_date, parse_renewed, renewal_problems
 from flows.playbook import load_playbook
-from flows.renewal import Overdue, catch_up, milestone_day, phase_two_end, plan_cycle
+from flows.renewal import OverdueMilestone, catch_up, milestone_day, phase_two_end, plan_cycle
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -76,8 +76,8 @@ def test_at_risk_reminders_run_weekly_through_phase_two() -> None:
 
 def test_catch_up_sends_only_the_newest_alive_milestone() -> None:
     renewal = date(2028, 1, 4)
-    old = Overdue(1, date(2027, 9, 6), renewal)
-    newer = Overdue(2, date(2027, 11, 19), renewal)
+    old = OverdueMilestone(1, date(2027, 9, 6), renewal)
+    newer = OverdueMilestone(2, date(2027, 11, 19), renewal)
     decision = catch_up([newer, old], date(2027, 11, 25))
     assert decision.send == newer and decision.skipped == (old,)
     # Past its deadline (the renewal date): nothing goes out, everything is skipped.

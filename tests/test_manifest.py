@@ -10,7 +10,7 @@ import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platform.scopes import FEATURE_SCOPES, MANIFEST, METHOD_SCOPES, manifest_bot_scopes
-from bot.sandbox.state import Workspace
+from bot.sandbox.state import SandboxWorkspace
 
 ROOT = Path(__file__).resolve().parent.parent
 # Slack's published schema (slackapi/manifest-schema, MIT), vendored so a bare clone can
@@ -99,7 +99,7 @@ def test_manifest_grants_every_scope_the_table_needs_and_no_more() -> None:
 
 def test_sandbox_implements_every_method_in_the_table() -> None:
     for method in METHOD_SCOPES:
-        assert hasattr(Workspace, "api_" + method.replace(".", "_")), method
+        assert hasattr(SandboxWorkspace, "api_" + method.replace(".", "_")), method
 
 
 def test_every_event_listened_to_is_subscribed() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.ownership.home import Dashboard, TeamSummary
-from bot.ownership.standing import Late, Standing
+from bot.ownership.standing import OverdueItem, Standing
 from bot.platform import kit
 from bot.platform.commands import Commands, Subcommand
 from bot.renewal.blocks import late_label, nudge_blocks
@@ -181,7 +181,7 @@ class Hostile:
             commercial="am",
             packet_complete=True,
         )
-        late = Late("Business-case prep", date(2026, 12, 1), ("ae", "csm", "am", "ops"))
+        late = OverdueItem("Business-case prep", date(2026, 12, 1), ("ae", "csm", "am", "ops"))
         self.standing = Standing(
             self.account, ownership(facts, TODAY), self.milestone, [late], self.flag
         )

@@ -7,7 +7,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platform.slack_client import make_client
-from bot.sandbox import SlackSandbox, Workspace
+from bot.sandbox import SandboxWorkspace, SlackSandbox
 from bot.sandbox.state import TRIGGER_TTL_S
 
 
@@ -277,7 +277,7 @@ async def test_injected_faults(sandbox: SlackSandbox, client: AsyncWebClient, pe
 
 
 async def test_missing_scope() -> None:
-    sandbox = SlackSandbox(Workspace(bot_scopes={"chat:write"}))
+    sandbox = SlackSandbox(SandboxWorkspace(bot_scopes={"chat:write"}))
     await sandbox.start()
     try:
         client = make_client(sandbox.workspace.bot_token, sandbox.api_url)

@@ -33,7 +33,7 @@ from flows.bounds import bounded_day, record_id, too_long
 from flows.checkins import TEXT_MAX, ae_is_copied, most_missing, problems, rating_alert
 from flows.gate import escalation_time
 from flows.permissions import Action, Role
-from storage.accounts import claim_once
+from storage.accounts import set_once
 from storage.checkins import (
     EDITABLE,
     clarify,
@@ -254,7 +254,7 @@ def _record(
         )
     if unanswered and account.ae_user_id:
         messages.append((_ask(services, account, checkin, link, now), "ask"))
-    if checkin.first_value and claim_once(
+    if checkin.first_value and set_once(
         session, account.team_id, account.id, "first_value_at", now
     ):
         days = (now - account.closed_at).days

@@ -26,7 +26,7 @@ from bot.platform.services import Services
 from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
 from flows.permissions import Action
 from flows.retention import RetentionModel, suggested_model
-from storage.accounts import claim_once, get_account
+from storage.accounts import get_account, set_once
 from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import OwedMessage, cancel, sent_message
@@ -289,7 +289,7 @@ async def acknowledge(services: Services, team_id: str, account_id: Any, user_id
 def _acknowledged(
     session: Session, team_id: str, account_id: int, now: datetime, reply: OwedMessage
 ) -> list[int] | None:
-    if not claim_once(session, team_id, account_id, "csm_acknowledged_at", now):
+    if not set_once(session, team_id, account_id, "csm_acknowledged_at", now):
         return None
     return enqueue_all(session, [reply])
 
@@ -365,7 +365,7 @@ async def record_kickoff(
 def _kickoff(
     session: Session, team_id: str, account_id: int, user_id: str, now: datetime, note: OwedMessage
 ) -> list[int] | None:
-    if not claim_once(
+    if not set_once(
         session,
         team_id,
         account_id,

@@ -26,7 +26,7 @@ from bot.outbox.owe import about, send_now
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from flows.channel_names import PREFIX
-from storage.accounts import claim_setup, defer_setup, release_setup, update_account
+from storage.accounts import defer_setup, lease_setup, release_setup, update_account
 from storage.models import Account
 from storage.outbox import OwedMessage
 
@@ -42,7 +42,7 @@ async def provision(services: Services, account: Account) -> Account:
     create a channel. Whoever does not get the lease leaves the work to the holder.
     """
     db, team = services.db, account.team_id
-    token = await db.run(claim_setup, team, account.id, services.clock(), SETUP_LEASE)
+    token = await db.run(lease_setup, team, account.id, services.clock(), SETUP_LEASE)
     if token is None:
         return account
     try:

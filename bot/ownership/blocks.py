@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from bot.ownership.standing import Late, Standing, stand_in
+from bot.ownership.standing import OverdueItem, Standing, stand_in
 from bot.platform.kit import (
     SECTION_TEXT_MAX,
     Block,
@@ -18,7 +18,7 @@ from bot.platform.kit import (
     section,
     user_mention,
 )
-from flows.ownership import ROLE_NAMES, Part
+from flows.ownership import ROLE_NAMES, Share
 from storage.models import Account, Coverage
 
 LIST_LIMIT = 15
@@ -44,7 +44,7 @@ def covered(user_id: str | None, windows: dict[str, Coverage]) -> str:
     )
 
 
-def _part_line(standing: Standing, part: Part, windows: dict[str, Coverage]) -> str:
+def _part_line(standing: Standing, part: Share, windows: dict[str, Coverage]) -> str:
     account = standing.account
     holder = account.user_of(part.role)
     email = getattr(account, f"{part.role}_email", None)
@@ -67,7 +67,9 @@ def role_holders(account: Account, roles: Sequence[str], windows: dict[str, Cove
     return ", ".join(dict.fromkeys(people)) or "nobody"
 
 
-def late_line(late: Late, account: Account, today: date, windows: dict[str, Coverage]) -> str:
+def late_line(
+    late: OverdueItem, account: Account, today: date, windows: dict[str, Coverage]
+) -> str:
     days = (today - late.since).days
     who = role_holders(account, late.owners, windows)
     return f"*{late.what}* — due {late.since:%d %b}, {days} day{'s' * (days != 1)} late — {who}"
@@ -174,7 +176,7 @@ def person_answer(
     return text, [section(head + ":"), section("\n".join(lines))]
 
 
-def for_whom(standing: Standing, part: Part, user_id: str) -> str:
+def for_whom(standing: Standing, part: Share, user_id: str) -> str:
     """Empty for the person's own part; ` for <@X>` for a part held while covering X."""
     holder = standing.holder(part.role)
     return "" if holder == user_id else f" for {mention(holder)}"

@@ -17,7 +17,7 @@ from bot.accounts.facts import facts_of
 from bot.people.cover import follow
 from bot.platform.services import Services
 from flows.gate import ESCALATE_AFTER_BUSINESS_DAYS, business_days_between
-from flows.ownership import Ownership, Part, Phase, ownership
+from flows.ownership import Ownership, Phase, Share, ownership
 from flows.renewal import cycle_start
 from storage.models import Account, AccountStatus, Coverage, HealthFlag, Milestone
 from storage.ownership import coverages_at
@@ -25,7 +25,7 @@ from storage.portfolio import cycle_flags, live_milestones, renewals_into
 
 
 @dataclass(frozen=True)
-class Late:
+class OverdueItem:
     what: str
     since: date
     owners: tuple[str, ...]  # roles
@@ -36,13 +36,13 @@ class Standing:
     account: Account
     owns: Ownership
     next: Milestone | None
-    overdue: list[Late] = field(default_factory=list)
+    overdue: list[OverdueItem] = field(default_factory=list)
     flag: HealthFlag | None = None
 
     def holder(self, role: str) -> str | None:
         return self.account.user_of(role)
 
-    def parts_held_by(self, people: Collection[str]) -> list[Part]:
+    def parts_held_by(self, people: Collection[str]) -> list[Share]:
         """This week's parts whose role one of `people` holds."""
         return [p for p in self.owns.parts if self.holder(p.role) in people]
 
@@ -91,24 +91,24 @@ def is_late(milestone: Milestone, today: date, now: datetime) -> bool:
     return milestone.snoozed_until is None or milestone.snoozed_until <= now
 
 
-def late_milestone(milestone: Milestone) -> Late:
-    return Late(milestone.title, milestone.due_date, tuple(milestone.owners))
+def late_milestone(milestone: Milestone) -> OverdueItem:
+    return OverdueItem(milestone.title, milestone.due_date, tuple(milestone.owners))
 
 
 def _late_other(
     services: Services, account: Account, owns: Ownership, commercial: str, now: datetime
-) -> list[Late]:
+) -> list[OverdueItem]:
     late = []
     today = services.today(now)
     if packet_late(services, account, now):
-        late.append(Late("Handoff packet", services.today(account.closed_at), ("ae",)))
+        late.append(OverdueItem("Handoff packet", services.today(account.closed_at), ("ae",)))
     if owns.phase == Phase.CLOSE and today > account.renewal_date:
         late.append(
-            Late("Renewal outcome (renewed or churned)", account.renewal_date, (commercial,))
+            OverdueItem("Renewal outcome (renewed or churned)", account.renewal_date, (commercial,))
         )
     handed_back_by = cycle_start(account.renewal_date)  # the old renewal date: month 12
     if owns.phase == Phase.HAND_BACK and today > handed_back_by:
-        late.append(Late("Hand-back call", handed_back_by, (commercial,)))
+        late.append(OverdueItem("Hand-back call", handed_back_by, (commercial,)))
     return late
 
 

@@ -19,12 +19,12 @@ from bot.renewal.blocks import labelled_late, late_label
 from bot.renewal.relevance import MILESTONE_KINDS
 from flows.calendar import next_business_hour
 from flows.gate import escalation_time
-from flows.renewal import Overdue, catch_up
+from flows.renewal import OverdueMilestone, catch_up
 from storage.faults import FaultKey
 from storage.kinds import MessageKind
 from storage.milestones import get_milestone, skip_open
 from storage.models import Milestone, MilestoneStatus
-from storage.outbox import Late, overdue, pending_of_round, reschedule
+from storage.outbox import OverdueMessage, overdue, pending_of_round, reschedule
 
 # Ticks run every few seconds; a nudge this far behind its time was missed, not just due.
 LATE_AFTER = timedelta(minutes=30)
@@ -33,8 +33,8 @@ LATE_AFTER = timedelta(minutes=30)
 async def catch_up_overdue(services: Services, now: datetime) -> int:
     """Settle every overdue message (one query per tick); returns how many were moved."""
     late = await services.db.run(overdue, MILESTONE_KINDS, now - LATE_AFTER)
-    by_account: dict[tuple[str, int], list[Late]] = defaultdict(list)
-    others: list[Late] = []
+    by_account: dict[tuple[str, int], list[OverdueMessage]] = defaultdict(list)
+    others: list[OverdueMessage] = []
     for row in late:
         if row.claim.kind not in MILESTONE_KINDS:
             others.append(row)
@@ -56,12 +56,12 @@ async def catch_up_overdue(services: Services, now: datetime) -> int:
     return moved
 
 
-def _of_a_round(row: Late) -> bool:
+def _of_a_round(row: OverdueMessage) -> bool:
     """Whether its columns say which milestone and round of nudges it belongs to."""
     return row.claim.milestone_id is not None and row.claim.round is not None
 
 
-async def _held(services: Services, rows: list[Late], failed: Failed) -> int:
+async def _held(services: Services, rows: list[OverdueMessage], failed: Failed) -> int:
     """What could not be caught up waits for the retry, rather than going out unlabelled;
     after many failures it is left to delivery as it is."""
     if failed.hopeless:
@@ -77,7 +77,7 @@ async def _held(services: Services, rows: list[Late], failed: Failed) -> int:
     return held
 
 
-async def _into_business_hours(services: Services, row: Late, now: datetime) -> int:
+async def _into_business_hours(services: Services, row: OverdueMessage, now: datetime) -> int:
     """Any other overdue message owed at someone's local hour waits for their morning
     (unless it expires first: then delivery drops it)."""
     if row.local_tz is None:
@@ -95,7 +95,7 @@ async def _into_business_hours(services: Services, row: Late, now: datetime) -> 
 
 
 async def _catch_up_account(
-    services: Services, team_id: str, rows: list[Late], now: datetime
+    services: Services, team_id: str, rows: list[OverdueMessage], now: datetime
 ) -> int:
     milestones: dict[int, Milestone] = {}
     for row in rows:
@@ -113,7 +113,9 @@ async def _catch_up_account(
     # Only milestones whose nudges are late compete; a late escalation alone just moves.
     competing = [live[i] for i in nudged if i in live]
     today = services.today(now)
-    decision = catch_up([Overdue(m.id, m.due_date, m.renewal_date) for m in competing], today)
+    decision = catch_up(
+        [OverdueMilestone(m.id, m.due_date, m.renewal_date) for m in competing], today
+    )
     skipped = [live[o.id] for o in decision.skipped]
     await services.db.run(skip_open, team_id, [m.id for m in skipped])
     skipped_ids = {m.id for m in skipped}

@@ -14,8 +14,7 @@ from bot.renewal.blocks import at_risk_text, channel_note, escalation_text, nudg
 from flows.calendar import BUSINESS_MORNING, local_instant, next_business_time
 from flows.gate import escalation_time
 from flows.health import Health, at_risk_days
-from flows.playbook import Milestone as Step
-from flows.playbook import load_playbook
+from flows.playbook import Step, load_playbook
 from flows.renewal import PlannedMilestone, phase_two_end, plan_cycle
 from storage.kinds import MessageKind, Subject
 from storage.milestones import (

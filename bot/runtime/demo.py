@@ -24,7 +24,7 @@ from bot.platform.clock import SimulatedClock
 from bot.platform.scopes import granted_scopes
 from bot.platform.settings import load_settings
 from bot.runtime.runner import BotServer
-from bot.sandbox import Message, OpenView, SlackDriver, SlackSandbox, User, Workspace
+from bot.sandbox import Message, OpenView, SandboxWorkspace, SlackDriver, SlackSandbox, User
 from bot.sandbox.watch import Watcher
 from flows.roles import Role
 from storage.accounts import next_planning
@@ -80,7 +80,9 @@ class Demo:
     def __init__(self, out: Callable[[str], None] = print) -> None:
         self.out = out
         self.clock = SimulatedClock(START)
-        self.workspace = Workspace(team_name="Northwind (sandbox)", bot_scopes=granted_scopes())
+        self.workspace = SandboxWorkspace(
+            team_name="Northwind (sandbox)", bot_scopes=granted_scopes()
+        )
         self._stamp = 0  # the last webhook signing time
         self.workspace.use_clock(self.clock)
         self.sandbox = SlackSandbox(self.workspace)

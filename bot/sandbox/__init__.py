@@ -1,6 +1,6 @@
 """The loopback Slack: a stateful Web API stand-in and a driver that acts for people.
 
-sandbox = SlackSandbox(Workspace(bot_scopes=granted_scopes()))
+sandbox = SlackSandbox(SandboxWorkspace(bot_scopes=granted_scopes()))
 api_url = await sandbox.start()            # point SLACK_API_URL here
 driver = SlackDriver(sandbox, bot_url, signing_secret)
 await driver.command(user, "help")
@@ -9,7 +9,7 @@ await driver.command(user, "help")
 from bot.sandbox.driver import LateAck, Reply, SlackDriver, sign
 from bot.sandbox.rules import SlackError
 from bot.sandbox.server import Call, Rejected, SlackSandbox
-from bot.sandbox.state import Channel, Message, OpenView, User, Workspace
+from bot.sandbox.state import Channel, Message, OpenView, SandboxWorkspace, User
 
 __all__ = [
     "Call",
@@ -23,6 +23,6 @@ __all__ = [
     "SlackError",
     "SlackSandbox",
     "User",
-    "Workspace",
+    "SandboxWorkspace",
     "sign",
 ]

@@ -1,4 +1,4 @@
-"""A loopback HTTP server that answers Slack Web API calls from a sandbox Workspace."""
+"""A loopback HTTP server that answers Slack Web API calls from a SandboxWorkspace."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from bot.sandbox.rules import (
     reply_problems,
     required_scopes,
 )
-from bot.sandbox.state import Ephemeral, Message, Workspace
+from bot.sandbox.state import Ephemeral, Message, SandboxWorkspace
 
 log = logging.getLogger(__name__)
 # A response_url takes up to 5 messages within 30 minutes of the interaction (Slack's
@@ -126,7 +126,7 @@ class RateLimiter:
 
 @dataclass
 class SlackSandbox:
-    workspace: Workspace = field(default_factory=Workspace)
+    workspace: SandboxWorkspace = field(default_factory=SandboxWorkspace)
     host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:

@@ -184,7 +184,7 @@ class Trigger:
     used: bool = False
 
 
-class Workspace:
+class SandboxWorkspace:
     """One Slack workspace with a bot installed in it."""
 
     def __init__(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.sandbox.state import Workspace
+from bot.sandbox.state import SandboxWorkspace
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def render_blocks(blocks: list[dict[str, Any]] | None, fallback: str = "") -> st
 _MENTION = re.compile(r"<([@#])([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
-def humanize(text: str, workspace: Workspace) -> str:
+def humanize(text: str, workspace: SandboxWorkspace) -> str:
     """Mentions as Slack's client shows them: <@U1> → @Ana Ruiz, <#C1> → #acct-acme."""
 
     def name(match: re.Match[str]) -> str:
@@ -84,7 +84,7 @@ def humanize(text: str, workspace: Workspace) -> str:
 class Watcher:
     """Remembers how much of the workspace has been shown and yields only what is new."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: SandboxWorkspace) -> None:
         self.workspace = workspace
         self._messages: dict[str, int] = {}
         self._ephemerals = 0
