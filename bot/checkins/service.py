@@ -23,7 +23,7 @@ from bot.checkins.blocks import (
     rating_modal,
     read_checkin,
 )
-from bot.outbox.owe import about, deliver_now, enqueue_all, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all
 from bot.people.directory import zone_of
 from bot.people.escalation import escalation_keys, escalation_messages, manager_zones, zone
 from bot.people.permissions import allowed, may_act
@@ -44,7 +44,7 @@ from storage.checkins import (
     save_rating,
     set_posted,
 )
-from storage.kinds import MessageKind, Subject
+from storage.kinds import MessageKind, Subject, SubjectType
 from storage.models import Account, Checkin
 from storage.outbox import OwedMessage, cancel_keys, enqueue, retime_all, reword, sent_message
 from storage.packets import get_packet
@@ -535,40 +535,52 @@ async def submit_rating(
         return  # no longer theirs to rate (reassigned since the form opened)
     missing = [o["value"] for o in submitted(view, "missing", "selected_options") or []]
     comment = (submitted(view, "comment") or "").strip() or None
-    now = services.clock()
-    await services.db.run(
-        save_rating,
+    managers = sorted({account.manager_user_id, *services.managers} - {None})
+    owed = await services.db.run(
+        _rate,
         team_id,
         account.id,
         user_id,
         int(chosen["value"]),
         missing,
         comment,
-        now,
+        managers,
+        services.clock(),
         immediate=True,
     )
-    await _maybe_alert(services, team_id, account)
+    await deliver_now(services, owed)
 
 
-async def _maybe_alert(services: Services, team_id: str, account: Account) -> None:
-    ratings = await services.db.run(latest_ratings, team_id, RATING_WINDOW)
+def _rate(
+    session: Session,
+    team_id: str,
+    account_id: int,
+    user_id: str,
+    rating: int,
+    missing: list[str],
+    comment: str | None,
+    managers: list[str],
+    now: datetime,
+) -> list[int]:
+    """The rating and, when the team's recent average is low, the managers' alert: one
+    unit. Once a week per manager at most, however many ratings keep the average low."""
+    save_rating(session, team_id, account_id, user_id, rating, missing, comment, now)
+    ratings = latest_ratings(session, team_id, RATING_WINDOW)
     average = rating_alert([r.rating for r in ratings])
     if average is None:
-        return
+        return []
     text = rating_alert_text(average, len(ratings), most_missing(r.missing for r in ratings))
-    # Once a week per manager at most, however many ratings keep the average low.
-    week, now = services.clock().strftime("%G-W%V"), services.clock()
-    managers = sorted({account.manager_user_id, *services.managers} - {None})
-    await send_now(
-        services,
-        *(
-            OwedMessage(
-                team_id=team_id,
-                dedupe_key=f"rating-alert:{week}:{m}",
-                channel=m,
-                text=text,
-                due_at=now,
-            )
-            for m in managers
-        ),
-    )  # type: ignore[arg-type]
+    week = now.strftime("%G-W%V")
+    alerts = [
+        OwedMessage(
+            team_id=team_id,
+            dedupe_key=f"rating-alert:{week}:{m}",
+            channel=m,
+            text=text,
+            due_at=now,
+            subject_type=SubjectType.PERSON,
+            subject_id=m,
+        )
+        for m in managers
+    ]
+    return enqueue_all(session, alerts)

@@ -12,7 +12,7 @@ from bot.accounts.changes import account_changed
 from bot.accounts.facts import note_ownership_in
 from bot.accounts.load import Refusal
 from bot.channels.setup import invite_people
-from bot.outbox.owe import about, deliver_now, enqueue_all, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all
 from bot.people.directory import remember_user, zone_for
 from bot.people.permissions import may_act, may_cover
 from bot.platform.kit import esc
@@ -80,35 +80,12 @@ async def cover(services: Services, team_id: str, actor: str, request: Cover | E
         created_by=actor,
         created_at=now,
     )
-    replaced = await services.db.run(start_coverage, window, immediate=True)
-    held = await services.db.run(count_accounts, Scope(team_id, holders=(request.user,)))
+    replaced, held, owed = await services.db.run(
+        _start_cover, services, window, actor, immediate=True
+    )
+    await deliver_now(services, owed)
     until = f"{request.until:%a %d %b %Y}"
     accounts = f"{held} account{'s' * (held != 1)}"
-    notes = [
-        _personal(
-            services,
-            team_id,
-            f"cover-{window.id}-backup",
-            request.backup,
-            f":busts_in_silhouette: You are covering for <@{request.user}> until the end of "
-            f"{until}: their {accounts} and every nudge for them come to you, marked as "
-            "coverage. `/baton owner @you` lists them.",
-            request.user,
-        )
-    ]
-    if actor != request.user:
-        notes.append(
-            _personal(
-                services,
-                team_id,
-                f"cover-{window.id}-person",
-                request.user,
-                f"<@{actor}> arranged cover while you are away: <@{request.backup}> takes "
-                f"your {accounts} and nudges until the end of {until}.",
-                request.user,
-            )
-        )
-    await send_now(services, *notes)
     earlier = " It replaces the cover already arranged." if replaced else ""
     return (
         f"<@{request.backup}> covers for <@{request.user}> from now until the end of {until} "
@@ -117,28 +94,71 @@ async def cover(services: Services, team_id: str, actor: str, request: Cover | E
     )
 
 
-async def _end_cover(services: Services, team_id: str, actor: str, user_id: str) -> str:
-    ended = await services.db.run(
-        end_coverage, team_id, user_id, services.clock(), actor, immediate=True
-    )
-    if not ended:
-        return f"<@{user_id}> has no cover arranged."
-    backups = ", ".join(dict.fromkeys(f"<@{w.backup_user_id}>" for w in ended))
-    await send_now(
-        services,
-        *(
+def _start_cover(
+    session: Session, services: Services, window: Coverage, actor: str
+) -> tuple[list[Coverage], int, list[int]]:
+    """The cover window and the notes it owes the backup (and the person, when someone else
+    arranged it), in one unit: (the windows it cut short, accounts held, ids owed)."""
+    replaced = start_coverage(session, window)
+    team_id, user, backup = window.team_id, window.user_id, window.backup_user_id
+    held = count_accounts(session, Scope(team_id, holders=(user,)))
+    until = f"{window.until:%a %d %b %Y}"
+    accounts = f"{held} account{'s' * (held != 1)}"
+    notes = [
+        _personal(
+            services,
+            team_id,
+            f"cover-{window.id}-backup",
+            backup,
+            f":busts_in_silhouette: You are covering for <@{user}> until the end of "
+            f"{until}: their {accounts} and every nudge for them come to you, marked as "
+            "coverage. `/baton owner @you` lists them.",
+            user,
+        )
+    ]
+    if actor != user:
+        notes.append(
             _personal(
                 services,
                 team_id,
-                f"cover-{w.id}-ended",
-                w.backup_user_id,
-                f"Cover for <@{user_id}> has ended: their nudges go to them again.",
-                user_id,
+                f"cover-{window.id}-person",
+                user,
+                f"<@{actor}> arranged cover while you are away: <@{backup}> takes "
+                f"your {accounts} and nudges until the end of {until}.",
+                user,
             )
-            for w in ended
-        ),
+        )
+    return replaced, held, enqueue_all(session, notes)
+
+
+async def _end_cover(services: Services, team_id: str, actor: str, user_id: str) -> str:
+    ended, owed = await services.db.run(
+        _stop_cover, services, team_id, user_id, actor, immediate=True
     )
+    if not ended:
+        return f"<@{user_id}> has no cover arranged."
+    await deliver_now(services, owed)
+    backups = ", ".join(dict.fromkeys(f"<@{w.backup_user_id}>" for w in ended))
     return f"Cover for <@{user_id}> ended ({backups} no longer covers); nudges go to them again."
+
+
+def _stop_cover(
+    session: Session, services: Services, team_id: str, user_id: str, actor: str
+) -> tuple[list[Coverage], list[int]]:
+    """The cover ended and each backup told, in one unit."""
+    ended = end_coverage(session, team_id, user_id, services.clock(), actor)
+    notes = [
+        _personal(
+            services,
+            team_id,
+            f"cover-{w.id}-ended",
+            w.backup_user_id,
+            f"Cover for <@{user_id}> has ended: their nudges go to them again.",
+            user_id,
+        )
+        for w in ended
+    ]
+    return ended, enqueue_all(session, notes)
 
 
 def _assigned(

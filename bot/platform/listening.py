@@ -134,15 +134,20 @@ def validated(
 
 
 def checked(problems: Callable[[dict], dict], act: Callable[..., Awaitable[None]]) -> Listener:
-    """Inline errors from the view alone; else close the modal and act."""
+    """Inline errors from the view alone; else act, and close the modal once the act's
+    unit of work has committed (so a crash after the ack loses nothing), or after
+    ACK_BUDGET_S if it needs Slack first and Slack is slow, whichever comes first."""
 
     async def handler(ack: AsyncAck, body: dict, view: dict, context: dict) -> None:
         errors = problems(view)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
+        work = act(services_of(context), body["team"]["id"], body["user"]["id"], view)
+        task = asyncio.ensure_future(work)
+        await asyncio.wait({task}, timeout=ACK_BUDGET_S)
         await ack()
-        await act(services_of(context), body["team"]["id"], body["user"]["id"], view)
+        await task
 
     return handler
 

@@ -3,10 +3,13 @@ red flag sets off (the manager told; weekly at-risk reminders through phase 2)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.accounts.load import Refusal
-from bot.outbox.owe import about, owe, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all
 from bot.people.escalation import zone
 from bot.platform.kit import esc, metadata, submitted
 from bot.platform.services import Services
@@ -59,46 +62,81 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
         await services.client.chat_postMessage(channel=user_id, text=str(refusal))
         return
     health = Health(submitted(view, "health", "selected_option")["value"])
-    risks = (submitted(view, "risks") or "").strip() or None
-    expansion = (submitted(view, "expansion") or "").strip() or None
-    now = services.clock()
-    flag, before = await services.db.run(
-        save_flag,
+    answer = _Answer(
+        health,
+        (submitted(view, "risks") or "").strip() or None,
+        (submitted(view, "expansion") or "").strip() or None,
+        # One post per submission (a re-flag is posted too: the channel sees the change).
+        f"flag-{view.get('id') or services.clock().timestamp()}",
+    )
+    # Whoever hears of it hears at a sane hour of their own (zones may need Slack: first).
+    owner = account.user_of(commercial_role(services, account))
+    told = {owner} - {user_id}
+    if health == Health.RED:
+        told |= set(services.managers_of(account))
+    hours = {person: await _their_hour(services, account, person) for person in told - {None}}
+    owed = await services.db.run(
+        _flag, services, account, milestone.id, user_id, answer, owner, hours, immediate=True
+    )
+    await deliver_now(services, owed)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    health: Health
+    risks: str | None
+    expansion: str | None
+    key: str
+
+
+def _flag(
+    session: Session,
+    services: Services,
+    account: Account,
+    milestone_id: int,
+    user_id: str,
+    answer: _Answer,
+    owner: str | None,
+    hours: dict[str, dict[str, Any]],
+) -> list[int]:
+    """The flag, its milestone done, the channel's post, the business-case task, the red
+    flag's alerts and re-planning the at-risk reminders: one unit. Returns the ids due now
+    (the rest stay owed until their hour)."""
+    now, team_id = services.clock(), account.team_id
+    health = answer.health
+    flag, before = save_flag(
+        session,
         account,
         user_id,
         now,
         health=health.value,
-        risks=risks,
-        expansion=expansion,
-        immediate=True,
+        risks=answer.risks,
+        expansion=answer.expansion,
     )
-    outcome = f"Health {health.value}" + (f": {risks}" if risks else "")
-    await services.db.run(mark_done, team_id, milestone.id, user_id, outcome, now)
-    # One post per submission (a re-flag is posted too: the channel sees the change).
-    key = f"flag-{view.get('id') or now.timestamp()}"
-    post = about(
-        services,
-        account,
-        f"{key}-channel",
-        account.channel_id or user_id,
-        f"Month-5 health flag for {esc(account.name)}: {health.value}",
-        blocks=flag_blocks(account, flag),
-    )
-    # The others hear of it at a sane hour of their own.
-    messages = []
-    owner = account.user_of(commercial_role(services, account))
+    outcome = f"Health {health.value}" + (f": {answer.risks}" if answer.risks else "")
+    mark_done(session, team_id, milestone_id, user_id, outcome, now)
+    messages = [
+        about(
+            services,
+            account,
+            f"{answer.key}-channel",
+            account.channel_id or user_id,
+            f"Month-5 health flag for {esc(account.name)}: {health.value}",
+            blocks=flag_blocks(account, flag),
+        )
+    ]
     if owner and owner != user_id:
-        steps = await services.db.run(cycle_milestones, team_id, account.id, account.renewal_date)
+        steps = cycle_milestones(session, team_id, account.id, account.renewal_date)
         prep = next((m.due_date for m in steps if m.key == "month-6"), None)
         messages.append(
             about(
                 services,
                 account,
-                f"{key}-business-case",
+                f"{answer.key}-business-case",
                 owner,
                 f"Month-6 business-case prep for {esc(account.name)}",
                 blocks=business_case_task(account, flag, prep),
-                **await _their_hour(services, account, owner),
+                **hours[owner],
             )
         )
     if health == Health.RED and (before is None or before.health != Health.RED):
@@ -111,13 +149,13 @@ async def submit_flag(services: Services, team_id: str, user_id: str, view: dict
                     f"red-flag-{account.renewal_date}-{manager}",
                     manager,
                     text,
-                    **await _their_hour(services, account, manager),
+                    **hours[manager],
                 )
             )
-    await send_now(services, post, *[m for m in messages if m.due_at <= now])
-    await owe(services, *[m for m in messages if m.due_at > now])
+    due_now = [i for m in messages for i in enqueue_all(session, [m]) if m.due_at <= now]
     # The weekly at-risk reminders (or their end, after a re-flag) are planned from here.
-    await services.db.run(set_plan_after, team_id, account.id, now)
+    set_plan_after(session, team_id, account.id, now)
+    return due_now
 
 
 async def _their_hour(services: Services, account: Account, user_id: str) -> dict[str, Any]:

@@ -3,13 +3,24 @@ modals they open."""
 
 from __future__ import annotations
 
+import asyncio
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.accounts.load import Refusal
 from bot.accounts.lookup import find_accounts, which_account
 from bot.platform.commands import Slash, Subcommand
 from bot.platform.kit import esc
-from bot.platform.listening import Listener, checked, does, ids, opens_with, services_of, tell
+from bot.platform.listening import (
+    ACK_BUDGET_S,
+    Listener,
+    checked,
+    does,
+    ids,
+    opens_with,
+    services_of,
+    tell,
+)
 from bot.platform.services import Services
 from bot.renewal import flag, outcome, service
 from bot.renewal.blocks import (
@@ -40,7 +51,7 @@ async def _one_account(call: Slash, text: str, usage: str) -> Account | None:
 
 
 async def renewed(call: Slash) -> None:
-    """Everything that can be refused is refused in the ack; the recording follows it."""
+    """Everything that can be refused is refused in the ack; the recording comes with it."""
     services = call.services
     usage = "/baton renewed <account> [YYYY-MM-DD] [ARR]"
     parsed = parse_renewed(call.text) if call.text.strip() else RenewedArgs("")
@@ -60,15 +71,19 @@ async def renewed(call: Slash) -> None:
     if problem:
         await call.ack(response_type="ephemeral", text=problem)
         return
+    renewal = outcome.Renewal(
+        account.id, account.renewal_date, new_date, parsed.new_arr or account.arr, None
+    )
+    # The ack waits for the recording's unit of work (a crash after it loses nothing),
+    # for ACK_BUDGET_S at most.
+    task = asyncio.ensure_future(outcome.record_renewed(services, call.team, call.user, renewal))
+    await asyncio.wait({task}, timeout=ACK_BUDGET_S)
     await call.ack(
         response_type="ephemeral",
         text=f"Recording the renewal of {esc(account.name)} (next renewal {new_date:%d %b %Y}).",
     )
-    renewal = outcome.Renewal(
-        account.id, account.renewal_date, new_date, parsed.new_arr or account.arr, None
-    )
     try:
-        await outcome.record_renewed(services, call.team, call.user, renewal)
+        await task
     except Refusal as refusal:
         await call.respond(response_type="ephemeral", text=str(refusal))
 

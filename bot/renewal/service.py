@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.accounts.load import Refusal, load_account
-from bot.outbox.owe import about, send_now
+from bot.outbox.owe import about, deliver_now, enqueue_all
 from bot.people.escalation import zone
 from bot.people.permissions import may_act
 from bot.platform.kit import esc, metadata, submitted, who
@@ -19,6 +21,7 @@ from storage.accounts import set_plan_after
 from storage.kinds import Subject
 from storage.milestones import get_milestone, mark_done, request_help, snooze
 from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
+from storage.outbox import OwedMessage
 
 OUTCOME_MAX = 3000  # what the Done modal's input allows
 
@@ -71,18 +74,33 @@ async def submit_done(services: Services, team_id: str, user_id: str, view: dict
     except Refusal:
         return  # done meanwhile (a double submission): nothing more to say
     outcome = _outcome(view)
-    if await services.db.run(mark_done, team_id, milestone.id, user_id, outcome, services.clock()):
-        await send_now(
-            services,
-            about(
-                services,
-                account,
-                f"ms-{milestone.id}-done",
-                account.channel_id or user_id,
-                done_text(account, milestone, user_id, outcome),
-                subject=Subject.milestone(milestone.id),
-            ),
-        )
+    note = about(
+        services,
+        account,
+        f"ms-{milestone.id}-done",
+        account.channel_id or user_id,
+        done_text(account, milestone, user_id, outcome),
+        subject=Subject.milestone(milestone.id),
+    )
+    owed = await services.db.run(
+        _done, team_id, milestone.id, user_id, outcome, services.clock(), note
+    )
+    await deliver_now(services, owed)
+
+
+def _done(
+    session: Session,
+    team_id: str,
+    milestone_id: int,
+    user_id: str,
+    outcome: str,
+    now: datetime,
+    note: OwedMessage,
+) -> list[int]:
+    """Done, and the channel's note of it, in one unit (none if it was done already)."""
+    if not mark_done(session, team_id, milestone_id, user_id, outcome, now):
+        return []
+    return enqueue_all(session, [note])
 
 
 async def snooze_for(services: Services, team_id: str, value: Any, user_id: str, days: str) -> str:
@@ -91,29 +109,54 @@ async def snooze_for(services: Services, team_id: str, value: Any, user_id: str,
     until = next_business_time(
         services.clock() + timedelta(days=int(days)), tz, holidays=services.settings.holidays
     )
-    snoozed = await services.db.run(snooze, team_id, milestone.id, until, immediate=True)
+    snoozed = await services.db.run(
+        _snooze, team_id, account.id, milestone.id, until, services.clock(), immediate=True
+    )
     if snoozed is None:
         raise Refusal(f"*{milestone.title}* is already done.")
-    # Plan the next round of nudges now (the earlier round's are moot from here on).
-    await services.db.run(set_plan_after, team_id, account.id, services.clock())
     return (
         f"Snoozed *{milestone.title}* for {SNOOZE_DAYS[days]}: I'll nudge again "
         f"{until.astimezone(tz):%a %d %b at %H:%M}."
     )
 
 
+def _snooze(
+    session: Session,
+    team_id: str,
+    account_id: int,
+    milestone_id: int,
+    until: datetime,
+    now: datetime,
+) -> Milestone | None:
+    """The snooze, and planning the next round now (the earlier round's nudges are moot
+    from here on), in one unit."""
+    snoozed = snooze(session, team_id, milestone_id, until)
+    if snoozed is not None:
+        set_plan_after(session, team_id, account_id, now)
+    return snoozed
+
+
 async def ask_for_help(services: Services, team_id: str, value: Any, user_id: str) -> None:
     milestone, account = await load_milestone(services, team_id, value, user_id)
-    if not await services.db.run(request_help, team_id, milestone.id, services.clock()):
-        raise Refusal("Help is already asked for in the account channel.")
-    await send_now(
+    ask = about(
         services,
-        about(
-            services,
-            account,
-            f"ms-{milestone.id}-help",
-            account.channel_id or user_id,
-            help_text(account, milestone, user_id, services.managers_of(account)),
-            subject=Subject.milestone(milestone.id),
-        ),
+        account,
+        f"ms-{milestone.id}-help",
+        account.channel_id or user_id,
+        help_text(account, milestone, user_id, services.managers_of(account)),
+        subject=Subject.milestone(milestone.id),
     )
+    owed = await services.db.run(_help, team_id, milestone.id, services.clock(), ask)
+    if owed is None:
+        raise Refusal("Help is already asked for in the account channel.")
+    await deliver_now(services, owed)
+
+
+def _help(
+    session: Session, team_id: str, milestone_id: int, now: datetime, ask: OwedMessage
+) -> list[int] | None:
+    """The request for help and the channel's message asking for it, in one unit; None if
+    help was asked for already."""
+    if not request_help(session, team_id, milestone_id, now):
+        return None
+    return enqueue_all(session, [ask])
