@@ -3,7 +3,6 @@ new-account modals."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -26,8 +25,8 @@ from bot.outbox.owe import deliver_now
 from bot.people.permissions import creator_kind
 from bot.platform.commands import Answer, Slash, Subcommand
 from bot.platform.listening import (
-    ACK_BUDGET_S,
     Listener,
+    ack_after,
     answered,
     does,
     explain,
@@ -122,11 +121,8 @@ async def _commit_then_ack(
     """A click whose unit (domain change and what it owes) commits before the ack, so a
     crash after the ack loses nothing; then what it owes is delivered. Work that needs Slack
     first (who may) and is slow gets ACK_BUDGET_S, then the ack goes out regardless."""
-    task = asyncio.ensure_future(work)
-    await asyncio.wait({task}, timeout=ACK_BUDGET_S)
-    await ack()
     try:
-        owed = await task
+        owed = await ack_after(work, ack)
     except Refusal as refusal:
         await tell(respond, services.client, user, str(refusal))
         return

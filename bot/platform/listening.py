@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -30,6 +30,7 @@ from bot.platform.services import Services
 
 SERVICES = "services"
 ACK_BUDGET_S = 1.5
+T = TypeVar("T")
 WORKING = "Working on it…"
 SLACK_TROUBLE = "Slack did not answer me in time; please try again in a minute."
 log = logging.getLogger(__name__)
@@ -144,12 +145,19 @@ def checked(problems: Callable[[dict], dict], act: Callable[..., Awaitable[None]
             await ack(response_action="errors", errors=errors)
             return
         work = act(services_of(context), body["team"]["id"], body["user"]["id"], view)
-        task = asyncio.ensure_future(work)
-        await asyncio.wait({task}, timeout=ACK_BUDGET_S)
-        await ack()
-        await task
+        await ack_after(work, ack)
 
     return handler
+
+
+async def ack_after(work: Awaitable[T], ack: Callable[[], Awaitable[object]]) -> T:
+    """Run `work` and ack once it is done (its unit committed, so a crash after the ack
+    loses nothing), or after ACK_BUDGET_S if it is slow; then finish it. Its exception,
+    if any, comes after the ack."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait({task}, timeout=ACK_BUDGET_S)
+    await ack()
+    return await task
 
 
 # --- slash commands ---------------------------------------------------------------------

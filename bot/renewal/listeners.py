@@ -3,8 +3,6 @@ modals they open."""
 
 from __future__ import annotations
 
-import asyncio
-
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.accounts.load import Refusal
@@ -12,8 +10,8 @@ from bot.accounts.lookup import find_accounts, which_account
 from bot.platform.commands import Slash, Subcommand
 from bot.platform.kit import esc
 from bot.platform.listening import (
-    ACK_BUDGET_S,
     Listener,
+    ack_after,
     checked,
     does,
     ids,
@@ -76,14 +74,12 @@ async def renewed(call: Slash) -> None:
     )
     # The ack waits for the recording's unit of work (a crash after it loses nothing),
     # for ACK_BUDGET_S at most.
-    task = asyncio.ensure_future(outcome.record_renewed(services, call.team, call.user, renewal))
-    await asyncio.wait({task}, timeout=ACK_BUDGET_S)
-    await call.ack(
-        response_type="ephemeral",
-        text=f"Recording the renewal of {esc(account.name)} (next renewal {new_date:%d %b %Y}).",
-    )
+    recording = f"Recording the renewal of {esc(account.name)} (next renewal {new_date:%d %b %Y})."
     try:
-        await task
+        await ack_after(
+            outcome.record_renewed(services, call.team, call.user, renewal),
+            lambda: call.ack(response_type="ephemeral", text=recording),
+        )
     except Refusal as refusal:
         await call.respond(response_type="ephemeral", text=str(refusal))
 
