@@ -266,7 +266,7 @@ def storm_services(services: Services, sandbox: SlackSandbox, timeout_s: float) 
     """The services with clients that give up sooner (held responses stay short) and never
     sleep out a Retry-After themselves: on the simulated clock that sleep would be real."""
     client = make_client(
-        sandbox.workspace.bot_token, sandbox.api_url, timeout=timeout_s, retry_rate_limits=False
+        sandbox.workspace.bot_token, sandbox.api_url, timeout=timeout_s, waits=False
     )
     return replace(services, client=client, sender=client)
 

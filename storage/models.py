@@ -84,6 +84,15 @@ class OutboxMessage(SQLModel, table=True):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        # A claim checks that nothing owed earlier to the same channel is left behind.
+        Index(
+            "ix_outbox_owed_channel",
+            "team_id",
+            "channel",
+            "due_at",
+            sqlite_where=text("status IN ('pending', 'sending')"),
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
         # Catch-up moves a late round's escalation with its nudge: found by these columns.
         Index("ix_outbox_milestone", "team_id", "milestone_id", "round"),
         CheckConstraint(
@@ -462,3 +471,15 @@ class Fault(SQLModel, table=True):
     first_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     retry_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class RateBucket(SQLModel, table=True):
+    """One of Slack's rate limits as this workspace has used it so far, shared by every
+    process on the database (bot.platform.budget): when the next request is due at the
+    steady pace (a GCRA "theoretical arrival time", seconds since the epoch)."""
+
+    __tablename__ = "rate_buckets"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=80)  # a method, or post:<channel>
+    next_at: float

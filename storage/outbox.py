@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, tuple_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from storage.db import changed, insert_for, require_write_lock
@@ -141,15 +142,19 @@ def claim_due(
     One statement (a CTE feeding an UPDATE … RETURNING). On PostgreSQL the CTE locks its
     rows FOR UPDATE SKIP LOCKED, so concurrent replicas split the work; on SQLite the
     session begins IMMEDIATE, which serialises claimers on the database write lock.
-    `ids` narrows the claim to those rows (to send something right away); rows of
+    `ids` narrows the claim to the channels of those rows (to send something right away,
+    after what is due before it there); rows of
     `skip_teams` (paused workspaces) stay where they are.
     """
     token = secrets.token_hex(16)
     due = select(OutboxMessage.id).where(
         OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now
     )
-    if ids is not None:
-        due = due.where(OutboxMessage.id.in_(ids))
+    if ids is not None:  # and what is due before them in their channels, to keep order
+        wanted = select(OutboxMessage.team_id, OutboxMessage.channel).where(
+            OutboxMessage.id.in_(ids)
+        )
+        due = due.where(tuple_(OutboxMessage.team_id, OutboxMessage.channel).in_(wanted))
     if skip_teams:
         due = due.where(OutboxMessage.team_id.not_in(list(skip_teams)))
     due = (
@@ -160,7 +165,7 @@ def claim_due(
     )
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(select(due.c.id)))
+        .where(OutboxMessage.id.in_(select(due.c.id)), _first_owed_of_its_channel(due))
         .values(
             status=OutboxStatus.SENDING,
             claim_token=token,
@@ -174,6 +179,23 @@ def claim_due(
     rows = session.execute(statement).all()
     claims = [Claim(token=token, **row._asdict()) for row in rows]
     return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
+
+
+def _first_owed_of_its_channel(claimed: Any) -> Any:
+    """Each channel's messages go in order: a row is claimed only if every message owed to
+    its channel before it is claimed with it. One owed earlier but locked or being sent by
+    another worker holds the rest of that channel back until it has gone."""
+    earlier = aliased(OutboxMessage)
+    return ~exists().where(
+        earlier.team_id == OutboxMessage.team_id,
+        earlier.channel == OutboxMessage.channel,
+        earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        or_(
+            earlier.due_at < OutboxMessage.due_at,
+            and_(earlier.due_at == OutboxMessage.due_at, earlier.id < OutboxMessage.id),
+        ),
+        earlier.id.not_in(select(claimed.c.id)),
+    )
 
 
 def reclaim_uncertain(

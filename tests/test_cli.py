@@ -155,14 +155,16 @@ async def test_concurrent_ticks_send_each_owed_message_once(
 ) -> None:
     sandbox.limiter.enabled = False
     now = datetime(2027, 1, 4, 9, tzinfo=UTC)
-    recipients = [people.ae.id, people.csm.id, people.manager.id]
+    extra = [sandbox.workspace.add_user(f"p{n}", f"P {n}", f"p{n}@example.test") for n in range(5)]
+    # Three each: within a DM's burst, so one pass sends them all.
+    recipients = [people.ae.id, people.csm.id, people.manager.id, *(u.id for u in extra)]
     for index in range(24):
         db.run_sync(
             outbox.enqueue,
             outbox.OwedMessage(
                 team_id=sandbox.workspace.team_id,
                 dedupe_key=f"k{index}",
-                channel=recipients[index % 3],
+                channel=recipients[index % len(recipients)],
                 text=f"m{index}",
                 due_at=now - timedelta(hours=1),
             ),

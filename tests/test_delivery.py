@@ -28,9 +28,7 @@ def owed(sandbox: SlackSandbox, key: str, channel: str, due: datetime = NOW) -> 
 
 @pytest.fixture
 def sender(sandbox: SlackSandbox):
-    return make_client(
-        sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False, timeout=1
-    )
+    return make_client(sandbox.workspace.bot_token, sandbox.api_url, waits=False, timeout=1)
 
 
 def dm_texts(sandbox: SlackSandbox, user_id: str) -> list[str]:
@@ -122,8 +120,7 @@ async def test_two_ticks_at_the_same_instant_send_each_message_once(
         db.run_sync(outbox.enqueue, owed(sandbox, f"k{index}", recipients[index % 3]))
     engines = [make_engine(database_url) for _ in range(3)]
     senders = [
-        make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
-        for _ in engines
+        make_client(sandbox.workspace.bot_token, sandbox.api_url, waits=False) for _ in engines
     ]
     reports = await asyncio.gather(
         *(deliver_due(Database(e), s, NOW, limit=4) for e, s in zip(engines, senders, strict=True)),

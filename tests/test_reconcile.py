@@ -231,6 +231,8 @@ async def test_a_rate_limited_read_waits_out_retry_after(services, sandbox, peop
     assert sorted(report.undecided) == sorted(rows)
     assert reads(sandbox) == 1  # no further read in that pass, for any row
     assert (await reconcile(services, later + timedelta(seconds=39))).undecided == []
+    # The rate budget heard Retry-After too; its clock is the real one here.
+    services.budget.clock = lambda: later + timedelta(seconds=40)
     report = await reconcile(services, later + timedelta(seconds=40))
     assert sorted(report.released) == sorted(rows)
 
@@ -264,15 +266,17 @@ async def test_a_window_too_deep_to_read_stays_unknown(services, sandbox, now) -
 async def test_a_claim_not_sent_by_its_deadline_goes_back_unsent(
     engine, db, sandbox, people, now, monkeypatch
 ) -> None:
-    """A slow batch must not post a claim so old that a reconciler may already doubt it."""
+    """A slow batch must not post a claim so old that a reconciler may already doubt it:
+    it goes back, and is sent under a fresh claim."""
     monkeypatch.setattr(delivery, "SEND_DEADLINE", timedelta(seconds=0.5))
     first = owe(db, sandbox, "first", people.ae.id, now)
-    second = owe(db, sandbox, "second", people.csm.id, now)
+    second = owe(db, sandbox, "second", people.ae.id, now)  # behind it in the same DM
     sandbox.inject("chat.postMessage", delay_s=0.8, status=503)  # the first post is slow
     report = await deliver_due(db, sender_with_timeout(sandbox, 2), now)
     assert report.unknown == [first] and report.deferred == [second]
-    assert len(sandbox.calls_of("chat.postMessage")) == 1
-    assert row(engine, second).status == "pending"
+    assert report.sent == [second]  # the next batch claimed it again
+    assert len(sandbox.calls_of("chat.postMessage")) == 2
+    assert row(engine, second).attempts == 2
 
 
 def test_rows_in_flight_at_upgrade_get_a_safe_window(database_url: str) -> None:
@@ -312,9 +316,7 @@ def test_rows_in_flight_at_upgrade_get_a_safe_window(database_url: str) -> None:
 
 
 def sender_with_timeout(sandbox: SlackSandbox, seconds: float):  # noqa: ANN201
-    return make_client(
-        sandbox.workspace.bot_token, sandbox.api_url, timeout=seconds, retry_rate_limits=False
-    )
+    return make_client(sandbox.workspace.bot_token, sandbox.api_url, timeout=seconds, waits=False)
 
 
 @pytest.mark.parametrize("slack_has_it", [True, False])

@@ -13,7 +13,7 @@ from bot.sandbox.state import TRIGGER_TTL_S
 
 @pytest.fixture
 def client(sandbox: SlackSandbox) -> AsyncWebClient:
-    return make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
+    return make_client(sandbox.workspace.bot_token, sandbox.api_url, waits=False)
 
 
 async def slack_error(call) -> str:
@@ -269,9 +269,7 @@ async def test_injected_faults(sandbox: SlackSandbox, client: AsyncWebClient, pe
         await client.chat_postMessage(channel=people.csm.id, text="landed anyway")
     assert sandbox.workspace.dm_channel(people.csm.id).messages[-1].text == "landed anyway"
     sandbox.inject("auth.test", delay_s=1.5)
-    slow = make_client(
-        sandbox.workspace.bot_token, sandbox.api_url, timeout=1, retry_rate_limits=False
-    )
+    slow = make_client(sandbox.workspace.bot_token, sandbox.api_url, timeout=1, waits=False)
     with pytest.raises(asyncio.TimeoutError):
         await slow.auth_test()
 

@@ -14,7 +14,7 @@ from tests.helpers import bare_bolt
 
 @pytest.fixture
 def client(sandbox: SlackSandbox) -> AsyncWebClient:
-    return make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
+    return make_client(sandbox.workspace.bot_token, sandbox.api_url, waits=False)
 
 
 async def slack_error(call) -> str:  # noqa: ANN001

@@ -219,7 +219,7 @@ def test_view_submission_answers() -> None:
 
 @pytest.fixture
 def client(sandbox: SlackSandbox) -> AsyncWebClient:
-    return make_client(sandbox.workspace.bot_token, sandbox.api_url, retry_rate_limits=False)
+    return make_client(sandbox.workspace.bot_token, sandbox.api_url, waits=False)
 
 
 async def test_broken_blocks_answer_200_invalid_blocks_over_http(client, people) -> None:

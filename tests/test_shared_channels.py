@@ -173,6 +173,8 @@ async def test_when_slack_cannot_say_the_message_waits_for_an_answer(
     calls = len(sandbox.calls)
     await closed_won(sim_driver, deal(arr=150000))
     await run_tick(sim_bot.services)
+    clock.advance(timedelta(minutes=1))  # Slack said wait 30 s; Baton looks again in a minute
+    await run_tick(sim_bot.services)
     # Held when Slack would not say; posted only after Slack said the channel is internal.
     seen = [(c.method, c.status) for c in sandbox.calls[calls:]]
     post = next(i for i, call in enumerate(seen) if call == ("chat.postMessage", 200))

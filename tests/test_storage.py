@@ -19,9 +19,11 @@ from storage.renewals import account_outcomes, record_renewal
 NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)
 
 
-def owed(key: str, due: datetime = NOW, team: str = "T1") -> outbox.OwedMessage:
+def owed(
+    key: str, due: datetime = NOW, team: str = "T1", channel: str = "U1"
+) -> outbox.OwedMessage:
     return outbox.OwedMessage(
-        team_id=team, dedupe_key=key, channel="U1", text=f"msg {key}", due_at=due
+        team_id=team, dedupe_key=key, channel=channel, text=f"msg {key}", due_at=due
     )
 
 
@@ -94,7 +96,7 @@ def test_release_owes_the_message_again_later(db) -> None:
 
 def test_concurrent_claims_never_share_a_row(database_url: str, engine, db) -> None:
     for index in range(200):
-        db.run_sync(outbox.enqueue, owed(f"k{index}"))
+        db.run_sync(outbox.enqueue, owed(f"k{index}", channel=f"U{index}"))
     engines = [make_engine(database_url) for _ in range(6)]
     dbs = [Database(e) for e in engines]
     claimed: list[list[int]] = [[] for _ in engines]
@@ -122,6 +124,29 @@ def test_concurrent_claims_never_share_a_row(database_url: str, engine, db) -> N
     with session_scope(engine) as session:
         attempts = set(session.scalars(select(OutboxMessage.attempts)))
     assert attempts == {1}
+
+
+def test_a_channel_is_claimed_in_order_and_by_one_worker_at_a_time(db) -> None:
+    for index in range(6):
+        db.run_sync(outbox.enqueue, owed(f"c{index}", NOW - timedelta(minutes=6 - index)))
+    db.run_sync(outbox.enqueue, owed("other", channel="U2"))
+    first = db.run_sync(outbox.claim_due, NOW, limit=3, immediate=True)
+    assert [c.dedupe_key for c in first] == ["c0", "c1", "c2"]
+    # While those are being sent, another worker gets the other channel, not the rest.
+    second = db.run_sync(outbox.claim_due, NOW, limit=10, immediate=True)
+    assert [c.dedupe_key for c in second] == ["other"]
+    for claim in first:
+        db.run_sync(outbox.mark_sent, claim, claim.channel, "1.0", NOW)
+    third = db.run_sync(outbox.claim_due, NOW, limit=10, immediate=True)
+    assert [c.dedupe_key for c in third] == ["c3", "c4", "c5"]
+
+
+def test_sending_one_message_now_sends_what_its_channel_owed_first(db) -> None:
+    early = db.run_sync(outbox.enqueue, owed("early", NOW - timedelta(hours=1)))
+    late = db.run_sync(outbox.enqueue, owed("late"))
+    db.run_sync(outbox.enqueue, owed("elsewhere", channel="U2"))
+    claimed = db.run_sync(outbox.claim_due, NOW, ids=[late], immediate=True)
+    assert [c.id for c in claimed] == [early, late]
 
 
 def test_naive_datetimes_are_refused(db) -> None:

@@ -33,6 +33,8 @@ from storage.portfolio import Scope, scoped_accounts
 
 log = logging.getLogger(__name__)
 PROBE_EVERY = timedelta(minutes=10)
+RATE_LIMITED = "ratelimited"
+RATE_LIMITED_PROBE = timedelta(minutes=1)
 CHANNEL_GONE = ("is_archived", "not_in_channel", "channel_not_found")
 ROLES = (("ae", "AE"), ("csm", "CSM"), ("am", "AM"), ("manager", "manager"))
 
@@ -125,7 +127,9 @@ async def _settle_channel(services: Services, held: Held, now: datetime) -> None
             await db.run(fail_held, team, held.channel, problem)
             return
         await _tell_manager(services, account, held, problem)
-    await db.run(defer_held, team, held.channel, now + PROBE_EVERY)
+    # Slack could not be asked just now (rate limits): look again soon, not in ten minutes.
+    again = RATE_LIMITED_PROBE if problem == RATE_LIMITED else PROBE_EVERY
+    await db.run(defer_held, team, held.channel, now + again)
 
 
 async def channel_problem(services: Services, channel: str, internal: bool = False) -> str | None:

@@ -12,18 +12,20 @@ message carries its outbox id in Slack message metadata, which is what makes an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
 from bot.outbox.faults import GIVE_UP_AFTER
+from bot.platform.clock import Clock, system_clock
+from bot.platform.slack_client import OverBudget, retry_after
 from storage import outbox
 from storage.db import Database
 from storage.faults import FaultKey, record_fault
@@ -35,7 +37,6 @@ METADATA_EVENT = "baton_outbox"
 TOKEN_REFUSED = frozenset(
     {"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"}
 )
-DEFAULT_RETRY_AFTER_S = 30
 # Refusals about where a message goes, not what it says (an archived channel, Baton removed
 # from it, a deactivated person): held, and owed again once fixed (bot.channels.unreachable).
 UNREACHABLE = frozenset(
@@ -45,6 +46,8 @@ UNREACHABLE = frozenset(
 # then (a slow batch) goes back to pending instead. With the client timeout this bounds when
 # a claimed message can reach Slack, which reconciliation relies on (see bot.outbox.reconcile).
 SEND_DEADLINE = timedelta(seconds=60)
+BATCH = 200  # claimed at a time: sent well within SEND_DEADLINE at Slack's pace
+LANES = 32  # channels sent to at once
 
 
 @dataclass
@@ -56,6 +59,15 @@ class DeliveryReport:
     cancelled: list[int] = field(default_factory=list)
     held: list[int] = field(default_factory=list)
     retry_at: dict[int, datetime] = field(default_factory=dict)  # deferred id → when again
+
+    def defer(self, claim_id: int, retry_at: datetime) -> datetime:
+        self.deferred.append(claim_id)
+        self.retry_at[claim_id] = retry_at
+        return retry_at
+
+    def settled(self) -> int:
+        """How many messages reached an outcome other than "try again later"."""
+        return sum(map(len, (self.sent, self.unknown, self.failed, self.cancelled, self.held)))
 
 
 # Whether a claimed message is still owed: its reason may have gone away after it was
@@ -79,44 +91,129 @@ async def deliver_due(
     db: Database,
     client: AsyncWebClient,
     now: datetime,
-    limit: int = 50,
+    limit: int = BATCH,
     ids: list[int] | None = None,
     relevance: Relevance | None = None,
     route: Route | None = None,
     guard: Guard | None = None,
+    *,
+    clock: Clock | None = None,
+    seconds: float | None = None,
 ) -> DeliveryReport:
+    """Send what is due, batch after batch, until nothing due is left or `seconds` (with a
+    `clock`, whose fresh time stamps each batch) are spent. Different channels are sent to
+    at once, each channel's messages one after another in order; what the rate budget or
+    Slack holds back waits for its turn, and a real clock's drain waits for it too while
+    time remains."""
     report = DeliveryReport()
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        progress = await _deliver_batch(
+            db, client, now, limit, ids, relevance, route, guard, report
+        )
+        if clock is not None:
+            now = clock()
+        if progress is None:  # nothing was due
+            if not await _wait_for_more(db, now, clock, deadline):
+                break
+            now = clock() if clock is not None else now
+        elif not progress or (deadline is not None and time.monotonic() >= deadline):
+            break
+    return report
+
+
+async def _wait_for_more(
+    db: Database, now: datetime, clock: Clock | None, deadline: float | None
+) -> bool:
+    """With time left on a real clock, wait for the next message to come due."""
+    if clock is not system_clock or deadline is None:
+        return False
+    upcoming = await db.run(outbox.next_due)
+    if upcoming is None:
+        return False
+    wait = max(0.0, (upcoming - now).total_seconds())
+    if time.monotonic() + wait >= deadline:
+        return False
+    await asyncio.sleep(wait)
+    return True
+
+
+async def _deliver_batch(
+    db: Database,
+    client: AsyncWebClient,
+    now: datetime,
+    limit: int,
+    ids: list[int] | None,
+    relevance: Relevance | None,
+    route: Route | None,
+    guard: Guard | None,
+    report: DeliveryReport,
+) -> bool | None:
+    """Claim one batch and send it: None if nothing was due, else whether anything was
+    settled (sent, cancelled, held, failed or unknown) rather than only deferred."""
     started = time.monotonic()  # `now` must be fresh: claims are stamped with it
     paused = {w.team_id for w in await db.run(paused_workspaces)}
     claims = await db.run(outbox.claim_due, now, limit, ids, paused, immediate=True)
+    if not claims:
+        return None
+    before = report.settled()
+    lanes: dict[tuple[str, str], list[outbox.Claim]] = {}
     for claim in claims:
-        if claim.team_id in paused:  # Slack refused its token a moment ago: hold the rest
+        lanes.setdefault((claim.team_id, claim.channel), []).append(claim)
+    gate = asyncio.Semaphore(LANES)
+
+    async def lane(queue: list[outbox.Claim]) -> None:
+        async with gate:
+            for index, claim in enumerate(queue):
+                step = _Step(db, client, now, started, relevance, route, guard, report, paused)
+                retry_at = await step.deliver(claim)
+                if retry_at is not None:  # the channel must wait: so must the rest of it
+                    for later in queue[index + 1 :]:
+                        await db.run(outbox.release, later, retry_at, "waiting for its turn")
+                        report.defer(later.id, retry_at)
+                    return
+
+    await asyncio.gather(*(lane(queue) for queue in lanes.values()))
+    return report.settled() > before
+
+
+@dataclass
+class _Step:
+    """Everything one message's delivery needs, for the claims of one batch."""
+
+    db: Database
+    client: AsyncWebClient
+    now: datetime
+    started: float
+    relevance: Relevance | None
+    route: Route | None
+    guard: Guard | None
+    report: DeliveryReport
+    paused: set[str]
+
+    async def deliver(self, claim: outbox.Claim) -> datetime | None:
+        """Deliver one claim; returns when its channel may go on, if it must wait."""
+        db, now, report = self.db, self.now, self.report
+        if claim.team_id in self.paused:  # Slack refused its token a moment ago
             await db.run(outbox.release, claim, now, "workspace paused")
-            report.deferred.append(claim.id)
-            report.retry_at[claim.id] = now
-            continue
+            return report.defer(claim.id, now)
         try:
-            ready = await _prepare(db, claim, now, relevance, route, guard)
+            ready = await _prepare(db, claim, now, self.relevance, self.route, self.guard)
         except Exception as exc:  # this message's trouble only: it waits, the rest go on
             await _set_aside(db, claim, exc, now, report)
-            continue
-        if isinstance(
-            ready, Hold
-        ):  # owed still; `bot.channels.unreachable` looks at the channel again
+            return None
+        if isinstance(ready, Hold):  # owed still; `bot.channels.unreachable` looks again
             await db.run(outbox.hold, claim, ready.reason, now)
             report.held.append(claim.id)
-            continue
+            return None
         if isinstance(ready, str):
             await db.run(outbox.mark_cancelled, claim, ready)
             report.cancelled.append(claim.id)
-            continue
-        if time.monotonic() - started > SEND_DEADLINE.total_seconds():
+            return None
+        if time.monotonic() - self.started > SEND_DEADLINE.total_seconds():
             await db.run(outbox.release, claim, now, "send deadline passed")
-            report.deferred.append(claim.id)
-            report.retry_at[claim.id] = now
-            continue
-        await deliver_claim(db, client, ready, now, report, paused)
-    return report
+            return report.defer(claim.id, now)
+        return await deliver_claim(db, self.client, ready, now, report, self.paused)
 
 
 async def _prepare(
@@ -162,8 +259,7 @@ async def _set_aside(
     except Exception:  # the database itself: the claim's lease runs out, reconciling settles it
         log.exception("could not set outbox %s aside", claim.id)
         return
-    report.deferred.append(claim.id)
-    report.retry_at[claim.id] = fault.retry_at
+    report.defer(claim.id, fault.retry_at)
 
 
 async def deliver_claim(
@@ -173,9 +269,10 @@ async def deliver_claim(
     now: datetime,
     report: DeliveryReport,
     paused: set[str] | None = None,
-) -> None:
-    """Post one claimed message and record what Slack said. A refused token pauses the
-    workspace (and, when given, adds it to `paused`)."""
+) -> datetime | None:
+    """Post one claimed message and record what Slack said; if it must be tried again,
+    returns when. A refused token pauses the workspace (and, when given, adds it to
+    `paused`)."""
     paused = set() if paused is None else paused
     try:
         response = await client.chat_postMessage(
@@ -186,40 +283,35 @@ async def deliver_claim(
             unfurl_links=False,
             metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": claim.id}},
         )
+    except OverBudget as exc:  # not sent: Baton's rate budget says wait
+        retry_at = now + timedelta(seconds=exc.wait)
+        await db.run(outbox.release, claim, retry_at, "over the rate budget")
+        return report.defer(claim.id, retry_at)
     except SlackApiError as exc:
-        await _record_refusal(db, claim, exc, now, report)
         if str(exc.response.get("error")) in TOKEN_REFUSED:
             paused.add(claim.team_id)
-        return
+        return await _record_refusal(db, claim, exc, now, report)
     except Exception as exc:  # a timeout, a dropped connection, anything: Slack may have it
         log.warning("outbox %s: %s while posting; reconciling decides", claim.id, exc)
         await db.run(outbox.mark_unknown, claim, type(exc).__name__)
         report.unknown.append(claim.id)
-        return
+        return None
     try:
         recorded = await db.run(outbox.mark_sent, claim, response["channel"], response["ts"], now)
     except Exception:  # posted, not recorded: the lease runs out and reconciling finds it
         log.exception("outbox %s was posted but could not be recorded", claim.id)
         report.unknown.append(claim.id)
-        return
+        return None
     if recorded:
         report.sent.append(claim.id)
     else:
         log.warning("outbox %s was sent but its claim was taken over meanwhile", claim.id)
-
-
-def retry_after(headers: Any) -> int:
-    """Slack's Retry-After in seconds (a missing or odd header: a cautious default)."""
-    try:
-        wait = int(str(headers.get("Retry-After", DEFAULT_RETRY_AFTER_S)).strip())
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER_S
-    return min(max(wait, 1), 3600)
+    return None
 
 
 async def _record_refusal(
     db: Database, claim: outbox.Claim, exc: SlackApiError, now: datetime, report: DeliveryReport
-) -> None:
+) -> datetime | None:
     status = exc.response.status_code
     error = str(exc.response.get("error") or f"http_{status}")
     if error in TOKEN_REFUSED:
@@ -229,14 +321,12 @@ async def _record_refusal(
             log.error("Slack refused the token of team %s (%s): delivery paused",
                       claim.team_id, error)  # fmt: skip
         await db.run(outbox.release, claim, now, error)
-        report.deferred.append(claim.id)
-        report.retry_at[claim.id] = now
-    elif status == 429:
+        return report.defer(claim.id, now)
+    if status == 429:
         retry_at = now + timedelta(seconds=retry_after(exc.response.headers))
         await db.run(outbox.release, claim, retry_at, error)
-        report.deferred.append(claim.id)
-        report.retry_at[claim.id] = retry_at
-    elif status >= 500 or error in (
+        return report.defer(claim.id, retry_at)
+    if status >= 500 or error in (
         "internal_error",
         "fatal_error",
         "service_unavailable",
@@ -252,3 +342,4 @@ async def _record_refusal(
         log.error("Slack refused outbox %s for %s: %s", claim.id, claim.channel, error)
         await db.run(outbox.mark_failed, claim, error)
         report.failed.append(claim.id)
+    return None

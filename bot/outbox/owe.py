@@ -11,6 +11,7 @@ redelivered webhook or a double click owes the same dedupe key, so Slack sees it
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,10 +26,9 @@ from storage.kinds import MessageKind, Subject, SubjectType
 from storage.models import Account
 from storage.outbox import OwedMessage, enqueue
 
-SHORT_WAIT_S = 3.0
+SHORT_WAIT_S = 3.0  # how long someone's action may wait for its messages' turn, in all
 # A scheduled message this late (Baton was down) is history, not news: it is dropped.
 STALE_AFTER = timedelta(days=7)
-SHORT_WAIT_ATTEMPTS = 4
 
 
 def about(
@@ -87,9 +87,8 @@ async def deliver_now(services: Services, ids: Sequence[int]) -> DeliveryReport:
     ids = list(ids)
     report = DeliveryReport()
     now = services.clock()
-    for _ in range(SHORT_WAIT_ATTEMPTS):
-        if not ids:
-            break
+    deadline = time.monotonic() + SHORT_WAIT_S
+    while ids:
         attempt = await deliver_due(
             services.db,
             services.sender,
@@ -104,11 +103,11 @@ async def deliver_now(services: Services, ids: Sequence[int]) -> DeliveryReport:
         ids = attempt.deferred
         if not ids:
             break
-        # Rate limited: a person is waiting for this, so a short Retry-After is worth
-        # sitting out here; anything longer is left to the tick (the rows stay owed).
+        # Rate limited: a person is waiting for this, so a short wait for its turn is
+        # worth sitting out here; anything longer is left to the tick (the rows stay owed).
         retry_at = max(attempt.retry_at.values())
         wait = (retry_at - services.clock()).total_seconds()
-        if wait > SHORT_WAIT_S:
+        if time.monotonic() + wait > deadline:
             break
         await asyncio.sleep(max(0.0, wait))
         now = max(services.clock(), retry_at)

@@ -42,10 +42,10 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.outbox.deliver import METADATA_EVENT, SEND_DEADLINE, retry_after
+from bot.outbox.deliver import METADATA_EVENT, SEND_DEADLINE
 from bot.outbox.faults import isolated
 from bot.platform.services import Services
-from bot.platform.slack_client import DEFAULT_TIMEOUT_S
+from bot.platform.slack_client import DEFAULT_TIMEOUT_S, retry_after
 from storage import outbox
 from storage.faults import FaultKey
 

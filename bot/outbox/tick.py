@@ -20,13 +20,17 @@ from bot.platform.services import Services
 from storage.db import is_outage
 
 log = logging.getLogger(__name__)
+DRAIN_SHARE = 0.8  # of the tick's interval, sending; the rest is slack before the next beat
 
 
-async def run_tick(services: Services, now: datetime | None = None) -> DeliveryReport:
+async def run_tick(
+    services: Services, now: datetime | None = None, seconds: float | None = None
+) -> DeliveryReport:
     """Settle what Slack may or may not have, plan what is owed, settle what downtime made
-    late, then send what is due; the features' stages run where they registered them. Each
-    stage handles its subjects one by one; should a stage fail as a whole, the ones after it
-    still run (delivery above all)."""
+    late, then send everything due, for up to `seconds` (by default most of a tick's
+    interval); the features' stages run where they registered them. Each stage handles its
+    subjects one by one; should a stage fail as a whole, the ones after it still run
+    (delivery above all). A given `now` holds for the whole tick (a test's instant)."""
     instant = now or services.clock()
     await _stage("reading failures", load_faults(services))
     try:
@@ -50,6 +54,10 @@ async def run_tick(services: Services, now: datetime | None = None) -> DeliveryR
         relevance=moot_reason(hooks),
         route=outbound_route(services),
         guard=outbound_guard(services),
+        clock=None if now is not None else services.clock,
+        seconds=seconds
+        if seconds is not None
+        else DRAIN_SHARE * services.settings.baton_tick_seconds,
     )
 
 

@@ -52,6 +52,8 @@ class WithServices(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],  # noqa: A002 (Bolt's keyword)
     ) -> BoltResponse | None:
         req.context[SERVICES] = self.services
+        # Bolt made a client for this request; ours keeps to the rate budget.
+        req.context["client"] = self.services.client
         return await next()
 
     @property

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
+from bot.platform.budget import Budget
 from bot.platform.clock import Clock
 from bot.platform.commands import Commands
 from bot.platform.groups import ManagerGroups
@@ -23,7 +24,8 @@ class Services:
     db: Database  # every unit of database work runs through it
     clock: Clock
     client: AsyncWebClient  # for calls other than owed messages (retries rate limits)
-    sender: AsyncWebClient  # the outbox's client: no automatic retries (see slack_client)
+    sender: AsyncWebClient  # the outbox's client: never waits or retries (see slack_client)
+    budget: Budget  # Slack's rate limits, which both clients keep to
     groups: ManagerGroups = field(default_factory=ManagerGroups)  # see bot.people.managers
     memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
     hooks: Hooks = field(default_factory=Hooks)  # what the features plug in (bot.runtime.features)

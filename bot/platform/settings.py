@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     baton_managers: str = ""
     baton_creators: str = ""  # who may create accounts with /baton new (see `creators`)
     baton_tick_seconds: float = 30.0
+    # Slack's workspace-wide limit on chat.postMessage, which it does not publish.
+    baton_slack_posts_per_minute: int = 600
     baton_holidays_country: str = ""  # ISO 3166 code such as US or DE; empty: weekends only
     baton_holidays_subdivision: str = ""  # such as CA or BY, within the country
 
@@ -194,6 +196,17 @@ class Settings(BaseSettings):
         if not 1 <= port <= 65535:
             raise ValueError("expects a whole number from 1 to 65535")
         return port
+
+    @field_validator("baton_slack_posts_per_minute", mode="before")
+    @classmethod
+    def _posts_per_minute(cls, value: object) -> int:
+        try:
+            per_minute = int(str(value).strip())
+        except ValueError:
+            per_minute = 0
+        if not 1 <= per_minute <= 100_000:
+            raise ValueError("expects a whole number of messages a minute from 1 to 100000")
+        return per_minute
 
     @field_validator("baton_timezone", mode="before")
     @classmethod

@@ -12,17 +12,27 @@ process's proxy variables; slack_sdk treats an empty variable as "no proxy".
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import math
 import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlparse
 
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.platform.budget import Budget
 
 DEFAULT_TIMEOUT_S = 10
+DEFAULT_RETRY_AFTER_S = 30
+# A call the budget (or Slack) holds back: how long a caller that may wait waits, at most.
+WAIT_AT_MOST_S = 10.0
+ATTEMPTS = 3
 # Variables with which slack_bolt silently changes behaviour (OAuth with file stores,
 # legacy verification tokens) when they happen to be in the environment.
 # SLACK_BOT_TOKEN too: Bolt would read it besides our client's and warn that it is unused.
@@ -61,23 +71,112 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class OverBudget(SlackApiError):
+    """Baton's own 429: the call would go over the rate budget, so it was not made.
+    It reads like Slack's (status 429, Retry-After), and `wait` says exactly how long."""
+
+    def __init__(self, response: AsyncSlackResponse, wait: float) -> None:
+        super().__init__(f"over Baton's rate budget for another {wait:.2f} s", response)
+        self.wait = wait
+
+
+def retry_after(headers: Any) -> int:
+    """Slack's Retry-After in seconds (a missing or odd header: a cautious default)."""
+    try:
+        wait = int(str(headers.get("Retry-After", DEFAULT_RETRY_AFTER_S)).strip())
+    except (TypeError, ValueError, AttributeError):
+        return DEFAULT_RETRY_AFTER_S
+    return min(max(wait, 1), 3600)
+
+
+class BudgetedClient(AsyncWebClient):
+    """Every request asks the budget first, and tells it when Slack answers 429.
+
+    A client that may wait (`wait_at_most` > 0, for calls made while someone is served)
+    waits for its turn when that is soon; otherwise the call is not made and OverBudget
+    says for how long (the outbox defers the message by that much)."""
+
+    def __init__(self, *args: Any, budget: Budget | None, wait_at_most: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.budget = budget
+        self.wait_at_most = wait_at_most
+
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict) -> dict[str, Any]:
+        if self.budget is None:
+            return await super()._request(http_verb=http_verb, api_url=api_url, req_args=req_args)
+        method = api_url.removeprefix(self.base_url).strip("/")
+        channel = _channel_of(req_args)
+        wait = await self.budget.take(method, channel)
+        for attempt in range(1, ATTEMPTS + 1):
+            if wait > 0:  # the budget's no: wait for the turn, or give up now
+                if not self._may_wait(wait) or attempt == ATTEMPTS:
+                    raise OverBudget(self._refusal(http_verb, api_url, req_args, wait), wait)
+                await asyncio.sleep(wait)
+                wait = await self.budget.take(method, channel)
+                continue
+            response = await super()._request(
+                http_verb=http_verb, api_url=api_url, req_args=req_args
+            )
+            if response.get("status_code") != 429:
+                return response
+            # Slack's no: nobody calls under this limit before Retry-After. This caller,
+            # having waited it out, tries again in the turn it was given.
+            after = retry_after(response.get("headers") or {})
+            await self.budget.hold_off(method, channel, after)
+            if after > self.wait_at_most or attempt == ATTEMPTS:
+                return response
+            await asyncio.sleep(after)
+        raise AssertionError("unreachable")
+
+    def _may_wait(self, wait: float) -> bool:
+        return wait <= self.wait_at_most
+
+    def _refusal(
+        self, http_verb: str, api_url: str, req_args: dict, wait: float
+    ) -> AsyncSlackResponse:
+        return AsyncSlackResponse(
+            client=self,
+            http_verb=http_verb,
+            api_url=api_url,
+            req_args=req_args,
+            data={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            status_code=429,
+        )
+
+
+def _channel_of(req_args: dict) -> str | None:
+    for part in ("json", "data", "params"):
+        values = req_args.get(part)
+        if isinstance(values, dict) and values.get("channel"):
+            return str(values["channel"])
+    return None
+
+
 def make_client(
     token: str | None,
     base_url: str,
     *,
     timeout: int = DEFAULT_TIMEOUT_S,
-    retry_rate_limits: bool = True,
-) -> AsyncWebClient:
-    """A client for Slack's Web API at `base_url`.
+    budget: Budget | None = None,
+    waits: bool = True,
+) -> BudgetedClient:
+    """A client for Slack's Web API at `base_url`, paced by `budget`.
 
-    `retry_rate_limits=False` gives the outbox's sending client: no automatic retry of
-    any kind, because a retried chat.postMessage after a dropped connection can post
-    twice (Slack has no idempotency key). The outbox decides what to retry.
+    `waits=False` gives the outbox's sending client: it never waits or retries, because a
+    retried chat.postMessage after a dropped connection can post twice (Slack has no
+    idempotency key), and a message that must wait is deferred, not slept on. The outbox
+    decides what to retry.
     """
-    handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)] if retry_rate_limits else []
     proxy = pin_proxy(base_url)
-    return AsyncWebClient(
-        token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers, proxy=proxy
+    return BudgetedClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[],
+        proxy=proxy,
+        budget=budget,
+        wait_at_most=WAIT_AT_MOST_S if waits else 0.0,
     )
 
 

@@ -15,6 +15,8 @@ from bot.platform.settings import ConfigError, Settings, load_settings
 from flows.bounds import DATE_RANGE, in_range
 from storage.db import DatabaseUnusable, is_outage, outage_sentence
 
+TICK_SECONDS = 300.0  # `baton tick` from cron: long enough to drain a day's backlog
+
 
 def _instant(text: str) -> datetime:
     try:
@@ -28,6 +30,18 @@ def _instant(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(
+            f"expects a number of seconds from 1 to 3600, not {text!r}"
+        )
+    return seconds
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baton",
@@ -36,12 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="serve Slack (Socket Mode or HTTP) and run the scheduler")
     commands.add_parser("demo", help="run the whole lifecycle on a sandbox Slack, offline")
-    tick = commands.add_parser("tick", help="run one pass of due work, then exit")
+    tick = commands.add_parser(
+        "tick", help="do the due work and send everything due (within --seconds), then exit"
+    )
     tick.add_argument(
         "--now",
         type=_instant,
         default=None,
         help="act as of this ISO-8601 instant (naive means UTC; default: now)",
+    )
+    tick.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=TICK_SECONDS,
+        help=f"send for at most this long, 1 to 3600 (default {TICK_SECONDS:g})",
     )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -95,7 +117,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(run_forever(settings))
         return 0
     if args.command == "tick":
-        return asyncio.run(_tick(settings, args.now))
+        return asyncio.run(_tick(settings, args.now, args.seconds))
     if args.command == "db":
         from storage.db import make_engine
         from storage.migrate import upgrade
@@ -106,7 +128,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 2
 
 
-async def _tick(settings, now: datetime | None) -> int:
+async def _tick(settings, now: datetime | None, seconds: float) -> int:
     from bot.outbox.tick import run_tick
     from bot.runtime.runner import identify, make_services
     from storage.migrate import upgrade
@@ -115,7 +137,7 @@ async def _tick(settings, now: datetime | None) -> int:
     services = make_services(settings)
     await services.db.on_engine(upgrade)
     await identify(services)  # a refused token or no Slack at all: one sentence, exit 2
-    report = await run_tick(services, now)
+    report = await run_tick(services, now, seconds)
     print(
         f"baton: tick at {(now or services.clock()).isoformat()}: sent {len(report.sent)}, "
         f"deferred {len(report.deferred)}, unknown {len(report.unknown)}, "

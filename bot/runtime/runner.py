@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.outbox.scheduler import start_ticker
 from bot.people.managers import refresh_managers
+from bot.platform.budget import make_budget
 from bot.platform.clock import Clock, system_clock
 from bot.platform.services import Services
 from bot.platform.settings import ConfigError, Settings
@@ -31,14 +32,16 @@ log = logging.getLogger(__name__)
 
 
 def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
+    db = Database(make_engine(settings.database_url))
+    budget = make_budget(db, clock, settings.baton_slack_posts_per_minute)
+    token, url = settings.slack_bot_token, settings.slack_api_url
     services = Services(
         settings=settings,
-        db=Database(make_engine(settings.database_url)),
+        db=db,
         clock=clock,
-        client=make_client(settings.slack_bot_token, settings.slack_api_url),
-        sender=make_client(
-            settings.slack_bot_token, settings.slack_api_url, retry_rate_limits=False
-        ),
+        client=make_client(token, url, budget=budget),
+        sender=make_client(token, url, budget=budget, waits=False),
+        budget=budget,
     )
     install_hooks(services.hooks)
     install_commands(services.commands)
@@ -53,6 +56,7 @@ async def identify(services: Services) -> None:
         raise ConfigError(
             f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})."
         ) from None
+    services.budget.team_id = identity["team_id"]
     await services.db.run(
         remember_workspace,
         identity["team_id"],

@@ -263,3 +263,6 @@ METHOD_TIER = {
 }
 POST_MESSAGE_PER_SECOND = 1.0
 POST_MESSAGE_BURST = 6
+# Slack's workspace-wide posting limit is not published; the sandbox applies this one
+# (BATON_SLACK_POSTS_PER_MINUTE defaults to it) unless a test sets its own.
+POSTS_PER_MINUTE = 600

@@ -19,6 +19,7 @@ from bot.sandbox.rules import (
     METHOD_TIER,
     POST_MESSAGE_BURST,
     POST_MESSAGE_PER_SECOND,
+    POSTS_PER_MINUTE,
     TIER_PER_MINUTE,
     SlackError,
     reply_problems,
@@ -95,33 +96,41 @@ class Rejected:
 
 
 class RateLimiter:
-    """Token buckets per method (and per channel for chat.postMessage)."""
+    """Token buckets per method, and for chat.postMessage per channel and per workspace
+    (Slack keeps a workspace-wide posting limit it does not publish: `posts_per_minute`)."""
 
     def __init__(self, monotonic: Callable[[], float]) -> None:
         self.monotonic = monotonic
         self.enabled = True
+        self.posts_per_minute = POSTS_PER_MINUTE
         self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
 
-    def _limits(self, method: str) -> tuple[float, float]:
+    def _limits(
+        self, method: str, channel: str | None
+    ) -> list[tuple[tuple[str, ...], float, float]]:
+        """(bucket, capacity, refill per second) for each limit the call falls under."""
         if method == "chat.postMessage":
-            return POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND
+            return [
+                ((method, channel or ""), POST_MESSAGE_BURST, POST_MESSAGE_PER_SECOND),
+                ((method,), self.posts_per_minute, self.posts_per_minute / 60),
+            ]
         per_minute = TIER_PER_MINUTE[METHOD_TIER.get(method, 3)]
-        return per_minute, per_minute / 60
+        return [((method,), per_minute, per_minute / 60)]
 
     def retry_after(self, method: str, channel: str | None) -> int | None:
-        """Take one token; None if allowed, else the seconds to wait."""
+        """Take one token from each of the call's buckets; None if allowed, else the
+        seconds to wait (and nothing taken)."""
         if not self.enabled:
             return None
-        capacity, rate = self._limits(method)
-        key = (method, channel or "") if method == "chat.postMessage" else (method,)
         now = self.monotonic()
-        tokens, last = self._buckets.get(key, (capacity, now))
-        tokens = min(capacity, tokens + max(0.0, now - last) * rate)
-        if tokens < 1:
-            self._buckets[key] = (tokens, now)
-            return max(1, math.ceil((1 - tokens) / rate))
-        self._buckets[key] = (tokens - 1, now)
-        return None
+        filled = []
+        for key, capacity, rate in self._limits(method, channel):
+            tokens, last = self._buckets.get(key, (capacity, now))
+            filled.append((key, min(capacity, tokens + max(0.0, now - last) * rate), rate))
+        short = [(1 - tokens) / rate for _, tokens, rate in filled if tokens < 1]
+        for key, tokens, _ in filled:
+            self._buckets[key] = (tokens - (0 if short else 1), now)
+        return max(1, math.ceil(max(short))) if short else None
 
 
 @dataclass

@@ -1,0 +1,108 @@
+"""One rate budget for every Slack call this workspace makes, in every process.
+
+Before a call, the budget is asked for the limits it falls under (its method's tier; a
+post also its channel's pace and the workspace's posting limit). It answers 0 (go) or
+how long until the call would fit, and takes nothing then. Slack's own 429 is recorded
+too (Retry-After), so the next caller waits instead of being refused again.
+
+On PostgreSQL the count lives in the database (storage.budget), shared by every replica;
+on SQLite, which serves one process, it lives in that process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from bot.platform.clock import Clock, system_clock
+from bot.platform.tiers import POST_MESSAGE, Pace, channel_pace, method_pace, workspace_post_pace
+from storage import budget as shared
+from storage.budget import Limit, wait_for
+from storage.db import Database
+
+DEFAULT_POSTS_PER_MINUTE = 600
+
+
+def _limit(key: str, pace: Pace) -> Limit:
+    return Limit(key=key, interval=pace.interval, tolerance=pace.tolerance)
+
+
+class Budget:
+    """The count kept in this process (SQLite's one process, or a test's)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        posts_per_minute: int = DEFAULT_POSTS_PER_MINUTE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self._monotonic = monotonic
+        self._started = monotonic()
+        self.team_id = ""  # the workspace, once Slack has said which (bot.runtime.runner)
+        self._workspace_post = _limit(POST_MESSAGE, workspace_post_pace(posts_per_minute))
+        self._next_at: dict[str, float] = {}
+
+    def limits(self, method: str, channel: str | None) -> list[Limit]:
+        if method == POST_MESSAGE:
+            return [_limit(f"post:{channel or ''}", channel_pace()), self._workspace_post]
+        return [_limit(method, method_pace(method))]
+
+    def now(self) -> float:
+        """Seconds since the epoch. A simulated clock (the demo's, a test's) stands still
+        between its jumps, so real time since start is added to it: a wait still ends."""
+        if self.clock is system_clock:
+            return time.time()
+        return self.clock().timestamp() + (self._monotonic() - self._started)
+
+    async def take(self, method: str, channel: str | None = None) -> float:
+        """0 when the call may go now (and it is counted); else the seconds to wait."""
+        return self._take(self.limits(method, channel), self.now())
+
+    async def hold_off(self, method: str, channel: str | None, seconds: float) -> None:
+        """Slack refused a call with Retry-After: no call under its limit before then."""
+        limit = self._refused_limit(method, channel)
+        until = self.now() + seconds + limit.tolerance
+        self._next_at[limit.key] = max(self._next_at.get(limit.key, 0.0), until)
+
+    def _refused_limit(self, method: str, channel: str | None) -> Limit:
+        # A refused post holds its channel only: other channels go on.
+        return self.limits(method, channel)[0]
+
+    def _take(self, limits: Sequence[Limit], now: float) -> float:
+        wait = max(wait_for(self._next_at.get(limit.key, 0.0), limit, now) for limit in limits)
+        if wait > 0:
+            return wait
+        for limit in limits:
+            self._next_at[limit.key] = max(self._next_at.get(limit.key, 0.0), now) + limit.interval
+        return 0.0
+
+
+class SharedBudget(Budget):
+    """The count kept in the database, for several processes on one PostgreSQL."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        posts_per_minute: int = DEFAULT_POSTS_PER_MINUTE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(clock, posts_per_minute, monotonic)
+        self.db = db
+
+    async def take(self, method: str, channel: str | None = None) -> float:
+        limits = self.limits(method, channel)
+        return await self.db.run(shared.take, self.team_id, limits, self.now(), immediate=True)
+
+    async def hold_off(self, method: str, channel: str | None, seconds: float) -> None:
+        limit = self._refused_limit(method, channel)
+        await self.db.run(
+            shared.hold_off, self.team_id, limit.key, self.now() + seconds, limit.tolerance
+        )
+
+
+def make_budget(db: Database, clock: Clock, posts_per_minute: int) -> Budget:
+    if db.engine.dialect.name == "sqlite":
+        return Budget(clock, posts_per_minute)
+    return SharedBudget(db, clock, posts_per_minute)

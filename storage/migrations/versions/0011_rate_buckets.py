@@ -1,0 +1,36 @@
+"""Slack's rate limits as every process on the database has used them (bot.platform.budget),
+and an index for claiming each channel's messages in order (storage.outbox.claim_due).
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-15
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rate_buckets",
+        sa.Column("team_id", sa.String(32), primary_key=True),
+        sa.Column("key", sa.String(80), primary_key=True),
+        sa.Column("next_at", sa.Float(), nullable=False),
+    )
+    op.create_index(
+        "ix_outbox_owed_channel",
+        "outbox",
+        ["team_id", "channel", "due_at"],
+        sqlite_where=sa.text("status IN ('pending', 'sending')"),
+        postgresql_where=sa.text("status IN ('pending', 'sending')"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_outbox_owed_channel", "outbox")
+    op.drop_table("rate_buckets")
