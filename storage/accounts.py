@@ -135,6 +135,14 @@ def unprovisioned(session: Session, skip_teams: Collection[str] = ()) -> list[Ac
     return list(session.scalars(statement))
 
 
+def count_unprovisioned(session: Session, team_id: str) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Account)
+        .where(Account.team_id == team_id, Account.provisioned_at.is_(None))
+    )
+
+
 def account_in_channel(session: Session, team_id: str, channel_id: str) -> Account | None:
     return session.scalars(
         select(Account).where(Account.team_id == team_id, Account.channel_id == channel_id)

@@ -56,7 +56,10 @@ class Person(SQLModel, table=True):
     """What Baton knows of a Slack user: enough to address them at a sane local hour."""
 
     __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_people_team_user"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", name="uq_people_team_user"),
+        Index("ix_people_team_email_ci", "team_id", text("lower(email)")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)

@@ -313,6 +313,26 @@ def count_by_status(session: Session, team_id: str) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+@dataclass(frozen=True)
+class Backlog:
+    due: int  # owed, due, and waiting for their turn
+    oldest_due: datetime | None
+    next_due: datetime | None  # the next one to come due after now
+
+
+def backlog(session: Session, team_id: str, now: datetime) -> Backlog:
+    pending = (OutboxMessage.team_id == team_id, OutboxMessage.status == OutboxStatus.PENDING)
+    due, oldest = session.execute(
+        select(func.count(), func.min(OutboxMessage.due_at)).where(
+            *pending, OutboxMessage.due_at <= now
+        )
+    ).one()
+    upcoming = session.scalar(
+        select(func.min(OutboxMessage.due_at)).where(*pending, OutboxMessage.due_at > now)
+    )
+    return Backlog(due=due, oldest_due=oldest, next_due=upcoming)
+
+
 def cancel(session: Session, team_id: str, account_id: int, kinds: Collection[MessageKind]) -> int:
     """Stop owing these kinds of message about an account; returns how many were cancelled."""
     return _cancel_pending(

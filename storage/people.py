@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from storage.db import upsert
@@ -49,6 +49,25 @@ def deactivated_among(session: Session, team_id: str, user_ids: set[str]) -> set
             )
         )
     )
+
+
+def person_by_email(
+    session: Session, team_id: str, email: str, refreshed_after: datetime
+) -> Person | None:
+    """The member of this workspace with this email (any case), as Slack described them
+    since `refreshed_after`; None if Baton has not heard of them since (ask Slack)."""
+    return session.scalars(
+        select(Person)
+        .where(
+            Person.team_id == team_id,
+            func.lower(Person.email) == email.strip().lower(),
+            Person.refreshed_at >= refreshed_after,
+            Person.deactivated_at.is_(None),
+            Person.outsider.is_(False),
+        )
+        .order_by(Person.refreshed_at.desc())
+        .limit(1)
+    ).first()
 
 
 def get_person(session: Session, team_id: str, user_id: str) -> Person | None:

@@ -16,6 +16,7 @@ from bot.sandbox.driver import sign
 from storage import outbox
 from storage.db import make_engine
 from storage.migrate import is_current
+from storage.workspaces import remember_workspace
 from tests.helpers import BATON, clean_env, free_port, run_baton, stop_baton, wait_healthy
 
 
@@ -46,6 +47,35 @@ def test_tick_rejects_a_malformed_instant(tmp_path: Path) -> None:
     result = run_baton("tick", "--now", "next tuesday", cwd=tmp_path)
     assert result.returncode == 2
     assert "expects an ISO-8601 instant" in result.stderr
+
+
+def test_status_shows_the_backlog_without_slack(tmp_path: Path, database_url: str, db) -> None:
+    now = datetime.now(UTC)
+    db.run_sync(remember_workspace, "T1", "Acme", "UBOT", now)
+    for index, due in enumerate((now - timedelta(hours=2), now - timedelta(minutes=5))):
+        db.run_sync(
+            outbox.enqueue,
+            outbox.OwedMessage(
+                team_id="T1", dedupe_key=f"k{index}", channel="U1", text="hi", due_at=due
+            ),
+        )
+    db.run_sync(
+        outbox.enqueue,
+        outbox.OwedMessage(
+            team_id="T1",
+            dedupe_key="later",
+            channel="U1",
+            text="hi",
+            due_at=now + timedelta(days=1),
+        ),
+    )
+    result = run_baton("status", cwd=tmp_path, DATABASE_URL=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "workspace T1" in result.stdout
+    assert "Backlog: 0 accounts waiting for set-up in Slack; 2 messages due and waiting" in (
+        result.stdout
+    )
+    assert "Messages: 3 owed" in result.stdout and "*" not in result.stdout
 
 
 def test_db_upgrade(tmp_path: Path, database_url: str) -> None:

@@ -9,10 +9,10 @@ from datetime import datetime
 from bot.people.permissions import may_see_status
 from bot.platform.kit import esc
 from bot.platform.services import Services
-from storage.accounts import accounts_by_ids
+from storage.accounts import accounts_by_ids, count_unprovisioned
 from storage.faults import faults_of
 from storage.models import Fault, OutboxStatus
-from storage.outbox import count_by_status
+from storage.outbox import Backlog, backlog, count_by_status
 from storage.workspaces import get_workspace
 
 REFUSED = "`/baton status` is for Baton's operators: BATON_MANAGERS members and workspace admins."
@@ -21,13 +21,25 @@ REFUSED = "`/baton status` is for Baton's operators: BATON_MANAGERS members and 
 async def status_answer(services: Services, team_id: str, user_id: str) -> str:
     if not await may_see_status(services, user_id):
         return REFUSED
-    db = services.db
+    return "\n".join(await status_lines(services, team_id))
+
+
+async def status_lines(services: Services, team_id: str) -> list[str]:
+    """The status, line by line, in Slack's markup (`baton status` prints it plain)."""
+    db, now = services.db, services.clock()
     workspace = await db.run(get_workspace, team_id)
     counts = await db.run(count_by_status, team_id)
     faults, total = await db.run(faults_of, team_id)
     account_ids = [int(f.subject_id) for f in faults if f.subject == "account"]
     names = {a.id: a.name for a in await db.run(accounts_by_ids, team_id, account_ids)}
-    lines = [":stethoscope: *Baton status*", _slack_line(workspace), _outbox_line(counts)]
+    waiting = await db.run(backlog, team_id, now)
+    setup = await db.run(count_unprovisioned, team_id)
+    lines = [
+        ":stethoscope: *Baton status*",
+        _slack_line(workspace),
+        _outbox_line(counts),
+        _backlog_line(waiting, setup, services.settings.baton_tick_seconds),
+    ]
     if not faults:
         lines.append("• *Problems:* none: every account and message is going through.")
     else:
@@ -39,7 +51,7 @@ async def status_answer(services: Services, team_id: str, user_id: str) -> str:
     if services.settings.manager_groups | services.settings.creator_groups:
         read = f"read {_when(groups)}" if groups else "not read yet"
         lines.append(f"• *User groups* (managers, creators): {read}.")
-    return "\n".join(lines)
+    return lines
 
 
 def _slack_line(workspace) -> str:  # noqa: ANN001
@@ -64,6 +76,23 @@ def _outbox_line(counts: dict[str, int]) -> str:
     return "• *Messages:* " + ", ".join(parts) + "."
 
 
+def _backlog_line(waiting: Backlog, setup: int, tick_seconds: float) -> str:
+    accounts = "1 account" if setup == 1 else f"{setup} accounts"
+    parts = [f"{accounts} waiting for set-up in Slack"]
+    if waiting.due:
+        parts.append(
+            f"{waiting.due} messages due and waiting for their turn (the oldest due "
+            f"{_when(waiting.oldest_due)})"
+            if waiting.oldest_due
+            else f"{waiting.due} messages due"
+        )
+    else:
+        parts.append("no message waiting")
+    if waiting.next_due:
+        parts.append(f"the next one due {_when(waiting.next_due)}")
+    return f"• *Backlog:* {'; '.join(parts)}. Due work is looked at every {tick_seconds:g} s."
+
+
 def _fault_line(fault: Fault, names: dict[int, str]) -> str:
     times = "once" if fault.count == 1 else f"{fault.count} times in a row"
     error = esc(fault.error.splitlines()[0][:200]) if fault.error else "unknown error"
@@ -86,5 +115,7 @@ def _subject(fault: Fault, names: dict[int, str]) -> str:
     return f"{esc(fault.subject)} {esc(fault.subject_id)}"
 
 
-def _when(moment: datetime) -> str:
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
     return f"{moment:%d %b %H:%M} UTC"

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         default=TICK_SECONDS,
         help=f"send for at most this long, 1 to 3600 (default {TICK_SECONDS:g})",
     )
+    commands.add_parser(
+        "status", help="what is owed and waiting, and what keeps failing (no Slack needed)"
+    )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations")
@@ -118,6 +121,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "tick":
         return asyncio.run(_tick(settings, args.now, args.seconds))
+    if args.command == "status":
+        return asyncio.run(_status(settings))
     if args.command == "db":
         from storage.db import make_engine
         from storage.migrate import upgrade
@@ -126,6 +131,31 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print("baton: the database schema is up to date.")
         return 0
     return 2
+
+
+async def _status(settings: Settings) -> int:
+    from bot.admin.status import status_lines
+    from bot.runtime.runner import make_services
+    from storage.migrate import upgrade
+    from storage.workspaces import workspace_ids
+
+    services = make_services(settings)
+    await services.db.on_engine(upgrade)
+    teams = await services.db.run(workspace_ids)
+    if not teams:
+        print("baton: no workspace yet: `baton run` or `baton tick` meets Slack first.")
+    for team in teams:
+        print(f"workspace {team}")
+        for line in await status_lines(services, team):
+            print(plain(line))
+    services.engine.dispose()
+    return 0
+
+
+def plain(line: str) -> str:
+    """A status line without Slack's markup, for a terminal."""
+    text = line.replace(":stethoscope: ", "").replace("*", "").replace("`", "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 async def _tick(settings, now: datetime | None, seconds: float) -> int:

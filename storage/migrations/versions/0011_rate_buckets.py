@@ -1,5 +1,6 @@
 """Slack's rate limits as every process on the database has used them (bot.platform.budget),
-and an index for claiming each channel's messages in order (storage.outbox.claim_due).
+an index for claiming each channel's messages in order (storage.outbox.claim_due), and one
+for finding a person Baton already knows by email (bot.handoff.people).
 
 Revision ID: 0011
 Revises: 0010
@@ -30,7 +31,10 @@ def upgrade() -> None:
         postgresql_where=sa.text("status IN ('pending', 'sending')"),
     )
 
+    op.create_index("ix_people_team_email_ci", "people", ["team_id", sa.text("lower(email)")])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_people_team_email_ci", "people")
     op.drop_index("ix_outbox_owed_channel", "outbox")
     op.drop_table("rate_buckets")
