@@ -128,18 +128,39 @@ def set_once(
     return True
 
 
-def unprovisioned(session: Session, skip_teams: Collection[str] = ()) -> list[Account]:
-    statement = select(Account).where(Account.provisioned_at.is_(None))
+def setup_due(
+    session: Session, now: datetime, skip_teams: Collection[str] = (), limit: int = 50
+) -> list[Account]:
+    """Accounts whose set-up in Slack is owed by now, the longest waiting first."""
+    statement = select(Account).where(
+        Account.setup_due_at.is_not(None), Account.setup_due_at <= now
+    )
     if skip_teams:
         statement = statement.where(Account.team_id.not_in(list(skip_teams)))
-    return list(session.scalars(statement))
+    return list(session.scalars(statement.order_by(Account.setup_due_at, Account.id).limit(limit)))
 
 
-def count_unprovisioned(session: Session, team_id: str) -> int:
+def next_setup_due(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(Account.setup_due_at)))
+
+
+def postpone_setup(
+    session: Session, team_id: str, account_id: int, token: str, until: datetime
+) -> None:
+    """Slack's rate limits say wait: give up the lease and owe the set-up from `until`."""
+    session.execute(
+        update(Account)
+        .where(Account.team_id == team_id, Account.id == account_id, Account.setup_token == token)
+        .values(setup_token=None, setup_until=None, setup_due_at=until)
+    )
+
+
+def count_setup_due(session: Session, team_id: str) -> int:
+    """Accounts waiting for their set-up in Slack (new, or changed in the CRM)."""
     return session.scalar(
         select(func.count())
         .select_from(Account)
-        .where(Account.team_id == team_id, Account.provisioned_at.is_(None))
+        .where(Account.team_id == team_id, Account.setup_due_at.is_not(None))
     )
 
 

@@ -160,6 +160,12 @@ class Account(SQLModel, table=True):
         Index("ix_accounts_team_ae", "team_id", "ae_user_id"),
         Index("ix_accounts_team_csm", "team_id", "csm_user_id"),
         Index("ix_accounts_team_am", "team_id", "am_user_id"),
+        Index(
+            "ix_accounts_setup_due",
+            "setup_due_at",
+            sqlite_where=text("setup_due_at IS NOT NULL"),
+            postgresql_where=text("setup_due_at IS NOT NULL"),
+        ),
         Index("ix_accounts_team_manager", "team_id", "manager_user_id"),
         Index("ix_accounts_team_renewal", "team_id", "renewal_date"),
         Index("ix_accounts_team_name_ci", "team_id", text("lower(name)")),
@@ -195,6 +201,9 @@ class Account(SQLModel, table=True):
     provisioned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     setup_token: str | None = Field(default=None, max_length=32)
     setup_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Work in Slack is owed (a new account's channel and invites, a changed one's topic and
+    # people) from this moment; None: nothing is owed (bot.handoff.setup_queue).
+    setup_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     people_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     plan_after: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     packet_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

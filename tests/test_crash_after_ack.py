@@ -216,6 +216,8 @@ async def close_the_deal(world: World) -> Message:
     )
     assert reply.status == 202, reply.text
     world.account_id = reply.json["account_id"]
+    ws = world.sandbox.workspace  # set up by the queue, after the answer
+    await until(lambda: ws.channel_by_name("acct-acme-robotics") is not None, within_s=WAIT_S)
     channel = world.channel()
     await until(lambda: any("is due" in m.text for m in channel.messages), within_s=WAIT_S)
     return next(m for m in channel.messages if "is due" in m.text)

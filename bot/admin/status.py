@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.people.permissions import may_see_status
 from bot.platform.kit import esc
 from bot.platform.services import Services
-from storage.accounts import accounts_by_ids, count_unprovisioned
+from storage.accounts import accounts_by_ids, count_setup_due
 from storage.faults import faults_of
 from storage.models import Fault, OutboxStatus
 from storage.outbox import Backlog, backlog, count_by_status
@@ -33,7 +33,7 @@ async def status_lines(services: Services, team_id: str) -> list[str]:
     account_ids = [int(f.subject_id) for f in faults if f.subject == "account"]
     names = {a.id: a.name for a in await db.run(accounts_by_ids, team_id, account_ids)}
     waiting = await db.run(backlog, team_id, now)
-    setup = await db.run(count_unprovisioned, team_id)
+    setup = await db.run(count_setup_due, team_id)
     lines = [
         ":stethoscope: *Baton status*",
         _slack_line(workspace),

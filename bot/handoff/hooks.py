@@ -3,8 +3,9 @@ people not found in Slack, the gate's and the kickoff's reminders, and when they
 
 from __future__ import annotations
 
-from bot.handoff.planner import finish_setup, look_for_people, plan_gate, plan_kickoff
+from bot.handoff.planner import look_for_people, plan_gate, plan_kickoff
 from bot.handoff.relevance import GATE_KINDS, KICKOFF_KINDS, gate_moot, kickoff_moot
+from bot.handoff.setup_queue import finish_setup
 from bot.platform.hooks import Hooks
 
 

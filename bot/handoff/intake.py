@@ -15,12 +15,13 @@ from sqlmodel import Session
 
 from bot.accounts.changes import account_changed
 from bot.accounts.facts import note_ownership_in
-from bot.handoff.blocks import change_text, topic
+from bot.handoff.blocks import change_text
 from bot.handoff.provision import provision
 from bot.handoff.webhook_auth import Delivery
 from bot.outbox.owe import about, deliver_now, enqueue_all
 from bot.platform.http_input import BadRequest, json_value, utf8
 from bot.platform.services import Services
+from bot.platform.slack_client import OverBudget
 from flows.intake import ClosedWon, parse_closed_won
 from flows.retention import suggested_model
 from storage.accounts import create_account, update_from_crm
@@ -44,7 +45,11 @@ REPLAYED = (
 )
 
 
-async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> IntakeAnswer:
+async def closed_won(
+    services: Services, raw: bytes, delivery: Delivery, *, set_up_now: bool = False
+) -> IntakeAnswer:
+    """Take a closed-won deal in and answer. Its set-up in Slack is queued (a worker starts
+    on it at once), unless `set_up_now` (a test's, or the demo's, complete-then-answer)."""
     try:
         body = json_value(utf8(raw))
     except BadRequest as bad:
@@ -61,7 +66,11 @@ async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> Inta
         return IntakeAnswer(409, {"ok": False, "error": REPLAYED})
     try:
         account, created, changed = await accept_deal(
-            services, team_id, deal, crm_time=deal.updated_at or delivery.signed_at
+            services,
+            team_id,
+            deal,
+            crm_time=deal.updated_at or delivery.signed_at,
+            set_up_now=set_up_now,
         )
     except Exception:
         # Not taken after all (the database went away): the CRM's retry must get in.
@@ -76,6 +85,7 @@ async def closed_won(services: Services, raw: bytes, delivery: Delivery) -> Inta
             "created": created,
             "updated": sorted(changed),
             "channel_id": account.channel_id,
+            "setup": "queued" if account.setup_due_at is not None else "done",
         },
     )
 
@@ -139,6 +149,7 @@ def _account_values(services: Services, team_id: str, deal: ClosedWon) -> dict[s
         "created_at": now,
         "updated_at": now,
         "plan_after": now,
+        "setup_due_at": now,
     }
 
 
@@ -149,9 +160,12 @@ async def accept_deal(
     *,
     update: bool = True,
     crm_time: datetime | None = None,
+    set_up_now: bool = False,
 ) -> tuple[Account, bool, dict[str, tuple[Any, Any]]]:
     """Create the account (once), or apply what changed (`update`, and unless `crm_time`
-    is older than the account's last CRM news); then make Slack match."""
+    is older than the account's last CRM news); what Slack must then show is owed to the
+    set-up queue in the same unit. `set_up_now` does it before returning, as far as Slack's
+    rate limits allow at once; the queue has the rest."""
     values = _account_values(services, team_id, deal) | {"crm_updated_at": crm_time}
     account, created = await services.db.run(create_account, values)
     changed: dict[str, tuple[Any, Any]] = {}
@@ -171,21 +185,22 @@ async def accept_deal(
         else:
             account, changed, owed = applied
             await deliver_now(services, owed)
-        if changed and account.channel_id and account.channel_shared_at is None:
-            # The topic shows ARR: internal only.
-            await services.client.conversations_setTopic(
-                channel=account.channel_id, topic=topic(account)
-            )
-    if created or account.provisioned_at is None or changed:
-        try:
-            account = await provision(services, account)
-        except SlackApiError as exc:
-            # Accepted all the same: the tick finishes provisioning when Slack answers.
-            log.warning(
-                "provisioning account %s stopped at a Slack error: %s",
-                account.id,
-                exc.response.get("error"),
-            )
+    if account.setup_due_at is None:
+        return account, created, changed
+    if not set_up_now:
+        services.setup_wanted.set()
+        return account, created, changed
+    try:
+        account = await provision(services, account)
+    except OverBudget:
+        services.setup_wanted.set()
+    except SlackApiError as exc:
+        # Accepted all the same: the queue finishes the set-up when Slack answers.
+        log.warning(
+            "provisioning account %s stopped at a Slack error: %s",
+            account.id,
+            exc.response.get("error"),
+        )
     return account, created, changed
 
 
@@ -207,6 +222,7 @@ def _apply_crm(
     account, changed = applied
     if not changed:
         return account, changed, []
+    account.setup_due_at = now  # the topic shows ARR; new people are invited
     note = ", ".join(sorted(changed))
     note_ownership_in(
         session, services, account.team_id, account.id, "CRM update", note=note, now=now

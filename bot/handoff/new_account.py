@@ -166,12 +166,17 @@ async def create_new_account(
     services: Services, team_id: str, user_id: str, new: NewAccount
 ) -> None:
     account, created, changed = await accept_deal(
-        services, team_id, new.deal, update=new.may_update
+        services, team_id, new.deal, update=new.may_update, set_up_now=True
     )
-    if created:
+    if created and account.channel_id:
         text = (
             f"Created *{esc(account.name)}*: the handoff starts in "
-            f"{channel_mention(account.channel_id or '')}."
+            f"{channel_mention(account.channel_id)}."
+        )
+    elif created:
+        text = (
+            f"Created *{esc(account.name)}*: Slack's rate limits hold its channel back for "
+            "now; I will open it and invite everyone as soon as Slack allows."
         )
     elif changed:
         text = (

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from bot.handoff.blocks import escalation_text, kickoff_reminder_text, reminder_blocks
 from bot.handoff.people import unresolved
-from bot.handoff.provision import provision, refresh_people
-from bot.outbox.faults import account_step, isolated, waiting
+from bot.handoff.provision import refresh_people
 from bot.outbox.owe import STALE_AFTER, about, owe
 from bot.people.escalation import escalate, zone
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
 from flows.handoff import KICKOFF_DEADLINE_DAY
-from storage.accounts import unprovisioned
 from storage.kinds import MessageKind
 from storage.models import Account, AccountStatus
 
 PEOPLE_RECHECK = timedelta(hours=1)
 # A morning reminder missed by downtime is not sent at night: the next morning's is.
 REMINDER_LIFETIME = timedelta(hours=8)
-
-
-async def finish_setup(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
-    """Set-up that Slack interrupted (found through a partial index, so cheap when none),
-    each account on its own and after its backoff if it failed before."""
-    for account in await services.db.run(unprovisioned, skip_teams):
-        key = account_step(account.team_id, account.id, "provisioning")
-        if not waiting(services, key, now):
-            await isolated(services, key, provision(services, account), now)
 
 
 async def look_for_people(

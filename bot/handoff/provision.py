@@ -25,8 +25,15 @@ from bot.handoff.people import resolve_missing, unresolved
 from bot.outbox.owe import about, send_now
 from bot.platform.kit import esc
 from bot.platform.services import Services
+from bot.platform.slack_client import OverBudget
 from flows.channel_names import PREFIX
-from storage.accounts import defer_setup, lease_setup, release_setup, update_account
+from storage.accounts import (
+    defer_setup,
+    lease_setup,
+    postpone_setup,
+    release_setup,
+    update_account,
+)
 from storage.models import Account
 from storage.outbox import OwedMessage
 
@@ -47,6 +54,11 @@ async def provision(services: Services, account: Account) -> Account:
         return account
     try:
         return await _provision(services, account)
+    except OverBudget as exc:  # not a failure: owed again once Slack's limits allow
+        until = services.clock() + timedelta(seconds=exc.wait)
+        await db.run(postpone_setup, team, account.id, token, until)
+        token = None
+        raise
     except SlackApiError as exc:
         if exc.response.get("error") != "restricted_action":
             raise
@@ -82,6 +94,7 @@ async def _provision(services: Services, account: Account) -> Account:
         account.id,
         provisioned_at=services.clock(),
         people_checked_at=services.clock(),
+        setup_due_at=None,
         immediate=True,
     )
 

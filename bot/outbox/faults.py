@@ -12,6 +12,7 @@ from typing import TypeVar
 from slack_sdk.errors import SlackApiError
 
 from bot.platform.services import Services
+from bot.platform.slack_client import OverBudget
 from storage.faults import FaultKey, clear_faults, fault_keys, record_fault
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ async def isolated(
     """Run one subject's step; a failure is recorded (not raised) and says when to retry."""
     try:
         result = await work
+    except OverBudget:  # Slack's rate limits, not this subject's fault: the caller waits
+        raise
     except SlackApiError as exc:
         error = f"Slack said {exc.response.get('error')}"
         log.warning("%s failed for %s %s of team %s: %s", key.step, key.subject,

@@ -17,6 +17,7 @@ from bot.outbox.reconcile import reconcile
 from bot.outbox.relevance import moot_reason
 from bot.outbox.routing import outbound_guard, outbound_route
 from bot.platform.services import Services
+from bot.platform.slack_client import OverBudget
 from storage.db import is_outage
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ async def _stage(name: str, work: Awaitable[object]) -> None:
     cannot be reached at all: then no stage can do anything, and the caller says so."""
     try:
         await work
+    except OverBudget as exc:  # Slack's rate limits: the rest of this stage waits its turn
+        log.info("tick: %s waits %.0f s for Slack's rate limits", name, exc.wait)
     except (ClientConnectionError, TimeoutError):
         raise
     except DBAPIError as exc:

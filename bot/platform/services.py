@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -30,6 +31,7 @@ class Services:
     memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
     hooks: Hooks = field(default_factory=Hooks)  # what the features plug in (bot.runtime.features)
     commands: Commands = field(default_factory=Commands)  # `/baton` subcommands, likewise
+    setup_wanted: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the set-up worker
 
     @property
     def engine(self) -> Engine:

@@ -14,6 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.handoff.setup_queue import setup_worker
 from bot.outbox.scheduler import start_ticker
 from bot.people.managers import refresh_managers
 from bot.platform.budget import make_budget
@@ -86,6 +87,8 @@ class BotServer:
             self.services, process_before_response=process_before_response
         )
         self._with_ticker = ticker
+        self._completes_first = process_before_response
+        self._worker: asyncio.Task | None = None
         self._tick_seconds = tick_seconds or settings.baton_tick_seconds
         self._runner: web.AppRunner | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -99,6 +102,7 @@ class BotServer:
         web_app = make_web_app(
             self.services,
             self.bolt_app if self.settings.slack_signing_secret is not None else None,
+            set_up_before_answering=self._completes_first,
         )
         self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -120,12 +124,18 @@ class BotServer:
             await self._socket.connect_async()
         if self._with_ticker:
             self._scheduler = start_ticker(self.services, self._tick_seconds)
+            self._worker = asyncio.create_task(setup_worker(self.services), name="baton-setup")
         return self.url
 
     async def _identify(self) -> None:
         await identify(self.services)
 
     async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None

@@ -43,12 +43,14 @@ class _MalformedHttp(logging.Filter):
 _MALFORMED = _MalformedHttp()
 
 
-def make_web_app(services: Services, bolt_app: AsyncApp | None) -> web.Application:
+def make_web_app(
+    services: Services, bolt_app: AsyncApp | None, *, set_up_before_answering: bool = False
+) -> web.Application:
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # added once, however many apps
     web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_database_outage])
     if bolt_app is not None:
         web_app.router.add_post("/slack/events", _slack_events(bolt_app))
-    web_app.router.add_post("/crm/closed-won", _closed_won(services))
+    web_app.router.add_post("/crm/closed-won", _closed_won(services, set_up_before_answering))
     web_app.router.add_get("/healthz", _healthz(services))
     return web_app
 
@@ -97,7 +99,7 @@ def _slack_events(bolt_app: AsyncApp):
     return handle
 
 
-def _closed_won(services: Services):
+def _closed_won(services: Services, set_up_now: bool):
     async def handle(request: web.Request) -> web.Response:
         secret = services.settings.baton_webhook_secret
         if secret is None:
@@ -111,7 +113,9 @@ def _closed_won(services: Services):
             return _error(401, SIGNATURE_REFUSED)
         if not _is_json(request.content_type):
             return _error(415, "Send the deal as JSON, with Content-Type: application/json.")
-        answer = await closed_won(services, body, delivery_of(request.headers))
+        answer = await closed_won(
+            services, body, delivery_of(request.headers), set_up_now=set_up_now
+        )
         return web.json_response(answer.body, status=answer.status)
 
     return handle
