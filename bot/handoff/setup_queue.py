@@ -3,7 +3,8 @@ welcome (or a changed account's topic and people), done after the deal was taken
 answered, oldest first, as fast as Slack's rate limits allow.
 
 A deal is taken in without any Slack call; its account is marked `setup_due_at`. In
-`baton run` a worker takes the queue as soon as something is put in it (`wanted`), and
+`baton run` a worker takes the queue as soon as this process puts something in it
+(`setup_wanted`), or within IDLE_S when another process did, and
 every tick takes it too (for `baton tick` alone, and for what a crash left half done).
 When the budget says wait, the account waits that long (no failure is recorded) and so
 does the queue: the accounts behind it would be told the same.
@@ -11,8 +12,6 @@ does the queue: the accounts behind it would be told the same.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Collection
@@ -26,7 +25,7 @@ from storage.accounts import next_setup_due, setup_due
 
 log = logging.getLogger(__name__)
 BATCH = 20
-IDLE_S = 30.0  # with nothing queued, look again this often (a crash's leftovers, a replica's)
+IDLE_S = 5.0  # with nothing queued, look again this often (another process's deals, a crash's)
 
 
 async def finish_setup(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
@@ -65,7 +64,6 @@ async def drain_setup(
 async def setup_worker(services: Services) -> None:
     """`baton run`'s queue worker: runs until cancelled."""
     while True:
-        services.setup_wanted.clear()
         pause = IDLE_S
         try:
             await drain_setup(services, services.clock())
@@ -77,5 +75,4 @@ async def setup_worker(services: Services) -> None:
             pause = min(pause, exc.wait)
         except Exception:
             log.exception("set-up worker: a pass failed; trying again shortly")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(services.setup_wanted.wait(), timeout=max(pause, 0.05))
+        await services.setup_wanted.wait(max(pause, 0.05))

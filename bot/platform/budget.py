@@ -11,6 +11,7 @@ on SQLite, which serves one process, it lives in that process.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -43,6 +44,7 @@ class Budget:
         self.enabled = True  # off only where a test turns the sandbox's limits off too
         self._workspace_post = _limit(POST_MESSAGE, workspace_post_pace(posts_per_minute))
         self._next_at: dict[str, float] = {}
+        self._lock = threading.Lock()  # the web loop and the worker's share it
 
     def limits(self, method: str, channel: str | None) -> list[Limit]:
         if method == POST_MESSAGE:
@@ -66,13 +68,18 @@ class Budget:
         """Slack refused a call with Retry-After: no call under its limit before then."""
         limit = self._refused_limit(method, channel)
         until = self.now() + seconds + limit.tolerance
-        self._next_at[limit.key] = max(self._next_at.get(limit.key, 0.0), until)
+        with self._lock:
+            self._next_at[limit.key] = max(self._next_at.get(limit.key, 0.0), until)
 
     def _refused_limit(self, method: str, channel: str | None) -> Limit:
         # A refused post holds its channel only: other channels go on.
         return self.limits(method, channel)[0]
 
     def _take(self, limits: Sequence[Limit], now: float) -> float:
+        with self._lock:
+            return self._take_locked(limits, now)
+
+    def _take_locked(self, limits: Sequence[Limit], now: float) -> float:
         wait = max(wait_for(self._next_at.get(limit.key, 0.0), limit, now) for limit in limits)
         if wait > 0:
             return wait

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -15,6 +14,7 @@ from bot.platform.commands import Commands
 from bot.platform.groups import ManagerGroups
 from bot.platform.hooks import Hooks
 from bot.platform.settings import Settings
+from bot.platform.wake import Wake
 from storage.db import Database
 from storage.models import Account
 
@@ -31,7 +31,7 @@ class Services:
     memo: dict = field(default_factory=dict)  # per-process shortcuts, never the truth
     hooks: Hooks = field(default_factory=Hooks)  # what the features plug in (bot.runtime.features)
     commands: Commands = field(default_factory=Commands)  # `/baton` subcommands, likewise
-    setup_wanted: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the set-up worker
+    setup_wanted: Wake = field(default_factory=Wake)  # wakes the set-up worker, from any thread
 
     @property
     def engine(self) -> Engine:

@@ -48,7 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Baton runs the AE → CSM handoff and every renewal milestone in Slack.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="serve Slack (Socket Mode or HTTP) and run the scheduler")
+    run = commands.add_parser("run", help="serve Slack (Socket Mode or HTTP) and run the scheduler")
+    run.add_argument(
+        "--role",
+        choices=("all", "web", "worker"),
+        default="all",
+        help="web: answer Slack and the CRM; worker: tick and set up accounts; all (default): both",
+    )
     commands.add_parser("demo", help="run the whole lifecycle on a sandbox Slack, offline")
     tick = commands.add_parser(
         "tick", help="do the due work and send everything due (within --seconds), then exit"
@@ -117,7 +123,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         from bot.runtime.runner import run_forever
 
-        asyncio.run(run_forever(settings))
+        asyncio.run(run_forever(settings, args.role))
         return 0
     if args.command == "tick":
         return asyncio.run(_tick(settings, args.now, args.seconds))

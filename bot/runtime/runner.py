@@ -9,13 +9,10 @@ import signal
 from contextlib import suppress
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.handoff.setup_queue import setup_worker
-from bot.outbox.scheduler import start_ticker
 from bot.people.managers import refresh_managers
 from bot.platform.budget import make_budget
 from bot.platform.clock import Clock, system_clock
@@ -23,6 +20,7 @@ from bot.platform.services import Services
 from bot.platform.settings import ConfigError, Settings
 from bot.platform.slack_client import make_client, pin_proxy
 from bot.runtime.app import build_app
+from bot.runtime.background import Background
 from bot.runtime.features import install_commands, install_hooks
 from bot.runtime.server import make_web_app
 from storage.db import Database, make_engine
@@ -30,6 +28,8 @@ from storage.migrate import upgrade
 from storage.workspaces import remember_workspace, resume_workspace
 
 log = logging.getLogger(__name__)
+# web: answers Slack and the CRM; worker: ticks and sets up; all: both (the work in a thread)
+ROLES = ("all", "web", "worker")
 
 
 def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
@@ -80,18 +80,21 @@ class BotServer:
         ticker: bool = True,
         tick_seconds: float | None = None,
         process_before_response: bool = False,
+        role: str = "all",
     ) -> None:
+        if role not in ROLES:
+            raise ConfigError(f"--role expects one of {', '.join(ROLES)}, not {role!r}.")
         self.settings = settings
         self.services = make_services(settings, clock)
         self.bolt_app: AsyncApp = build_app(
             self.services, process_before_response=process_before_response
         )
-        self._with_ticker = ticker
+        self.role = role
+        self._with_ticker = ticker and role != "web"
         self._completes_first = process_before_response
-        self._worker: asyncio.Task | None = None
+        self._background: Background | None = None
         self._tick_seconds = tick_seconds or settings.baton_tick_seconds
         self._runner: web.AppRunner | None = None
-        self._scheduler: AsyncIOScheduler | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.url = ""
 
@@ -99,10 +102,12 @@ class BotServer:
         await self.services.db.on_engine(upgrade)
         await self._identify()
         await refresh_managers(self.services, force=True)
+        serves_slack = self.role != "worker"
         web_app = make_web_app(
             self.services,
             self.bolt_app if self.settings.slack_signing_secret is not None else None,
             set_up_before_answering=self._completes_first,
+            serves_slack=serves_slack,
         )
         self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -115,7 +120,7 @@ class BotServer:
             ) from None
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{bound}"
-        if self.settings.socket_mode:
+        if self.settings.socket_mode and serves_slack:
             self._socket = AsyncSocketModeHandler(
                 self.bolt_app,
                 self.settings.slack_app_token,
@@ -123,22 +128,17 @@ class BotServer:
             )
             await self._socket.connect_async()
         if self._with_ticker:
-            self._scheduler = start_ticker(self.services, self._tick_seconds)
-            self._worker = asyncio.create_task(setup_worker(self.services), name="baton-setup")
+            self._background = Background(self.services, self._tick_seconds)
+            self._background.start()
         return self.url
 
     async def _identify(self) -> None:
         await identify(self.services)
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        if self._background is not None:
+            await asyncio.to_thread(self._background.stop)  # waits for a tick in progress
+            self._background = None
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -157,12 +157,12 @@ def _cannot_listen(port: int, error: OSError) -> str:
     return f"cannot listen on port {port} ({reason}); set PORT to another port."
 
 
-async def run_forever(settings: Settings) -> None:
+async def run_forever(settings: Settings, role: str = "all") -> None:
     """`baton run`: serve until Ctrl-C or SIGTERM, then stop cleanly."""
     settings.require("slack_bot_token")
-    if not settings.socket_mode:
+    if not settings.socket_mode and role != "worker":
         settings.require("slack_signing_secret")
-    server = BotServer(settings)
+    server = BotServer(settings, role=role)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -171,6 +171,7 @@ async def run_forever(settings: Settings) -> None:
     try:
         url = await server.start()
         mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+        mode = f"{mode}, {role}" if role != "worker" else "worker: ticks and set-up only"
         log.info("Baton is up (%s); health at %s/healthz", mode, url)
         await stop.wait()
         log.info("stopping")

@@ -44,13 +44,20 @@ _MALFORMED = _MalformedHttp()
 
 
 def make_web_app(
-    services: Services, bolt_app: AsyncApp | None, *, set_up_before_answering: bool = False
+    services: Services,
+    bolt_app: AsyncApp | None,
+    *,
+    set_up_before_answering: bool = False,
+    serves_slack: bool = True,
 ) -> web.Application:
+    """Slack's and the CRM's endpoints and /healthz; a worker (`serves_slack=False`) has
+    only /healthz."""
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # added once, however many apps
     web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_database_outage])
-    if bolt_app is not None:
+    if bolt_app is not None and serves_slack:
         web_app.router.add_post("/slack/events", _slack_events(bolt_app))
-    web_app.router.add_post("/crm/closed-won", _closed_won(services, set_up_before_answering))
+    if serves_slack:
+        web_app.router.add_post("/crm/closed-won", _closed_won(services, set_up_before_answering))
     web_app.router.add_get("/healthz", _healthz(services))
     return web_app
 

@@ -1,0 +1,51 @@
+"""The work that is not answering Slack (the tick, the set-up queue), on an event loop of
+its own in a thread of its own: a long tick never holds up a click or a slash command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+
+from bot.handoff.setup_queue import setup_worker
+from bot.outbox.scheduler import start_ticker
+from bot.platform.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Background:
+    def __init__(self, services: Services, tick_seconds: float) -> None:
+        self.services = services
+        self.tick_seconds = tick_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="baton-background", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):  # already closed
+                self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        scheduler = start_ticker(self.services, self.tick_seconds)
+        worker = asyncio.create_task(setup_worker(self.services), name="baton-setup")
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
