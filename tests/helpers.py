@@ -118,8 +118,12 @@ def opened_view(workspace, user_id: str):  # noqa: ANN001, ANN201
     return views[0]
 
 
+# Not Baton's data but its count of Slack calls: a refusal made with a Slack call counts.
+NOT_DATA = frozenset({"rate_buckets"})
+
+
 def row_counts(engine) -> dict[str, int]:  # noqa: ANN001
-    """Rows in every table Baton has: what "nothing was written" is checked against."""
+    """Rows in every table of Baton's data: what "nothing was written" is checked against."""
     from sqlalchemy import func, select
     from sqlmodel import SQLModel
 
@@ -129,6 +133,7 @@ def row_counts(engine) -> dict[str, int]:  # noqa: ANN001
         return {
             table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
             for table in SQLModel.metadata.sorted_tables
+            if table.name not in NOT_DATA
         }
 
 
