@@ -31,7 +31,7 @@ EPSILON = 1e-3  # epoch seconds summed one interval at a time: float error, not 
 def wait_for(next_at: float, limit: Limit, now: float) -> float:
     """Seconds until a request fits this limit (0: it fits now)."""
     wait = next_at - limit.tolerance - now
-    return wait if wait > EPSILON else 0.0
+    return wait if wait > min(EPSILON, limit.interval / 100) else 0.0
 
 
 def take(session: Session, team_id: str, limits: Sequence[Limit], now: float) -> float:

@@ -37,7 +37,7 @@ def frozen_budget(clock: SimulatedClock, posts_per_minute: int = 600) -> Budget:
         ),
         max_size=400,
     ),
-    st.sampled_from([60, 600]),
+    st.sampled_from([60, 600, 100_000]),
 )
 async def test_whatever_the_budget_lets_through_the_sandbox_accepts(calls, per_minute) -> None:
     """The sandbox enforces Slack's limits (stricter where Slack is vague): nothing the
@@ -83,7 +83,7 @@ async def test_processes_on_one_database_share_one_budget(engine) -> None:
     answers = [
         await budget.take("conversations.create") for _ in range(20) for budget in (first, second)
     ]
-    assert answers.count(0.0) == 19  # Tier 2: 20 a minute, less the margin, for both together
+    assert answers.count(0.0) == 20  # Tier 2: 20 a minute, for both together
     other = SharedBudget(Database(engine), clock, monotonic=lambda: 0.0)
     other.team_id = "T2"  # another workspace has its own
     assert await other.take("conversations.create") == 0.0

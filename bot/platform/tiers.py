@@ -5,9 +5,9 @@ Tier 3 50+/min, Tier 4 100+/min. chat.postMessage is special: about one message 
 second per channel with short bursts, within a workspace-wide limit Slack does not publish
 (BATON_SLACK_POSTS_PER_MINUTE says how many Baton allows itself).
 
-Baton stays a little under each figure (SAFETY): a request reaches Slack some
-milliseconds after Baton counted it, and two requests counted a second apart may arrive
-closer together than that.
+Baton keeps a little under each pace (SAFETY): a request reaches Slack some milliseconds
+after Baton counted it, and two requests counted a second apart may arrive closer
+together than that. A burst is taken whole: arriving later only gives Slack more time.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def tier_of(method: str) -> int:
 
 def method_pace(method: str) -> Pace:
     per_minute = PER_MINUTE[tier_of(method)]
-    return Pace(rate=per_minute * SAFETY / 60, burst=max(1, int(per_minute * SAFETY)))
+    return Pace(rate=per_minute * SAFETY / 60, burst=per_minute)
 
 
 def channel_pace() -> Pace:
@@ -90,4 +90,4 @@ def channel_pace() -> Pace:
 
 def workspace_post_pace(per_minute: int) -> Pace:
     """Like a tier: so many a minute, a minute's worth at once."""
-    return Pace(rate=per_minute * SAFETY / 60, burst=max(1, int(per_minute * SAFETY)))
+    return Pace(rate=per_minute * SAFETY / 60, burst=per_minute)
