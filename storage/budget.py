@@ -34,9 +34,19 @@ def wait_for(next_at: float, limit: Limit, now: float) -> float:
     return wait if wait > min(EPSILON, limit.interval / 100) else 0.0
 
 
-def take(session: Session, team_id: str, limits: Sequence[Limit], now: float) -> float:
+def admit(next_at: dict[str, float], limits: Sequence[Limit], now: float) -> float:
     """Take one request from every limit and return 0, or take none and return how long
-    until all of them would allow it."""
+    until all of them would allow it. `next_at` (key → when) is updated in place."""
+    wait = max(wait_for(next_at.get(limit.key, 0.0), limit, now) for limit in limits)
+    if wait > 0:
+        return wait
+    for limit in limits:
+        next_at[limit.key] = max(next_at.get(limit.key, 0.0), now) + limit.interval
+    return 0.0
+
+
+def take(session: Session, team_id: str, limits: Sequence[Limit], now: float) -> float:
+    """`admit` against the rows of this workspace's limits, under row locks."""
     require_write_lock(session)
     keys = sorted({limit.key for limit in limits})  # one lock order for every process
     session.execute(
@@ -53,21 +63,18 @@ def take(session: Session, team_id: str, limits: Sequence[Limit], now: float) ->
             .with_for_update()
         )
     }
-    wait = max(wait_for(rows[limit.key].next_at, limit, now) for limit in limits)
-    if wait > 0:
-        return wait
-    for limit in limits:
-        row = rows[limit.key]
-        row.next_at = max(row.next_at, now) + limit.interval
+    next_at = {key: row.next_at for key, row in rows.items()}
+    wait = admit(next_at, limits, now)
+    for key, row in rows.items():
+        row.next_at = next_at[key]
     session.flush()
-    return 0.0
+    return wait
 
 
-def hold_off(session: Session, team_id: str, key: str, until: float, tolerance: float) -> None:
-    """Slack said to wait (Retry-After): nothing more under this key before `until`."""
-    statement = insert_for(session)(RateBucket).values(
-        team_id=team_id, key=key, next_at=until + tolerance
-    )
+def hold_off(session: Session, team_id: str, key: str, next_at: float) -> None:
+    """Slack said to wait (Retry-After): this key's next request is due no sooner than
+    `next_at`."""
+    statement = insert_for(session)(RateBucket).values(team_id=team_id, key=key, next_at=next_at)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["team_id", "key"],

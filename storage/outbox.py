@@ -275,6 +275,14 @@ def release(session: Session, claim: Claim, retry_at: datetime, error: str) -> b
     )
 
 
+def release_all(
+    session: Session, claims: Collection[Claim], retry_at: datetime, error: str
+) -> None:
+    """`release` for several claims in one unit (what waits behind a channel's turn)."""
+    for claim in claims:
+        release(session, claim, retry_at, error)
+
+
 def redirect(session: Session, claim: Claim, rerouted: Claim) -> bool:
     """Point a claimed message at someone else (a backup) before it is sent, so the row
     says where it really went (reconciling an unknown send reads that channel)."""
@@ -417,7 +425,7 @@ def overdue(
         .order_by(OutboxMessage.due_at)
         .limit(limit)
     ).all()
-    return _late(rows)
+    return _overdue(rows)
 
 
 @dataclass(frozen=True)
@@ -427,7 +435,7 @@ class OverdueMessage:
     local_date: date | None
 
 
-def _late(rows: Any) -> list[OverdueMessage]:
+def _overdue(rows: Any) -> list[OverdueMessage]:
     return [
         OverdueMessage(
             claim=Claim(token="", **{c.key: getattr(row, c.key) for c in _CLAIM_COLUMNS}),
@@ -451,7 +459,7 @@ def pending_of_round(
             OutboxMessage.status == OutboxStatus.PENDING,
         )
     ).all()
-    return _late(rows)
+    return _overdue(rows)
 
 
 def reschedule(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from bot.handoff.planner import look_for_people, plan_gate, plan_kickoff
 from bot.handoff.relevance import GATE_KINDS, KICKOFF_KINDS, gate_moot, kickoff_moot
-from bot.handoff.setup_queue import finish_setup
+from bot.handoff.setup_queue import drain_setup
 from bot.platform.hooks import Hooks
 
 
 def register(hooks: Hooks) -> None:
-    hooks.stage("before_planning", "finishing set-up", finish_setup)
+    hooks.stage("before_planning", "finishing set-up", drain_setup)
     hooks.prepare.append(look_for_people)
     hooks.planners += [plan_gate, plan_kickoff]
     hooks.on_kinds(GATE_KINDS, gate_moot)

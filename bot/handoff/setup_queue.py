@@ -28,36 +28,27 @@ BATCH = 20
 IDLE_S = 5.0  # with nothing queued, look again this often (another process's deals, a crash's)
 
 
-async def finish_setup(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
-    """The tick's turn at the queue: what is due, until the budget says wait."""
-    try:
-        await drain_setup(services, now, skip_teams)
-    except OverBudget as exc:
-        log.info("set-up waits %.0f s for Slack's rate limits", exc.wait)
-
-
 async def drain_setup(
     services: Services, now: datetime, skip_teams: Collection[str] = (), seconds: float = 60.0
 ) -> int:
     """Set up every account due by `now`, each on its own (one's failure is its own, retried
-    with backoff); returns how many were taken. OverBudget stops the queue: it says when."""
+    with backoff); returns how many were taken. OverBudget stops the queue: it says when
+    (the tick's stage, and the worker, wait that long)."""
     deadline = time.monotonic() + seconds
     taken = 0
     seen: set[int] = set()
     while time.monotonic() < deadline:
-        due = [
-            a
-            for a in await services.db.run(setup_due, now, skip_teams, BATCH)
-            if a.id not in seen
-            and not waiting(services, account_step(a.team_id, a.id, "provisioning"), now)
+        fresh = [
+            a for a in await services.db.run(setup_due, now, skip_teams, BATCH) if a.id not in seen
         ]
-        if not due:
+        if not fresh:
             break
-        for account in due:
+        for account in fresh:
             seen.add(account.id)
             key = account_step(account.team_id, account.id, "provisioning")
-            await isolated(services, key, provision(services, account), now)
-            taken += 1
+            if not waiting(services, key, now):
+                await isolated(services, key, provision(services, account), now)
+                taken += 1
     return taken
 
 

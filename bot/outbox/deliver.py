@@ -161,15 +161,17 @@ async def _deliver_batch(
     for claim in claims:
         lanes.setdefault((claim.team_id, claim.channel), []).append(claim)
     gate = asyncio.Semaphore(LANES)
+    step = _Step(db, client, now, started, relevance, route, guard, report, paused)
 
     async def lane(queue: list[outbox.Claim]) -> None:
         async with gate:
             for index, claim in enumerate(queue):
-                step = _Step(db, client, now, started, relevance, route, guard, report, paused)
                 retry_at = await step.deliver(claim)
                 if retry_at is not None:  # the channel must wait: so must the rest of it
-                    for later in queue[index + 1 :]:
-                        await db.run(outbox.release, later, retry_at, "waiting for its turn")
+                    rest = queue[index + 1 :]
+                    if rest:
+                        await db.run(outbox.release_all, rest, retry_at, "waiting for its turn")
+                    for later in rest:
                         report.defer(later.id, retry_at)
                     return
 
@@ -195,8 +197,7 @@ class _Step:
         """Deliver one claim; returns when its channel may go on, if it must wait."""
         db, now, report = self.db, self.now, self.report
         if claim.team_id in self.paused:  # Slack refused its token a moment ago
-            await db.run(outbox.release, claim, now, "workspace paused")
-            return report.defer(claim.id, now)
+            return await _release(db, report, claim, now, "workspace paused")
         try:
             ready = await _prepare(db, claim, now, self.relevance, self.route, self.guard)
         except Exception as exc:  # this message's trouble only: it waits, the rest go on
@@ -211,9 +212,16 @@ class _Step:
             report.cancelled.append(claim.id)
             return None
         if time.monotonic() - self.started > SEND_DEADLINE.total_seconds():
-            await db.run(outbox.release, claim, now, "send deadline passed")
-            return report.defer(claim.id, now)
+            return await _release(db, report, claim, now, "send deadline passed")
         return await deliver_claim(db, self.client, ready, now, report, self.paused)
+
+
+async def _release(
+    db: Database, report: DeliveryReport, claim: outbox.Claim, retry_at: datetime, error: str
+) -> datetime:
+    """Slack was not given it: owe it again from `retry_at` (and say so in the report)."""
+    await db.run(outbox.release, claim, retry_at, error)
+    return report.defer(claim.id, retry_at)
 
 
 async def _prepare(
@@ -285,8 +293,7 @@ async def deliver_claim(
         )
     except OverBudget as exc:  # not sent: Baton's rate budget says wait
         retry_at = now + timedelta(seconds=exc.wait)
-        await db.run(outbox.release, claim, retry_at, "over the rate budget")
-        return report.defer(claim.id, retry_at)
+        return await _release(db, report, claim, retry_at, "over the rate budget")
     except SlackApiError as exc:
         if str(exc.response.get("error")) in TOKEN_REFUSED:
             paused.add(claim.team_id)
@@ -320,12 +327,10 @@ async def _record_refusal(
         if await db.run(pause_workspace, claim.team_id, error, now):
             log.error("Slack refused the token of team %s (%s): delivery paused",
                       claim.team_id, error)  # fmt: skip
-        await db.run(outbox.release, claim, now, error)
-        return report.defer(claim.id, now)
+        return await _release(db, report, claim, now, error)
     if status == 429:
         retry_at = now + timedelta(seconds=retry_after(exc.response.headers))
-        await db.run(outbox.release, claim, retry_at, error)
-        return report.defer(claim.id, retry_at)
+        return await _release(db, report, claim, retry_at, error)
     if status >= 500 or error in (
         "internal_error",
         "fatal_error",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from bot.platform.clock import Clock, system_clock
 from bot.platform.tiers import POST_MESSAGE, Pace, channel_pace, method_pace, workspace_post_pace
 from storage import budget as shared
-from storage.budget import Limit, wait_for
+from storage.budget import Limit, admit
 from storage.db import Database
 
 DEFAULT_POSTS_PER_MINUTE = 600
@@ -62,30 +62,21 @@ class Budget:
         """0 when the call may go now (and it is counted); else the seconds to wait."""
         if not self.enabled:
             return 0.0
-        return self._take(self.limits(method, channel), self.now())
+        return await self._admit(self.limits(method, channel), self.now())
 
     async def hold_off(self, method: str, channel: str | None, seconds: float) -> None:
-        """Slack refused a call with Retry-After: no call under its limit before then."""
-        limit = self._refused_limit(method, channel)
-        until = self.now() + seconds + limit.tolerance
+        """Slack refused a call with Retry-After: no call under its limit before then.
+        A refused post holds its channel only: other channels go on."""
+        limit = self.limits(method, channel)[0]
+        await self._hold(limit.key, self.now() + seconds + limit.tolerance)
+
+    async def _admit(self, limits: Sequence[Limit], now: float) -> float:
         with self._lock:
-            self._next_at[limit.key] = max(self._next_at.get(limit.key, 0.0), until)
+            return admit(self._next_at, limits, now)
 
-    def _refused_limit(self, method: str, channel: str | None) -> Limit:
-        # A refused post holds its channel only: other channels go on.
-        return self.limits(method, channel)[0]
-
-    def _take(self, limits: Sequence[Limit], now: float) -> float:
+    async def _hold(self, key: str, next_at: float) -> None:
         with self._lock:
-            return self._take_locked(limits, now)
-
-    def _take_locked(self, limits: Sequence[Limit], now: float) -> float:
-        wait = max(wait_for(self._next_at.get(limit.key, 0.0), limit, now) for limit in limits)
-        if wait > 0:
-            return wait
-        for limit in limits:
-            self._next_at[limit.key] = max(self._next_at.get(limit.key, 0.0), now) + limit.interval
-        return 0.0
+            self._next_at[key] = max(self._next_at.get(key, 0.0), next_at)
 
 
 class SharedBudget(Budget):
@@ -101,17 +92,11 @@ class SharedBudget(Budget):
         super().__init__(clock, posts_per_minute, monotonic)
         self.db = db
 
-    async def take(self, method: str, channel: str | None = None) -> float:
-        if not self.enabled:
-            return 0.0
-        limits = self.limits(method, channel)
-        return await self.db.run(shared.take, self.team_id, limits, self.now(), immediate=True)
+    async def _admit(self, limits: Sequence[Limit], now: float) -> float:
+        return await self.db.run(shared.take, self.team_id, limits, now, immediate=True)
 
-    async def hold_off(self, method: str, channel: str | None, seconds: float) -> None:
-        limit = self._refused_limit(method, channel)
-        await self.db.run(
-            shared.hold_off, self.team_id, limit.key, self.now() + seconds, limit.tolerance
-        )
+    async def _hold(self, key: str, next_at: float) -> None:
+        await self.db.run(shared.hold_off, self.team_id, key, next_at)
 
 
 def make_budget(db: Database, clock: Clock, posts_per_minute: int) -> Budget:

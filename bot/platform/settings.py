@@ -6,11 +6,12 @@ The variable names are a contract with operators and deployment docs: do not ren
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,18 @@ DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 @cache
 def _calendar(country: str, subdivision: str) -> Container[date]:
     return holiday_calendars.country_holidays(country, subdiv=subdivision or None)
+
+
+N = TypeVar("N", int, float)
+
+
+def number_within(value: object, cast: Callable[[str], N], low: N, high: N) -> N | None:
+    """`value` read as a number from `low` to `high`, or None if it is not one."""
+    try:
+        number = cast(str(value).strip())
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
 
 
 class ConfigError(Exception):
@@ -84,11 +97,8 @@ class Settings(BaseSettings):
     @field_validator("baton_tick_seconds", mode="before")
     @classmethod
     def _tick(cls, value: object) -> float:
-        try:
-            seconds = float(str(value).strip())
-        except ValueError:
-            seconds = 0.0
-        if not 0.1 <= seconds <= 3600:
+        seconds = number_within(value, float, 0.1, 3600)
+        if seconds is None:
             raise ValueError("expects a number of seconds from 0.1 to 3600")
         return seconds
 
@@ -189,22 +199,16 @@ class Settings(BaseSettings):
     @field_validator("port", mode="before")
     @classmethod
     def _port(cls, value: object) -> int:
-        try:
-            port = int(str(value).strip())
-        except ValueError:
-            port = 0
-        if not 1 <= port <= 65535:
+        port = number_within(value, int, 1, 65535)
+        if port is None:
             raise ValueError("expects a whole number from 1 to 65535")
         return port
 
     @field_validator("baton_slack_posts_per_minute", mode="before")
     @classmethod
     def _posts_per_minute(cls, value: object) -> int:
-        try:
-            per_minute = int(str(value).strip())
-        except ValueError:
-            per_minute = 0
-        if not 1 <= per_minute <= 100_000:
+        per_minute = number_within(value, int, 1, 100_000)
+        if per_minute is None:
             raise ValueError("expects a whole number of messages a minute from 1 to 100000")
         return per_minute
 

@@ -109,7 +109,7 @@ class BudgetedClient(AsyncWebClient):
         wait = await self.budget.take(method, channel)
         for attempt in range(1, ATTEMPTS + 1):
             if wait > 0:  # the budget's no: wait for the turn, or give up now
-                if not self._may_wait(wait) or attempt == ATTEMPTS:
+                if wait > self.wait_at_most or attempt == ATTEMPTS:
                     raise OverBudget(self._refusal(http_verb, api_url, req_args, wait), wait)
                 await asyncio.sleep(wait)
                 wait = await self.budget.take(method, channel)
@@ -127,9 +127,6 @@ class BudgetedClient(AsyncWebClient):
                 return response
             await asyncio.sleep(after)
         raise AssertionError("unreachable")
-
-    def _may_wait(self, wait: float) -> bool:
-        return wait <= self.wait_at_most
 
     def _refusal(
         self, http_verb: str, api_url: str, req_args: dict, wait: float

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 
 from bot.handoff.setup_queue import setup_worker
 from bot.outbox.scheduler import start_ticker
 from bot.platform.services import Services
-
-log = logging.getLogger(__name__)
 
 
 class Background:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from aiohttp import ClientConnectionError
 from sqlalchemy.exc import DBAPIError
 
-from bot.platform.settings import ConfigError, Settings, load_settings
+from bot.platform.settings import ConfigError, Settings, load_settings, number_within
 from flows.bounds import DATE_RANGE, in_range
 from storage.db import DatabaseUnusable, is_outage, outage_sentence
 
@@ -31,11 +31,8 @@ def _instant(text: str) -> datetime:
 
 
 def _seconds(text: str) -> float:
-    try:
-        seconds = float(text.strip())
-    except ValueError:
-        seconds = 0.0
-    if not 1 <= seconds <= 3600:
+    seconds = number_within(text, float, 1.0, 3600.0)
+    if seconds is None:
         raise argparse.ArgumentTypeError(
             f"expects a number of seconds from 1 to 3600, not {text!r}"
         )
