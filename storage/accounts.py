@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from storage.db import insert_for, require_write_lock
 from storage.models import Account
+from storage.names import accounts_with_words, index_name, words_of
 
 
 def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, bool]:
@@ -24,6 +25,8 @@ def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, b
         .returning(Account.id)
     )
     new_id = session.execute(statement).scalar()
+    if new_id is not None:
+        index_name(session, values["team_id"], new_id, values["name"])
     account = account_by_crm(session, values["team_id"], values["crm_id"])
     assert account is not None
     return account, new_id is not None
@@ -209,7 +212,7 @@ def release_setup(session: Session, team_id: str, account_id: int, token: str) -
 
 def search_accounts(session: Session, team_id: str, text: str, limit: int = 20) -> list[Account]:
     """Accounts whose CRM id, name or channel name is `text` (any case); else those whose
-    name holds every word of it, in any order."""
+    name holds every word of it, in any order (storage.names)."""
     needle = " ".join(text.strip().lower().split())
     found: dict[int, Account] = {}
     # One indexed lookup per column: an OR across them makes SQLite scan the team.
@@ -223,31 +226,7 @@ def search_accounts(session: Session, team_id: str, text: str, limit: int = 20) 
     exact = sorted(found.values(), key=lambda a: (a.name, a.id))[:limit]
     if exact or not needle:
         return exact
-    # `%`, `_` and the escape character are literal: autoescape adds ESCAPE '/'.
-    return list(
-        session.scalars(
-            select(Account)
-            .where(
-                Account.team_id == team_id,
-                *(
-                    func.lower(Account.name).contains(word, autoescape=True)
-                    for word in needle.split()
-                ),
-            )
-            .order_by(Account.name, Account.id)
-            .limit(limit)
-        )
-    )
-
-
-def account_names(session: Session, team_id: str) -> list[tuple[int, str]]:
-    """(id, name) of every account of the workspace: what a near-miss is matched against."""
-    return [
-        (i, n)
-        for i, n in session.execute(
-            select(Account.id, Account.name).where(Account.team_id == team_id)
-        )
-    ]
+    return accounts_with_words(session, team_id, words_of(text), limit)
 
 
 def accounts_by_ids(session: Session, team_id: str, ids: list[int]) -> list[Account]:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from storage.kinds import MessageKind, SubjectType
-from storage.types import UTCDateTime, utcnow
+from storage.types import UTCDateTime, name_key, utcnow
 
 
 class OutboxStatus(StrEnum):
@@ -227,6 +227,21 @@ class Account(SQLModel, table=True):
 
     def user_of(self, role: str) -> str | None:
         return getattr(self, f"{role}_user_id", None)
+
+
+NAME_KEY_LENGTH = 20
+
+
+class NameSuffix(SQLModel, table=True):
+    """A suffix of a word of an account's name, lowercased and cut to NAME_KEY_LENGTH
+    characters (storage.names): what a lookup by words scans a range of."""
+
+    __tablename__ = "name_suffixes"
+    __table_args__ = {"sqlite_with_rowid": False}  # the key is the whole row
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    suffix: str = Field(sa_column=Column(name_key(NAME_KEY_LENGTH), primary_key=True))
+    account_id: int = Field(primary_key=True, foreign_key="accounts.id")
 
 
 class Packet(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
 
 
@@ -31,3 +31,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def name_key(length: int) -> String:
+    """Text that sorts by code point on both databases, so "begins with" is a range of an
+    index: SQLite compares UTF-8 bytes already; PostgreSQL needs the "C" collation."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 from rapidfuzz import fuzz, process, utils
+from sqlmodel import Session
 
 from bot.platform.kit import esc
 from bot.platform.services import Services
-from storage.accounts import account_in_channel, account_names, accounts_by_ids, search_accounts
+from storage.accounts import account_in_channel, accounts_by_ids, search_accounts
 from storage.models import Account
+from storage.names import names_sharing_pieces
 
 CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
 
@@ -17,16 +19,23 @@ CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
 async def find_accounts(
     services: Services, team_id: str, text: str, channel_id: str | None
 ) -> list[Account]:
+    return await services.db.run(accounts_meant, team_id, text, channel_id)
+
+
+def accounts_meant(
+    session: Session, team_id: str, text: str, channel_id: str | None
+) -> list[Account]:
+    """The accounts `text` may mean (the channel's own when it names none): a storage read,
+    for a unit of work of the caller's."""
     query = text.strip()
-    db = services.db
     mention = CHANNEL_MENTION.match(query)
     if mention or not query:
         channel = mention.group(1) if mention else channel_id
         if not channel:
             return []
-        account = await db.run(account_in_channel, team_id, channel)
+        account = account_in_channel(session, team_id, channel)
         return [account] if account else []
-    return await db.run(search_accounts, team_id, query.lstrip("#"))
+    return search_accounts(session, team_id, query.lstrip("#"))
 
 
 def which_account(text: str, accounts: list[Account], usage: str) -> str:
@@ -56,18 +65,19 @@ CLOSEST = 5
 CLOSE_ENOUGH = 60  # rapidfuzz WRatio, 0–100
 
 
-async def closest_accounts(
-    services: Services, team_id: str, text: str, limit: int = CLOSEST
+def closest_accounts(
+    session: Session, team_id: str, text: str, limit: int = CLOSEST
 ) -> list[Account]:
-    """The accounts whose names are nearest to a query that matched none (typos)."""
-    names = await services.db.run(account_names, team_id)
+    """The accounts whose names are nearest to a query that matched none (typos): the
+    names sharing the most pieces of it (storage.names), scored."""
+    query = utils.default_process(text.strip().lstrip("#"))
+    names = names_sharing_pieces(session, team_id, query.split())
     best = process.extract(
-        text.strip().lstrip("#"),
-        {i: n for i, n in names},
+        query,
+        dict(names),
         scorer=fuzz.WRatio,
         processor=utils.default_process,
         limit=limit,
         score_cutoff=CLOSE_ENOUGH,
     )
-    ids = [key for _name, _score, key in best]
-    return await services.db.run(accounts_by_ids, team_id, ids)
+    return accounts_by_ids(session, team_id, [key for _name, _score, key in best])

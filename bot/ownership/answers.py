@@ -9,7 +9,13 @@ from sqlmodel import Session
 
 from bot.accounts.commercial import commercial_role
 from bot.accounts.facts import facts_of
-from bot.accounts.lookup import closest_accounts, find_accounts, pick_list, quoted, which_account
+from bot.accounts.lookup import (
+    accounts_meant,
+    closest_accounts,
+    pick_list,
+    quoted,
+    which_account,
+)
 from bot.ownership.blocks import (
     covered,
     day,
@@ -58,24 +64,27 @@ def _plain(text: str) -> Answer:
 async def account_answer(
     services: Services, team_id: str, text: str, channel_id: str | None, usage: str
 ) -> Answer:
-    accounts = await find_accounts(services, team_id, text, channel_id)
-    if len(accounts) == 1:
-        return await one_account_answer(services, team_id, accounts[0])
-    close = [] if accounts or not text.strip() else await closest_accounts(services, team_id, text)
-    if close:
-        return _plain(
-            f"I found no account matching {quoted(text)}. The closest names:\n{pick_list(close)}"
-        )
-    return _plain(which_account(text, accounts, usage))
-
-
-async def one_account_answer(services: Services, team_id: str, account: Account) -> Answer:
     now = services.clock()
 
-    def read(session: Session) -> tuple[Standing, dict[str, Coverage]]:
-        return standings(session, services, [account], now)[0], windows_now(session, team_id, now)
+    def read(session: Session) -> Answer:
+        # One unit: the lookup and, for the one account it finds, the account's standing.
+        accounts = accounts_meant(session, team_id, text, channel_id)
+        if len(accounts) == 1:
+            return _owner_of(session, services, accounts[0], now)
+        close = [] if accounts or not text.strip() else closest_accounts(session, team_id, text)
+        if close:
+            return _plain(
+                f"I found no account matching {quoted(text)}. The closest names:\n"
+                f"{pick_list(close)}"
+            )
+        return _plain(which_account(text, accounts, usage))
 
-    standing, windows = await services.db.run(read)
+    return await services.db.run(read)
+
+
+def _owner_of(session: Session, services: Services, account: Account, now: datetime) -> Answer:
+    standing = standings(session, services, [account], now)[0]
+    windows = windows_now(session, account.team_id, now)
     return owner_answer(standing, services.today(now), windows)
 
 
