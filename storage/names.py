@@ -12,10 +12,10 @@ whatever came to change one would re-index it in its own unit.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
-from sqlalchemy import Connection, Select, intersect, select
+from sqlalchemy import Connection, Select, Subquery, bindparam, func, intersect, select, union_all
 from sqlmodel import Session
 
 from storage.models import NAME_KEY_LENGTH, Account, NameSuffix
@@ -24,6 +24,8 @@ KEY_LENGTH = NAME_KEY_LENGTH
 GRAM = 3  # characters a near miss must share with a name to be offered as the closest
 GRAM_ROWS = 200  # accounts read per shared piece: a piece in more names says little
 CANDIDATES = 50  # names scored for "the closest names"
+INDEXED_WORDS = 4  # of a query's words, the longest looked up in the index; the rest checked
+PIECES = 24  # of a near miss's pieces, the first looked up
 _LAST = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)
 
@@ -72,25 +74,52 @@ def index_every_name(connection: Connection, batch: int = 5000) -> int:
         last = found[-1][0]
 
 
-def _after(key: str) -> str | None:
-    """The least string greater than every string that begins with `key` (None: none is)."""
+def _after(key: str) -> str:
+    """The least string greater than every string that begins with `key` (or, for a key
+    of nothing but the last code point, one greater than every stored suffix)."""
     for end in range(len(key) - 1, -1, -1):
         point = ord(key[end]) + 1
         if point in _SURROGATES:
             point = _SURROGATES.stop
         if point <= _LAST:
             return key[:end] + chr(point)
-    return None
+    return chr(_LAST) * (KEY_LENGTH + 1)
 
 
-def _beginning(team_id: str, piece: str) -> Select:
-    """The accounts of the team with a name suffix that begins with `piece`."""
-    key = piece[:KEY_LENGTH]
-    statement = select(NameSuffix.account_id).where(
-        NameSuffix.team_id == team_id, NameSuffix.suffix >= key
+def _range(pieces: Iterable[str]) -> dict[str, str]:
+    """The bound values of `_beginning(i)` for each piece i: [lo_i, hi_i)."""
+    values = {}
+    for i, piece in enumerate(pieces):
+        key = piece[:KEY_LENGTH]
+        values[f"lo_{i}"], values[f"hi_{i}"] = key, _after(key)
+    return values
+
+
+def _beginning(i: int) -> Select:
+    """The accounts of the team with a name suffix in [lo_i, hi_i): those that begin with
+    the i-th piece asked about."""
+    suffixes = NameSuffix.__table__.c
+    return select(suffixes.account_id).where(
+        suffixes.team_id == bindparam("team_id"),
+        suffixes.suffix >= bindparam(f"lo_{i}"),
+        suffixes.suffix < bindparam(f"hi_{i}"),
     )
-    upper = _after(key)
-    return statement if upper is None else statement.where(NameSuffix.suffix < upper)
+
+
+# The statements are built once per shape (how many words or pieces) and reused with new
+# values: building one costs more than running it.
+@lru_cache(maxsize=64)
+def _with_words(words: int, limited: bool) -> Select:
+    accounts = Account.__table__.c
+    statement = (
+        select(Account)
+        .where(
+            accounts.team_id == bindparam("team_id"),
+            accounts.id.in_(intersect(*(_beginning(i) for i in range(words)))),
+        )
+        .order_by(accounts.name, accounts.id)
+    )
+    return statement.limit(bindparam("limit")) if limited else statement
 
 
 def accounts_with_words(
@@ -98,20 +127,21 @@ def accounts_with_words(
 ) -> list[Account]:
     """Accounts whose name holds every one of `words` (as `words_of` gives them), in any
     order and anywhere in a word, by name."""
-    if not words:
+    distinct = sorted(set(words), key=len, reverse=True)
+    indexed = distinct[:INDEXED_WORDS]
+    if not indexed:
         return []
-    matching = intersect(*(_beginning(team_id, word) for word in words))
-    statement = (
-        select(Account)
-        .where(Account.team_id == team_id, Account.id.in_(matching))
-        .order_by(Account.name, Account.id)
+    values = {"team_id": team_id, "limit": limit, **_range(indexed)}
+    # The index knows a word's first KEY_LENGTH characters and the longest words of a long
+    # query; the rest is checked here, reading the names in order until enough hold it.
+    checked = distinct[INDEXED_WORDS:] + [w for w in indexed if len(w) > KEY_LENGTH]
+    if not checked:
+        return list(session.scalars(_with_words(len(indexed), True), values))
+    found = session.scalars(
+        _with_words(len(indexed), False).execution_options(yield_per=100), values
     )
-    long = [word for word in words if len(word) > KEY_LENGTH]
-    if not long:
-        return list(session.scalars(statement.limit(limit)))
-    # The index knows a word's first KEY_LENGTH characters; the rest is checked here.
-    found = (a for a in session.scalars(statement) if _holds(a.name, long))
-    return [account for _, account in zip(range(limit), found, strict=False)]
+    holding = (account for account in found if _holds(account.name, checked))
+    return [account for _, account in zip(range(limit), holding, strict=False)]
 
 
 def _holds(name: str, words: Iterable[str]) -> bool:
@@ -127,23 +157,57 @@ def _pieces(words: Iterable[str]) -> Iterator[str]:
             yield from (word[i : i + GRAM] for i in range(len(word) - GRAM + 1))
 
 
+def _first(i: int) -> Subquery:
+    """The first `GRAM_ROWS` + 1 accounts with a name suffix beginning with piece i."""
+    return _beginning(i).distinct().limit(GRAM_ROWS + 1).subquery()
+
+
+@lru_cache(maxsize=64)
+def _how_common(pieces: int) -> Select:
+    """In how many names (up to GRAM_ROWS + 1) each piece is, in one row."""
+    return select(
+        *(select(func.count()).select_from(_first(i)).scalar_subquery() for i in range(pieces))
+    )
+
+
+@lru_cache(maxsize=64)
+def _best_sharing(pieces: int, limit: int) -> Select:
+    """(id, name) of the `limit` accounts sharing the most of pieces 0…pieces-1."""
+    hits = union_all(*(select(_first(i).c.account_id) for i in range(pieces))).subquery()
+    best = (
+        select(hits.c.account_id, func.count().label("hits"))
+        .group_by(hits.c.account_id)
+        .order_by(func.count().desc(), hits.c.account_id)
+        .limit(limit)
+        .subquery()
+    )
+    accounts = Account.__table__.c
+    return (
+        select(accounts.id, accounts.name)
+        .join(best, best.c.account_id == accounts.id)
+        .where(accounts.team_id == bindparam("team_id"))
+        .order_by(best.c.hits.desc(), accounts.id)
+    )
+
+
 def names_sharing_pieces(
     session: Session, team_id: str, words: list[str], limit: int = CANDIDATES
 ) -> list[tuple[int, str]]:
     """(id, name) of the accounts whose names share the most three-letter pieces with
-    `words`: the few worth scoring as the closest to a query that matched none. Each piece
-    reads at most `GRAM_ROWS` accounts; a piece found in more names than that counts
-    only when no rarer piece is shared at all."""
-    rare: Counter[int] = Counter()
-    common: Counter[int] = Counter()
-    for piece in dict.fromkeys(_pieces(words)):
-        ids = list(session.scalars(_beginning(team_id, piece).distinct().limit(GRAM_ROWS + 1)))
-        (common if len(ids) > GRAM_ROWS else rare).update(ids[:GRAM_ROWS])
-    best = [i for i, _ in (rare or common).most_common(limit)]
-    if not best:
+    `words`: the few worth scoring as the closest to a query that matched none.
+
+    Each piece counts at most `GRAM_ROWS` accounts, and a piece found in more names than
+    that counts only when no rarer piece is shared at all. Two statements, whatever the
+    size of the book: how common each piece is, then the best-sharing names."""
+    pieces = list(dict.fromkeys(_pieces(words)))[:PIECES]
+    if not pieces:
+        return []
+    counts = session.execute(_how_common(len(pieces)), {"team_id": team_id, **_range(pieces)})
+    found = list(zip(pieces, counts.one(), strict=True))
+    shared = [p for p, n in found if 0 < n <= GRAM_ROWS] or [p for p, n in found if n]
+    if not shared:
         return []
     rows = session.execute(
-        select(Account.id, Account.name).where(Account.team_id == team_id, Account.id.in_(best))
+        _best_sharing(len(shared), limit), {"team_id": team_id, **_range(shared)}
     )
-    names = {i: name for i, name in rows}
-    return [(i, names[i]) for i in best if i in names]
+    return [(i, name) for i, name in rows]

@@ -89,3 +89,18 @@ def test_the_migration_indexes_the_accounts_already_there(engine) -> None:
     downgrade(engine, "0011")
     upgrade(engine)
     assert _names(db, "T1", "botics acme") == ["Acme Robotics"]
+
+
+def test_a_query_of_many_words_is_answered_by_the_same_rule(db) -> None:
+    _add(db, "T1", "D-1", "Alpha Beta Gamma Delta Epsilon Zeta")
+    _add(db, "T1", "D-2", "Alpha Beta Gamma Delta Epsilon")
+    assert _names(db, "T1", "zeta alpha eta beta gamma delta") == [
+        "Alpha Beta Gamma Delta Epsilon Zeta"
+    ]
+    assert _names(db, "T1", "pha bet gam del eps") == [
+        "Alpha Beta Gamma Delta Epsilon",
+        "Alpha Beta Gamma Delta Epsilon Zeta",
+    ]
+    many = " ".join(f"w{i}" for i in range(600))
+    assert _names(db, "T1", many) == []
+    assert db.run_sync(closest_accounts, "T1", many) == []
