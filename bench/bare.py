@@ -26,10 +26,17 @@ def main() -> None:
     async def constant(ack) -> None:  # noqa: ANN001
         await ack(response_type="ephemeral", text="Acme Robotics is owned by someone.")
 
-    web_app = web.Application()
-    web_app.router.add_post("/slack/events", _slack_events(app))
+    web_app = make_web_app_for(app)
     web_app.router.add_get("/healthz", _healthz)
     web.run_app(web_app, host="127.0.0.1", port=int(os.environ["PORT"]), print=None)
+
+
+def make_web_app_for(app: AsyncApp) -> web.Application:
+    """Bolt served at /slack/events by Baton's own request handler (also for the tests'
+    bare apps)."""
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", _slack_events(app))
+    return web_app
 
 
 async def _healthz(_request: web.Request) -> web.Response:

@@ -150,7 +150,7 @@ async def bare_bolt(sandbox, register):  # noqa: ANN001, ANN201
     from aiohttp import web
     from slack_bolt.async_app import AsyncApp
 
-    from bench.owner_latency import make_web_app_for
+    from bench.bare import make_web_app_for
     from bot.platform.slack_client import make_client
 
     app = AsyncApp(
