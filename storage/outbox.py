@@ -107,16 +107,27 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "created_at": utcnow(),
+        "local_tz": None,
+        "local_date": None,
+        "local_time": None,
     }
     values |= _local(message)
-    statement = (
-        insert_for(session)(OutboxMessage)
-        .values(**values)
+    statement = _enqueue_statement(insert_for(session))
+    session.flush()  # what the unit added goes first, as with session.execute
+    # On the connection: the ORM's bulk-insert bookkeeping cost as much as the INSERT.
+    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
+    return session.connection().execute(statement, values).scalar()
+
+
+@cache
+def _enqueue_statement(insert: Any) -> Any:
+    """`enqueue`'s INSERT in the dialect's spelling, built once: planners owe (and owe
+    again, idempotently) many messages a tick, and building it cost twice running it."""
+    return (
+        insert(OutboxMessage)
         .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
         .returning(OutboxMessage.id)
     )
-    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-    return session.execute(statement).scalar()
 
 
 def _local(message: OwedMessage) -> dict[str, Any]:
