@@ -11,10 +11,11 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -106,16 +107,27 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "created_at": utcnow(),
+        "local_tz": None,
+        "local_date": None,
+        "local_time": None,
     }
     values |= _local(message)
-    statement = (
-        insert_for(session)(OutboxMessage)
-        .values(**values)
+    statement = _enqueue_statement(insert_for(session))
+    session.flush()  # what the unit added goes first, as with session.execute
+    # On the connection: the ORM's bulk-insert bookkeeping cost as much as the INSERT.
+    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
+    return session.connection().execute(statement, values).scalar()
+
+
+@cache
+def _enqueue_statement(insert: Any) -> Any:
+    """`enqueue`'s INSERT in the dialect's spelling, built once: planners owe (and owe
+    again, idempotently) many messages a tick, and building it cost twice running it."""
+    return (
+        insert(OutboxMessage)
         .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
         .returning(OutboxMessage.id)
     )
-    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-    return session.execute(statement).scalar()
 
 
 def _local(message: OwedMessage) -> dict[str, Any]:
@@ -146,39 +158,52 @@ def claim_due(
     after what is due before it there); rows of
     `skip_teams` (paused workspaces) stay where they are.
     """
-    token = secrets.token_hex(16)
+    require_write_lock(session)
+    values: dict[str, Any] = {"now": now, "limit": limit, "token": secrets.token_hex(16)}
+    if ids is not None:
+        values["ids"] = list(ids)
+    if skip_teams:
+        values["skip_teams"] = list(skip_teams)
+    statement = _claim_statement(ids is not None, bool(skip_teams))
+    # On the connection: the claims come back as values, so the session has no objects to
+    # keep in step with the UPDATE (the ORM's bookkeeping cost more than the statement).
+    rows = session.connection().execute(statement, values).all()
+    claims = [Claim(token=values["token"], **row._asdict()) for row in rows]
+    return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
+
+
+@cache
+def _claim_statement(narrowed: bool, skipping: bool) -> Any:
+    """`claim_due`'s statement, built once for each shape with its values as parameters:
+    every tick claims, and building it anew cost several times what running it does."""
     due = select(OutboxMessage.id).where(
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= bindparam("now")
     )
-    if ids is not None:  # and what is due before them in their channels, to keep order
+    if narrowed:  # and what is due before them in their channels, to keep order
         wanted = select(OutboxMessage.team_id, OutboxMessage.channel).where(
-            OutboxMessage.id.in_(ids)
+            OutboxMessage.id.in_(bindparam("ids", expanding=True))
         )
         due = due.where(tuple_(OutboxMessage.team_id, OutboxMessage.channel).in_(wanted))
-    if skip_teams:
-        due = due.where(OutboxMessage.team_id.not_in(list(skip_teams)))
+    if skipping:
+        due = due.where(OutboxMessage.team_id.not_in(bindparam("skip_teams", expanding=True)))
     due = (
         due.order_by(OutboxMessage.due_at, OutboxMessage.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
         .cte("due")
     )
-    statement = (
+    return (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(select(due.c.id)), _first_owed_of_its_channel(due))
         .values(
             status=OutboxStatus.SENDING,
-            claim_token=token,
-            claimed_at=now,
+            claim_token=bindparam("token"),
+            claimed_at=bindparam("now"),
             next_check_at=None,
             attempts=OutboxMessage.attempts + 1,
         )
         .returning(*_CLAIM_COLUMNS)
     )
-    require_write_lock(session)
-    rows = session.execute(statement).all()
-    claims = [Claim(token=token, **row._asdict()) for row in rows]
-    return sorted(claims, key=lambda claim: (claim.due_at, claim.id))
 
 
 def _first_owed_of_its_channel(claimed: Any) -> Any:

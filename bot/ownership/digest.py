@@ -50,12 +50,22 @@ async def plan_digests(services: Services, now: datetime, skip_teams: Collection
     memo: dict[tuple[str, str], datetime] = services.memo.setdefault(KIND, {})
     for team_id, manager in sorted(pairs):
         if memo.get((team_id, manager), now) > now:
-            continue  # the next digest is already owed: nothing to look up until it is due
+            continue  # the next digest is already owed: nothing to look up until then
         key = FaultKey(team_id, "digest", manager, "planning")
         if not waiting(services, key, now):
             done = await isolated(services, key, _owe_digest(services, team_id, manager, now), now)
             owed += done if isinstance(done, bool) else 0
     return owed
+
+
+def next_look(services: Services) -> datetime | None:
+    """When `plan_digests` next has a digest to owe: the earliest moment it remembers to
+    look again; before its first pass, at once. A manager it has not seen comes with an
+    account that is due for planning, which wakes the tick too."""
+    memo: dict[tuple[str, str], datetime] | None = services.memo.get(KIND)
+    if memo is None:
+        return services.clock()
+    return min(memo.values(), default=None)
 
 
 async def _owe_digest(services: Services, team_id: str, manager: str, now: datetime) -> bool:
@@ -74,8 +84,14 @@ async def _owe_digest(services: Services, team_id: str, manager: str, now: datet
         subject_id=manager,
     )
     owed = await services.db.run(enqueue, message) is not None
-    services.memo[KIND][(team_id, manager)] = due
+    services.memo[KIND][(team_id, manager)] = due if due > now else _after_monday(due, tz)
     return owed
+
+
+def _after_monday(due: datetime, tz: ZoneInfo) -> datetime:
+    """When `digest_time` next names another digest than today's (already owed): at
+    midnight after that Monday, local time."""
+    return local_instant(due.astimezone(tz).date() + timedelta(days=1), time(0), tz)
 
 
 def compose(session: Session, services: Services, claim: Claim, now: datetime) -> Claim | str:

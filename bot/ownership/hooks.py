@@ -10,3 +10,4 @@ from bot.platform.hooks import Hooks
 def register(hooks: Hooks) -> None:
     hooks.stage("after_planning", "planning digests", digest.plan_digests)
     hooks.compose[digest.KIND] = digest.compose
+    hooks.wakes.append(digest.next_look)

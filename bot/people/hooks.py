@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.people.cover import covered_route, deactivated_route
-from bot.people.managers import refresh_managers
+from bot.people.managers import next_refresh, refresh_managers
 from bot.platform.hooks import Hooks
 from bot.platform.services import Services
 from storage.outbox import Claim
@@ -31,4 +31,5 @@ def _deactivated(
 
 def register(hooks: Hooks) -> None:
     hooks.stage("before_reconcile", "refreshing manager groups", _refresh)
+    hooks.wakes.append(next_refresh)
     hooks.routes += [_covered, _deactivated]  # the cover chain first, then a stand-in

@@ -5,7 +5,7 @@ every few minutes by the tick), besides each account's own manager."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
@@ -31,6 +31,15 @@ async def refresh_managers(services, force: bool = False) -> None:  # noqa: ANN0
         except SlackApiError as exc:
             log.warning("could not read the user groups: %s", exc.response.get("error"))
         cache.refreshed_at = now
+
+
+def next_refresh(services) -> datetime | None:  # noqa: ANN001
+    """When `refresh_managers` next reads the user groups (None: no group is configured)."""
+    settings = services.settings
+    if not settings.manager_groups | settings.creator_groups:
+        return None
+    refreshed = services.groups.refreshed_at
+    return services.clock() if refreshed is None else refreshed + REFRESH_EVERY
 
 
 async def _read_groups(client, groups: frozenset[str]) -> dict[str, frozenset[str]]:  # noqa: ANN001

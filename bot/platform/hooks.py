@@ -40,6 +40,9 @@ AccountChanged = Callable[
     [Session, Any, Account, dict[str, tuple[object, object]], datetime], list[int]
 ]
 Phase = Literal["before_reconcile", "before_planning", "after_planning"]
+# When a stage next has work that only this process knows of (what it remembers between
+# ticks, not what the database holds: see `storage.upcoming`), or None for nothing.
+Wake = Callable[[Any], datetime | None]
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Hooks:
     planners: list[Planner] = field(default_factory=list)
     stages: dict[str, list[tuple[str, Stage]]] = field(default_factory=dict)
     account_changed: list[AccountChanged] = field(default_factory=list)
+    wakes: list[Wake] = field(default_factory=list)
 
     def on_kinds(self, kinds: Collection[MessageKind], relevance: Relevance) -> None:
         for kind in kinds:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.handoff.webhook_auth import signed_headers
 from bot.outbox.tick import run_tick
+from bot.outbox.upcoming import next_work
 from bot.people.introductions import introduce
 from bot.platform.clock import SimulatedClock
 from bot.platform.scopes import granted_scopes
@@ -532,9 +533,13 @@ class Demo:
         self.out(f"  » {text}")
 
     async def run_clock(self, until: datetime) -> None:
-        """Advance simulated time tick by tick, as `baton run`'s scheduler would."""
+        """Advance simulated time beat by beat (every TICK), as `baton run`'s scheduler
+        would, and tick at each beat by which anything is due. The beats before it are
+        skipped: their ticks would find nothing to do (`bot.outbox.upcoming`)."""
         while self.clock() < until:
-            self.clock.advance(TICK)
+            due = await next_work(self.bot.services)
+            ahead = min(until, due or until) - self.clock()
+            self.clock.advance(TICK * max(1, -(-ahead // TICK)))  # the first beat not before
             await run_tick(self.bot.services)
             self.show()
 

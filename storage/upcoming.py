@@ -1,0 +1,42 @@
+"""The earliest moment the database says a tick will have something to do.
+
+One time per kind of work a tick looks for, each the earliest a stage's own query could
+find it (never later, sometimes sooner): a tick before the earliest of them finds nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from storage.models import Account, Fault, OutboxMessage, OutboxStatus
+
+
+def next_work_at(session: Session, stale_after: timedelta) -> datetime | None:
+    """When the tick next has work: a message due (or a held one's next look), a row whose
+    fate at Slack is to be settled (a "sending" one once it is `stale_after` its claim), an
+    account to plan or to set up, or a failed step's retry."""
+    status = OutboxMessage.status
+    times = [
+        _earliest(session, OutboxMessage.due_at, status == OutboxStatus.PENDING),
+        _earliest(session, OutboxMessage.due_at, status == OutboxStatus.HELD),
+        _earliest(
+            session,
+            func.coalesce(OutboxMessage.next_check_at, OutboxMessage.claimed_at),
+            status == OutboxStatus.UNKNOWN,
+        ),
+        _earliest(session, Account.plan_after),
+        _earliest(session, Account.setup_due_at),
+        _earliest(session, Fault.retry_at),
+    ]
+    claimed = _earliest(session, OutboxMessage.claimed_at, status == OutboxStatus.SENDING)
+    if claimed is not None:
+        times.append(claimed + stale_after)
+    return min((t for t in times if t is not None), default=None)
+
+
+def _earliest(session: Session, column: Any, *where: Any) -> datetime | None:
+    return session.scalar(select(func.min(column)).where(*where))
