@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from storage.db import insert_for, require_write_lock
@@ -286,6 +286,47 @@ def set_plan_after(session: Session, team_id: str, account_id: int, when: dateti
         update(Account)
         .where(Account.team_id == team_id, Account.id == account_id)
         .values(plan_after=when)
+    )
+
+
+def still_due(
+    session: Session, read: Mapping[tuple[str, int], datetime | None]
+) -> set[tuple[str, int]]:
+    """Of these accounts (read due for planning, with the `plan_after` they had), those whose
+    `plan_after` is still what was read, locked for this unit: PostgreSQL skips rows another
+    replica is planning (FOR UPDATE SKIP LOCKED), SQLite's unit holds the write lock. One
+    planned or changed meanwhile is left out: the next tick plans it from what it is then."""
+    require_write_lock(session)
+    if not read:
+        return set()
+    statement = (
+        select(Account.team_id, Account.id, Account.plan_after)
+        .where(
+            Account.team_id.in_({team for team, _ in read}),
+            Account.id.in_([account_id for _, account_id in read]),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return {
+        (team_id, account_id)
+        for team_id, account_id, plan_after in session.execute(statement)
+        if (team_id, account_id) in read and read[team_id, account_id] == plan_after
+    }
+
+
+def set_plans_after(session: Session, plans: Mapping[tuple[str, int], datetime | None]) -> None:
+    """`set_plan_after` for many accounts: one statement, executed for each."""
+    if not plans:
+        return
+    table = Account.__table__
+    statement = (
+        update(table)
+        .where(table.c.team_id == bindparam("b_team"), table.c.id == bindparam("b_id"))
+        .values(plan_after=bindparam("b_when"))
+    )
+    session.execute(
+        statement,
+        [{"b_team": t, "b_id": i, "b_when": when} for (t, i), when in plans.items()],
     )
 
 

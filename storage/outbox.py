@@ -8,7 +8,7 @@ whose claim was taken over can never overwrite the newer truth.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -88,7 +88,31 @@ _CLAIM_COLUMNS = (
 
 def enqueue(session: Session, message: OwedMessage) -> int | None:
     """Record a message as owed: its id, or None if its dedupe key was already owed."""
-    values = {
+    statement = (
+        insert_for(session)(OutboxMessage)
+        .values(**_owed_values(message, utcnow()))
+        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
+    return session.execute(statement).scalar()
+
+
+def enqueue_many(session: Session, messages: Sequence[OwedMessage]) -> None:
+    """Record many messages as owed, in this order, each unless its dedupe key was already
+    owed: one statement, compiled once, executed for every row."""
+    if not messages:
+        return
+    now = utcnow()
+    statement = insert_for(session)(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["team_id", "dedupe_key"]
+    )
+    session.execute(statement, [_owed_values(m, now) for m in messages])
+
+
+def _owed_values(message: OwedMessage, now: datetime) -> dict[str, Any]:
+    """The row of a newly owed message (every column named, so that rows batch together)."""
+    return {
         "kind": message.kind,
         "account_id": message.account_id,
         "expires_at": message.expires_at,
@@ -105,17 +129,11 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
         "round": message.round,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
-        "created_at": utcnow(),
-    }
-    values |= _local(message)
-    statement = (
-        insert_for(session)(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
-        .returning(OutboxMessage.id)
-    )
-    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-    return session.execute(statement).scalar()
+        "created_at": now,
+        "local_tz": None,
+        "local_date": None,
+        "local_time": None,
+    } | _local(message)
 
 
 def _local(message: OwedMessage) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
+from bot.platform.batch import PlanBatch
 from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import Claim
@@ -30,8 +31,13 @@ Route = Callable[[Any, Session, Claim, datetime], Claim | str | None]
 Guard = Callable[[Any, Claim, datetime], Awaitable[str | None]]
 # Before an account is planned: the account as it is now, and when to look again (or None).
 Prepare = Callable[[Any, Account, datetime], Awaitable[tuple[Account, datetime | None]]]
-# One planner for one account: the times its owed messages fall due.
-Planner = Callable[[Any, Account, datetime], Awaitable[list[datetime]]]
+# Before a batch of accounts is planned: what its planners need from outside the database
+# (e.g. people's time zones, which may ask Slack), gathered into the batch.
+Gather = Callable[[Any, PlanBatch], Awaitable[None]]
+# One feature's planner, for a batch of accounts in the unit that owes their messages (the
+# session, the services, the batch): it reads what the batch needs at once, and owes and
+# says when to come back through the batch (`PlanBatch.each` keeps accounts apart).
+Planner = Callable[[Session, Any, PlanBatch], None]
 # A tick stage: the services, the tick's instant, the paused workspaces.
 Stage = Callable[[Any, datetime, Collection[str]], Awaitable[object]]
 # An account's fields changed (field → (before, after)): what follows from it, in the unit
@@ -50,6 +56,7 @@ class Hooks:
     routes: list[Route] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     prepare: list[Prepare] = field(default_factory=list)
+    gather: list[Gather] = field(default_factory=list)
     planners: list[Planner] = field(default_factory=list)
     stages: dict[str, list[tuple[str, Stage]]] = field(default_factory=dict)
     account_changed: list[AccountChanged] = field(default_factory=list)
