@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, literal_column, or_, select, update
 from sqlmodel import Session
 
 from storage.db import insert_for, require_write_lock
-from storage.models import Account
+from storage.models import Account, AccountStatus
 
 
 def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, bool]:
@@ -328,6 +328,45 @@ def set_plans_after(session: Session, plans: Mapping[tuple[str, int], datetime |
         statement,
         [{"b_team": t, "b_id": i, "b_when": when} for (t, i), when in plans.items()],
     )
+
+
+def live_managers(session: Session) -> list[tuple[str, str]]:
+    """(team, manager user id) of every account with a manager that has not churned: one
+    step of ix_accounts_live_manager per workspace and per manager (a recursive query
+    that skips from one to the next), not a read of every account."""
+    found: list[tuple[str, str]] = []
+    team = session.scalar(select(func.min(Account.team_id)).where(*_LIVE_MANAGED))
+    while team is not None:
+        found += [(team, manager) for manager in session.scalars(_managers_of(team))]
+        team = session.scalar(
+            select(func.min(Account.team_id)).where(*_LIVE_MANAGED, Account.team_id > team)
+        )
+    return found
+
+
+# ix_accounts_live_manager's condition, with literals (see storage.outbox._UNCERTAIN).
+_LIVE_MANAGED = (
+    Account.manager_user_id.is_not(None),
+    Account.status != literal_column(f"'{AccountStatus.CHURNED}'"),
+)
+
+
+def _managers_of(team_id: str) -> Select:
+    def after(previous: Any) -> Any:
+        return (
+            select(func.min(Account.manager_user_id))
+            .where(*_LIVE_MANAGED, Account.team_id == team_id, Account.manager_user_id > previous)
+            .scalar_subquery()
+        )
+
+    first = select(func.min(Account.manager_user_id).label("manager")).where(
+        *_LIVE_MANAGED, Account.team_id == team_id
+    )
+    managers = first.cte("managers", recursive=True)
+    managers = managers.union_all(
+        select(after(managers.c.manager)).where(managers.c.manager.is_not(None))
+    )
+    return select(managers.c.manager).where(managers.c.manager.is_not(None))
 
 
 def next_planning(session: Session) -> datetime | None:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_, update
+from sqlalchemy import and_, exists, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -216,6 +216,13 @@ def _first_owed_of_its_channel(claimed: Any) -> Any:
     )
 
 
+# The partial index's own condition, with literals: a partial index serves a query only if
+# the query says its condition (SQLite does not match bound parameters against it).
+_UNCERTAIN = OutboxMessage.status.in_(
+    [literal_column(f"'{OutboxStatus.UNKNOWN}'"), literal_column(f"'{OutboxStatus.SENDING}'")]
+)
+
+
 def reclaim_uncertain(
     session: Session, now: datetime, stale_before: datetime, hold_until: datetime, limit: int = 100
 ) -> list[Claim]:
@@ -232,6 +239,7 @@ def reclaim_uncertain(
     uncertain = (
         select(OutboxMessage.id)
         .where(
+            _UNCERTAIN,  # what ix_outbox_uncertain holds, spelled as it does
             (OutboxMessage.status == OutboxStatus.UNKNOWN)
             | (
                 (OutboxMessage.status == OutboxStatus.SENDING)
@@ -526,6 +534,39 @@ def reword(
             OutboxMessage.status == OutboxStatus.PENDING,
         )
         .values(text=text, blocks=blocks),
+    )
+
+
+def owed_due_of_kind(
+    session: Session,
+    kind: MessageKind,
+    now: datetime,
+    skip_teams: Collection[str] = (),
+    limit: int = 500,
+) -> list[tuple[str, int, str]]:
+    """(team, id, channel) of the pending messages of this kind due by now (ix_outbox_pending_due)."""
+    statement = select(OutboxMessage.team_id, OutboxMessage.id, OutboxMessage.channel).where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.due_at <= now,
+        OutboxMessage.kind == kind,
+    )
+    if skip_teams:
+        statement = statement.where(OutboxMessage.team_id.not_in(list(skip_teams)))
+    statement = statement.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
+    return [(team_id, i, channel) for team_id, i, channel in session.execute(statement)]
+
+
+def drop_owed(session: Session, team_id: str, message_id: int, reason: str) -> bool:
+    """No longer owe a still-pending message, saying why; False if it already left pending."""
+    return changed(
+        session,
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error=reason[:255]),
     )
 
 

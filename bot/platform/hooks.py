@@ -23,8 +23,9 @@ from storage.outbox import Claim
 
 # Whether a claimed message about a live account is moot: the reason, or None to send it.
 Relevance = Callable[[Session, Claim, Account], str | None]
-# A message written when it is sent (a digest): the claim with its text, or why not.
-Compose = Callable[[Session, Any, Claim, datetime], Claim | str]
+# A message written when it is sent (a digest): the claim with its text, why not, or None
+# to send it as it is (it was written already).
+Compose = Callable[[Session, Any, Claim, datetime], Claim | str | None]
 # Somewhere else to send it (a backup, a manager): the new claim, a reason to drop it, or None.
 Route = Callable[[Any, Session, Claim, datetime], Claim | str | None]
 # Why it must wait (a channel shared outside the company), or None.

@@ -1,0 +1,43 @@
+"""For a tick that costs what is due: the messages whose fate at Slack is unknown, found
+without reading the outbox's sent history (storage.outbox.reclaim_uncertain: SQLite, once
+ANALYZE has seen how few statuses there are, otherwise scans the whole table), and each
+workspace's managers of live accounts, found one index step per manager
+(storage.portfolio.live_managers).
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-16
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+UNCERTAIN = "status IN ('unknown', 'sending')"
+LIVE_MANAGED = "manager_user_id IS NOT NULL AND status <> 'churned'"
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_outbox_uncertain",
+        "outbox",
+        ["id"],
+        sqlite_where=sa.text(UNCERTAIN),
+        postgresql_where=sa.text(UNCERTAIN),
+    )
+    op.create_index(
+        "ix_accounts_live_manager",
+        "accounts",
+        ["team_id", "manager_user_id"],
+        sqlite_where=sa.text(LIVE_MANAGED),
+        postgresql_where=sa.text(LIVE_MANAGED),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_accounts_live_manager", "accounts")
+    op.drop_index("ix_outbox_uncertain", "outbox")
