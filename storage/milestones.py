@@ -30,23 +30,22 @@ def ensure_milestones(session: Session, rows: list[dict[str, Any]]) -> None:
 def milestones_of_cycles(
     session: Session, cycles: Cycles
 ) -> dict[tuple[str, int], list[Milestone]]:
-    """Each cycle's milestones in due order, for many accounts at once (one query)."""
+    """Each cycle's milestones in due order, for many accounts at once (one query, by
+    account; sorted here: an ORDER BY due date would walk the team's due-date index)."""
     found: dict[tuple[str, int], list[Milestone]] = {key: [] for key in cycles}
     if not cycles:
         return found
-    statement = (
-        select(Milestone)
-        .where(
-            Milestone.team_id.in_({team for team, _ in cycles}),
-            Milestone.account_id.in_([account_id for _, account_id in cycles]),
-            Milestone.renewal_date.in_(set(cycles.values())),
-        )
-        .order_by(Milestone.due_date, Milestone.id)
+    statement = select(Milestone).where(
+        Milestone.team_id.in_({team for team, _ in cycles}),
+        Milestone.account_id.in_([account_id for _, account_id in cycles]),
+        Milestone.renewal_date.in_(set(cycles.values())),
     )
     for milestone in session.scalars(statement):
         key = (milestone.team_id, milestone.account_id)
         if cycles.get(key) == milestone.renewal_date:
             found[key].append(milestone)
+    for steps in found.values():
+        steps.sort(key=lambda m: (m.due_date, m.id))
     return found
 
 
@@ -59,12 +58,14 @@ def replaced_cycles_of(
     found: dict[tuple[str, int], list[Milestone]] = {}
     if not cycles:
         return found
+    ids = [account_id for _, account_id in cycles]
     statement = (
         select(Milestone)
         .join(Account, Account.id == Milestone.account_id)
         .where(
             Milestone.team_id.in_({team for team, _ in cycles}),
-            Milestone.account_id.in_([account_id for _, account_id in cycles]),
+            Milestone.account_id.in_(ids),
+            Account.id.in_(ids),  # said of both: PostgreSQL would otherwise read every account
             Milestone.renewal_date != Account.renewal_date,
             Milestone.renewal_date >= today,
         )

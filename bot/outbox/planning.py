@@ -44,6 +44,7 @@ from storage.outbox import enqueue_many
 
 log = logging.getLogger(__name__)
 BATCH = 100  # accounts per unit of work: few statements each, locks held briefly
+PLANNING = "planning"  # the step of an account planned alone whose unit failed
 
 
 async def plan_due(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
@@ -120,7 +121,7 @@ async def _prepared(
 
 
 async def _plan_alone(services: Services, batch: PlanBatch, account: Account) -> None:
-    key = account_step(account.team_id, account.id, "planning")
+    key = account_step(account.team_id, account.id, PLANNING)
     planned = await isolated(services, key, _plan(services, batch), batch.now)
     if isinstance(planned, Failed):
         await services.db.run(set_plan_after, account.team_id, account.id, planned.retry_at)
@@ -150,6 +151,8 @@ def _plan_in(
                 session, fault_key, error, batch.now
             ).retry_at
             batch.retries[key].append(retry_at)
+    # Planned: so is an account planned alone after a failed unit (`_plan_alone`).
+    batch.worked |= {account_step(a.team_id, a.id, PLANNING) for a in batch.accounts}
     clear_faults(session, [k for k in batch.worked if k in known])
     enqueue_many(session, batch.all_owed())
     set_plans_after(session, {_key(a): _next_plan(batch, _key(a)) for a in batch.accounts})
