@@ -3,7 +3,7 @@ size of the book.
 
 Each book (10,000 rows, then `rows`, default 1,000,000) is a tenth accounts (provisioned,
 each with a manager, next planned some day ahead), four tenths their renewal milestones
-and half messages already sent, in one workspace of a loopback Slack sandbox (its rate
+and half messages (three in four sent, one in four owed some day ahead), in one workspace of a loopback Slack sandbox (its rate
 limits on, the workspace's posting limit out of the way). On each book, in this order:
 
 - a tick with nothing due: the median of ten;
@@ -123,30 +123,32 @@ def _milestones(team: str, accounts: list[tuple[int, date]], now: datetime) -> l
     ]
 
 
-def _sent(team: str, start: int, stop: int, now: datetime) -> list[dict]:
-    return [
-        {
-            "team_id": team,
-            "dedupe_key": f"k{n}",
-            "channel": f"U{n % 500}",
-            "text": "sent long ago",
-            "due_at": now - timedelta(days=1 + n % 300),
-            "status": "sent",
-            "kind": "message",
-            "attempts": 1,
-            "created_at": now,
-            "sent_at": now,
-            "sent_channel": "D1",
-            "sent_ts": f"{n}.0",
-        }
-        for n in range(start, stop)
-    ]
+def _messages(team: str, start: int, stop: int, now: datetime) -> list[dict]:
+    """Three in four sent long ago, one in four owed some day ahead."""
+    return [_message(team, n, now, sent=n % 4 != 0) for n in range(start, stop)]
+
+
+def _message(team: str, n: int, now: datetime, *, sent: bool) -> dict:
+    return {
+        "team_id": team,
+        "dedupe_key": f"k{n}",
+        "channel": f"U{n % 500}",
+        "text": "sent long ago" if sent else "owed ahead",
+        "due_at": now + timedelta(days=(-1 if sent else 1) * (1 + n % 300)),
+        "status": "sent" if sent else "pending",
+        "kind": "message",
+        "attempts": 1 if sent else 0,
+        "created_at": now,
+        "sent_at": now if sent else None,
+        "sent_channel": "D1" if sent else None,
+        "sent_ts": f"{n}.0" if sent else None,
+    }
 
 
 def fill(services: Services, team: str, rows: int, now: datetime) -> None:
-    """A book of `rows` rows: a tenth accounts, four tenths milestones, half sent messages."""
+    """A book of `rows` rows: a tenth accounts, four tenths milestones, half messages."""
     count = rows // 10
-    sent = rows - count - count * len(STEPS)
+    messages = rows - count - count * len(STEPS)
     people = [f"UAE{n:04}" for n in range(PEOPLE)] + [f"UCSM{n:04}" for n in range(PEOPLE)]
     people += [f"UMGR{n:04}" for n in range(MANAGERS)]
     with services.engine.begin() as connection:
@@ -176,9 +178,10 @@ def fill(services: Services, team: str, rows: int, now: datetime) -> None:
                 insert(Milestone.__table__),
                 _milestones(team, [tuple(a) for a in accounts[start : start + CHUNK // 4]], now),
             )
-        for start in range(0, sent, CHUNK):
+        for start in range(0, messages, CHUNK):
             connection.execute(
-                insert(OutboxMessage.__table__), _sent(team, start, min(sent, start + CHUNK), now)
+                insert(OutboxMessage.__table__),
+                _messages(team, start, min(messages, start + CHUNK), now),
             )
     if services.engine.dialect.name == "postgresql":  # what autovacuum does after such a load
         with services.engine.connect() as connection:

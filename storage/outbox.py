@@ -148,6 +148,22 @@ def _local(message: OwedMessage) -> dict[str, Any]:
     }
 
 
+def _literal(status: OutboxStatus) -> Any:
+    """A status written into the statement, not bound: a partial index serves a query only
+    if the query states the index's condition, and SQLite (like PostgreSQL's generic plans
+    for prepared statements) cannot match a bound parameter against it."""
+    return literal_column(f"'{status}'")
+
+
+def _pending(session: Session) -> Any:
+    """status = 'pending', as ix_outbox_pending_due states it. SQLite, without statistics,
+    would rather read every pending row (owed for months ahead) through the status index
+    and sort them; told that the term is likely true, it takes the due-date range of the
+    partial index instead."""
+    term = OutboxMessage.status == _literal(OutboxStatus.PENDING)
+    return func.likely(term) if session.get_bind().dialect.name == "sqlite" else term
+
+
 def claim_due(
     session: Session,
     now: datetime,
@@ -165,9 +181,7 @@ def claim_due(
     `skip_teams` (paused workspaces) stay where they are.
     """
     token = secrets.token_hex(16)
-    due = select(OutboxMessage.id).where(
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now
-    )
+    due = select(OutboxMessage.id).where(_pending(session), OutboxMessage.due_at <= now)
     if ids is not None:  # and what is due before them in their channels, to keep order
         wanted = select(OutboxMessage.team_id, OutboxMessage.channel).where(
             OutboxMessage.id.in_(ids)
@@ -207,7 +221,9 @@ def _first_owed_of_its_channel(claimed: Any) -> Any:
     return ~exists().where(
         earlier.team_id == OutboxMessage.team_id,
         earlier.channel == OutboxMessage.channel,
-        earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        # ix_outbox_owed_channel's own condition (see `_literal`): without it SQLite walks
+        # the team's every message for each row claimed.
+        earlier.status.in_([_literal(OutboxStatus.PENDING), _literal(OutboxStatus.SENDING)]),
         or_(
             earlier.due_at < OutboxMessage.due_at,
             and_(earlier.due_at == OutboxMessage.due_at, earlier.id < OutboxMessage.id),
@@ -216,10 +232,9 @@ def _first_owed_of_its_channel(claimed: Any) -> Any:
     )
 
 
-# The partial index's own condition, with literals: a partial index serves a query only if
-# the query says its condition (SQLite does not match bound parameters against it).
+# ix_outbox_uncertain's own condition.
 _UNCERTAIN = OutboxMessage.status.in_(
-    [literal_column(f"'{OutboxStatus.UNKNOWN}'"), literal_column(f"'{OutboxStatus.SENDING}'")]
+    [_literal(OutboxStatus.UNKNOWN), _literal(OutboxStatus.SENDING)]
 )
 
 
