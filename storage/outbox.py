@@ -458,11 +458,7 @@ def overdue(
     condition = or_(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.local_tz.is_not(None))
     rows = session.execute(
         select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.due_at < before,
-            condition,
-        )
+        .where(_pending(session), OutboxMessage.due_at < before, condition)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
     ).all()
@@ -561,9 +557,7 @@ def owed_due_of_kind(
 ) -> list[tuple[str, int, str]]:
     """(team, id, channel) of the pending messages of this kind due by now (ix_outbox_pending_due)."""
     statement = select(OutboxMessage.team_id, OutboxMessage.id, OutboxMessage.channel).where(
-        OutboxMessage.status == OutboxStatus.PENDING,
-        OutboxMessage.due_at <= now,
-        OutboxMessage.kind == kind,
+        _pending(session), OutboxMessage.due_at <= now, OutboxMessage.kind == kind
     )
     if skip_teams:
         statement = statement.where(OutboxMessage.team_id.not_in(list(skip_teams)))
