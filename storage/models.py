@@ -103,6 +103,14 @@ class OutboxMessage(SQLModel, table=True):
             sqlite_where=text("status IN ('unknown', 'sending')"),
             postgresql_where=text("status IN ('unknown', 'sending')"),
         ),
+        # Held messages, by channel (storage.outbox.held_due, every tick).
+        Index(
+            "ix_outbox_held",
+            "team_id",
+            "channel",
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
         # Catch-up moves a late round's escalation with its nudge: found by these columns.
         Index("ix_outbox_milestone", "team_id", "milestone_id", "round"),
         CheckConstraint(

@@ -638,7 +638,8 @@ def held_due(session: Session, now: datetime, limit: int = 20) -> list[Held]:
             func.min(OutboxMessage.id),
             func.max(OutboxMessage.last_error),
         )
-        .where(OutboxMessage.status == OutboxStatus.HELD)
+        # A literal: PostgreSQL's generic plan for a prepared `status = $1` reads the table.
+        .where(OutboxMessage.status == _literal(OutboxStatus.HELD))
         .group_by(OutboxMessage.team_id, OutboxMessage.channel)
         .having(func.min(OutboxMessage.due_at) <= now)
         .limit(limit)
