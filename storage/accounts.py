@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, literal_column, or_, select, update
 from sqlmodel import Session
 
 from storage.db import insert_for, require_write_lock
-from storage.models import Account
+from storage.models import Account, AccountStatus
 from storage.names import accounts_with_words, index_name, words_of
 
 
@@ -266,6 +266,86 @@ def set_plan_after(session: Session, team_id: str, account_id: int, when: dateti
         .where(Account.team_id == team_id, Account.id == account_id)
         .values(plan_after=when)
     )
+
+
+def still_due(
+    session: Session, read: Mapping[tuple[str, int], datetime | None]
+) -> set[tuple[str, int]]:
+    """Of these accounts (read due for planning, with the `plan_after` they had), those whose
+    `plan_after` is still what was read, locked for this unit: PostgreSQL skips rows another
+    replica is planning (FOR UPDATE SKIP LOCKED), SQLite's unit holds the write lock. One
+    planned or changed meanwhile is left out: the next tick plans it from what it is then."""
+    require_write_lock(session)
+    if not read:
+        return set()
+    statement = (
+        select(Account.team_id, Account.id, Account.plan_after)
+        .where(
+            Account.team_id.in_({team for team, _ in read}),
+            Account.id.in_([account_id for _, account_id in read]),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return {
+        (team_id, account_id)
+        for team_id, account_id, plan_after in session.execute(statement)
+        if (team_id, account_id) in read and read[team_id, account_id] == plan_after
+    }
+
+
+def set_plans_after(session: Session, plans: Mapping[tuple[str, int], datetime | None]) -> None:
+    """`set_plan_after` for many accounts: one statement, executed for each."""
+    if not plans:
+        return
+    table = Account.__table__
+    statement = (
+        update(table)
+        .where(table.c.team_id == bindparam("b_team"), table.c.id == bindparam("b_id"))
+        .values(plan_after=bindparam("b_when"))
+    )
+    session.execute(
+        statement,
+        [{"b_team": t, "b_id": i, "b_when": when} for (t, i), when in plans.items()],
+    )
+
+
+def live_managers(session: Session) -> list[tuple[str, str]]:
+    """(team, manager user id) of every account with a manager that has not churned: one
+    step of ix_accounts_live_manager per workspace and per manager (a recursive query
+    that skips from one to the next), not a read of every account."""
+    found: list[tuple[str, str]] = []
+    team = session.scalar(select(func.min(Account.team_id)).where(*_LIVE_MANAGED))
+    while team is not None:
+        found += [(team, manager) for manager in session.scalars(_managers_of(team))]
+        team = session.scalar(
+            select(func.min(Account.team_id)).where(*_LIVE_MANAGED, Account.team_id > team)
+        )
+    return found
+
+
+# ix_accounts_live_manager's condition, with literals (see storage.outbox._UNCERTAIN).
+_LIVE_MANAGED = (
+    Account.manager_user_id.is_not(None),
+    Account.status != literal_column(f"'{AccountStatus.CHURNED}'"),
+)
+
+
+def _managers_of(team_id: str) -> Select:
+    def after(previous: Any) -> Any:
+        return (
+            select(func.min(Account.manager_user_id))
+            .where(*_LIVE_MANAGED, Account.team_id == team_id, Account.manager_user_id > previous)
+            .scalar_subquery()
+        )
+
+    first = select(func.min(Account.manager_user_id).label("manager")).where(
+        *_LIVE_MANAGED, Account.team_id == team_id
+    )
+    managers = first.cte("managers", recursive=True)
+    managers = managers.union_all(
+        select(after(managers.c.manager)).where(managers.c.manager.is_not(None))
+    )
+    return select(managers.c.manager).where(managers.c.manager.is_not(None))
 
 
 def next_planning(session: Session) -> datetime | None:

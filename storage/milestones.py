@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -9,19 +10,71 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from storage.db import changed, insert_for, require_write_lock
-from storage.models import Milestone, MilestoneStatus
+from storage.models import Account, Milestone, MilestoneStatus
+
+# An account's current renewal cycle, by (team, account id): its renewal date.
+Cycles = Mapping[tuple[str, int], date]
 
 
 def ensure_milestones(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Create the cycle's milestones that do not exist yet (existing ones keep their state)."""
+    """Create the milestones that do not exist yet (existing ones keep their state), for
+    any number of cycles: one statement, compiled once, executed for every row."""
     if not rows:
         return
-    statement = (
-        insert_for(session)(Milestone)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["team_id", "account_id", "renewal_date", "key"])
+    statement = insert_for(session)(Milestone.__table__).on_conflict_do_nothing(
+        index_elements=["team_id", "account_id", "renewal_date", "key"]
     )
-    session.execute(statement)
+    session.execute(statement, rows)
+
+
+def milestones_of_cycles(
+    session: Session, cycles: Cycles
+) -> dict[tuple[str, int], list[Milestone]]:
+    """Each cycle's milestones in due order, for many accounts at once (one query, by
+    account; sorted here: an ORDER BY due date would walk the team's due-date index)."""
+    found: dict[tuple[str, int], list[Milestone]] = {key: [] for key in cycles}
+    if not cycles:
+        return found
+    statement = select(Milestone).where(
+        Milestone.team_id.in_({team for team, _ in cycles}),
+        Milestone.account_id.in_([account_id for _, account_id in cycles]),
+        Milestone.renewal_date.in_(set(cycles.values())),
+    )
+    for milestone in session.scalars(statement):
+        key = (milestone.team_id, milestone.account_id)
+        if cycles.get(key) == milestone.renewal_date:
+            found[key].append(milestone)
+    for steps in found.values():
+        steps.sort(key=lambda m: (m.due_date, m.id))
+    return found
+
+
+def replaced_cycles_of(
+    session: Session, cycles: Cycles, today: date
+) -> dict[tuple[str, int], list[Milestone]]:
+    """`replaced_cycles` for many accounts at once: milestones of cycles from today on that
+    are not the account's current one (its renewal date moved). The accounts' own rows say
+    which cycle is current, so the query reads only the replaced milestones."""
+    found: dict[tuple[str, int], list[Milestone]] = {}
+    if not cycles:
+        return found
+    ids = [account_id for _, account_id in cycles]
+    statement = (
+        select(Milestone)
+        .join(Account, Account.id == Milestone.account_id)
+        .where(
+            Milestone.team_id.in_({team for team, _ in cycles}),
+            Milestone.account_id.in_(ids),
+            Account.id.in_(ids),  # said of both: PostgreSQL would otherwise read every account
+            Milestone.renewal_date != Account.renewal_date,
+            Milestone.renewal_date >= today,
+        )
+    )
+    for milestone in session.scalars(statement):
+        key = (milestone.team_id, milestone.account_id)
+        if key in cycles and cycles[key] != milestone.renewal_date:
+            found.setdefault(key, []).append(milestone)
+    return found
 
 
 def cycle_milestones(

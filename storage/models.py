@@ -96,6 +96,21 @@ class OutboxMessage(SQLModel, table=True):
             sqlite_where=text("status IN ('pending', 'sending')"),
             postgresql_where=text("status IN ('pending', 'sending')"),
         ),
+        # Reconciling finds the messages whose fate at Slack is unknown (storage.outbox).
+        Index(
+            "ix_outbox_uncertain",
+            "id",
+            sqlite_where=text("status IN ('unknown', 'sending')"),
+            postgresql_where=text("status IN ('unknown', 'sending')"),
+        ),
+        # Held messages, by channel (storage.outbox.held_due, every tick).
+        Index(
+            "ix_outbox_held",
+            "team_id",
+            "channel",
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
         # Catch-up moves a late round's escalation with its nudge: found by these columns.
         Index("ix_outbox_milestone", "team_id", "milestone_id", "round"),
         CheckConstraint(
@@ -167,6 +182,14 @@ class Account(SQLModel, table=True):
             postgresql_where=text("setup_due_at IS NOT NULL"),
         ),
         Index("ix_accounts_team_manager", "team_id", "manager_user_id"),
+        # Each workspace's managers of live accounts, one index step each (the digests).
+        Index(
+            "ix_accounts_live_manager",
+            "team_id",
+            "manager_user_id",
+            sqlite_where=text("manager_user_id IS NOT NULL AND status <> 'churned'"),
+            postgresql_where=text("manager_user_id IS NOT NULL AND status <> 'churned'"),
+        ),
         Index("ix_accounts_team_renewal", "team_id", "renewal_date"),
         Index("ix_accounts_team_name_ci", "team_id", text("lower(name)")),
         Index("ix_accounts_team_crm_ci", "team_id", text("lower(crm_id)")),

@@ -8,14 +8,14 @@ whose claim was taken over can never overwrite the newer truth.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -89,7 +89,39 @@ _CLAIM_COLUMNS = (
 
 def enqueue(session: Session, message: OwedMessage) -> int | None:
     """Record a message as owed: its id, or None if its dedupe key was already owed."""
-    values = {
+    statement = _enqueue_statement(insert_for(session))
+    session.flush()  # what the unit added goes first, as with session.execute
+    # On the connection: the ORM's bulk-insert bookkeeping cost as much as the INSERT.
+    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
+    return session.connection().execute(statement, _owed_values(message, utcnow())).scalar()
+
+
+@cache
+def _enqueue_statement(insert: Any) -> Any:
+    """`enqueue`'s INSERT in the dialect's spelling, built once: planners owe (and owe
+    again, idempotently) many messages a tick, and building it cost twice running it."""
+    return (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+
+
+def enqueue_many(session: Session, messages: Sequence[OwedMessage]) -> None:
+    """Record many messages as owed, in this order, each unless its dedupe key was already
+    owed: one statement, compiled once, executed for every row."""
+    if not messages:
+        return
+    now = utcnow()
+    statement = insert_for(session)(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["team_id", "dedupe_key"]
+    )
+    session.execute(statement, [_owed_values(m, now) for m in messages])
+
+
+def _owed_values(message: OwedMessage, now: datetime) -> dict[str, Any]:
+    """The row of a newly owed message (every column named, so that rows batch together)."""
+    return {
         "kind": message.kind,
         "account_id": message.account_id,
         "expires_at": message.expires_at,
@@ -106,28 +138,11 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
         "round": message.round,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
-        "created_at": utcnow(),
+        "created_at": now,
         "local_tz": None,
         "local_date": None,
         "local_time": None,
-    }
-    values |= _local(message)
-    statement = _enqueue_statement(insert_for(session))
-    session.flush()  # what the unit added goes first, as with session.execute
-    # On the connection: the ORM's bulk-insert bookkeeping cost as much as the INSERT.
-    # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-    return session.connection().execute(statement, values).scalar()
-
-
-@cache
-def _enqueue_statement(insert: Any) -> Any:
-    """`enqueue`'s INSERT in the dialect's spelling, built once: planners owe (and owe
-    again, idempotently) many messages a tick, and building it cost twice running it."""
-    return (
-        insert(OutboxMessage)
-        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
-        .returning(OutboxMessage.id)
-    )
+    } | _local(message)
 
 
 def _local(message: OwedMessage) -> dict[str, Any]:
@@ -140,6 +155,26 @@ def _local(message: OwedMessage) -> dict[str, Any]:
         "local_date": local.date(),
         "local_time": f"{local:%H:%M}",
     }
+
+
+def _literal(status: OutboxStatus) -> Any:
+    """A status written into the statement, not bound: a partial index serves a query only
+    if the query states the index's condition, and SQLite (like PostgreSQL's generic plans
+    for prepared statements) cannot match a bound parameter against it."""
+    return literal_column(f"'{status}'")
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _pending(dialect: str) -> Any:
+    """status = 'pending', as ix_outbox_pending_due states it. SQLite, without statistics,
+    would rather read every pending row (owed for months ahead) through the status index
+    and sort them; told that the term is likely true, it takes the due-date range of the
+    partial index instead."""
+    term = OutboxMessage.status == _literal(OutboxStatus.PENDING)
+    return func.likely(term) if dialect == "sqlite" else term
 
 
 def claim_due(
@@ -164,7 +199,7 @@ def claim_due(
         values["ids"] = list(ids)
     if skip_teams:
         values["skip_teams"] = list(skip_teams)
-    statement = _claim_statement(ids is not None, bool(skip_teams))
+    statement = _claim_statement(_dialect(session), ids is not None, bool(skip_teams))
     # On the connection: the claims come back as values, so the session has no objects to
     # keep in step with the UPDATE (the ORM's bookkeeping cost more than the statement).
     rows = session.connection().execute(statement, values).all()
@@ -173,11 +208,11 @@ def claim_due(
 
 
 @cache
-def _claim_statement(narrowed: bool, skipping: bool) -> Any:
+def _claim_statement(dialect: str, narrowed: bool, skipping: bool) -> Any:
     """`claim_due`'s statement, built once for each shape with its values as parameters:
     every tick claims, and building it anew cost several times what running it does."""
     due = select(OutboxMessage.id).where(
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= bindparam("now")
+        _pending(dialect), OutboxMessage.due_at <= bindparam("now")
     )
     if narrowed:  # and what is due before them in their channels, to keep order
         wanted = select(OutboxMessage.team_id, OutboxMessage.channel).where(
@@ -214,13 +249,21 @@ def _first_owed_of_its_channel(claimed: Any) -> Any:
     return ~exists().where(
         earlier.team_id == OutboxMessage.team_id,
         earlier.channel == OutboxMessage.channel,
-        earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        # ix_outbox_owed_channel's own condition (see `_literal`): without it SQLite walks
+        # the team's every message for each row claimed.
+        earlier.status.in_([_literal(OutboxStatus.PENDING), _literal(OutboxStatus.SENDING)]),
         or_(
             earlier.due_at < OutboxMessage.due_at,
             and_(earlier.due_at == OutboxMessage.due_at, earlier.id < OutboxMessage.id),
         ),
         earlier.id.not_in(select(claimed.c.id)),
     )
+
+
+# ix_outbox_uncertain's own condition.
+_UNCERTAIN = OutboxMessage.status.in_(
+    [_literal(OutboxStatus.UNKNOWN), _literal(OutboxStatus.SENDING)]
+)
 
 
 def reclaim_uncertain(
@@ -239,6 +282,7 @@ def reclaim_uncertain(
     uncertain = (
         select(OutboxMessage.id)
         .where(
+            _UNCERTAIN,  # what ix_outbox_uncertain holds, spelled as it does
             (OutboxMessage.status == OutboxStatus.UNKNOWN)
             | (
                 (OutboxMessage.status == OutboxStatus.SENDING)
@@ -442,11 +486,7 @@ def overdue(
     condition = or_(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.local_tz.is_not(None))
     rows = session.execute(
         select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.due_at < before,
-            condition,
-        )
+        .where(_pending(_dialect(session)), OutboxMessage.due_at < before, condition)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
     ).all()
@@ -536,6 +576,37 @@ def reword(
     )
 
 
+def owed_due_of_kind(
+    session: Session,
+    kind: MessageKind,
+    now: datetime,
+    skip_teams: Collection[str] = (),
+    limit: int = 500,
+) -> list[tuple[str, int, str]]:
+    """(team, id, channel) of the pending messages of this kind due by now (ix_outbox_pending_due)."""
+    statement = select(OutboxMessage.team_id, OutboxMessage.id, OutboxMessage.channel).where(
+        _pending(_dialect(session)), OutboxMessage.due_at <= now, OutboxMessage.kind == kind
+    )
+    if skip_teams:
+        statement = statement.where(OutboxMessage.team_id.not_in(list(skip_teams)))
+    statement = statement.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
+    return [(team_id, i, channel) for team_id, i, channel in session.execute(statement)]
+
+
+def drop_owed(session: Session, team_id: str, message_id: int, reason: str) -> bool:
+    """No longer owe a still-pending message, saying why; False if it already left pending."""
+    return changed(
+        session,
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error=reason[:255]),
+    )
+
+
 def retime_all(session: Session, messages: list[OwedMessage]) -> int:
     """Move still-pending messages (by dedupe key) to these messages' times, local hour
     included: how many moved."""
@@ -595,7 +666,8 @@ def held_due(session: Session, now: datetime, limit: int = 20) -> list[Held]:
             func.min(OutboxMessage.id),
             func.max(OutboxMessage.last_error),
         )
-        .where(OutboxMessage.status == OutboxStatus.HELD)
+        # A literal: PostgreSQL's generic plan for a prepared `status = $1` reads the table.
+        .where(OutboxMessage.status == _literal(OutboxStatus.HELD))
         .group_by(OutboxMessage.team_id, OutboxMessage.channel)
         .having(func.min(OutboxMessage.due_at) <= now)
         .limit(limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,24 @@ def get_packet(session: Session, team_id: str, account_id: int) -> Packet | None
     return session.scalars(
         select(Packet).where(Packet.team_id == team_id, Packet.account_id == account_id)
     ).first()
+
+
+def packets_of(
+    session: Session, accounts: Collection[tuple[str, int]]
+) -> dict[tuple[str, int], Packet]:
+    """`get_packet` for many accounts at once, by (team, account id)."""
+    if not accounts:
+        return {}
+    statement = select(Packet).where(
+        Packet.team_id.in_({team for team, _ in accounts}),
+        Packet.account_id.in_([account_id for _, account_id in accounts]),
+    )
+    wanted = set(accounts)
+    return {
+        (p.team_id, p.account_id): p
+        for p in session.scalars(statement)
+        if (p.team_id, p.account_id) in wanted
+    }
 
 
 def save_part(

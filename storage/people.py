@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -74,3 +75,21 @@ def get_person(session: Session, team_id: str, user_id: str) -> Person | None:
     return session.scalars(
         select(Person).where(Person.team_id == team_id, Person.user_id == user_id)
     ).first()
+
+
+def people_named(
+    session: Session, named: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], Person]:
+    """What Baton knows of these people, by (team, user id), in one query."""
+    if not named:
+        return {}
+    statement = select(Person).where(
+        Person.team_id.in_({team for team, _ in named}),
+        Person.user_id.in_({user_id for _, user_id in named}),
+    )
+    wanted = set(named)
+    return {
+        (p.team_id, p.user_id): p
+        for p in session.scalars(statement)
+        if (p.team_id, p.user_id) in wanted
+    }

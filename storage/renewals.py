@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -67,6 +68,42 @@ def cycle_flag(
             HealthFlag.renewal_date == renewal_date,
         )
     ).first()
+
+
+def cycle_flags(
+    session: Session, cycles: Mapping[tuple[str, int], date]
+) -> dict[tuple[str, int], HealthFlag]:
+    """`cycle_flag` for many accounts at once: each current cycle's flag, where it has one."""
+    if not cycles:
+        return {}
+    statement = select(HealthFlag).where(
+        HealthFlag.team_id.in_({team for team, _ in cycles}),
+        HealthFlag.account_id.in_([account_id for _, account_id in cycles]),
+    )
+    return {
+        (flag.team_id, flag.account_id): flag
+        for flag in session.scalars(statement)
+        if cycles.get((flag.team_id, flag.account_id)) == flag.renewal_date
+    }
+
+
+def concluded_cycles_of(
+    session: Session, accounts: Collection[tuple[str, int]]
+) -> dict[tuple[str, int], set[date]]:
+    """`concluded_cycles` for many accounts at once."""
+    found: dict[tuple[str, int], set[date]] = {key: set() for key in accounts}
+    if not accounts:
+        return found
+    statement = select(
+        RenewalOutcome.team_id, RenewalOutcome.account_id, RenewalOutcome.renewal_date
+    ).where(
+        RenewalOutcome.team_id.in_({team for team, _ in accounts}),
+        RenewalOutcome.account_id.in_([account_id for _, account_id in accounts]),
+    )
+    for team_id, account_id, renewal_date in session.execute(statement):
+        if (team_id, account_id) in found:
+            found[team_id, account_id].add(renewal_date)
+    return found
 
 
 def concluded_cycles(session: Session, team_id: str, account_id: int) -> set[date]:

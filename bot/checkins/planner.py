@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
+
+from sqlmodel import Session
 
 from bot.checkins.blocks import (
     checkin_prompt_blocks,
@@ -10,24 +12,33 @@ from bot.checkins.blocks import (
     primary_blocks,
     rating_request_blocks,
 )
-from bot.outbox.owe import STALE_AFTER, about, owe
-from bot.people.escalation import zone
+from bot.outbox.owe import STALE_AFTER, about
+from bot.platform.batch import PlanBatch
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from flows.checkins import PROMPT_WEEKS, primary_time, prompt_time
 from storage.kinds import MessageKind
-from storage.models import Account
-from storage.packets import get_packet
+from storage.models import Account, Packet
+from storage.packets import packets_of
 
 HORIZON = timedelta(weeks=PROMPT_WEEKS + 2)
 
 
-async def plan_checkins(services: Services, account: Account, now: datetime) -> list[datetime]:
-    """Owe the next weekly prompts and the day-30 messages; returns their times."""
-    csm = account.csm_user_id
-    if not csm or now - account.closed_at > HORIZON:
-        return []
-    tz = await zone(services, account, csm)
+def plan_checkins(session: Session, services: Services, batch: PlanBatch) -> None:
+    """Owe each account's next weekly prompts and its day-30 messages."""
+    now = batch.now
+    wanted = [a for a in batch.accounts if a.csm_user_id and now - a.closed_at <= HORIZON]
+    packets = packets_of(session, [(a.team_id, a.id) for a in wanted])
+    batch.each(
+        "plan_checkins",
+        wanted,
+        lambda account: _plan(services, batch, account, packets.get((account.team_id, account.id))),
+    )
+
+
+def _plan(services: Services, batch: PlanBatch, account: Account, packet: Packet | None) -> None:
+    csm, now = account.csm_user_id or "", batch.now
+    tz = batch.zone(account, csm)
     # Weekly after the kickoff; after the close while no kickoff is logged (logging one
     # cancels the close-anchored prompts, and the account is planned again from it).
     anchor, tag = (
@@ -54,7 +65,6 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
         for week, due in upcoming
     ]
     day30 = primary_time(account.closed_at, tz, services.settings.holidays)
-    packet = await services.db.run(get_packet, account.team_id, account.id)
     champion = ((packet.answers.get("champion") if packet else None) or "").split(",")[0]
     first_name = champion.split()[0] if champion else None
     if account.ext_channel_id:  # said to the customer themselves, in the shared channel
@@ -95,5 +105,4 @@ async def plan_checkins(services: Services, account: Account, now: datetime) -> 
             tz=tz,
         ),
     ]
-    await owe(services, *messages)
-    return [m.due_at for m in messages]
+    batch.owe(account, *messages)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
 from bot.handoff.blocks import escalation_text, kickoff_reminder_text, reminder_blocks
 from bot.handoff.people import unresolved
 from bot.handoff.provision import refresh_people
-from bot.outbox.owe import STALE_AFTER, about, owe
-from bot.people.escalation import escalate, zone
+from bot.outbox.owe import STALE_AFTER, about
+from bot.people.escalation import batch_manager_zones, escalation_messages
+from bot.platform.batch import PlanBatch
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from flows.gate import business_days_between, escalation_time, kickoff_deadline, next_reminder
@@ -36,19 +39,22 @@ async def look_for_people(
     return account, checked + PEOPLE_RECHECK
 
 
-async def plan_gate(services: Services, account: Account, now: datetime) -> list[datetime]:
-    """Owe the AE's next two reminders and the manager's escalation; returns their times."""
+def plan_gate(_session: Session, services: Services, batch: PlanBatch) -> None:
+    batch.each("plan_gate", batch.accounts, lambda account: _gate(services, batch, account))
+
+
+def _gate(services: Services, batch: PlanBatch, account: Account) -> None:
+    """Owe the AE's next two reminders and the manager's escalation."""
     if account.status != AccountStatus.HANDOFF_PENDING or not account.ae_user_id:
-        return []
-    tz = await zone(services, account, account.ae_user_id)
-    first = next_reminder(account.closed_at, now, tz, services.settings.holidays)
+        return
+    holidays = services.settings.holidays
+    tz = batch.zone(account, account.ae_user_id)
+    first = next_reminder(account.closed_at, batch.now, tz, holidays)
     # Two ahead, so the account is looked at again when the next one is due, not before.
-    following = next_reminder(
-        account.closed_at, first + timedelta(seconds=1), tz, services.settings.holidays
-    )
+    following = next_reminder(account.closed_at, first + timedelta(seconds=1), tz, holidays)
     messages = []
     for due in (first, following):
-        day = business_days_between(account.closed_at, due, tz, services.settings.holidays)
+        day = business_days_between(account.closed_at, due, tz, holidays)
         messages.append(
             about(
                 services,
@@ -63,40 +69,45 @@ async def plan_gate(services: Services, account: Account, now: datetime) -> list
                 tz=tz,
             )
         )
-    await owe(services, *messages)
-    escalation = await escalate(
-        services,
+    batch.owe(account, *messages)
+    batch.owe(
         account,
-        "gate-escalation",
-        escalation_text(account),
-        escalation_time(account.closed_at, tz, services.settings.holidays),
-        MessageKind.GATE_ESCALATION,
+        *escalation_messages(
+            services,
+            account,
+            "gate-escalation",
+            escalation_text(account),
+            escalation_time(account.closed_at, tz, holidays),
+            MessageKind.GATE_ESCALATION,
+            batch_manager_zones(services, batch, account),
+        ),
     )
-    return [m.due_at for m in messages] + escalation
 
 
-async def plan_kickoff(services: Services, account: Account, now: datetime) -> list[datetime]:
+def plan_kickoff(_session: Session, services: Services, batch: PlanBatch) -> None:
+    batch.each("plan_kickoff", batch.accounts, lambda account: _kickoff(services, batch, account))
+
+
+def _kickoff(services: Services, batch: PlanBatch, account: Account) -> None:
     if account.kickoff_held_at is not None:
-        return []
-    if now - account.closed_at > timedelta(days=KICKOFF_DEADLINE_DAY + 7):
-        return []
-    messages = []
+        return
+    if batch.now - account.closed_at > timedelta(days=KICKOFF_DEADLINE_DAY + 7):
+        return
     for user_id in (account.ae_user_id, account.csm_user_id):
         if user_id:
-            tz = await zone(services, account, user_id)
-            messages.append(
+            tz = batch.zone(account, user_id)
+            due = kickoff_deadline(account.closed_at, tz, services.settings.holidays)
+            batch.owe(
+                account,
                 about(
                     services,
                     account,
                     f"kickoff-reminder-{user_id}",
                     user_id,
                     kickoff_reminder_text(account),
-                    due_at=kickoff_deadline(account.closed_at, tz, services.settings.holidays),
+                    due_at=due,
                     kind=MessageKind.KICKOFF_REMINDER,
                     tz=tz,
-                    expires_at=kickoff_deadline(account.closed_at, tz, services.settings.holidays)
-                    + STALE_AFTER,
-                )
+                    expires_at=due + STALE_AFTER,
+                ),
             )
-    await owe(services, *messages)
-    return [m.due_at for m in messages]

@@ -1,4 +1,4 @@
-"""Planning what Baton owes, account by account, only when an account's time has come.
+"""Planning what Baton owes, in batches of accounts, only when an account's time has come.
 
 Each account carries `plan_after`: the next instant anything about it must be planned (the
 earliest message it is owed that is still to come). A tick plans only those accounts, so its
@@ -6,26 +6,52 @@ cost follows what is due, not the size of the book. Anything that changes an acc
 (a kickoff, a person found, a CRM change) sets `plan_after` to now. Accounts with people
 not yet found in Slack come back hourly to look again.
 
-The planners are the features' (registered in `Hooks.planners`, run in that order after
-the `Hooks.prepare` steps that look for people). Each account is planned on its own: a step that fails (Slack trouble, a bad row) is
-recorded for that account and retried with backoff (`bot.outbox.faults`), and the others go on.
+Accounts are planned `BATCH` at a time. First, outside any transaction, each account's
+`Hooks.prepare` steps (looking for people) and the batch's `Hooks.gather` steps (time
+zones), which may ask Slack. Then one unit of work: the accounts still due as they were
+read are locked (another replica skips them), every feature's planner reads what the whole
+batch needs at once and owes through it, and what they owe, the failures and each
+account's next `plan_after` are written together. A crash before the commit leaves the
+accounts due; every message and milestone is owed once by its key, so planning again owes
+nothing twice. A step that fails for one account (a bad row) is recorded for that account
+and retried with backoff (`bot.outbox.faults`), and the others go on; should the unit fail
+as a whole, each account is planned again on its own.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime
 
-from bot.outbox.faults import Failed, account_step, isolated
+from sqlmodel import Session
+
+from bot.outbox.faults import MEMO, Failed, account_step, isolated
+from bot.platform.batch import AccountKey, PlanBatch
 from bot.platform.services import Services
-from storage.accounts import due_for_planning, due_for_planning_ids, get_account, set_plan_after
+from storage.accounts import (
+    due_for_planning,
+    due_for_planning_ids,
+    get_account,
+    set_plan_after,
+    set_plans_after,
+    still_due,
+)
+from storage.db import is_outage
+from storage.faults import FaultKey, clear_faults, record_fault
 from storage.models import Account
+from storage.outbox import enqueue_many
+
+log = logging.getLogger(__name__)
+BATCH = 100  # accounts per unit of work: few statements each, locks held briefly
+PLANNING = "planning"  # the step of an account planned alone whose unit failed
 
 
 async def plan_due(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
     """Plan every account whose time has come (not those of paused workspaces)."""
-    for account in await _due_accounts(services, now, skip_teams):
-        await plan_account(services, account, now)
+    accounts = await _due_accounts(services, now, skip_teams)
+    for start in range(0, len(accounts), BATCH):
+        await plan_accounts(services, accounts[start : start + BATCH], now)
 
 
 async def _due_accounts(
@@ -51,10 +77,38 @@ async def _due_accounts(
     return accounts
 
 
-async def plan_account(services: Services, account: Account, now: datetime) -> None:
+async def plan_accounts(services: Services, accounts: list[Account], now: datetime) -> None:
+    """Plan these accounts together (see the module's docstring)."""
+    batch = PlanBatch(now)
+    prepared = [await _prepared(services, account, now) for account in accounts]
+    for account, times, retries in prepared:
+        batch.add(account, times, retries)
+    for gather in services.hooks.gather:
+        await gather(services, batch)
+    if len(prepared) == 1:
+        await _plan_alone(services, batch, prepared[0][0])
+        return
+    try:
+        await _plan(services, batch)
+    except Exception as exc:
+        if is_outage(exc):  # no account can be planned: the tick says so
+            raise
+        log.exception("planning %d accounts together failed; each is planned alone",
+                      len(prepared))  # fmt: skip
+        for account, times, retries in prepared:
+            alone = batch.gathered()
+            alone.add(account, times, retries)
+            await _plan_alone(services, alone, account)
+
+
+async def _prepared(
+    services: Services, account: Account, now: datetime
+) -> tuple[Account, list[datetime], list[datetime]]:
+    """The account after its `prepare` steps (people first: whoever turns up is planned for
+    in this same pass), when they want it looked at again, and the retries of those that
+    failed."""
     times: list[datetime] = []
     retries: list[datetime] = []
-    # People first: whoever turns up is planned for in this same pass.
     for prepare in services.hooks.prepare:
         key = account_step(account.team_id, account.id, "finding people")
         looked = await isolated(services, key, prepare(services, account, now), now)
@@ -63,14 +117,53 @@ async def plan_account(services: Services, account: Account, now: datetime) -> N
         else:
             account, recheck = looked
             times += [recheck] if recheck else []
+    return account, times, retries
+
+
+async def _plan_alone(services: Services, batch: PlanBatch, account: Account) -> None:
+    key = account_step(account.team_id, account.id, PLANNING)
+    planned = await isolated(services, key, _plan(services, batch), batch.now)
+    if isinstance(planned, Failed):
+        await services.db.run(set_plan_after, account.team_id, account.id, planned.retry_at)
+
+
+async def _plan(services: Services, batch: PlanBatch) -> None:
+    known = services.memo.setdefault(MEMO, {})
+    recorded = await services.db.run(_plan_in, services, batch, set(known), immediate=True)
+    for key in batch.worked:
+        known.pop(key, None)
+    known.update(recorded)
+
+
+def _plan_in(
+    session: Session, services: Services, batch: PlanBatch, known: set[FaultKey]
+) -> dict[FaultKey, datetime]:
+    """The unit: every planner over the accounts still due, then what they owe, the failed
+    steps and each account's next planning time, written at once. Returns the failures
+    recorded, with when to retry each."""
+    batch.keep(still_due(session, {(a.team_id, a.id): a.plan_after for a in batch.accounts}))
     for planner in services.hooks.planners:
-        key = account_step(account.team_id, account.id, planner.__name__)
-        planned = await isolated(services, key, planner(services, account, now), now)
-        if isinstance(planned, Failed):
-            retries.append(planned.retry_at)
-        else:
-            times += planned
-    # A failed step: try again after its backoff. Otherwise: when the next message is due.
-    upcoming = retries + [t for t in times if t > now]
-    next_at = min(upcoming) if upcoming else None
-    await services.db.run(set_plan_after, account.team_id, account.id, next_at)
+        planner(session, services, batch)
+    recorded = {}
+    for key, failures in batch.failed.items():
+        for fault_key, error in failures:
+            recorded[fault_key] = retry_at = record_fault(
+                session, fault_key, error, batch.now
+            ).retry_at
+            batch.retries[key].append(retry_at)
+    # Planned: so is an account planned alone after a failed unit (`_plan_alone`).
+    batch.worked |= {account_step(a.team_id, a.id, PLANNING) for a in batch.accounts}
+    clear_faults(session, [k for k in batch.worked if k in known])
+    enqueue_many(session, batch.all_owed())
+    set_plans_after(session, {_key(a): _next_plan(batch, _key(a)) for a in batch.accounts})
+    return recorded
+
+
+def _key(account: Account) -> AccountKey:
+    return (account.team_id, account.id)
+
+
+def _next_plan(batch: PlanBatch, key: AccountKey) -> datetime | None:
+    """A failed step: try again after its backoff. Otherwise: when the next message is due."""
+    upcoming = batch.retries[key] + [t for t in batch.times[key] if t > batch.now]
+    return min(upcoming) if upcoming else None

@@ -1,7 +1,9 @@
 """The Monday digest: at 08:00 each manager's local time, their week in one DM.
 
 Owed a week ahead like every other message (so downtime, restarts and replicas neither lose
-nor repeat it), and written at the moment it is sent, so it tells the week as it is.
+nor repeat it), and written when it falls due, so it tells the week as it is: by a tick
+stage just before delivery (the delivery loop only sends it), or, for one that came due
+while delivery was draining, as it is sent.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from bot.people.directory import zone_for
 from bot.platform.kit import clip
 from bot.platform.services import Services
 from flows.calendar import local_instant
+from storage.accounts import live_managers
 from storage.faults import FaultKey
 from storage.kinds import MessageKind, SubjectType
-from storage.outbox import Claim, OwedMessage, enqueue
-from storage.portfolio import Scope, account_managers
+from storage.outbox import Claim, OwedMessage, drop_owed, enqueue, owed_due_of_kind, reword
+from storage.portfolio import Scope
 from storage.workspaces import workspace_ids
 
 KIND = MessageKind.MANAGER_DIGEST
@@ -41,7 +44,7 @@ def digest_time(now: datetime, tz: ZoneInfo) -> datetime:
 
 async def plan_digests(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> int:
     """Owe every manager their next Monday digest (once: the key is the manager and day)."""
-    pairs = set(await services.db.run(account_managers))
+    pairs = set(await services.db.run(live_managers))  # one index step each, no scan
     if services.managers:
         teams = await services.db.run(workspace_ids)
         pairs |= {(team, m) for team in teams for m in services.managers}
@@ -94,11 +97,53 @@ def _after_monday(due: datetime, tz: ZoneInfo) -> datetime:
     return local_instant(due.astimezone(tz).date() + timedelta(days=1), time(0), tz)
 
 
-def compose(session: Session, services: Services, claim: Claim, now: datetime) -> Claim | str:
-    """The digest's words, from the database as it is now (a quiet week: a reason to skip)."""
-    manager = claim.channel
+async def write_digests(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> int:
+    """Write the digests due by now into their outbox rows before delivery claims them, so
+    that the delivery loop only sends them (`compose` sees them written); a quiet week's
+    digest is dropped here. Returns how many were written."""
+    written = 0
+    for team_id, message_id, manager in await services.db.run(
+        owed_due_of_kind, KIND, now, skip_teams
+    ):
+        key = FaultKey(team_id, "digest", manager, "writing")
+        if not waiting(services, key, now):
+            work = services.db.run(_write, services, team_id, message_id, manager, now)
+            done = await isolated(services, key, work, now)
+            written += done is True
+    return written
+
+
+def _write(
+    session: Session, services: Services, team_id: str, message_id: int, manager: str, now: datetime
+) -> bool:
+    words = week_words(session, services, team_id, manager, now)
+    if isinstance(words, str):
+        drop_owed(session, team_id, message_id, words)
+        return False
+    return reword(session, team_id, message_id, *words)
+
+
+def compose(
+    session: Session, services: Services, claim: Claim, now: datetime
+) -> Claim | str | None:
+    """The digest as it goes: as `write_digests` wrote it this tick (None: send it as it
+    is), or written now if it came due after (a quiet week: a reason to skip)."""
+    if claim.blocks is not None:
+        return None
+    words = week_words(session, services, claim.team_id, claim.channel, now)
+    if isinstance(words, str):
+        return words
+    text, blocks = words
+    return replace(claim, text=text, blocks=blocks)
+
+
+def week_words(
+    session: Session, services: Services, team_id: str, manager: str, now: datetime
+) -> tuple[str, list[dict]] | str:
+    """The digest's text and blocks, from the database as it is now (a quiet week: a
+    reason to skip it)."""
     everyone = manager in services.managers
-    scope = Scope(claim.team_id, everyone=everyone, manager=None if everyone else manager)
+    scope = Scope(team_id, everyone=everyone, manager=None if everyone else manager)
     week = read_week(session, services, scope, now)
     if not (week.changing or week.due or week.overdue or week.at_risk or week.ratings):
         return "a quiet week: nothing to report"
@@ -106,4 +151,4 @@ def compose(session: Session, services: Services, claim: Claim, now: datetime) -
     text, blocks = week_report(
         week, f"Your week from {week.first:%a %d %b} — {label}", ratings=True
     )
-    return replace(claim, text=clip(text, 3000), blocks=blocks[:50])
+    return clip(text, 3000), blocks[:50]

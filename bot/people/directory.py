@@ -6,11 +6,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platform.batch import PlanBatch
 from bot.platform.services import Services
-from storage.models import Person
-from storage.people import get_person, upsert_person
+from bot.platform.slack_client import OverBudget
+from storage.models import Account, Person
+from storage.people import get_person, people_named, upsert_person
 
 MAX_AGE = timedelta(days=1)
 
@@ -63,6 +66,33 @@ async def zone_for(services: Services, team_id: str, user_id: str) -> ZoneInfo:
     """The person's own time zone (asked of Slack when not known), or the business one."""
     who = await person(services, services.client, team_id, user_id)
     return zone_of(who, services.settings.timezone)
+
+
+async def gather_zones(services: Services, batch: PlanBatch) -> None:
+    """The time zone of everyone the batch's accounts name, read at once; only someone not
+    known (or not heard of for a day) is asked of Slack. A failed look-up is noted, and
+    fails only the steps that need that zone; Slack's rate limits stop the planning."""
+    named = {(a.team_id, user_id) for a in batch.accounts for user_id in _named(services, a)}
+    known = await services.db.run(people_named, named)
+    for key in sorted(named):
+        who = known.get(key)
+        if who is not None and services.clock() - who.refreshed_at < MAX_AGE:
+            batch.zones[key] = zone_of(who, services.settings.timezone)
+            continue
+        try:
+            batch.zones[key] = await zone_for(services, *key)
+        except OverBudget:
+            raise
+        except SlackApiError as exc:
+            batch.unknown[key] = f"Slack said {exc.response.get('error')}"
+        except Exception as exc:
+            batch.unknown[key] = f"{type(exc).__name__}: {exc}"
+
+
+def _named(services: Services, account: Account) -> set[str]:
+    """Whoever a message about the account may be owed to: its people and its managers."""
+    people = (account.ae_user_id, account.csm_user_id, account.am_user_id)
+    return {u for u in people if u} | set(services.managers_of(account))
 
 
 def zone_of(person: Person | None, fallback: ZoneInfo) -> ZoneInfo:

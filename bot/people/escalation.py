@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.outbox.owe import STALE_AFTER, about, owe
 from bot.people.directory import zone_for
+from bot.platform.batch import PlanBatch
 from bot.platform.services import Services
 from flows.calendar import next_business_time
 from storage.kinds import MessageKind, Subject
@@ -39,6 +40,13 @@ async def manager_zones(services: Services, account: Account) -> dict[str, ZoneI
     """Each of the account's managers' time zone: what `escalation_messages` needs, looked
     up before the unit that owes them (it may ask Slack)."""
     return {m: await zone(services, account, m) for m in services.managers_of(account)}
+
+
+def batch_manager_zones(
+    services: Services, batch: PlanBatch, account: Account
+) -> dict[str, ZoneInfo]:
+    """`manager_zones` from what a planning batch gathered."""
+    return {m: batch.zone(account, m) for m in services.managers_of(account)}
 
 
 def escalation_messages(

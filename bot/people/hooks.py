@@ -1,5 +1,6 @@
-"""What people contribute to every tick and every send: fresh manager groups, and messages
-rerouted from someone away to their backup, or from someone deactivated to a stand-in."""
+"""What people contribute to every tick and every send: fresh manager groups, everyone's
+time zone before planning, and messages rerouted from someone away to their backup, or
+from someone deactivated to a stand-in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.people.cover import covered_route, deactivated_route
+from bot.people.directory import gather_zones
 from bot.people.managers import next_refresh, refresh_managers
 from bot.platform.hooks import Hooks
 from bot.platform.services import Services
@@ -33,3 +35,4 @@ def register(hooks: Hooks) -> None:
     hooks.stage("before_reconcile", "refreshing manager groups", _refresh)
     hooks.wakes.append(next_refresh)
     hooks.routes += [_covered, _deactivated]  # the cover chain first, then a stand-in
+    hooks.gather.append(gather_zones)  # before planning: the zones messages are owed in

@@ -16,22 +16,29 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
+from bot.platform.batch import PlanBatch
 from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import Claim
 
 # Whether a claimed message about a live account is moot: the reason, or None to send it.
 Relevance = Callable[[Session, Claim, Account], str | None]
-# A message written when it is sent (a digest): the claim with its text, or why not.
-Compose = Callable[[Session, Any, Claim, datetime], Claim | str]
+# A message written when it is sent (a digest): the claim with its text, why not, or None
+# to send it as it is (it was written already).
+Compose = Callable[[Session, Any, Claim, datetime], Claim | str | None]
 # Somewhere else to send it (a backup, a manager): the new claim, a reason to drop it, or None.
 Route = Callable[[Any, Session, Claim, datetime], Claim | str | None]
 # Why it must wait (a channel shared outside the company), or None.
 Guard = Callable[[Any, Claim, datetime], Awaitable[str | None]]
 # Before an account is planned: the account as it is now, and when to look again (or None).
 Prepare = Callable[[Any, Account, datetime], Awaitable[tuple[Account, datetime | None]]]
-# One planner for one account: the times its owed messages fall due.
-Planner = Callable[[Any, Account, datetime], Awaitable[list[datetime]]]
+# Before a batch of accounts is planned: what its planners need from outside the database
+# (e.g. people's time zones, which may ask Slack), gathered into the batch.
+Gather = Callable[[Any, PlanBatch], Awaitable[None]]
+# One feature's planner, for a batch of accounts in the unit that owes their messages (the
+# session, the services, the batch): it reads what the batch needs at once, and owes and
+# says when to come back through the batch (`PlanBatch.each` keeps accounts apart).
+Planner = Callable[[Session, Any, PlanBatch], None]
 # A tick stage: the services, the tick's instant, the paused workspaces.
 Stage = Callable[[Any, datetime, Collection[str]], Awaitable[object]]
 # An account's fields changed (field → (before, after)): what follows from it, in the unit
@@ -53,6 +60,7 @@ class Hooks:
     routes: list[Route] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     prepare: list[Prepare] = field(default_factory=list)
+    gather: list[Gather] = field(default_factory=list)
     planners: list[Planner] = field(default_factory=list)
     stages: dict[str, list[tuple[str, Stage]]] = field(default_factory=dict)
     account_changed: list[AccountChanged] = field(default_factory=list)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import cache
 
+from sqlmodel import Session
+
 from bot.accounts.commercial import commercial_role
-from bot.outbox.owe import about, owe
-from bot.people.escalation import escalate, zone
+from bot.outbox.owe import about
+from bot.people.escalation import batch_manager_zones, escalation_messages
+from bot.platform.batch import PlanBatch
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from bot.renewal.blocks import at_risk_text, channel_note, escalation_text, nudge_blocks
@@ -18,14 +21,14 @@ from flows.playbook import Step, load_playbook
 from flows.renewal import PlannedMilestone, phase_two_end, plan_cycle
 from storage.kinds import MessageKind, Subject
 from storage.milestones import (
-    cycle_milestones,
     ensure_milestones,
-    replaced_cycles,
+    milestones_of_cycles,
+    replaced_cycles_of,
     skip_open,
 )
-from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
+from storage.models import Account, AccountStatus, HealthFlag, Milestone, MilestoneStatus
 from storage.outbox import OwedMessage
-from storage.renewals import concluded_cycles, cycle_flag
+from storage.renewals import concluded_cycles_of, cycle_flags
 
 # Nudges are owed two weeks ahead: a time-zone change before then still moves them.
 HORIZON = timedelta(days=14)
@@ -45,14 +48,42 @@ def planned_cycle(services: Services, account: Account) -> list[PlannedMilestone
     )
 
 
-async def plan_renewal(services: Services, account: Account, now: datetime) -> list[datetime]:
-    if account.status == AccountStatus.CHURNED:
-        return []
+def plan_renewal(session: Session, services: Services, batch: PlanBatch) -> None:
+    """This cycle's milestones for every live account of the batch (created once), then
+    their nudges as they near, and the at-risk reminders of a red flag."""
+    live = [a for a in batch.accounts if a.status != AccountStatus.CHURNED]
+    today = services.today(batch.now)
+    carried = _retire_replaced_cycles(session, live, today)
+    rows = batch.each(
+        "plan_renewal",
+        live,
+        lambda account: _cycle_rows(services, account, carried.get(_key(account), {}), batch.now),
+    )
+    ensure_milestones(session, [row for account_rows in rows.values() for row in account_rows])
+    planned = [a for a in live if _key(a) in rows]
+    cycles = {_key(a): a.renewal_date for a in planned}
+    milestones = milestones_of_cycles(session, cycles)
+    flags = cycle_flags(session, cycles)
+    batch.each(
+        "plan_renewal",
+        planned,
+        lambda account: _plan_cycle(
+            services, batch, account, milestones[_key(account)], flags.get(_key(account))
+        ),
+    )
+
+
+def _key(account: Account) -> tuple[str, int]:
+    return (account.team_id, account.id)
+
+
+def _cycle_rows(
+    services: Services, account: Account, carried: dict[str, Milestone], now: datetime
+) -> list[dict]:
+    """The current cycle's milestones as rows to create (those that exist keep theirs)."""
     today = services.today(now)
-    carried = await _retire_replaced_cycles(services, account, today)
-    plan = planned_cycle(services, account)
     rows = []
-    for p in plan:
+    for p in planned_cycle(services, account):
         before = carried.get(p.milestone.key)
         if before is not None:
             # Its turn came under the old date: carried over, not nudged a second time.
@@ -72,37 +103,46 @@ async def plan_renewal(services: Services, account: Account, now: datetime) -> l
                 "owners": list(p.owners),
                 "status": status,
                 "snoozes": 0,
+                "round": 0,
+                "snoozed_until": None,
+                "help_requested_at": None,
                 "created_at": now,
                 "done_at": before.done_at if done else None,
                 "done_by": before.done_by if done else None,
                 "outcome": before.outcome if done else None,
             }
         )
-    await services.db.run(ensure_milestones, rows)
-    milestones = await services.db.run(
-        cycle_milestones, account.team_id, account.id, account.renewal_date
-    )
-    times: list[datetime] = []
+    return rows
+
+
+def _plan_cycle(
+    services: Services,
+    batch: PlanBatch,
+    account: Account,
+    milestones: list[Milestone],
+    flag: HealthFlag | None,
+) -> None:
     for milestone in milestones:
-        times += await _plan_milestone(services, account, milestone, now)
-    return times + await plan_at_risk(services, account, now)
+        _plan_milestone(services, batch, account, milestone)
+    _plan_at_risk(services, batch, account, flag)
 
 
-async def plan_at_risk(services: Services, account: Account, now: datetime) -> list[datetime]:
+def _plan_at_risk(
+    services: Services, batch: PlanBatch, account: Account, flag: HealthFlag | None
+) -> None:
     """A red month-5 flag: a weekly at-risk reminder to AE and CSM through phase 2."""
-    flag = await services.db.run(cycle_flag, account.team_id, account.id, account.renewal_date)
     if flag is None or flag.health != Health.RED:
-        return []
+        return
     flagged = flag.flagged_at.astimezone(services.settings.timezone).date()
     days = at_risk_days(flagged, phase_two_end(account.renewal_date), services.settings.holidays)
-    today = services.today(now)
+    today = services.today(batch.now)
     soon = [d for d in days if today - timedelta(days=1) <= d <= today + HORIZON]
-    messages = []
     for user_id in dict.fromkeys(filter(None, (account.ae_user_id, account.csm_user_id))):
-        tz = await zone(services, account, user_id)
+        tz = batch.zone(account, user_id)
         for day in soon:
             due = local_instant(day, BUSINESS_MORNING, tz)
-            messages.append(
+            batch.owe(
+                account,
                 about(
                     services,
                     account,
@@ -113,55 +153,56 @@ async def plan_at_risk(services: Services, account: Account, now: datetime) -> l
                     kind=MessageKind.AT_RISK_REMINDER,
                     expires_at=due + timedelta(hours=8),
                     tz=tz,
-                )
+                ),
             )
-    await owe(services, *messages)
-    times = [m.due_at for m in messages]
     later = [d for d in days if d > today + HORIZON]
     if later:  # come back when the next one is two weeks out
-        times.append(
-            local_instant(later[0], BUSINESS_MORNING, services.settings.timezone) - HORIZON
-        )
-    return times
+        tz = services.settings.timezone
+        batch.come_back(account, local_instant(later[0], BUSINESS_MORNING, tz) - HORIZON)
 
 
-async def _retire_replaced_cycles(
-    services: Services, account: Account, today: date
-) -> dict[str, Milestone]:
-    """When the renewal date moved: skip the old cycle's open steps (their owed nudges go
-    moot) and return, by key, the steps that already had their turn (done, or due)."""
-    replaced = await services.db.run(
-        replaced_cycles, account.team_id, account.id, account.renewal_date, today
-    )
-    if replaced:  # a cycle that ended in a renewal is history, not a moved date
-        concluded = await services.db.run(concluded_cycles, account.team_id, account.id)
-        replaced = [m for m in replaced if m.renewal_date not in concluded]
-    had_turn = {
-        m.key: m
-        for m in replaced
-        if m.status == MilestoneStatus.DONE
-        or (m.status != MilestoneStatus.SKIPPED and m.due_date <= today)
-    }
-    await services.db.run(
-        skip_open,
-        account.team_id,
-        [m.id for m in replaced if m.status != MilestoneStatus.DONE],
-    )
-    for milestone in had_turn.values():
-        if milestone.status != MilestoneStatus.DONE:
-            milestone.status = MilestoneStatus.SKIPPED
-    return had_turn
+def _retire_replaced_cycles(
+    session: Session, accounts: list[Account], today: date
+) -> dict[tuple[str, int], dict[str, Milestone]]:
+    """When an account's renewal date moved: skip the old cycle's open steps (their owed
+    nudges go moot) and return, by account and key, the steps that already had their turn
+    (done, or due)."""
+    replaced = replaced_cycles_of(session, {_key(a): a.renewal_date for a in accounts}, today)
+    if not replaced:
+        return {}
+    # A cycle that ended in a renewal is history, not a moved date.
+    concluded = concluded_cycles_of(session, list(replaced))
+    carried: dict[tuple[str, int], dict[str, Milestone]] = {}
+    skipped: list[Milestone] = []
+    for key, steps in replaced.items():
+        steps = [m for m in steps if m.renewal_date not in concluded[key]]
+        carried[key] = {
+            m.key: m
+            for m in steps
+            if m.status == MilestoneStatus.DONE
+            or (m.status != MilestoneStatus.SKIPPED and m.due_date <= today)
+        }
+        skipped += [m for m in steps if m.status != MilestoneStatus.DONE]
+    for team_id in {m.team_id for m in skipped}:
+        skip_open(session, team_id, [m.id for m in skipped if m.team_id == team_id])
+    for steps in carried.values():
+        for milestone in steps.values():
+            if milestone.status != MilestoneStatus.DONE:
+                milestone.status = MilestoneStatus.SKIPPED
+    return carried
 
 
-async def _plan_milestone(
-    services: Services, account: Account, milestone: Milestone, now: datetime
-) -> list[datetime]:
+def _plan_milestone(
+    services: Services, batch: PlanBatch, account: Account, milestone: Milestone
+) -> None:
+    now = batch.now
     if milestone.status == MilestoneStatus.OPEN:
         first_due = local_instant(milestone.due_date, BUSINESS_MORNING, services.settings.timezone)
         if first_due - now > HORIZON:
-            return [first_due - HORIZON]  # come back when it is two weeks out
+            batch.come_back(account, first_due - HORIZON)  # when it is two weeks out
+            return
     elif milestone.status != MilestoneStatus.SNOOZED:
-        return []
+        return
     recipients = [(role, account.user_of(role)) for role in milestone.owners if role != "ops"]
     messages: list[OwedMessage] = []
     round_ = f"ms-{milestone.id}-r{milestone.round}"
@@ -177,7 +218,7 @@ async def _plan_milestone(
     for _role, user_id in recipients:
         if not user_id:
             continue
-        tz = await zone(services, account, user_id)
+        tz = batch.zone(account, user_id)
         due = (
             next_business_time(milestone.snoozed_until, tz, holidays=services.settings.holidays)
             if milestone.status == MilestoneStatus.SNOOZED and milestone.snoozed_until
@@ -198,7 +239,7 @@ async def _plan_milestone(
             )
         )
     if not messages:
-        return []
+        return
     first = min(m.due_at for m in messages)
     if account.channel_id:
         messages.append(
@@ -214,17 +255,20 @@ async def _plan_milestone(
                 subject=subject,
             )
         )
-    await owe(services, *messages)
+    batch.owe(account, *messages)
     ack_by = escalation_time(
-        first, await zone(services, account, messages[0].channel), services.settings.holidays
+        first, batch.zone(account, messages[0].channel), services.settings.holidays
     )
-    escalated = await escalate(
-        services,
+    batch.owe(
         account,
-        f"{round_}-escalation",
-        escalation_text(account, milestone),
-        ack_by,
-        MessageKind.MILESTONE_ESCALATION,
-        subject,
+        *escalation_messages(
+            services,
+            account,
+            f"{round_}-escalation",
+            escalation_text(account, milestone),
+            ack_by,
+            MessageKind.MILESTONE_ESCALATION,
+            batch_manager_zones(services, batch, account),
+            subject,
+        ),
     )
-    return [m.due_at for m in messages] + escalated

@@ -1,0 +1,42 @@
+"""The Monday digest is written into its outbox row by a tick stage once it falls due, so
+that delivery only sends it: the words Slack gets are the ones the stage wrote."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.outbox.tick import run_tick
+from bot.ownership.digest import KIND, write_digests
+from storage.models import OutboxMessage
+from tests.helpers import closed_won, deal, dm, run_until
+
+MONDAY_8_LA = datetime(2027, 1, 11, 16, tzinfo=UTC)
+
+
+def digest_rows(engine) -> list[OutboxMessage]:  # noqa: ANN001
+    with Session(engine) as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == KIND)))
+
+
+async def test_a_due_digest_is_written_before_delivery_and_sent_as_written(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    services = sim_bot.services
+    reply = await closed_won(
+        sim_driver, deal(contract_start="2027-01-04", renewal_date="2028-01-04")
+    )
+    assert reply.status == 202
+    await run_until(sim_bot, clock, MONDAY_8_LA - timedelta(hours=2))  # steps of an hour
+    (owed,) = [r for r in digest_rows(services.engine) if r.status == "pending"]
+    assert owed.blocks is None and owed.text == "Your Monday digest"
+    assert await write_digests(services, MONDAY_8_LA - timedelta(minutes=1)) == 0  # not due
+    assert await write_digests(services, MONDAY_8_LA) == 1
+    (written,) = [r for r in digest_rows(services.engine) if r.id == owed.id]
+    assert written.status == "pending" and written.blocks
+    assert written.text.startswith("Your week from Mon 11 Jan")
+    assert "handoff packet, 7 days after close" in written.text
+    clock.set(MONDAY_8_LA)
+    await run_tick(services)
+    (sent,) = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
+    assert sent.text == written.text
