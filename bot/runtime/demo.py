@@ -28,8 +28,6 @@ from bot.runtime.runner import BotServer
 from bot.sandbox import Message, OpenView, SandboxWorkspace, SlackDriver, SlackSandbox, User
 from bot.sandbox.watch import Watcher
 from flows.roles import Role
-from storage.accounts import next_planning
-from storage.outbox import next_due
 
 START = datetime(2027, 1, 2, 12, 0, tzinfo=UTC)  # a Saturday: nothing is owed on weekends
 TICK = timedelta(minutes=30)
@@ -545,21 +543,20 @@ class Demo:
 
     async def fast_forward(self, until: datetime) -> None:
         """The quiet weeks between scenes, without showing each message. The clock jumps
-        straight to the next moment anything is owed or planned (a tick in between would
+        straight to the next moment a tick has work (`next_work`: a tick in between would
         find nothing to do), so every message still goes out on time."""
-        start, db = self.clock(), self.bot.services.db
+        start = self.clock()
         meanwhile = 0
         while self.clock() < until:
-            due = [
-                t for t in (await db.run(next_due), await db.run(next_planning)) if t is not None
-            ]
-            step = min([*due, until]) - self.clock()
+            due = await next_work(self.bot.services)
+            step = min(until, due or until) - self.clock()
             self.clock.advance(max(step, timedelta(seconds=1)))
             await run_tick(self.bot.services)
             meanwhile += len(self.watcher.new())
         self.out("")
         self.out(
-            f"   … {start:%d %b} → {until:%d %b %Y}: {meanwhile} more messages (check-in "
+            f"   … {start:%d %b} → {until:%d %b %Y}: {meanwhile} more "
+            f"message{'' if meanwhile == 1 else 's'} (check-in "
             "prompts, other accounts' milestones…), not shown"
         )
 
