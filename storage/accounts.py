@@ -29,6 +29,34 @@ def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, b
     return account, new_id is not None
 
 
+def create_accounts(
+    session: Session, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], tuple[Account, bool]]:
+    """`create_account` for many deals in one statement: (team, crm_id) → (the account,
+    whether this call created it). The rows must have the same keys."""
+    if not rows:
+        return {}
+    table = Account.__table__
+    statement = (
+        insert_for(session)(table)
+        .on_conflict_do_nothing(index_elements=["team_id", "crm_id"])
+        .returning(table.c.team_id, table.c.crm_id)
+    )
+    new = {(team, crm) for team, crm in session.execute(statement, rows)}
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        wanted.setdefault(row["team_id"], set()).add(row["crm_id"])
+    found: dict[tuple[str, str], tuple[Account, bool]] = {}
+    for team_id, crm_ids in wanted.items():
+        accounts = session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.crm_id.in_(crm_ids))
+        )
+        for account in accounts:
+            key = (team_id, account.crm_id)
+            found[key] = (account, key in new)
+    return found
+
+
 def get_account(session: Session, team_id: str, account_id: int) -> Account | None:
     return session.scalars(
         select(Account).where(Account.team_id == team_id, Account.id == account_id)
