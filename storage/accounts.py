@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from storage.db import insert_for, require_write_lock
 from storage.models import Account
+from storage.wakeups import SETUP, announce
 
 
 def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, bool]:
@@ -26,6 +27,8 @@ def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, b
     new_id = session.execute(statement).scalar()
     account = account_by_crm(session, values["team_id"], values["crm_id"])
     assert account is not None
+    if new_id is not None and account.setup_due_at is not None:
+        announce(session, SETUP)
     return account, new_id is not None
 
 
@@ -43,6 +46,8 @@ def create_accounts(
         .returning(table.c.team_id, table.c.crm_id)
     )
     new = {(team, crm) for team, crm in session.execute(statement, rows)}
+    if new:
+        announce(session, SETUP)
     wanted: dict[str, set[str]] = {}
     for row in rows:
         wanted.setdefault(row["team_id"], set()).add(row["crm_id"])

@@ -22,6 +22,7 @@ from storage.db import changed, insert_for, require_write_lock
 from storage.kinds import MessageKind
 from storage.models import OutboxMessage, OutboxStatus
 from storage.types import utcnow
+from storage.wakeups import OWED, announce
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,10 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
         .returning(OutboxMessage.id)
     )
     # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-    return session.execute(statement).scalar()
+    new_id = session.execute(statement).scalar()
+    if new_id is not None:
+        announce(session, OWED)
+    return new_id
 
 
 def _local(message: OwedMessage) -> dict[str, Any]:

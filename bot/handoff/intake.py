@@ -28,6 +28,7 @@ from storage.accounts import create_account, create_accounts, update_from_crm
 from storage.group_commit import GroupCommit
 from storage.models import Account, AccountStatus
 from storage.receipts import first_receipts, forget_receipt
+from storage.wakeups import SETUP, announce
 from storage.workspaces import workspace_ids
 
 log = logging.getLogger(__name__)
@@ -302,6 +303,7 @@ def _apply_crm(
     if not changed:
         return account, changed, []
     account.setup_due_at = now  # the topic shows ARR; new people are invited
+    announce(session, SETUP)
     note = ", ".join(sorted(changed))
     note_ownership_in(
         session, services, account.team_id, account.id, "CRM update", note=note, now=now
