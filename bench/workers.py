@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import secrets
 import sys
 import time
@@ -38,7 +39,7 @@ from storage import outbox
 from storage.migrate import upgrade
 
 PER_PERSON = 5  # within a channel's burst of six
-POSTS_PER_MINUTE = 1_000_000
+POSTS_PER_MINUTE = 100_000  # the most BATON_SLACK_POSTS_PER_MINUTE takes
 BATON = Path(sys.executable).with_name("baton")
 LOOK_S = 0.01  # how often the sandbox's posts are counted
 
@@ -54,6 +55,8 @@ class Round:
     out_of_order: int
     slack_429: int
     exit_codes: list[int]
+    worker_cpu_s: float  # the workers' processes together, start-up included
+    sandbox_cpu_s: float  # this process: the sandbox (Slack) answering them
 
 
 async def run_round(url: str, messages: int, workers: int) -> Round:
@@ -95,7 +98,7 @@ async def run_round(url: str, messages: int, workers: int) -> Round:
             "SLACK_API_URL": sandbox.api_url,
             "BATON_SLACK_POSTS_PER_MINUTE": str(POSTS_PER_MINUTE),
         }
-        began = time.monotonic()
+        began, cpu = time.monotonic(), _cpu()
         processes = [
             await asyncio.create_subprocess_exec(
                 str(BATON),
@@ -118,6 +121,7 @@ async def run_round(url: str, messages: int, workers: int) -> Round:
                 last = time.monotonic()
             await asyncio.sleep(LOOK_S)
         codes = list(await done)
+        workers_cpu, own_cpu = (after - before for after, before in zip(_cpu(), cpu, strict=True))
         last = last or time.monotonic()
         first = first or last
     finally:
@@ -140,7 +144,15 @@ async def run_round(url: str, messages: int, workers: int) -> Round:
         out_of_order=out_of_order,
         slack_429=sum(1 for call in sandbox.calls_of("chat.postMessage") if call.status == 429),
         exit_codes=codes,
+        worker_cpu_s=workers_cpu,
+        sandbox_cpu_s=own_cpu,
     )
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far: of the finished child processes, and of this one."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime, time.process_time()
 
 
 def _posted(ws: SandboxWorkspace) -> int:
@@ -159,8 +171,11 @@ def _show(round_: Round, messages: int) -> None:
     print(f"== {round_.workers} worker{'s' if round_.workers > 1 else ''} (baton tick)")
     print(f"  sent {round_.sent}/{messages} in {round_.seconds:.1f} s ({rate:.0f} msg/s); "
           f"first post {round_.first_post_s:.1f} s after the processes started")  # fmt: skip
-    print(f"  lost {round_.lost}, doubled {round_.doubled}, channels out of order "
-          f"{round_.out_of_order}, Slack 429s {round_.slack_429}, exit codes {round_.exit_codes}")  # fmt: skip
+    print(
+        f"  lost {round_.lost}, doubled {round_.doubled}, channels out of order "
+        f"{round_.out_of_order}, Slack 429s {round_.slack_429}, exit codes {round_.exit_codes}"
+    )
+    print(f"  CPU: the workers {round_.worker_cpu_s:.1f} s, the sandbox {round_.sandbox_cpu_s:.1f} s")  # fmt: skip
 
 
 async def main(messages: int) -> None:
