@@ -2,8 +2,9 @@
 set up in Slack against what Slack allows (conversations.create is Tier 2, 20 a minute)?
 
 A real `BotServer` (HTTP, scheduler and set-up worker on, real clock) against the sandbox
-with its rate limits on. The CRM is a process of its own (as in life: its HTTP client's
-work is not Baton's). It posts one deal first, alone: a Baton that has been up has taken
+with its rate limits on. Slack (the sandbox) and the CRM are processes of their own, as in
+life: answering Slack's API and posting the deals are not Baton's work, and neither shares
+Baton's event loop. It posts one deal first, alone: a Baton that has been up has taken
 deals before, so its statements are compiled (this one's answer is shown apart, as the
 cold start). Then it posts the burst, all deals at once, 50 at a time in flight on fresh
 connections, and times each answer from its side. Then `baton status` is run once, to show
@@ -128,22 +129,43 @@ async def settled(server: BotServer, team: str) -> None:
         waiting = server.services.db.run_sync(count_setup_due, team)
 
 
+async def slack() -> None:
+    """Slack's side (in its own process): the sandbox, with its rate limits on. It prints
+    where it answers, then what it was asked once its stdin closes."""
+    ws = SandboxWorkspace(bot_scopes=granted_scopes())
+    for n in range(7):
+        ws.add_user(f"ae{n}", f"AE {n}", f"ae{n}@x.test")
+    for n in range(5):
+        ws.add_user(f"csm{n}", f"CSM {n}", f"csm{n}@x.test")
+    ws.add_user("lead", "Lead", "lead@x.test")
+    sandbox = SlackSandbox(ws)
+    await sandbox.start()
+    print(json.dumps({"api_url": sandbox.api_url, "token": ws.bot_token, "team": ws.team_id}))
+    sys.stdout.flush()
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await sandbox.stop()
+    asked = {
+        "created": len(sandbox.calls_of("conversations.create")),
+        "lookups": len(sandbox.calls_of("users.lookupByEmail")),
+        "limited": sum(1 for call in sandbox.calls if call.status == 429),
+    }
+    print(json.dumps(asked))
+
+
 async def main(deals: int, in_flight: int, answers_only: bool) -> None:
+    slack_side = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--slack",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert slack_side.stdin is not None and slack_side.stdout is not None
+    where = json.loads(await slack_side.stdout.readline())
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("BATON_TEST_DATABASE_URL") or f"sqlite:///{Path(tmp)}/intake.db"
-        ws = SandboxWorkspace(bot_scopes=granted_scopes())
-        for n in range(7):
-            ws.add_user(f"ae{n}", f"AE {n}", f"ae{n}@x.test")
-        for n in range(5):
-            ws.add_user(f"csm{n}", f"CSM {n}", f"csm{n}@x.test")
-        ws.add_user("lead", "Lead", "lead@x.test")
-        sandbox = SlackSandbox(ws)
-        await sandbox.start()
         settings = load_settings(
             env_file=None,
-            slack_bot_token=ws.bot_token,
+            slack_bot_token=where["token"],
             slack_signing_secret=secrets.token_hex(8),
-            slack_api_url=sandbox.api_url,
+            slack_api_url=where["api_url"],
             database_url=url,
             baton_webhook_secret=SECRET,
         )
@@ -155,30 +177,34 @@ async def main(deals: int, in_flight: int, answers_only: bool) -> None:
             slow = sorted(crm_side["latencies"])
             p99 = slow[min(len(slow) - 1, int(len(slow) * 0.99))]
             print(f"deals posted          {deals}, {in_flight} in flight on fresh connections "
-                  f"(all answered in {crm_side['seconds']:.2f} s)")  # fmt: skip
+                  f"(all answered in {crm_side['seconds']:.2f} s; the machine's load average "
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")  # fmt: skip
             print(f"202 latency           p50 {statistics.median(slow) * 1000:.1f} ms, "
                   f"p99 {p99 * 1000:.1f} ms, max {slow[-1] * 1000:.1f} ms "
                   f"(the first deal, alone and cold: {crm_side['warm'] * 1000:.1f} ms)")  # fmt: skip
             print(f"baton status then     {await backlog_shown(url)}", flush=True)
-            if answers_only:
-                return
-            await settled(server, ws.team_id)
+            if not answers_only:
+                await settled(server, where["team"])
             seconds = time.time() - crm_side["started"]
         finally:
             await server.stop()
-            await sandbox.stop()
+            slack_side.stdin.close()
+            asked = json.loads(await slack_side.stdout.readline())
+            await slack_side.wait()
+    if answers_only:
+        return
     per_minute = TIER_PER_MINUTE[2]
     allowed = max(0, deals + 1 - per_minute) / (per_minute / 60)
-    created = len(sandbox.calls_of("conversations.create"))
-    lookups = sandbox.calls_of("users.lookupByEmail")
+    created = asked["created"]
     print(f"set up                {created} channels ({deals} + the first) in {seconds:.1f} s "
           f"({created / seconds * 60:.1f} a minute)")  # fmt: skip
     if allowed:
         print(f"Tier 2 allows it in   {allowed:.1f} s: ratio {allowed / seconds:.2f}")
     else:
         print("Tier 2 allows it all in its first minute's burst")
-    limited = sum(1 for c in sandbox.calls if c.status == 429)
-    print(f"Slack 429s            {limited} (users.lookupByEmail calls: {len(lookups)})")
+    print(
+        f"Slack 429s            {asked['limited']} (users.lookupByEmail calls: {asked['lookups']})"
+    )
 
 
 if __name__ == "__main__":
@@ -187,8 +213,11 @@ if __name__ == "__main__":
     parser.add_argument("--in-flight", type=int, default=IN_FLIGHT)
     parser.add_argument("--answers-only", action="store_true", help="stop after the answers")
     parser.add_argument("--crm", metavar="URL", help=argparse.SUPPRESS)  # the CRM's process
+    parser.add_argument("--slack", action="store_true", help=argparse.SUPPRESS)  # Slack's
     args = parser.parse_args()
-    if args.crm:
+    if args.slack:
+        asyncio.run(slack())
+    elif args.crm:
         asyncio.run(crm(args.crm, args.deals, args.in_flight))
     else:
         asyncio.run(main(args.deals, args.in_flight, args.answers_only))
