@@ -51,7 +51,7 @@ REPLAYED = (
 class Arrival:
     """A signed, valid deal from the webhook, on its way into the next group commit."""
 
-    asked_team: str | None
+    asked_team: Any  # the body's team_id, if it names one
     signature: str
     deal: ClosedWon
     crm_time: datetime
@@ -123,8 +123,14 @@ def take_in(
     replayed signature is refused) and its account, created once per (team, crm_id)."""
     now = services.clock()
     teams = workspace_ids(session)
-    answers: list[Taken | IntakeAnswer | str] = [_team_of(teams, a.asked_team) for a in arrivals]
-    placed = [(n, team) for n, team in enumerate(answers) if isinstance(team, str)]
+    answers: dict[int, Taken | IntakeAnswer] = {}
+    placed: list[tuple[int, str]] = []
+    for n, arrival in enumerate(arrivals):
+        team = _team_of(teams, arrival.asked_team)
+        if isinstance(team, IntakeAnswer):
+            answers[n] = team
+        else:
+            placed.append((n, team))
     fresh = first_receipts(session, [(team, arrivals[n].signature) for n, team in placed], now)
     kept = []
     for (n, team), first in zip(placed, fresh, strict=True):
@@ -144,8 +150,7 @@ def take_in(
         account, created = accounts[key]
         answers[n] = (account, created and key not in claimed)  # one deal twice: created once
         claimed.add(key)
-    assert not any(isinstance(answer, str) for answer in answers)
-    return answers  # type: ignore[return-value]
+    return [answers[n] for n in range(len(arrivals))]
 
 
 async def _team_for(services: Services, body: Any) -> str | IntakeAnswer:
