@@ -12,8 +12,9 @@ from sqlalchemy import Select, bindparam, func, literal_column, or_, select, upd
 from sqlmodel import Session
 
 from storage.db import insert_for, require_write_lock
-from storage.models import Account, AccountStatus
-from storage.names import accounts_with_words, index_name, words_of
+from storage.models import Account, AccountStatus, NameSuffix
+from storage.names import accounts_with_words, index_name, suffix_rows, words_of
+from storage.wakeups import SETUP, announce
 
 
 def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, bool]:
@@ -29,7 +30,43 @@ def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, b
         index_name(session, values["team_id"], new_id, values["name"])
     account = account_by_crm(session, values["team_id"], values["crm_id"])
     assert account is not None
+    if new_id is not None and account.setup_due_at is not None:
+        announce(session, SETUP)
     return account, new_id is not None
+
+
+def create_accounts(
+    session: Session, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], tuple[Account, bool]]:
+    """`create_account` for many deals in one statement: (team, crm_id) → (the account,
+    whether this call created it). The rows must have the same keys."""
+    if not rows:
+        return {}
+    table = Account.__table__
+    statement = (
+        insert_for(session)(table)
+        .on_conflict_do_nothing(index_elements=["team_id", "crm_id"])
+        .returning(table.c.id, table.c.team_id, table.c.crm_id, table.c.name)
+    )
+    created = session.execute(statement, rows).all()
+    new = {(team, crm) for _, team, crm, _ in created}
+    names = [row for i, team, _, name in created for row in suffix_rows(team, i, name)]
+    if names:  # as `create_account` does, in the same transaction
+        session.execute(NameSuffix.__table__.insert(), names)
+    if new:
+        announce(session, SETUP)
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        wanted.setdefault(row["team_id"], set()).add(row["crm_id"])
+    found: dict[tuple[str, str], tuple[Account, bool]] = {}
+    for team_id, crm_ids in wanted.items():
+        accounts = session.scalars(
+            select(Account).where(Account.team_id == team_id, Account.crm_id.in_(crm_ids))
+        )
+        for account in accounts:
+            key = (team_id, account.crm_id)
+            found[key] = (account, key in new)
+    return found
 
 
 def get_account(session: Session, team_id: str, account_id: int) -> Account | None:

@@ -21,6 +21,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
+from storage.wakeups import notify_at_commit
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 IMMEDIATE = "baton_begin_immediate"
 # What PostgreSQL says (at connect time psycopg has no SQLSTATE, only the server's words).
@@ -36,6 +38,7 @@ class DatabaseUnusable(Exception):
 def make_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
+    notify_at_commit()  # other processes' workers LISTEN for the work a unit adds
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 

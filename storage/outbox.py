@@ -23,6 +23,7 @@ from storage.db import changed, insert_for, require_write_lock
 from storage.kinds import MessageKind
 from storage.models import OutboxMessage, OutboxStatus
 from storage.types import utcnow
+from storage.wakeups import OWED, announce
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,10 @@ def enqueue(session: Session, message: OwedMessage) -> int | None:
     session.flush()  # what the unit added goes first, as with session.execute
     # On the connection: the ORM's bulk-insert bookkeeping cost as much as the INSERT.
     # rowcount is unreliable for INSERT … RETURNING on psycopg; a returned id is not.
-    return session.connection().execute(statement, _owed_values(message, utcnow())).scalar()
+    new_id = session.connection().execute(statement, _owed_values(message, utcnow())).scalar()
+    if new_id is not None:
+        announce(session, OWED)
+    return new_id
 
 
 @cache
@@ -116,7 +120,9 @@ def enqueue_many(session: Session, messages: Sequence[OwedMessage]) -> None:
     statement = insert_for(session)(OutboxMessage.__table__).on_conflict_do_nothing(
         index_elements=["team_id", "dedupe_key"]
     )
-    session.execute(statement, [_owed_values(m, now) for m in messages])
+    added = session.execute(statement, [_owed_values(m, now) for m in messages]).rowcount
+    if added != 0:  # what was really added (-1: the driver cannot say, so assume some)
+        announce(session, OWED)
 
 
 def _owed_values(message: OwedMessage, now: datetime) -> dict[str, Any]:

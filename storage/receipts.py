@@ -14,16 +14,28 @@ from storage.models import WebhookReceipt
 KEEP = timedelta(minutes=10)
 
 
-def first_receipt(session: Session, team_id: str, signature: str, now: datetime) -> bool:
-    """Record a delivery by its signature: False if that signature was already taken."""
-    statement = (
-        insert_for(session)(WebhookReceipt)
-        .values(team_id=team_id, signature=signature[:100], received_at=now)
-        .on_conflict_do_nothing(index_elements=["team_id", "signature"])
-        .returning(WebhookReceipt.id)
-    )
+def first_receipts(
+    session: Session, deliveries: list[tuple[str, str]], now: datetime
+) -> list[bool]:
+    """Record deliveries by their (team, signature), in one statement: whether each was
+    taken now, in their order (False: a replay; of one signature twice, the first counts)."""
     session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < now - KEEP))
-    return session.execute(statement).scalar() is not None
+    if not deliveries:
+        return []
+    table = WebhookReceipt.__table__
+    statement = (
+        insert_for(session)(table)
+        .on_conflict_do_nothing(index_elements=["team_id", "signature"])
+        .returning(table.c.team_id, table.c.signature)
+    )
+    keys = [(team_id, signature[:100]) for team_id, signature in deliveries]
+    rows = [{"team_id": t, "signature": s, "received_at": now} for t, s in keys]
+    new = {(team, signature) for team, signature in session.execute(statement, rows)}
+    taken = []
+    for key in keys:
+        taken.append(key in new)
+        new.discard(key)
+    return taken
 
 
 def forget_receipt(session: Session, team_id: str, signature: str) -> None:

@@ -24,9 +24,11 @@ from bot.platform.services import Services
 from bot.platform.slack_client import OverBudget
 from flows.intake import ClosedWon, parse_closed_won
 from flows.retention import suggested_model
-from storage.accounts import create_account, update_from_crm
+from storage.accounts import create_account, create_accounts, update_from_crm
+from storage.group_commit import GroupCommit
 from storage.models import Account, AccountStatus
-from storage.receipts import first_receipt, forget_receipt
+from storage.receipts import first_receipts, forget_receipt
+from storage.wakeups import SETUP, announce
 from storage.workspaces import workspace_ids
 
 log = logging.getLogger(__name__)
@@ -45,37 +47,61 @@ REPLAYED = (
 )
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A signed, valid deal from the webhook, on its way into the next group commit."""
+
+    asked_team: Any  # the body's team_id, if it names one
+    signature: str
+    deal: ClosedWon
+    crm_time: datetime
+
+
+Taken = tuple[Account, bool]  # the account, and whether this delivery created it
+DealIntake = GroupCommit[Arrival, "Taken | IntakeAnswer"]
+
+
+def deal_intake(services: Services) -> DealIntake:
+    """Where the webhook's deals go in: the receipts and accounts of deals that arrive
+    together, in one transaction (one per process's web loop)."""
+    return GroupCommit(services.db, take_in, services, immediate=True)
+
+
 async def closed_won(
-    services: Services, raw: bytes, delivery: Delivery, *, set_up_now: bool = False
+    services: Services,
+    intake: DealIntake,
+    raw: bytes,
+    delivery: Delivery,
+    *,
+    set_up_now: bool = False,
 ) -> IntakeAnswer:
-    """Take a closed-won deal in and answer. Its set-up in Slack is queued (a worker starts
-    on it at once), unless `set_up_now` (a test's, or the demo's, complete-then-answer)."""
+    """Take a closed-won deal in and answer once it is committed. Its set-up in Slack is
+    queued (a worker starts on it at once), unless `set_up_now` (a test's, or the demo's,
+    complete-then-answer)."""
     try:
         body = json_value(utf8(raw))
     except BadRequest as bad:
         return IntakeAnswer(bad.status, {"ok": False, "error": bad.message})
-    team_id = await _team_for(services, body)
-    if isinstance(team_id, IntakeAnswer):
-        return team_id
     deal = parse_closed_won(body, services.clock().date())
     if isinstance(deal, list):
+        team_id = await _team_for(services, body)  # a wrong workspace is said first
+        if isinstance(team_id, IntakeAnswer):
+            return team_id
         errors = [{"field": e.field, "message": f"{e.field} {e.message}"} for e in deal]
         return IntakeAnswer(422, {"ok": False, "errors": errors})
-    db, signature = services.db, delivery.signature
-    if not await db.run(first_receipt, team_id, signature, services.clock()):
-        return IntakeAnswer(409, {"ok": False, "error": REPLAYED})
+    crm_time = deal.updated_at or delivery.signed_at
+    taken = await intake.run(Arrival(body.get("team_id"), delivery.signature, deal, crm_time))
+    if isinstance(taken, IntakeAnswer):
+        return taken
+    account, created = taken
     try:
-        account, created, changed = await accept_deal(
-            services,
-            team_id,
-            deal,
-            crm_time=deal.updated_at or delivery.signed_at,
-            set_up_now=set_up_now,
+        account, changed = await settle_deal(
+            services, account, created, deal, crm_time=crm_time, set_up_now=set_up_now
         )
     except Exception:
         # Not taken after all (the database went away): the CRM's retry must get in.
         with contextlib.suppress(Exception):
-            await db.run(forget_receipt, team_id, signature)
+            await services.db.run(forget_receipt, account.team_id, delivery.signature)
         raise
     return IntakeAnswer(
         202,
@@ -90,9 +116,50 @@ async def closed_won(
     )
 
 
+def take_in(
+    session: Session, arrivals: list[Arrival], services: Services
+) -> list[Taken | IntakeAnswer]:
+    """One unit for deals that arrived together: each one's workspace, its receipt (a
+    replayed signature is refused) and its account, created once per (team, crm_id)."""
+    now = services.clock()
+    teams = workspace_ids(session)
+    answers: dict[int, Taken | IntakeAnswer] = {}
+    placed: list[tuple[int, str]] = []
+    for n, arrival in enumerate(arrivals):
+        team = _team_of(teams, arrival.asked_team)
+        if isinstance(team, IntakeAnswer):
+            answers[n] = team
+        else:
+            placed.append((n, team))
+    fresh = first_receipts(session, [(team, arrivals[n].signature) for n, team in placed], now)
+    kept = []
+    for (n, team), first in zip(placed, fresh, strict=True):
+        if first:
+            kept.append((n, team))
+        else:
+            answers[n] = IntakeAnswer(409, {"ok": False, "error": REPLAYED})
+    rows = [
+        _account_values(services, team, arrivals[n].deal, now)
+        | {"crm_updated_at": arrivals[n].crm_time}
+        for n, team in kept
+    ]
+    accounts = create_accounts(session, rows)
+    claimed: set[tuple[str, str]] = set()
+    for n, team in kept:
+        key = (team, arrivals[n].deal.crm_id)
+        account, created = accounts[key]
+        answers[n] = (account, created and key not in claimed)  # one deal twice: created once
+        claimed.add(key)
+    return [answers[n] for n in range(len(arrivals))]
+
+
 async def _team_for(services: Services, body: Any) -> str | IntakeAnswer:
-    teams = await services.db.run(workspace_ids)
     asked = body.get("team_id") if isinstance(body, dict) else None
+    return _team_of(await services.db.run(workspace_ids), asked)
+
+
+def _team_of(teams: list[str], asked: Any) -> str | IntakeAnswer:
+    """The workspace a deal is for: the one it names, or the only one Baton is in."""
     if asked:
         if asked not in teams:
             return IntakeAnswer(
@@ -124,8 +191,9 @@ async def _team_for(services: Services, body: Any) -> str | IntakeAnswer:
     )
 
 
-def _account_values(services: Services, team_id: str, deal: ClosedWon) -> dict[str, Any]:
-    now = services.clock()
+def _account_values(
+    services: Services, team_id: str, deal: ClosedWon, now: datetime
+) -> dict[str, Any]:
     model = suggested_model(deal.arr, services.settings.baton_arr_threshold)
     return {
         "team_id": team_id,
@@ -162,18 +230,35 @@ async def accept_deal(
     crm_time: datetime | None = None,
     set_up_now: bool = False,
 ) -> tuple[Account, bool, dict[str, tuple[Any, Any]]]:
-    """Create the account (once), or apply what changed (`update`, and unless `crm_time`
-    is older than the account's last CRM news); what Slack must then show is owed to the
-    set-up queue in the same unit. `set_up_now` does it before returning, as far as Slack's
-    rate limits allow at once; the queue has the rest."""
-    values = _account_values(services, team_id, deal) | {"crm_updated_at": crm_time}
-    account, created = await services.db.run(create_account, values)
+    """Create the account (once), then `settle_deal`."""
+    values = _account_values(services, team_id, deal, services.clock())
+    account, created = await services.db.run(create_account, values | {"crm_updated_at": crm_time})
+    account, changed = await settle_deal(
+        services, account, created, deal, update=update, crm_time=crm_time, set_up_now=set_up_now
+    )
+    return account, created, changed
+
+
+async def settle_deal(
+    services: Services,
+    account: Account,
+    created: bool,
+    deal: ClosedWon,
+    *,
+    update: bool = True,
+    crm_time: datetime | None = None,
+    set_up_now: bool = False,
+) -> tuple[Account, dict[str, tuple[Any, Any]]]:
+    """After the account is committed: apply what changed to one that existed (`update`,
+    and unless `crm_time` is older than the account's last CRM news); what Slack must then
+    show is owed to the set-up queue in the same unit. `set_up_now` does it before
+    returning, as far as Slack's rate limits allow at once; the queue has the rest."""
     changed: dict[str, tuple[Any, Any]] = {}
     if not created and update:
         applied = await services.db.run(
             _apply_crm,
             services,
-            team_id,
+            account.team_id,
             account.id,
             deal,
             crm_time,
@@ -186,10 +271,10 @@ async def accept_deal(
             account, changed, owed = applied
             await deliver_now(services, owed)
     if account.setup_due_at is None:
-        return account, created, changed
+        return account, changed
     if not set_up_now:
         services.setup_wanted.set()
-        return account, created, changed
+        return account, changed
     try:
         account = await provision(services, account)
     except OverBudget:
@@ -201,7 +286,7 @@ async def accept_deal(
             account.id,
             exc.response.get("error"),
         )
-    return account, created, changed
+    return account, changed
 
 
 def _apply_crm(
@@ -223,6 +308,7 @@ def _apply_crm(
     if not changed:
         return account, changed, []
     account.setup_due_at = now  # the topic shows ARR; new people are invited
+    announce(session, SETUP)
     note = ", ".join(sorted(changed))
     note_ownership_in(
         session, services, account.team_id, account.id, "CRM update", note=note, now=now

@@ -4,8 +4,10 @@ answered, oldest first, as fast as Slack's rate limits allow.
 
 A deal is taken in without any Slack call; its account is marked `setup_due_at`. In
 `baton run` a worker takes the queue as soon as this process puts something in it
-(`setup_wanted`), or within IDLE_S when another process did, and
-every tick takes it too (for `baton tick` alone, and for what a crash left half done).
+(`setup_wanted`), or another process did (on PostgreSQL: its NOTIFY, `storage.wakeups`),
+and looks on its own every IDLE_S besides (SQLite's only way; a missed notice's
+fallback); every tick takes it too (for `baton tick` alone, and for what a crash left half
+done).
 When the budget says wait, the account waits that long (no failure is recorded) and so
 does the queue: the accounts behind it would be told the same.
 """

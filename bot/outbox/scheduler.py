@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -11,6 +12,7 @@ from bot.platform.services import Services
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 30
+TICK_JOB = "baton-tick"
 
 
 class _BusyBeat(logging.Filter):
@@ -41,10 +43,16 @@ def start_ticker(services: Services, seconds: float = TICK_SECONDS) -> AsyncIOSc
         tick,
         "interval",
         seconds=seconds,
-        id="baton-tick",
+        id=TICK_JOB,
         max_instances=1,
         coalesce=True,
         misfire_grace_time=max(1, round(seconds)),
     )
     scheduler.start()
     return scheduler
+
+
+def tick_now(scheduler: AsyncIOScheduler) -> None:
+    """Run the next tick now rather than at its beat (skipped if one is still draining: that
+    one claims what is due anyway)."""
+    scheduler.modify_job(TICK_JOB, next_run_time=datetime.now(UTC))

@@ -32,6 +32,7 @@ class Services:
     hooks: Hooks = field(default_factory=Hooks)  # what the features plug in (bot.runtime.features)
     commands: Commands = field(default_factory=Commands)  # `/baton` subcommands, likewise
     setup_wanted: Wake = field(default_factory=Wake)  # wakes the set-up worker, from any thread
+    tick_wanted: Wake = field(default_factory=Wake)  # ticks now: another process owed messages
 
     @property
     def engine(self) -> Engine:

@@ -1,10 +1,22 @@
-"""A wake-up call across threads: the web side puts work in a queue, the worker (on its
-own event loop, in its own thread) is woken at once instead of at its next look."""
+"""Wake-up calls: across threads, the web side puts work in a queue and the worker (on its
+own event loop, in its own thread) is woken at once instead of at its next look; across
+processes on PostgreSQL, the same through LISTEN/NOTIFY (`WorkListener`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import threading
+from collections.abc import Mapping
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+RECONNECT_S = 1.0
+RECONNECT_MAX_S = 60.0
 
 
 class Wake:
@@ -19,10 +31,53 @@ class Wake:
             with contextlib.suppress(RuntimeError):  # its loop has just closed
                 loop.call_soon_threadsafe(event.set)
 
-    async def wait(self, at_most: float) -> None:
-        """Until woken (by a `set` since the last wait) or `at_most` seconds pass."""
+    async def wait(self, at_most: float) -> bool:
+        """Until woken (by a `set` since the last wait: True) or `at_most` seconds pass."""
         if self._event is None or self._loop is not asyncio.get_running_loop():
             self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), at_most)
+        woken = self._event.is_set()
         self._event.clear()
+        return woken
+
+
+class WorkListener:
+    """Wakes this process's workers when another process commits work for them: LISTEN on
+    PostgreSQL's channels (storage.wakeups), each a `Wake`. A lost connection is opened
+    again, less often the longer it stays lost; meanwhile the workers' own polls find the
+    work, as they always do on SQLite."""
+
+    def __init__(self, database_url: str, wakes: Mapping[str, Wake]) -> None:
+        url = make_url(database_url).set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+        self._wakes = wakes
+        self.listening = threading.Event()  # for tests: notices reach the workers now
+
+    async def run(self) -> None:
+        """Until cancelled."""
+        pause = RECONNECT_S
+        while True:
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError) as error:
+                self.listening.clear()
+                said = str(error).strip().splitlines() or [type(error).__name__]
+                log.warning(
+                    "not hearing of other processes' work (%s); the workers look on their own",
+                    said[0],
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RECONNECT_MAX_S)
+
+    async def _listen(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+            for channel in self._wakes:
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            for wake in self._wakes.values():  # what was committed while nobody listened
+                wake.set()
+            self.listening.set()
+            async for notice in conn.notifies():
+                wake = self._wakes.get(notice.channel)
+                if wake is not None:
+                    wake.set()

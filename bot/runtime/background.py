@@ -1,5 +1,6 @@
 """The work that is not answering Slack (the tick, the set-up queue), on an event loop of
-its own in a thread of its own: a long tick never holds up a click or a slash command."""
+its own in a thread of its own: a long tick never holds up a click or a slash command. On
+PostgreSQL it also listens for the work other processes commit, and takes it at once."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import contextlib
 import sys
 import threading
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot.handoff.setup_queue import setup_worker
-from bot.outbox.scheduler import start_ticker
+from bot.outbox.scheduler import start_ticker, tick_now
 from bot.platform.services import Services
+from bot.platform.wake import WorkListener
+from storage.wakeups import OWED, SETUP
+
+IDLE_WAIT_S = 3600.0  # a tick is asked for only by another process; the beat goes on
 
 # How long a thread that wants the GIL waits before the one holding it must let go
 # (CPython's default is 5 ms). An answer comes back for the GIL after every database
@@ -26,6 +33,10 @@ class Background:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
+        self.listener: WorkListener | None = None
+        if services.engine.dialect.name == "postgresql":
+            wakes = {OWED: services.tick_wanted, SETUP: services.setup_wanted}
+            self.listener = WorkListener(services.settings.database_url, wakes)
         self._thread = threading.Thread(target=self._run, name="baton-background", daemon=True)
 
     def start(self) -> None:
@@ -45,12 +56,25 @@ class Background:
     async def _main(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         scheduler = start_ticker(self.services, self.tick_seconds)
-        worker = asyncio.create_task(setup_worker(self.services), name="baton-setup")
+        tasks = [
+            asyncio.create_task(setup_worker(self.services), name="baton-setup"),
+            asyncio.create_task(_tick_when_woken(self.services, scheduler), name="baton-wake"),
+        ]
+        if self.listener is not None:
+            tasks.append(asyncio.create_task(self.listener.run(), name="baton-listen"))
         self._ready.set()
         try:
             await self._stop.wait()
         finally:
             scheduler.shutdown(wait=False)
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+async def _tick_when_woken(services: Services, scheduler: AsyncIOScheduler) -> None:
+    while True:
+        if await services.tick_wanted.wait(IDLE_WAIT_S):
+            tick_now(scheduler)

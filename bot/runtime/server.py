@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy.exc import DBAPIError
 
-from bot.handoff.intake import closed_won
+from bot.handoff.intake import closed_won, deal_intake
 from bot.handoff.webhook_auth import delivery_of, is_signed
 from bot.platform.http_input import BadRequest, check_slack_body, utf8, well_formed
 from bot.platform.services import Services
@@ -107,6 +107,8 @@ def _slack_events(bolt_app: AsyncApp):
 
 
 def _closed_won(services: Services, set_up_now: bool):
+    intake = deal_intake(services)
+
     async def handle(request: web.Request) -> web.Response:
         secret = services.settings.baton_webhook_secret
         if secret is None:
@@ -121,7 +123,7 @@ def _closed_won(services: Services, set_up_now: bool):
         if not _is_json(request.content_type):
             return _error(415, "Send the deal as JSON, with Content-Type: application/json.")
         answer = await closed_won(
-            services, body, delivery_of(request.headers), set_up_now=set_up_now
+            services, intake, body, delivery_of(request.headers), set_up_now=set_up_now
         )
         return web.json_response(answer.body, status=answer.status)
 
