@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from bot.accounts.lookup import closest_accounts
-from storage.accounts import create_account, search_accounts
+from storage.accounts import create_account, create_accounts, search_accounts
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import Account, NameSuffix
@@ -45,6 +45,22 @@ def test_every_word_anywhere_in_any_order_and_any_case(db) -> None:
     assert _names(db, "T1", "MÜLL gmb") == ["Müller GmbH"]  # one folding on both databases
     assert _names(db, "T1", "acme zzz") == []
     assert _names(db, "T2", "foods") == []
+
+
+def test_deals_taken_in_together_are_indexed_as_one_alone(db) -> None:
+    """The webhook's group commit creates accounts in one statement (`create_accounts`):
+    they are found by words just the same, and a redelivered deal adds no second entry."""
+    _add(db, "T1", "D-0", "Acme Robotics")
+    batch = [_values("T1", "D-1", "Globex Robotics"), _values("T1", "D-0", "Acme Robotics")]
+    created = db.run_sync(create_accounts, batch)
+    assert {key: new for key, (_, new) in created.items()} == {
+        ("T1", "D-1"): True,
+        ("T1", "D-0"): False,
+    }
+    assert _names(db, "T1", "robotics") == ["Acme Robotics", "Globex Robotics"]
+    assert _names(db, "T1", "globex") == ["Globex Robotics"]
+    entries = db.run_sync(lambda s: s.scalar(select(func.count()).select_from(NameSuffix)))
+    assert entries == len(suffixes_of("Acme Robotics")) + len(suffixes_of("Globex Robotics"))
 
 
 def test_words_longer_than_the_key_are_checked_whole(db) -> None:
