@@ -36,6 +36,12 @@ hypothesis.settings.register_profile(
 hypothesis.settings.load_profile(os.environ.get("BATON_HYPOTHESIS_PROFILE", "baton"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow runs first: in parallel (`make test`), no process is left to finish one
+    alone at the end while the others have nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_report_header() -> str:
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary files)'}"
 

@@ -78,6 +78,7 @@ def test_db_upgrade(tmp_path: Path, blank_database_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     result = run_baton(
         "demo", cwd=tmp_path, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"
