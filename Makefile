@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist): more than the 2 cores, since many tests wait on a `baton`
+# process or on Slack's pace rather than compute. Each has databases of its own.
+TEST_WORKERS ?= 3
 
 .PHONY: demo test lint format run clean
 
@@ -19,7 +22,7 @@ test: $(STAMP)  ## lint, the import layers, then every test (PostgreSQL when BAT
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

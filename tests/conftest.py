@@ -1,7 +1,8 @@
 """Shared fixtures: a fresh database, the sandbox Slack, and the real bot served over HTTP.
 
 Every test runs on SQLite; with BATON_TEST_DATABASE_URL set (CI sets it) every test runs
-on PostgreSQL instead, each in a schema of its own.
+on PostgreSQL instead, each in a schema of its own. Each test's database is a copy of one
+migrated in this process (tests/databases.py), so pytest-xdist's workers share nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from bot.platform.scopes import granted_scopes
 from bot.platform.settings import Settings, load_settings
 from bot.runtime.runner import BotServer
 from bot.sandbox import SandboxWorkspace, SlackDriver, SlackSandbox, User
-from tests.helpers import PG_URL, scratch_database
+from tests.databases import scratch_database, template
+from tests.helpers import PG_URL
 
 # Property tests: the same examples on every run (CI must not flake), few enough to stay
 # fast. BATON_HYPOTHESIS_PROFILE=thorough explores ten times more, with a fresh seed.
@@ -34,12 +36,33 @@ hypothesis.settings.register_profile(
 hypothesis.settings.load_profile(os.environ.get("BATON_HYPOTHESIS_PROFILE", "baton"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow runs first: in parallel (`make test`), no process is left to finish one
+    alone at the end while the others have nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_report_header() -> str:
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary files)'}"
 
 
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """This process's migrated database, made when a test first asks for a database."""
+    with template(PG_URL, tmp_path_factory.mktemp("template")) as made:
+        yield made
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(database_template, tmp_path: Path) -> Iterator[str]:  # noqa: ANN001
+    """A database of the test's own, at the latest migration."""
+    with database_template.copy(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def blank_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own with nothing in it, for tests of the migrations."""
     with scratch_database(PG_URL, tmp_path) as url:
         yield url
 
@@ -47,10 +70,8 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def engine(database_url: str) -> Iterator:
     from storage.db import make_engine
-    from storage.migrate import upgrade
 
     engine = make_engine(database_url)
-    upgrade(engine)
     yield engine
     engine.dispose()
 

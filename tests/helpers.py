@@ -7,14 +7,12 @@ import json
 import logging
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -182,35 +180,6 @@ async def ask(driver, user, text: str, channel=None) -> str:  # noqa: ANN001
     later = [p for p in driver.sandbox.response_posts[posts:] if p.user == user.id]
     assert later, f"no answer to {text!r}, neither in the ack nor through response_url"
     return str(later[0].body.get("text") or "")
-
-
-@contextmanager
-def scratch_database(pg_url: str | None, directory: Path) -> Iterator[str]:
-    """A database of one's own: a SQLite file in `directory`, or with `pg_url` a fresh
-    PostgreSQL schema there (dropped afterwards)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from bot.platform.settings import load_settings
-
-    if not pg_url:
-        yield f"sqlite:///{directory / 'baton.db'}"
-        return
-    schema = "t_" + secrets.token_hex(6)
-    url = load_settings(env_file=None, database_url=pg_url).database_url
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield (
-            make_url(url)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # --- signed CRM webhooks, and what Baton posted -------------------------------------

@@ -89,12 +89,12 @@ from bot.sandbox.driver import as_slack_sends
 from flows.permissions import RULES, Action, Role
 from storage.db import Database, make_engine
 from storage.models import Checkin, Milestone
+from tests.databases import scratch_database
 from tests.helpers import (
     BATON,
     NOT_DATA,
     clean_env,
     free_port,
-    scratch_database,
     until,
     wait_healthy,
 )

@@ -70,14 +70,15 @@ def test_status_shows_the_backlog_without_slack(tmp_path: Path, database_url: st
     assert "Messages: 3 owed" in result.stdout and "*" not in result.stdout
 
 
-def test_db_upgrade(tmp_path: Path, database_url: str) -> None:
-    result = run_baton("db", "upgrade", cwd=tmp_path, DATABASE_URL=database_url)
+def test_db_upgrade(tmp_path: Path, blank_database_url: str) -> None:
+    result = run_baton("db", "upgrade", cwd=tmp_path, DATABASE_URL=blank_database_url)
     assert result.returncode == 0, result.stderr
-    engine = make_engine(database_url)
+    engine = make_engine(blank_database_url)
     assert is_current(engine)
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     result = run_baton(
         "demo", cwd=tmp_path, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"

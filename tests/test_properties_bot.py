@@ -8,6 +8,7 @@ The readers that need the database run against the real one and the sandbox Slac
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.handoff.blocks import MARKETING_VIEW, PACKET_VIEW, read_values
 from bot.platform.kit import FIELD_ACTION, submitted
 from bot.renewal import flag, outcome
 from bot.renewal import service as renewal_flow
+from bot.sandbox.state import User
 from flows.packet import Kind, Part, fields_of
 from storage.models import Account
 from tests.helpers import closed_won, deal, row_counts
@@ -174,6 +176,20 @@ def outsider(sandbox):  # noqa: ANN001, ANN201
     return sandbox.workspace.add_user("mal", "Mallory", "mal@example.test")
 
 
+@pytest.fixture
+def new_outsider(sandbox):  # noqa: ANN001, ANN201
+    """Someone else nobody at Baton knows, at each call. Baton DMs a refused submitter,
+    and one person's DMs go out at Slack's pace (one a second): an outsider per example
+    keeps every example from waiting for the last one's DM."""
+    count = itertools.count()
+
+    def make() -> User:
+        n = next(count)
+        return sandbox.workspace.add_user(f"mal{n}", f"Mallory {n}", f"mal{n}@example.test")
+
+    return make
+
+
 @WITH_THE_BOT
 @given(name=st.sampled_from(sorted(CHECKS)), metadata=_metadata_texts())
 @example(name="renewed", metadata="[]")
@@ -201,13 +217,13 @@ async def test_a_modal_check_answers_errors_for_any_private_metadata(
 @example(name="clarify", metadata='{"checkin_id": 999}')
 @example(name="rating", metadata=json.dumps({"account_id": 1}))
 async def test_a_submission_after_its_ack_never_raises_for_any_private_metadata(
-    bot, sandbox, acme, outsider, name, metadata
+    bot, sandbox, acme, new_outsider, name, metadata
 ) -> None:
     """What runs after the modal closed cannot answer with errors any more: it must not
     raise (a traceback, nothing said), and an outsider's submission writes nothing."""
     before = row_counts(bot.services.engine)
     view = _view(f"baton_{name}", metadata)
-    await ACTS[name](bot.services, sandbox.workspace.team_id, outsider.id, view)
+    await ACTS[name](bot.services, sandbox.workspace.team_id, new_outsider().id, view)
     assert row_counts(bot.services.engine) == before
 
 

@@ -279,9 +279,9 @@ async def test_a_claim_not_sent_by_its_deadline_goes_back_unsent(
     assert row(engine, second).attempts == 2
 
 
-def test_rows_in_flight_at_upgrade_get_a_safe_window(database_url: str) -> None:
+def test_rows_in_flight_at_upgrade_get_a_safe_window(blank_database_url: str) -> None:
     """Before 0007, reconciling moved claimed_at past the attempt; the due time is a floor."""
-    engine = make_engine(database_url)
+    engine = make_engine(blank_database_url)
     upgrade(engine, "0006")
     due = datetime(2027, 1, 4, 9, tzinfo=UTC)
     legacy = sa.table(

@@ -27,15 +27,18 @@ def owed(
     )
 
 
-def test_migrations_define_exactly_the_models(engine) -> None:
+def test_migrations_define_exactly_the_models(blank_database_url: str) -> None:
+    engine = make_engine(blank_database_url)
+    upgrade(engine)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert diff == []
     assert is_current(engine)
+    engine.dispose()
 
 
-def test_upgrade_is_idempotent_and_reversible(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_upgrade_is_idempotent_and_reversible(blank_database_url: str) -> None:
+    engine = make_engine(blank_database_url)
     upgrade(engine)
     upgrade(engine)
     downgrade(engine, "base")

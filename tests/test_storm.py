@@ -1,10 +1,13 @@
 """1,000 owed messages through a storm of 5xx, 429s, posts that fail after landing, held
 responses and failing history reads: every one ends up in Slack exactly once."""
 
+import pytest
+
 from bench.storm import run_storm, storm_services
 from bot.runtime.runner import make_services
 
 
+@pytest.mark.slow
 async def test_a_slack_storm_loses_nothing_and_sends_nothing_twice(
     engine, sandbox, clock, settings
 ) -> None:
