@@ -117,11 +117,13 @@ def enqueue_many(session: Session, messages: Sequence[OwedMessage]) -> None:
     if not messages:
         return
     now = utcnow()
-    statement = insert_for(session)(OutboxMessage.__table__).on_conflict_do_nothing(
-        index_elements=["team_id", "dedupe_key"]
+    statement = (
+        insert_for(session)(OutboxMessage.__table__)
+        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        .returning(OutboxMessage.__table__.c.id)
     )
-    added = session.execute(statement, [_owed_values(m, now) for m in messages]).rowcount
-    if added != 0:  # what was really added (-1: the driver cannot say, so assume some)
+    # RETURNING says what was really added (rowcount is -1 for this on psycopg).
+    if session.execute(statement, [_owed_values(m, now) for m in messages]).first():
         announce(session, OWED)
 
 

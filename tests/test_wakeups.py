@@ -5,6 +5,8 @@ looks are an hour apart, so only the wake-up can make it act within the test."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.helpers import PG_URL, closed_won, deal, until
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY is PostgreSQL's")
 HOUR = 3600.0
+NOW = datetime(2027, 1, 4, 15, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -64,3 +67,34 @@ async def test_a_message_the_web_process_owes_is_sent_by_the_worker_at_once(
     assert await owe(web.services, message) == 1
     dm = sandbox.workspace.dm_channel(people.ae.id)
     await until(lambda: any(m.text == "owed by the web process" for m in dm.messages), 30)
+
+
+def test_owing_many_announces_only_what_it_really_added(db, database_url) -> None:  # noqa: ANN001
+    """The planners owe in one statement (`enqueue_many`): owing them again (the dedupe
+    keys already there) notifies nobody, so workers never wake one another for nothing."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from storage.outbox import enqueue_many
+    from storage.wakeups import OWED
+
+    url = make_url(database_url).set(drivername="postgresql")
+    messages = [
+        OwedMessage(team_id="T1", dedupe_key=f"k{n}", channel="U1", text="hi", due_at=NOW)
+        for n in range(3)
+    ]
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f"LISTEN {OWED}")
+
+        def heard_before_a_mark() -> int:
+            """What was announced so far: the mark, notified last, closes the list."""
+            conn.execute(f"NOTIFY {OWED}, 'mark'")
+            notices = iter(conn.notifies(timeout=30))
+            return sum(1 for _ in iter(lambda: next(notices).payload, "mark"))
+
+        db.run_sync(enqueue_many, messages)
+        assert heard_before_a_mark() == 1
+        db.run_sync(enqueue_many, messages)  # all owed already
+        assert heard_before_a_mark() == 0
+        db.run_sync(enqueue_many, [*messages, replace(messages[0], dedupe_key="k9")])
+        assert heard_before_a_mark() == 1

@@ -9,10 +9,8 @@ import contextlib
 import sys
 import threading
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.handoff.setup_queue import setup_worker
-from bot.outbox.scheduler import start_ticker, tick_now
+from bot.outbox.scheduler import Ticker
 from bot.platform.services import Services
 from bot.platform.wake import WorkListener
 from storage.wakeups import OWED, SETUP
@@ -55,10 +53,11 @@ class Background:
 
     async def _main(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        scheduler = start_ticker(self.services, self.tick_seconds)
+        ticker = Ticker(self.services, self.tick_seconds)
+        ticker.start()
         tasks = [
             asyncio.create_task(setup_worker(self.services), name="baton-setup"),
-            asyncio.create_task(_tick_when_woken(self.services, scheduler), name="baton-wake"),
+            asyncio.create_task(_tick_when_woken(self.services, ticker), name="baton-wake"),
         ]
         if self.listener is not None:
             tasks.append(asyncio.create_task(self.listener.run(), name="baton-listen"))
@@ -66,15 +65,15 @@ class Background:
         try:
             await self._stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
             for task in tasks:
                 task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await ticker.stop()  # once nothing can ask for another tick
 
 
-async def _tick_when_woken(services: Services, scheduler: AsyncIOScheduler) -> None:
+async def _tick_when_woken(services: Services, ticker: Ticker) -> None:
     while True:
         if await services.tick_wanted.wait(IDLE_WAIT_S):
-            tick_now(scheduler)
+            ticker.now()
