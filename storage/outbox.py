@@ -552,16 +552,7 @@ def reschedule(
         values["expires_at"] = None
     if text is not None:
         values |= {"text": text, "blocks": blocks}
-    return changed(
-        session,
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.team_id == team_id,
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-        )
-        .values(**values),
-    )
+    return _change_pending(session, team_id, message_id, **values)
 
 
 def reword(
@@ -572,16 +563,7 @@ def reword(
     blocks: list[dict[str, Any]] | None,
 ) -> bool:
     """Change what a still-pending message says; False if it already left pending."""
-    return changed(
-        session,
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.team_id == team_id,
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-        )
-        .values(text=text, blocks=blocks),
-    )
+    return _change_pending(session, team_id, message_id, text=text, blocks=blocks)
 
 
 def owed_due_of_kind(
@@ -603,6 +585,13 @@ def owed_due_of_kind(
 
 def drop_owed(session: Session, team_id: str, message_id: int, reason: str) -> bool:
     """No longer owe a still-pending message, saying why; False if it already left pending."""
+    return _change_pending(
+        session, team_id, message_id, status=OutboxStatus.CANCELLED, last_error=reason[:255]
+    )
+
+
+def _change_pending(session: Session, team_id: str, message_id: int, **values: Any) -> bool:
+    """Set `values` on one message if it is still pending; False if it already left."""
     return changed(
         session,
         update(OutboxMessage)
@@ -611,7 +600,7 @@ def drop_owed(session: Session, team_id: str, message_id: int, reason: str) -> b
             OutboxMessage.id == message_id,
             OutboxMessage.status == OutboxStatus.PENDING,
         )
-        .values(status=OutboxStatus.CANCELLED, last_error=reason[:255]),
+        .values(**values),
     )
 
 
