@@ -289,15 +289,7 @@ def reclaim_uncertain(
     token = secrets.token_hex(16)
     uncertain = (
         select(OutboxMessage.id)
-        .where(
-            _UNCERTAIN,  # what ix_outbox_uncertain holds, spelled as it does
-            (OutboxMessage.status == OutboxStatus.UNKNOWN)
-            | (
-                (OutboxMessage.status == OutboxStatus.SENDING)
-                & (OutboxMessage.claimed_at < stale_before)
-            ),
-            or_(OutboxMessage.next_check_at.is_(None), OutboxMessage.next_check_at <= now),
-        )
+        .where(*_uncertain_now(now, stale_before))
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -312,6 +304,25 @@ def reclaim_uncertain(
     require_write_lock(session)
     rows = session.execute(statement).all()
     return [Claim(token=token, **row._asdict()) for row in rows]
+
+
+def any_uncertain(session: Session, now: datetime, stale_before: datetime) -> bool:
+    """Whether `reclaim_uncertain` would find anything: a read, so that a tick with nothing
+    to read back takes no write lock for it."""
+    found = select(OutboxMessage.id).where(*_uncertain_now(now, stale_before)).limit(1)
+    return session.execute(found).first() is not None
+
+
+def _uncertain_now(now: datetime, stale_before: datetime) -> tuple[Any, ...]:
+    return (
+        _UNCERTAIN,  # what ix_outbox_uncertain holds, spelled as it does
+        (OutboxMessage.status == OutboxStatus.UNKNOWN)
+        | (
+            (OutboxMessage.status == OutboxStatus.SENDING)
+            & (OutboxMessage.claimed_at < stale_before)
+        ),
+        or_(OutboxMessage.next_check_at.is_(None), OutboxMessage.next_check_at <= now),
+    )
 
 
 def _finish(session: Session, claim: Claim, **values: Any) -> bool:

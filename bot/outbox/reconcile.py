@@ -108,6 +108,8 @@ async def reconcile(
     """Read back what may or may not be in Slack (not for paused workspaces: their rows
     wait, held as they are, for the token to work again)."""
     report = ReconcileReport()
+    if not await services.db.run(outbox.any_uncertain, now, now - SEND_LEASE):
+        return report
     claims = await services.db.run(
         outbox.reclaim_uncertain, now, now - SEND_LEASE, now + HOLD, immediate=True
     )
