@@ -88,6 +88,9 @@ _CLAIM_COLUMNS = (
 )
 
 
+KEYS_PER_READ = 500  # well under SQLite's and PostgreSQL's limits on bound values
+
+
 def enqueue(session: Session, message: OwedMessage) -> int | None:
     """Record a message as owed: its id, or None if its dedupe key was already owed."""
     statement = _enqueue_statement(insert_for(session))
@@ -113,18 +116,37 @@ def _enqueue_statement(insert: Any) -> Any:
 
 def enqueue_many(session: Session, messages: Sequence[OwedMessage]) -> None:
     """Record many messages as owed, in this order, each unless its dedupe key was already
-    owed: one statement, compiled once, executed for every row."""
-    if not messages:
-        return
-    now = utcnow()
-    statement = (
-        insert_for(session)(OutboxMessage.__table__)
-        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
-        .returning(OutboxMessage.__table__.c.id)
+    owed: one read of the keys already there, then one statement executed for the rest."""
+    owed = _already_owed(session, messages)
+    new = [m for m in messages if (m.team_id, m.dedupe_key) not in owed]
+    if not new:
+        return  # a plan owed again: nothing to write, nobody to wake
+    statement = insert_for(session)(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["team_id", "dedupe_key"]
     )
-    # RETURNING says what was really added (rowcount is -1 for this on psycopg).
-    if session.execute(statement, [_owed_values(m, now) for m in messages]).first():
-        announce(session, OWED)
+    now = utcnow()
+    session.execute(statement, [_owed_values(m, now) for m in new])
+    announce(session, OWED)
+
+
+def _already_owed(session: Session, messages: Sequence[OwedMessage]) -> set[tuple[str, str]]:
+    """(team, dedupe key) of these messages already in the outbox. Read first because
+    RETURNING over a many-row INSERT cost PostgreSQL's planning more than the rows did."""
+    keys: dict[str, set[str]] = {}
+    for message in messages:
+        keys.setdefault(message.team_id, set()).add(message.dedupe_key)
+    found: set[tuple[str, str]] = set()
+    for team_id, team_keys in keys.items():
+        ordered = sorted(team_keys)
+        for start in range(0, len(ordered), KEYS_PER_READ):
+            chunk = ordered[start : start + KEYS_PER_READ]
+            there = session.scalars(
+                select(OutboxMessage.dedupe_key).where(
+                    OutboxMessage.team_id == team_id, OutboxMessage.dedupe_key.in_(chunk)
+                )
+            )
+            found |= {(team_id, key) for key in there}
+    return found
 
 
 def _owed_values(message: OwedMessage, now: datetime) -> dict[str, Any]:
