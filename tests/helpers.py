@@ -3,6 +3,7 @@ waiting for the bot, running `baton` as a process, signed CRM webhooks, what Bat
 hand-built Slack payloads, and reading text for markup."""
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -68,10 +69,26 @@ def run_baton(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+# Ports for the `baton` processes a test starts: below the kernel's ephemeral range (where
+# port 0 and every outgoing connection take theirs, so a port found free there can be taken
+# before `baton` binds it), and a block of its own for each pytest-xdist process.
+PORTS_BELOW = 32768
+PORTS_PER_PROCESS = 2000
+_ports = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = PORTS_BELOW - PORTS_PER_PROCESS * (1 + int(worker) if worker.isdigit() else 1)
+    for _ in range(PORTS_PER_PROCESS):
+        port = first + next(_ports) % PORTS_PER_PROCESS
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (a process left over, or something else of the machine's)
+            return port
+    raise AssertionError("no free port in this test process's block")
 
 
 async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
