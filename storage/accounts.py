@@ -12,8 +12,8 @@ from sqlalchemy import Select, bindparam, func, literal_column, or_, select, upd
 from sqlmodel import Session
 
 from storage.db import insert_for, require_write_lock
-from storage.models import Account, AccountStatus, NameSuffix
-from storage.names import accounts_with_words, index_name, suffix_rows, words_of
+from storage.models import Account, AccountStatus
+from storage.names import accounts_with_words, index_names, words_of
 from storage.wakeups import SETUP, announce
 
 
@@ -27,7 +27,7 @@ def create_account(session: Session, values: dict[str, Any]) -> tuple[Account, b
     )
     new_id = session.execute(statement).scalar()
     if new_id is not None:
-        index_name(session, values["team_id"], new_id, values["name"])
+        index_names(session, [(new_id, values["team_id"], values["name"])])
     account = account_by_crm(session, values["team_id"], values["crm_id"])
     assert account is not None
     if new_id is not None and account.setup_due_at is not None:
@@ -50,9 +50,7 @@ def create_accounts(
     )
     created = session.execute(statement, rows).all()
     new = {(team, crm) for _, team, crm, _ in created}
-    names = [row for i, team, _, name in created for row in suffix_rows(team, i, name)]
-    if names:  # as `create_account` does, in the same transaction
-        session.execute(NameSuffix.__table__.insert(), names)
+    index_names(session, [(i, team, name) for i, team, _, name in created])
     if new:
         announce(session, SETUP)
     wanted: dict[str, set[str]] = {}

@@ -47,9 +47,10 @@ def suffix_rows(team_id: str, account_id: int, name: str) -> list[dict[str, obje
     ]
 
 
-def index_name(session: Session, team_id: str, account_id: int, name: str) -> None:
-    """Index a new account's name (in the transaction that writes the account)."""
-    rows = suffix_rows(team_id, account_id, name)
+def index_names(session: Session | Connection, accounts: Iterable[tuple[int, str, str]]) -> None:
+    """Index new accounts' names, given as (id, team, name), in the transaction that writes
+    the accounts (or the backfill's)."""
+    rows = [row for i, team, name in accounts for row in suffix_rows(team, i, name)]
     if rows:
         session.execute(NameSuffix.__table__.insert(), rows)
 
@@ -67,9 +68,7 @@ def index_every_name(connection: Connection, batch: int = 5000) -> int:
         ).all()
         if not found:
             return done
-        rows = [row for i, team, name in found for row in suffix_rows(team, i, name)]
-        if rows:
-            connection.execute(NameSuffix.__table__.insert(), rows)
+        index_names(connection, found)
         done += len(found)
         last = found[-1][0]
 
