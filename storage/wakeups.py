@@ -9,6 +9,9 @@ never the truth: a worker that misses one still finds the work by its own poll. 
 no NOTIFY and needs none: one process is the rule there, and its workers are woken
 in-process.
 
+The notice carries the unit's schema (`current_schema()`): deployments that share one
+database in different schemas (as the test suite's workers do) hear only their own.
+
 Only rows really added count (a redelivered dedupe key owes nothing): a worker's tick that
 owes nothing new wakes nobody, so workers never wake each other in a loop.
 """
@@ -39,4 +42,6 @@ def _notify(session: Session) -> None:
     channels = session.info.pop(_NOTED, None)
     if channels and session.get_bind().dialect.name == "postgresql":
         for channel in sorted(channels):
-            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+            session.execute(
+                text("SELECT pg_notify(:channel, current_schema())"), {"channel": channel}
+            )

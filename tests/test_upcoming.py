@@ -110,6 +110,7 @@ def test_the_next_work_is_the_earliest_of_every_kind(db) -> None:  # noqa: ANN00
     assert db.run_sync(next_work_at, lease) is None
     later = T0 + timedelta(days=30)
     sent = _message("sent", OutboxStatus.SENT, T0)  # done: never work again
+    never_set_up = _account(crm_id="unset", plan_after=T0)  # the planner waits for its set-up
     sooner = [
         (_message("owed", OutboxStatus.PENDING, T0 + timedelta(days=9)), T0 + timedelta(days=9)),
         (_message("held", OutboxStatus.HELD, T0 + timedelta(days=8)), T0 + timedelta(days=8)),
@@ -121,10 +122,14 @@ def test_the_next_work_is_the_earliest_of_every_kind(db) -> None:  # noqa: ANN00
             _message("sending", OutboxStatus.SENDING, later, claimed_at=T0 + timedelta(days=6)),
             T0 + timedelta(days=6) + lease,
         ),
-        (_account(crm_id="plan", plan_after=T0 + timedelta(days=5)), T0 + timedelta(days=5)),
+        (
+            _account(crm_id="plan", plan_after=T0 + timedelta(days=5), provisioned_at=T0),
+            T0 + timedelta(days=5),
+        ),
         (_account(crm_id="setup", setup_due_at=T0 + timedelta(days=4)), T0 + timedelta(days=4)),
     ]
-    db.run_sync(lambda session: session.add(sent))
+    db.run_sync(lambda session: session.add_all([sent, never_set_up]))
+    assert db.run_sync(next_work_at, lease) is None
     for row, expected in sooner:
         db.run_sync(lambda session, row=row: session.add(row))
         assert db.run_sync(next_work_at, lease) == expected, row

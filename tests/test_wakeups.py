@@ -85,12 +85,15 @@ def test_owing_many_announces_only_what_it_really_added(db, database_url) -> Non
     ]
     with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f"LISTEN {OWED}")
+        ours = conn.execute("SELECT current_schema()").fetchone()[0]
 
         def heard_before_a_mark() -> int:
-            """What was announced so far: the mark, notified last, closes the list."""
+            """What this schema announced so far (other tests' workers share the database and
+            its channels): the mark, notified last, closes the list."""
             conn.execute(f"NOTIFY {OWED}, 'mark'")
             notices = iter(conn.notifies(timeout=30))
-            return sum(1 for _ in iter(lambda: next(notices).payload, "mark"))
+            heard = iter(lambda: next(notices).payload, "mark")
+            return sum(1 for payload in heard if payload == ours)
 
         db.run_sync(enqueue_many, messages)
         assert heard_before_a_mark() == 1
@@ -98,3 +101,32 @@ def test_owing_many_announces_only_what_it_really_added(db, database_url) -> Non
         assert heard_before_a_mark() == 0
         db.run_sync(enqueue_many, [*messages, replace(messages[0], dedupe_key="k9")])
         assert heard_before_a_mark() == 1
+
+
+async def test_a_listener_hears_only_its_own_schema(database_url) -> None:  # noqa: ANN001
+    """Two deployments in one database (different schemas) do not wake each other's workers."""
+    import asyncio
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from bot.platform.wake import Wake, WorkListener
+    from storage.wakeups import OWED, SETUP
+
+    owed, setup = Wake(), Wake()
+    listener = WorkListener(database_url, {OWED: owed, SETUP: setup})
+    running = asyncio.create_task(listener.run())
+    try:
+        await until(listener.listening.is_set)
+        await owed.wait(0), await setup.wait(0)  # the look it takes when it starts
+        url = make_url(database_url).set(drivername="postgresql")
+        async with await psycopg.AsyncConnection.connect(
+            url.render_as_string(hide_password=False), autocommit=True
+        ) as conn:
+            ours = (await (await conn.execute("SELECT current_schema()")).fetchone())[0]
+            await conn.execute("SELECT pg_notify(%s, %s)", (OWED, f"not_{ours}"))
+            await conn.execute("SELECT pg_notify(%s, %s)", (SETUP, ours))  # heard after it
+        assert await setup.wait(30)
+        assert not await owed.wait(0)
+    finally:
+        running.cancel()

@@ -72,6 +72,8 @@ class WorkListener:
 
     async def _listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+            row = await (await conn.execute("SELECT current_schema()")).fetchone()
+            schema = row[0] if row else None
             for channel in self._wakes:
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
             for wake in self._wakes.values():  # what was committed while nobody listened
@@ -79,5 +81,5 @@ class WorkListener:
             self.listening.set()
             async for notice in conn.notifies():
                 wake = self._wakes.get(notice.channel)
-                if wake is not None:
+                if wake is not None and notice.payload in (schema, ""):  # "": an older Baton
                     wake.set()
