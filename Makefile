@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 # Test processes (pytest-xdist): more than the 2 cores, since many tests wait on a `baton`
 # process or on Slack's pace rather than compute. Each has databases of its own.
 TEST_WORKERS ?= 3
+# Let Python cache compiled modules (an environment may forbid it): the tests start dozens
+# of `baton` processes, and each would otherwise compile all of Baton's source again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test lint format run clean
 

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -118,11 +119,16 @@ async def stop_baton(process: asyncio.subprocess.Process) -> None:
 
 
 async def run_until(bot, clock, until, step=timedelta(hours=1)) -> None:  # noqa: ANN001
-    """Advance simulated time step by step, ticking as `baton run`'s scheduler would."""
-    from bot.outbox.tick import run_tick
+    """Advance simulated time a `step` at a time, ticking as `baton run`'s scheduler would,
+    but leaving out the ticks before the next work (`next_work`): such a tick changes
+    nothing (tests/test_upcoming.py), so the world ends exactly as if each had run."""
+    from bot.outbox.upcoming import next_work
 
     while clock() < until:
-        clock.advance(step)
+        steps_left = math.ceil((until - clock()) / step)
+        due = await next_work(bot.services)
+        idle = steps_left if due is None else math.ceil((due - clock()) / step)
+        clock.advance(step * min(max(idle, 1), steps_left))
         await run_tick(bot.services)
 
 
@@ -559,10 +565,12 @@ class BatonProcesses:
         await _wait_up(baton)
         return baton
 
-    async def tick(self, now: datetime) -> None:
-        """One pass of due work as of `now`, as `baton tick --now` does (in this process,
-        on the same database and sandbox: no process start per simulated step)."""
-        from bot.outbox.tick import run_tick
+    async def ticks(self, times: list[datetime]) -> int:
+        """A pass of due work as of each of `times`, as `baton tick --now` does (in this
+        process, on the same database and sandbox: no process start per simulated step),
+        leaving out the passes before the next work (`next_work`: they would change
+        nothing). Returns how many ran."""
+        from bot.outbox.upcoming import next_work
         from bot.platform.settings import load_settings
         from bot.runtime.runner import make_services
 
@@ -570,10 +578,17 @@ class BatonProcesses:
             env_file=None, **{k.lower(): v for k, v in self.env.items() if k in SETTING_NAMES}
         )
         services = make_services(settings)
+        ran = 0
         try:
-            await run_tick(services, now)
+            for now in times:
+                due = await next_work(services)
+                if due is None or due > now:
+                    continue
+                await run_tick(services, now)
+                ran += 1
         finally:
             services.engine.dispose()
+        return ran
 
     async def close(self) -> None:
         for baton in self.started:

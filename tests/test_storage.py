@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 from storage import outbox
 from storage.accounts import create_account, get_account
 from storage.db import Database, make_engine, ping, session_scope
-from storage.migrate import downgrade, is_current, upgrade
+from storage.migrate import HEAD, at_head, downgrade, is_current, upgrade
 from storage.models import OutboxMessage, RenewalOutcome
 from storage.people import get_person, upsert_person
 from storage.renewals import account_outcomes, record_renewal
@@ -45,6 +45,23 @@ def test_upgrade_is_idempotent_and_reversible(blank_database_url: str) -> None:
     assert "outbox" not in inspect(engine).get_table_names()
     upgrade(engine)
     assert is_current(engine)
+    engine.dispose()
+
+
+def test_a_start_knows_the_schema_is_current_from_head_alone(blank_database_url: str) -> None:
+    """`HEAD` is Alembic's head (a new migration must move it), and a database there is
+    upgraded without Alembic; one an older Baton left behind is upgraded by it."""
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+    engine = make_engine(blank_database_url)
+    assert not at_head(engine)  # nothing there yet
+    upgrade(engine, "0012")
+    assert not at_head(engine) and not is_current(engine)
+    upgrade(engine)
+    assert at_head(engine) and is_current(engine)
     engine.dispose()
 
 

@@ -15,7 +15,6 @@ from typing import TypeVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holiday_calendars
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,6 +26,8 @@ DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 
 @cache
 def _calendar(country: str, subdivision: str) -> Container[date]:
+    import holidays as holiday_calendars  # only once a country is configured: a slow import
+
     return holiday_calendars.country_holidays(country, subdiv=subdivision or None)
 
 

@@ -10,8 +10,6 @@ import logging
 import threading
 from collections.abc import Mapping
 
-import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
@@ -56,6 +54,8 @@ class WorkListener:
 
     async def run(self) -> None:
         """Until cancelled."""
+        import psycopg  # PostgreSQL's driver: loaded only where there is one
+
         pause = RECONNECT_S
         while True:
             try:
@@ -71,6 +71,9 @@ class WorkListener:
             pause = min(pause * 2, RECONNECT_MAX_S)
 
     async def _listen(self) -> None:
+        import psycopg
+        from psycopg import sql
+
         async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
             row = await (await conn.execute("SELECT current_schema()")).fetchone()
             schema = row[0] if row else None
