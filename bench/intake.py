@@ -152,7 +152,7 @@ async def slack() -> None:
     print(json.dumps(asked))
 
 
-async def main(deals: int, in_flight: int, answers_only: bool) -> None:
+async def main(deals: int, in_flight: int, answers_only: bool, role: str = "all") -> None:
     slack_side = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--slack",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -169,7 +169,7 @@ async def main(deals: int, in_flight: int, answers_only: bool) -> None:
             database_url=url,
             baton_webhook_secret=SECRET,
         )
-        server = BotServer(settings, tick_seconds=5)
+        server = BotServer(settings, tick_seconds=5, role=role)
         await server.start(host="127.0.0.1", port=0)
         set_startup_aside()  # as `baton run` does
         try:
@@ -212,6 +212,9 @@ if __name__ == "__main__":
     parser.add_argument("deals", type=int, nargs="?", default=60)
     parser.add_argument("--in-flight", type=int, default=IN_FLIGHT)
     parser.add_argument("--answers-only", action="store_true", help="stop after the answers")
+    parser.add_argument(
+        "--role", choices=("all", "web"), default="all", help="web: no worker in this process"
+    )
     parser.add_argument("--crm", metavar="URL", help=argparse.SUPPRESS)  # the CRM's process
     parser.add_argument("--slack", action="store_true", help=argparse.SUPPRESS)  # Slack's
     args = parser.parse_args()
@@ -220,4 +223,4 @@ if __name__ == "__main__":
     elif args.crm:
         asyncio.run(crm(args.crm, args.deals, args.in_flight))
     else:
-        asyncio.run(main(args.deals, args.in_flight, args.answers_only))
+        asyncio.run(main(args.deals, args.in_flight, args.answers_only, args.role))

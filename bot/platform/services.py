@@ -13,6 +13,7 @@ from bot.platform.clock import Clock
 from bot.platform.commands import Commands
 from bot.platform.groups import ManagerGroups
 from bot.platform.hooks import Hooks
+from bot.platform.serving import Serving
 from bot.platform.settings import Settings
 from bot.platform.wake import Wake
 from storage.db import Database
@@ -33,6 +34,7 @@ class Services:
     commands: Commands = field(default_factory=Commands)  # `/baton` subcommands, likewise
     setup_wanted: Wake = field(default_factory=Wake)  # wakes the set-up worker, from any thread
     tick_wanted: Wake = field(default_factory=Wake)  # ticks now: another process owed messages
+    serving: Serving = field(default_factory=Serving)  # requests in flight: they go first
 
     @property
     def engine(self) -> Engine:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import threading
 
 from bot.handoff.setup_queue import setup_worker
@@ -16,12 +15,6 @@ from bot.platform.wake import WorkListener
 from storage.wakeups import OWED, SETUP
 
 IDLE_WAIT_S = 3600.0  # a tick is asked for only by another process; the beat goes on
-
-# How long a thread that wants the GIL waits before the one holding it must let go
-# (CPython's default is 5 ms). An answer comes back for the GIL after every database
-# statement and every read from the network; behind a tick busy in Python, each of those
-# returns would wait the whole interval. A shorter turn costs the tick a little.
-GIL_TURN_S = 0.0005
 
 
 class Background:
@@ -38,7 +31,6 @@ class Background:
         self._thread = threading.Thread(target=self._run, name="baton-background", daemon=True)
 
     def start(self) -> None:
-        sys.setswitchinterval(GIL_TURN_S)
         self._thread.start()
         self._ready.wait()
 

@@ -7,6 +7,7 @@ import errno
 import gc
 import logging
 import signal
+import sys
 from contextlib import suppress
 
 from aiohttp import web
@@ -70,6 +71,14 @@ async def identify(services: Services) -> None:
     await services.db.run(resume_workspace, identity["team_id"])
 
 
+# How long a thread that wants the GIL waits before the one holding it must let go
+# (CPython's default is 5 ms). An answer's unit of work runs in a database thread and
+# comes back for the GIL after every statement; behind a loop busy reading requests (or a
+# tick busy in Python), each of those returns would wait the whole interval. A shorter
+# turn costs the busy thread a little.
+GIL_TURN_S = 0.0005
+
+
 class BotServer:
     """Baton's long-running process, startable in-process by tests and the demo."""
 
@@ -100,6 +109,7 @@ class BotServer:
         self.url = ""
 
     async def start(self, host: str = "0.0.0.0", port: int | None = None) -> str:
+        sys.setswitchinterval(GIL_TURN_S)
         await self.services.db.on_engine(upgrade)
         await self._identify()
         await refresh_managers(self.services, force=True)

@@ -53,13 +53,29 @@ def make_web_app(
     """Slack's and the CRM's endpoints and /healthz; a worker (`serves_slack=False`) has
     only /healthz."""
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # added once, however many apps
-    web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_database_outage])
+    web_app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[_serving(services), _database_outage]
+    )
     if bolt_app is not None and serves_slack:
         web_app.router.add_post("/slack/events", _slack_events(bolt_app))
     if serves_slack:
         web_app.router.add_post("/crm/closed-won", _closed_won(services, set_up_before_answering))
     web_app.router.add_get("/healthz", _healthz(services))
     return web_app
+
+
+def _serving(services: Services):  # noqa: ANN202
+    """Count the requests in flight, for the background to give way to (`Serving`)."""
+
+    @web.middleware
+    async def count(request: web.Request, handler) -> web.StreamResponse:  # noqa: ANN001
+        services.serving.begin()
+        try:
+            return await handler(request)
+        finally:
+            services.serving.end()
+
+    return count
 
 
 @web.middleware

@@ -1,0 +1,50 @@
+"""Requests first: background work (the tick, the set-up queue) gives way to the requests
+this process is answering.
+
+In `--role all` the background runs on its own event loop in its own thread, but Python
+threads share one interpreter lock: a busy tick takes CPU from the answers, and a burst
+of webhooks answered while the set-up queue works through their accounts is answered
+slower. So the background takes its next step only once no request is in flight, or
+after TURN_S whatever happens (a steady stream of requests slows it, never stops it).
+Answers are what Slack and the CRM time; the queue's work is paced by Slack anyway.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bot.platform.wake import Wake
+
+TURN_S = 0.05  # the longest one background step waits for the requests in flight
+
+
+class Serving:
+    def __init__(self) -> None:
+        self._in_flight = 0  # changed on the serving loop only; read from any thread
+        self._idle = Wake()
+        self.waiting = 0  # background steps waiting for their turn (for tests, and status)
+
+    def begin(self) -> None:
+        self._in_flight += 1
+
+    def end(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def turn(self, at_most: float | None = None) -> None:
+        """Until no request is in flight, or `at_most` (TURN_S) seconds have passed."""
+        deadline = time.monotonic() + (TURN_S if at_most is None else at_most)
+        self.waiting += 1
+        try:
+            while self._in_flight > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                await self._idle.wait(left)
+        finally:
+            self.waiting -= 1

@@ -1,0 +1,65 @@
+"""Requests first (`bot.platform.serving`): the background's steps wait while this process
+answers requests, for a bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from bot.platform import serving
+from bot.platform.serving import Serving
+from bot.runtime.runner import BotServer
+from bot.sandbox import SlackDriver
+from tests.helpers import closed_won, deal, until
+
+HOUR = 3600.0
+
+
+async def test_a_turn_waits_for_the_requests_in_flight() -> None:
+    gate = Serving()
+    await gate.turn(HOUR)  # nothing in flight: at once
+    gate.begin()
+    gate.begin()
+    waiting = asyncio.create_task(gate.turn(HOUR))
+    await until(lambda: gate.waiting == 1)
+    gate.end()
+    await asyncio.sleep(0)
+    assert not waiting.done()  # one request still in flight
+    gate.end()
+    await asyncio.wait_for(waiting, 30)
+    assert gate.waiting == 0
+
+
+async def test_a_turn_waits_no_longer_than_its_bound() -> None:
+    gate = Serving()
+    gate.begin()  # a request that never ends
+    await asyncio.wait_for(gate.turn(0.01), 30)
+    assert gate.waiting == 0 and gate.in_flight == 1
+
+
+async def test_the_set_up_queue_waits_for_the_answers_then_goes_on(
+    settings, sandbox, people, monkeypatch
+) -> None:  # noqa: ANN001
+    monkeypatch.setattr(serving, "TURN_S", HOUR)
+    server = BotServer(settings, tick_seconds=HOUR)
+    await server.start(host="127.0.0.1", port=0)
+    driver = SlackDriver(sandbox, server.url, settings.slack_signing_secret)
+    gate = server.services.serving
+    try:
+        gate.begin()  # a request being answered
+        reply = await closed_won(driver, deal())
+        assert reply.status == 202 and reply.json["setup"] == "queued", reply.text
+        await until(lambda: gate.waiting == 1)  # the worker, before the account's set-up
+        assert sandbox.workspace.channel_by_name("acct-acme-robotics") is None
+        gate.end()
+        await until(lambda: sandbox.workspace.channel_by_name("acct-acme-robotics") is not None)
+        async with (  # a refused request is counted out too
+            aiohttp.ClientSession() as http,
+            http.post(server.url + "/crm/closed-won", data=b"{") as answer,
+        ):
+            assert answer.status == 401
+        assert gate.in_flight == 0
+    finally:
+        await driver.close()
+        await server.stop()
