@@ -50,7 +50,7 @@ async def test_the_set_up_queue_waits_for_the_answers_then_goes_on(
         gate.begin()  # a request being answered
         reply = await closed_won(driver, deal())
         assert reply.status == 202 and reply.json["setup"] == "queued", reply.text
-        await until(lambda: gate.waiting == 1)  # the worker, before the account's set-up
+        await until(lambda: gate.waiting >= 1)  # the worker (or a tick), before the set-up
         assert sandbox.workspace.channel_by_name("acct-acme-robotics") is None
         gate.end()
         await until(lambda: sandbox.workspace.channel_by_name("acct-acme-robotics") is not None)
