@@ -100,14 +100,18 @@ def _schema(
     name = prefix + secrets.token_hex(6)
     url = load_settings(env_file=None, database_url=pg_url).database_url
     # No pool: a pg_dump script leaves settings (search_path) on its connection.
-    admin = create_engine(url, poolclass=NullPool)
+    admin = create_engine(
+        url, poolclass=NullPool, connect_args={"options": "-csynchronous_commit=off"}
+    )
     if create:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{name}"'))
     try:
         yield (
             make_url(url)
-            .update_query_dict({"options": f"-csearch_path={name}"})
+            # Without waiting for each commit's flush to disk: what a test sees is the
+            # same (PostgreSQL itself never crashes in one), at a fraction of the cost.
+            .update_query_dict({"options": f"-csearch_path={name} -csynchronous_commit=off"})
             .render_as_string(hide_password=False),
             admin,
             name,

@@ -31,6 +31,7 @@ from bot.platform.settings import Settings
 from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
 from bot.sandbox import Reply, SandboxWorkspace, SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
+from tests.launch import Launched, launch
 
 PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
 BATON = [sys.executable, "-m", "bot"]
@@ -514,7 +515,7 @@ def markup_problems(text: str) -> list[str]:
 class BatonRun:
     """One `baton run` process serving HTTP against the sandbox; it logs to `log`."""
 
-    process: asyncio.subprocess.Process
+    process: asyncio.subprocess.Process | Launched
     url: str
     log: Path
 
@@ -549,17 +550,9 @@ class BatonProcesses:
         so every Web API call the process makes is one a request caused."""
         port = free_port()
         log = self.cwd / f"baton-run-{len(self.started)}.log"
-        with log.open("wb") as sink:  # a file, not a pipe nobody reads that could fill up
-            process = await asyncio.create_subprocess_exec(
-                *BATON,
-                "run",
-                cwd=self.cwd,
-                env=clean_env(
-                    **self.env, PORT=str(port), BATON_TICK_SECONDS=str(tick_seconds), **env
-                ),
-                stdout=sink,
-                stderr=sink,
-            )
+        env = clean_env(**self.env, PORT=str(port), BATON_TICK_SECONDS=str(tick_seconds), **env)
+        # Its output to a file, not a pipe nobody reads that could fill up.
+        process = launch(["run"], env, self.cwd, log)
         baton = BatonRun(process, f"http://127.0.0.1:{port}", log)
         self.started.append(baton)
         await _wait_up(baton)

@@ -73,17 +73,16 @@ def test_owing_many_announces_only_what_it_really_added(db, database_url) -> Non
     """The planners owe in one statement (`enqueue_many`): owing them again (the dedupe
     keys already there) notifies nobody, so workers never wake one another for nothing."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
+    from bot.platform.wake import conninfo
     from storage.outbox import enqueue_many
     from storage.wakeups import OWED
 
-    url = make_url(database_url).set(drivername="postgresql")
     messages = [
         OwedMessage(team_id="T1", dedupe_key=f"k{n}", channel="U1", text="hi", due_at=NOW)
         for n in range(3)
     ]
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+    with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
         conn.execute(f"LISTEN {OWED}")
         ours = conn.execute("SELECT current_schema()").fetchone()[0]
 
@@ -108,9 +107,8 @@ async def test_a_listener_hears_only_its_own_schema(database_url) -> None:  # no
     import asyncio
 
     import psycopg
-    from sqlalchemy.engine import make_url
 
-    from bot.platform.wake import Wake, WorkListener
+    from bot.platform.wake import Wake, WorkListener, conninfo
     from storage.wakeups import OWED, SETUP
 
     owed, setup = Wake(), Wake()
@@ -119,9 +117,8 @@ async def test_a_listener_hears_only_its_own_schema(database_url) -> None:  # no
     try:
         await until(listener.listening.is_set)
         await owed.wait(0), await setup.wait(0)  # the look it takes when it starts
-        url = make_url(database_url).set(drivername="postgresql")
         async with await psycopg.AsyncConnection.connect(
-            url.render_as_string(hide_password=False), autocommit=True
+            conninfo(database_url), autocommit=True
         ) as conn:
             ours = (await (await conn.execute("SELECT current_schema()")).fetchone())[0]
             await conn.execute("SELECT pg_notify(%s, %s)", (OWED, f"not_{ours}"))
@@ -130,3 +127,19 @@ async def test_a_listener_hears_only_its_own_schema(database_url) -> None:  # no
         assert not await owed.wait(0)
     finally:
         running.cancel()
+
+
+def test_the_listener_connects_with_every_option_of_the_url(database_url) -> None:  # noqa: ANN001
+    """Options with spaces (a search_path and a setting, as the tests' own URLs carry) reach
+    PostgreSQL as written, so the listener hears its own schema's notices."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from bot.platform.wake import conninfo
+
+    url = make_url(database_url).update_query_dict(
+        {"options": "-csearch_path=baton_elsewhere -cstatement_timeout=4321"}
+    )
+    with psycopg.connect(conninfo(url.render_as_string(hide_password=False))) as conn:
+        assert conn.execute("SHOW search_path").fetchone()[0] == "baton_elsewhere"
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "4321ms"

@@ -40,6 +40,23 @@ class Wake:
         return woken
 
 
+def conninfo(database_url: str) -> str:
+    """libpq's connection string for a SQLAlchemy URL, every parameter as SQLAlchemy reads
+    it (a URL rendered back would carry a space in `options` as "+", which libpq keeps)."""
+    from psycopg.conninfo import make_conninfo
+
+    url = make_url(database_url)
+    query = {key: value for key, value in url.query.items() if isinstance(value, str)}
+    parts = {
+        "host": url.host,
+        "port": url.port,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+    }
+    return make_conninfo(**{k: v for k, v in parts.items() if v is not None}, **query)
+
+
 class WorkListener:
     """Wakes this process's workers when another process commits work for them: LISTEN on
     PostgreSQL's channels (storage.wakeups), each a `Wake`. A lost connection is opened
@@ -47,8 +64,7 @@ class WorkListener:
     work, as they always do on SQLite."""
 
     def __init__(self, database_url: str, wakes: Mapping[str, Wake]) -> None:
-        url = make_url(database_url).set(drivername="postgresql")
-        self._conninfo = url.render_as_string(hide_password=False)
+        self._conninfo = conninfo(database_url)
         self._wakes = wakes
         self.listening = threading.Event()  # for tests: notices reach the workers now
 
