@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,10 +99,13 @@ class Database:
     commits when `fn` returns and rolls back when it raises.
 
     `immediate=True` takes SQLite's write lock at BEGIN: a unit that reads then writes
-    (a claim, anything that calls `require_write_lock`) needs it.
+    (a claim, anything that calls `require_write_lock`) needs it. `turn`, if given, is
+    awaited before each unit (`bot.platform.serving`: background units give way to the
+    requests being answered).
     """
 
     engine: Engine
+    turn: Callable[[], Awaitable[None]] | None = None
 
     def run_sync(
         self, fn: Callable[..., T], /, *args: Any, immediate: bool = False, **kwargs: Any
@@ -113,6 +116,8 @@ class Database:
     async def run(
         self, fn: Callable[..., T], /, *args: Any, immediate: bool = False, **kwargs: Any
     ) -> T:
+        if self.turn is not None:
+            await self.turn()
         # The one worker-thread hop for database work.
         return await asyncio.to_thread(self.run_sync, fn, *args, immediate=immediate, **kwargs)
 

@@ -4,6 +4,7 @@ answers requests, for a bounded time."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import aiohttp
 
@@ -16,25 +17,32 @@ from tests.helpers import closed_won, deal, until
 HOUR = 3600.0
 
 
+def _turn_elsewhere(gate: Serving, at_most: float) -> threading.Thread:
+    """`gate.turn` on an event loop of its own, as the background's (in a thread)."""
+    thread = threading.Thread(target=lambda: asyncio.run(gate.turn(at_most)))
+    thread.start()
+    return thread
+
+
 async def test_a_turn_waits_for_the_requests_in_flight() -> None:
     gate = Serving()
-    await gate.turn(HOUR)  # nothing in flight: at once
+    await asyncio.to_thread(_turn_elsewhere(gate, HOUR).join)  # nothing in flight: at once
     gate.begin()
     gate.begin()
-    waiting = asyncio.create_task(gate.turn(HOUR))
+    await gate.turn(HOUR)  # the loop answering them never waits for itself
+    background = _turn_elsewhere(gate, HOUR)
     await until(lambda: gate.waiting == 1)
     gate.end()
-    await asyncio.sleep(0)
-    assert not waiting.done()  # one request still in flight
+    assert background.is_alive()  # one request still in flight
     gate.end()
-    await asyncio.wait_for(waiting, 30)
+    await asyncio.to_thread(background.join)
     assert gate.waiting == 0
 
 
 async def test_a_turn_waits_no_longer_than_its_bound() -> None:
     gate = Serving()
     gate.begin()  # a request that never ends
-    await asyncio.wait_for(gate.turn(0.01), 30)
+    await asyncio.to_thread(_turn_elsewhere(gate, 0.01).join)
     assert gate.waiting == 0 and gate.in_flight == 1
 
 

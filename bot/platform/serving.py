@@ -11,6 +11,7 @@ Answers are what Slack and the CRM time; the queue's work is paced by Slack anyw
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from bot.platform.wake import Wake
@@ -23,8 +24,10 @@ class Serving:
         self._in_flight = 0  # changed on the serving loop only; read from any thread
         self._idle = Wake()
         self.waiting = 0  # background steps waiting for their turn (for tests, and status)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop answering requests
 
     def begin(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._in_flight += 1
 
     def end(self) -> None:
@@ -37,7 +40,10 @@ class Serving:
         return self._in_flight
 
     async def turn(self, at_most: float | None = None) -> None:
-        """Until no request is in flight, or `at_most` (TURN_S) seconds have passed."""
+        """Until no request is in flight, or `at_most` (TURN_S) seconds have passed; at once
+        on the loop that answers them (a request's own work never waits for itself)."""
+        if self._in_flight == 0 or asyncio.get_running_loop() is self._loop:
+            return
         deadline = time.monotonic() + (TURN_S if at_most is None else at_most)
         self.waiting += 1
         try:

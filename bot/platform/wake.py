@@ -21,9 +21,12 @@ class Wake:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
+        self._pending = False  # a set no wait has seen yet (one before the first wait too)
 
     def set(self) -> None:
-        """Safe from any thread; nothing happens while no worker listens."""
+        """Safe from any thread. A set while nobody waits is kept for the next wait: work
+        committed while the worker was still busy with its previous look is not missed."""
+        self._pending = True
         loop, event = self._loop, self._event
         if loop is not None and event is not None:
             with contextlib.suppress(RuntimeError):  # its loop has just closed
@@ -33,9 +36,11 @@ class Wake:
         """Until woken (by a `set` since the last wait: True) or `at_most` seconds pass."""
         if self._event is None or self._loop is not asyncio.get_running_loop():
             self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), at_most)
-        woken = self._event.is_set()
+        if not self._pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), at_most)
+        woken = self._pending or self._event.is_set()
+        self._pending = False
         self._event.clear()
         return woken
 

@@ -19,6 +19,7 @@ from bot.people.managers import refresh_managers
 from bot.platform.budget import make_budget
 from bot.platform.clock import Clock, system_clock
 from bot.platform.services import Services
+from bot.platform.serving import Serving
 from bot.platform.settings import ConfigError, Settings
 from bot.platform.slack_client import make_client, pin_proxy
 from bot.runtime.app import build_app
@@ -35,7 +36,8 @@ ROLES = ("all", "web", "worker")
 
 
 def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
-    db = Database(make_engine(settings.database_url))
+    serving = Serving()
+    db = Database(make_engine(settings.database_url), turn=serving.turn)
     budget = make_budget(db, clock, settings.baton_slack_posts_per_minute)
     token, url = settings.slack_bot_token, settings.slack_api_url
     services = Services(
@@ -45,6 +47,7 @@ def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
         client=make_client(token, url, budget=budget),
         sender=make_client(token, url, budget=budget, waits=False),
         budget=budget,
+        serving=serving,
     )
     install_hooks(services.hooks)
     install_commands(services.commands)
