@@ -18,7 +18,8 @@ from storage.models import Account, Fault, OutboxMessage, OutboxStatus
 def next_work_at(session: Session, stale_after: timedelta) -> datetime | None:
     """When the tick next has work: a message due (or a held one's next look), a row whose
     fate at Slack is to be settled (a "sending" one once it is `stale_after` its claim), an
-    account to plan (once it is set up: the planner's own rule) or to set up, or a failed step's retry."""
+    account to plan (once it is set up: the planner's own rule) or to set up, or a failed
+    step's retry."""
     status = OutboxMessage.status
     times = [
         _earliest(session, OutboxMessage.due_at, status == OutboxStatus.PENDING),

@@ -54,9 +54,9 @@ class Launched:
         self.send_signal(signal.SIGKILL)
 
     async def wait(self) -> int:
-        ended = asyncio.get_running_loop().create_future()
-        sentinel = self._process.sentinel
         loop = asyncio.get_running_loop()
+        ended = loop.create_future()
+        sentinel = self._process.sentinel
         loop.add_reader(sentinel, lambda: ended.done() or ended.set_result(None))
         try:
             if self._process.exitcode is None:

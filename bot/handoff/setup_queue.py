@@ -49,7 +49,6 @@ async def drain_setup(
             seen.add(account.id)
             key = account_step(account.team_id, account.id, "provisioning")
             if not waiting(services, key, now):
-                await services.serving.turn()
                 await isolated(services, key, provision(services, account), now)
                 taken += 1
     return taken

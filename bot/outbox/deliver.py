@@ -80,7 +80,6 @@ Route = Callable[[Session, outbox.Claim, datetime], outbox.Claim | str | None]
 # Whether the message must wait (its channel can't take it right now, e.g. an internal
 # channel someone shared outside the company): a reason to hold it, or None to send.
 Guard = Callable[[outbox.Claim, datetime], Awaitable[str | None]]
-Turn = Callable[[], Awaitable[None]]  # waits for this message's turn (see bot.platform.serving)
 
 
 @dataclass(frozen=True)
@@ -100,19 +99,17 @@ async def deliver_due(
     *,
     clock: Clock | None = None,
     seconds: float | None = None,
-    turn: Turn | None = None,
 ) -> DeliveryReport:
     """Send what is due, batch after batch, until nothing due is left or `seconds` (with a
     `clock`, whose fresh time stamps each batch) are spent. Different channels are sent to
     at once, each channel's messages one after another in order; what the rate budget or
     Slack holds back waits for its turn, and a real clock's drain waits for it too while
-    time remains. `turn`, if given, is awaited before each message (`Serving.turn`: the
-    requests in flight go first)."""
+    time remains."""
     report = DeliveryReport()
     deadline = None if seconds is None else time.monotonic() + seconds
     while True:
         progress = await _deliver_batch(
-            db, client, now, limit, ids, relevance, route, guard, report, turn
+            db, client, now, limit, ids, relevance, route, guard, report
         )
         if clock is not None:
             now = clock()
@@ -151,7 +148,6 @@ async def _deliver_batch(
     route: Route | None,
     guard: Guard | None,
     report: DeliveryReport,
-    turn: Turn | None = None,
 ) -> bool | None:
     """Claim one batch and send it: None if nothing was due, else whether anything was
     settled (sent, cancelled, held, failed or unknown) rather than only deferred."""
@@ -170,8 +166,6 @@ async def _deliver_batch(
     async def lane(queue: list[outbox.Claim]) -> None:
         async with gate:
             for index, claim in enumerate(queue):
-                if turn is not None:
-                    await turn()
                 retry_at = await step.deliver(claim)
                 if retry_at is not None:  # the channel must wait: so must the rest of it
                     rest = queue[index + 1 :]

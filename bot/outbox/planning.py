@@ -51,7 +51,6 @@ async def plan_due(services: Services, now: datetime, skip_teams: Collection[str
     """Plan every account whose time has come (not those of paused workspaces)."""
     accounts = await _due_accounts(services, now, skip_teams)
     for start in range(0, len(accounts), BATCH):
-        await services.serving.turn()  # the requests in flight go first
         await plan_accounts(services, accounts[start : start + BATCH], now)
 
 

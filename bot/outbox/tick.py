@@ -56,7 +56,6 @@ async def run_tick(
         route=outbound_route(services),
         guard=outbound_guard(services),
         clock=None if now is not None else services.clock,
-        turn=services.serving.turn,
         seconds=seconds
         if seconds is not None
         else DRAIN_SHARE * services.settings.baton_tick_seconds,

@@ -4,8 +4,9 @@ this process is answering.
 In `--role all` the background runs on its own event loop in its own thread, but Python
 threads share one interpreter lock: a busy tick takes CPU from the answers, and a burst
 of webhooks answered while the set-up queue works through their accounts is answered
-slower. So the background takes its next step only once no request is in flight, or
-after TURN_S whatever happens (a steady stream of requests slows it, never stops it).
+slower. So each of the background's units of database work (`Database.turn`, set by
+`make_services`; every step of the tick and the set-up queue begins with one) starts only
+once no request is in flight, or after TURN_S whatever happens (a steady stream of requests slows it, never stops it).
 Answers are what Slack and the CRM time; the queue's work is paced by Slack anyway.
 """
 
@@ -23,7 +24,7 @@ class Serving:
     def __init__(self) -> None:
         self._in_flight = 0  # changed on the serving loop only; read from any thread
         self._idle = Wake()
-        self.waiting = 0  # background steps waiting for their turn (for tests, and status)
+        self.waiting = 0  # background units waiting for their turn (for tests)
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop answering requests
 
     def begin(self) -> None:
