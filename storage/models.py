@@ -502,6 +502,38 @@ class WebhookReceipt(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class CrmEvent(SQLModel, table=True):
+    """A CRM's own delivery id already taken (a HubSpot eventId, a Salesforce Outbound
+    Message notification id): the CRM retries for a day, and a retry of one is skipped."""
+
+    __tablename__ = "crm_events"
+    __table_args__ = (
+        UniqueConstraint("team_id", "source", "event_id", name="uq_crm_events"),
+        Index("ix_crm_events_received", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    source: str = Field(max_length=16)  # hubspot | salesforce
+    event_id: str = Field(max_length=64)
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class CrmSync(SQLModel, table=True):
+    """How far the CRM sync has read a CRM for a workspace: the newest change it has seen,
+    the last pass and its error, if it failed."""
+
+    __tablename__ = "crm_sync"
+    __table_args__ = (UniqueConstraint("team_id", "crm", name="uq_crm_sync"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    crm: str = Field(max_length=16)
+    synced_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
 class Fault(SQLModel, table=True):
     """A step that failed for one subject (an account, an owed message): retried with
     backoff, shown by `/baton status`, gone once the step succeeds."""

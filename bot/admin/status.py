@@ -10,8 +10,9 @@ from bot.people.permissions import may_see_status
 from bot.platform.kit import esc
 from bot.platform.services import Services
 from storage.accounts import accounts_by_ids, count_setup_due
+from storage.crm import sync_states
 from storage.faults import faults_of
-from storage.models import Fault, OutboxStatus
+from storage.models import CrmSync, Fault, OutboxStatus
 from storage.outbox import Backlog, backlog, count_by_status
 from storage.workspaces import get_workspace
 
@@ -47,6 +48,7 @@ async def status_lines(services: Services, team_id: str) -> list[str]:
         lines += [f"   – {_fault_line(f, names)}" for f in faults]
         if total > len(faults):
             lines.append(f"   …and {total - len(faults)} more.")
+    lines += [_sync_line(state) for state in await db.run(sync_states, team_id)]
     groups = services.groups.refreshed_at
     if services.settings.manager_groups | services.settings.creator_groups:
         read = f"read {_when(groups)}" if groups else "not read yet"
@@ -93,6 +95,21 @@ def _backlog_line(waiting: Backlog, setup: int, tick_seconds: float) -> str:
     return f"• *Backlog:* {'; '.join(parts)}. Due work is looked at every {tick_seconds:g} s."
 
 
+def _sync_line(state: CrmSync) -> str:
+    name = {"hubspot": "HubSpot", "salesforce": "Salesforce"}.get(state.crm, state.crm)
+    read = (
+        f"changes read up to {_when(state.synced_until)}"
+        if state.synced_until
+        else "nothing read yet"
+    )
+    if state.last_error:
+        return (
+            f"• *{name} sync:* the last pass ({_when(state.last_run_at)}) failed: "
+            f"`{esc(state.last_error.splitlines()[0][:200])}`; {read}."
+        )
+    return f"• *{name} sync:* last pass {_when(state.last_run_at)}; {read}."
+
+
 def _fault_line(fault: Fault, names: dict[int, str]) -> str:
     times = "once" if fault.count == 1 else f"{fault.count} times in a row"
     error = esc(fault.error.splitlines()[0][:200]) if fault.error else "unknown error"
@@ -110,6 +127,10 @@ def _subject(fault: Fault, names: dict[int, str]) -> str:
             if name
             else (f"account id {fault.subject_id}")
         )
+    if fault.subject == "deal":
+        crm, _, deal_id = fault.subject_id.partition(":")
+        crm_name = {"hubspot": "HubSpot", "salesforce": "Salesforce"}.get(crm, crm)
+        return f"the {esc(crm_name)} deal {esc(deal_id)}"
     if fault.subject == "digest":
         return f"the Monday digest of <@{esc(fault.subject_id)}>"
     return f"{esc(fault.subject)} {esc(fault.subject_id)}"

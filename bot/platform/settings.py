@@ -15,10 +15,14 @@ from typing import TypeVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flows.crm.mapping import Mapping, MappingError, load_mapping
+
 SLACK_API_URL = "https://slack.com/api/"
+HUBSPOT_API_URL = "https://api.hubapi.com"
+_ORG_ID = re.compile(r"^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP = re.compile(r"^(@[a-z0-9][a-z0-9._-]*|S[A-Z0-9]{2,})$")
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
@@ -72,6 +76,16 @@ class Settings(BaseSettings):
     baton_slack_posts_per_minute: int = 600
     baton_holidays_country: str = ""  # ISO 3166 code such as US or DE; empty: weekends only
     baton_holidays_subdivision: str = ""  # such as CA or BY, within the country
+    # The CRM doors and the sync (bot/crm/): each door answers 503 while its secret is unset.
+    baton_hubspot_client_secret: str | None = None  # the HubSpot app's, signs its webhooks
+    baton_hubspot_token: str | None = None  # a private app's access token, to read deals
+    baton_hubspot_api_url: str = HUBSPOT_API_URL
+    baton_salesforce_secret: str | None = None  # the Flow callout's bearer token
+    baton_salesforce_org_ids: str = ""  # the orgs whose Outbound Messages are taken
+    baton_salesforce_instance_url: str | None = None  # with the token: the sync, and lookups
+    baton_salesforce_token: str | None = None
+    baton_crm_mapping: str | None = None  # a mapping file of your own (flows/crm/mapping.toml)
+    _crm_mapping: Mapping | None = PrivateAttr(default=None)
 
     @field_validator("baton_holidays_country", "baton_holidays_subdivision", mode="before")
     @classmethod
@@ -152,6 +166,12 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "baton_webhook_secret",
+        "baton_hubspot_client_secret",
+        "baton_hubspot_token",
+        "baton_salesforce_secret",
+        "baton_salesforce_instance_url",
+        "baton_salesforce_token",
+        "baton_crm_mapping",
         mode="before",
     )
     @classmethod
@@ -182,6 +202,48 @@ class Settings(BaseSettings):
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(f"expects an http(s) URL such as {SLACK_API_URL}")
         return text if text.endswith("/") else text + "/"
+
+    @field_validator("baton_hubspot_api_url", "baton_salesforce_instance_url", mode="before")
+    @classmethod
+    def _crm_url(cls, value: object) -> str | None:
+        if value is None or not str(value).strip():
+            return None
+        text = str(value).strip().rstrip("/")
+        parsed = urlparse(text)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"expects an http(s) URL such as {HUBSPOT_API_URL}")
+        return text
+
+    @field_validator("baton_salesforce_org_ids", mode="before")
+    @classmethod
+    def _org_ids(cls, value: object) -> str:
+        ids = [part.strip() for part in str(value).split(",") if part.strip()]
+        for org in ids:
+            if not _ORG_ID.match(org):
+                raise ValueError(
+                    "expects Salesforce organization ids (15 or 18 letters and digits, "
+                    "starting 00D), separated by commas"
+                )
+        return ",".join(ids)
+
+    @model_validator(mode="after")
+    def _mapping(self) -> Settings:
+        try:
+            self._crm_mapping = load_mapping(self.baton_crm_mapping)
+        except MappingError as bad:
+            raise ValueError(f"BATON_CRM_MAPPING {str(bad).rstrip('.')}") from None
+        return self
+
+    @property
+    def crm_mapping(self) -> Mapping:
+        """The CRM mapping, checked when the settings were read."""
+        assert self._crm_mapping is not None
+        return self._crm_mapping
+
+    @property
+    def salesforce_org_ids(self) -> frozenset[str]:
+        """The orgs, by their 15-character id (an 18-character id adds a checksum)."""
+        return frozenset(org[:15] for org in self.baton_salesforce_org_ids.split(",") if org)
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -299,4 +361,13 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
         raise ConfigError(f"{name} {message}{shown}.") from None
 
 
-_SECRETS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "BATON_WEBHOOK_SECRET"}
+_SECRETS = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "BATON_WEBHOOK_SECRET",
+    "BATON_HUBSPOT_CLIENT_SECRET",
+    "BATON_HUBSPOT_TOKEN",
+    "BATON_SALESFORCE_SECRET",
+    "BATON_SALESFORCE_TOKEN",
+}

@@ -1,4 +1,4 @@
-"""The work that is not answering Slack (the tick, the set-up queue), on an event loop of
+"""The work that is not answering Slack (the tick, the set-up queue, the hourly CRM sync), on an event loop of
 its own in a thread of its own: a long tick never holds up a click or a slash command. On
 PostgreSQL it also listens for the work other processes commit, and takes it at once."""
 
@@ -51,6 +51,10 @@ class Background:
             asyncio.create_task(setup_worker(self.services), name="baton-setup"),
             asyncio.create_task(_tick_when_woken(self.services, ticker), name="baton-wake"),
         ]
+        from bot.crm.sync import configured_crms, hourly_sync
+
+        if configured_crms(self.services):
+            tasks.append(asyncio.create_task(hourly_sync(self.services), name="baton-crm-sync"))
         if self.listener is not None:
             tasks.append(asyncio.create_task(self.listener.run(), name="baton-listen"))
         self._ready.set()

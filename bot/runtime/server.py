@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy.exc import DBAPIError
 
+from bot.crm.answers import DoorAnswer
 from bot.handoff.intake import closed_won, deal_intake
 from bot.handoff.webhook_auth import delivery_of, is_signed
 from bot.platform.http_input import BadRequest, check_slack_body, utf8, well_formed
@@ -60,6 +61,7 @@ def make_web_app(
         web_app.router.add_post("/slack/events", _slack_events(bolt_app))
     if serves_slack:
         web_app.router.add_post("/crm/closed-won", _closed_won(services, set_up_before_answering))
+        _add_crm_doors(web_app, services)
     web_app.router.add_get("/healthz", _healthz(services))
     return web_app
 
@@ -144,6 +146,56 @@ def _closed_won(services: Services, set_up_now: bool):
         return web.json_response(answer.body, status=answer.status)
 
     return handle
+
+
+def _add_crm_doors(web_app: web.Application, services: Services) -> None:
+    from bot.crm.hubspot_door import HubSpotDoor
+    from bot.crm.salesforce_door import SalesforceDoor
+
+    hubspot, salesforce = HubSpotDoor(services), SalesforceDoor(services)
+
+    async def from_hubspot(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        answer = await hubspot.answer(
+            request.method, signed_uri(request), request.headers, raw, _team(request)
+        )
+        return _door_response(answer)
+
+    async def from_salesforce_flow(request: web.Request) -> web.StreamResponse:
+        answer = await salesforce.flow(request.headers, await request.read(), _team(request))
+        return _door_response(answer)
+
+    async def from_salesforce_outbound(request: web.Request) -> web.StreamResponse:
+        return _door_response(await salesforce.outbound(await request.read(), _team(request)))
+
+    web_app.router.add_post("/crm/hubspot", from_hubspot)
+    web_app.router.add_post("/crm/salesforce", from_salesforce_flow)
+    web_app.router.add_post("/crm/salesforce/outbound", from_salesforce_outbound)
+
+
+def signed_uri(request: web.Request) -> str:
+    """The URL the CRM called, as it signed it: behind a load balancer, the public scheme
+    and host it forwards (a forged header can only make a signature fail to match)."""
+    scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    return f"{scheme}://{host}{request.raw_path}"
+
+
+def _team(request: web.Request) -> str | None:
+    team = request.query.get("team_id")
+    return team[:32] if team else None
+
+
+def _door_response(answer: DoorAnswer) -> web.Response:
+    if answer.content_type == "application/json":
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+    return web.Response(
+        body=answer.body,
+        status=answer.status,
+        headers=answer.headers,
+        content_type=answer.content_type,
+        charset="utf-8",
+    )
 
 
 def _is_json(content_type: str) -> bool:
