@@ -40,9 +40,31 @@ class Sentiment(StrEnum):
         }[self.value]
 
 
-def ae_is_copied(number: int) -> bool:
-    """Check-ins 1 to 4 of an account copy the AE; from the 5th on they don't."""
-    return 1 <= number <= AE_COPIED_CHECKINS
+def ae_copies_left(closed_on: date, known_on: date) -> int:
+    """How many of the AE's four copied check-ins are still ahead of an account Baton first
+    knew of on `known_on`: each week since the close that went by outside Baton counts as a
+    check-in had (imported at week 2: the next two; at month 7: none). A deal Baton took
+    in at its close has all four."""
+    weeks_gone = max(0, (known_on - closed_on).days) // 7
+    return max(0, AE_COPIED_CHECKINS - weeks_gone)
+
+
+def ae_is_copied(number: int, closed_on: date, known_on: date) -> bool:
+    """Whether Baton's check-in `number` (counted from 1) copies the AE: the first four after
+    the close do, less the weeks that went by before Baton knew of the account."""
+    return 1 <= number <= ae_copies_left(closed_on, known_on)
+
+
+def passed_before_known(day: date, known_on: date) -> bool:
+    """A step whose day had passed before Baton knew of the account is skipped, not sent late
+    (as the renewal planner skips such a milestone)."""
+    return day < known_on
+
+
+def packet_collected(completed_at: datetime | None, known_at: datetime) -> bool:
+    """Whether the handoff packet is (or will be) one Baton collected: not when it was complete
+    before Baton knew of the account (an account imported after its handoff)."""
+    return completed_at is None or completed_at >= known_at
 
 
 def prompt_time(

@@ -346,3 +346,18 @@ def test_tick_refuses_an_instant_outside_the_dates_baton_keeps(tmp_path: Path, i
     assert result.returncode == 2
     assert "expects an instant from 1970-01-01 to 2199-12-31" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_crm_mapping_stops_baton_with_one_sentence(tmp_path: Path, database_url: str) -> None:
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[salesforce.fields]\nrenewal_date = "Renewal Date"\n', encoding="utf-8")
+    result = run_baton(
+        "status", cwd=tmp_path, DATABASE_URL=database_url, BATON_CRM_MAPPING=str(mapping)
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        f'baton: BATON_CRM_MAPPING {mapping}: salesforce.fields.renewal_date: "Renewal Date" '
+        "is not a Salesforce property name; write it as the API name, such as "
+        "Renewal_Date__c or Owner.Email."
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -16,9 +17,16 @@ from bot.outbox.owe import STALE_AFTER, about
 from bot.platform.batch import PlanBatch
 from bot.platform.kit import esc
 from bot.platform.services import Services
-from flows.checkins import PROMPT_WEEKS, primary_time, prompt_time
+from flows.checkins import (
+    PROMPT_WEEKS,
+    packet_collected,
+    passed_before_known,
+    primary_time,
+    prompt_time,
+)
 from storage.kinds import MessageKind
 from storage.models import Account, Packet
+from storage.outbox import OwedMessage
 from storage.packets import packets_of
 
 HORIZON = timedelta(weeks=PROMPT_WEEKS + 2)
@@ -65,8 +73,25 @@ def _plan(services: Services, batch: PlanBatch, account: Account, packet: Packet
         for week, due in upcoming
     ]
     day30 = primary_time(account.closed_at, tz, services.settings.holidays)
+    known_on = account.created_at.astimezone(tz).date()
+    if not passed_before_known(day30.astimezone(tz).date(), known_on):  # else: not sent late
+        messages += _day30(services, account, packet, csm, day30, tz)
+    batch.owe(account, *messages)
+
+
+def _day30(
+    services: Services,
+    account: Account,
+    packet: Packet | None,
+    csm: str,
+    day30: datetime,
+    tz: ZoneInfo,
+) -> list[OwedMessage]:
+    """The day-30 switch: the customer told (in a shared channel), the account channel told,
+    and the CSM asked to rate the packet, if Baton collected it."""
     champion = ((packet.answers.get("champion") if packet else None) or "").split(",")[0]
     first_name = champion.split()[0] if champion else None
+    messages = []
     if account.ext_channel_id:  # said to the customer themselves, in the shared channel
         messages.append(
             about(
@@ -80,7 +105,7 @@ def _plan(services: Services, batch: PlanBatch, account: Account, packet: Packet
                 expires_at=day30 + STALE_AFTER,
             )
         )
-    messages += [
+    messages.append(
         about(
             services,
             account,
@@ -91,18 +116,21 @@ def _plan(services: Services, batch: PlanBatch, account: Account, packet: Packet
             due_at=day30,
             kind=MessageKind.DAY30,
             expires_at=day30 + STALE_AFTER,
-        ),
-        about(
-            services,
-            account,
-            "rating-request",
-            csm,
-            f"Rate the handoff packet for {esc(account.name)}.",
-            blocks=rating_request_blocks(account),
-            due_at=day30,
-            kind=MessageKind.RATING_REQUEST,
-            expires_at=day30 + STALE_AFTER,
-            tz=tz,
-        ),
-    ]
-    batch.owe(account, *messages)
+        )
+    )
+    if packet_collected(account.packet_completed_at, account.created_at):
+        messages.append(
+            about(
+                services,
+                account,
+                "rating-request",
+                csm,
+                f"Rate the handoff packet for {esc(account.name)}.",
+                blocks=rating_request_blocks(account),
+                due_at=day30,
+                kind=MessageKind.RATING_REQUEST,
+                expires_at=day30 + STALE_AFTER,
+                tz=tz,
+            )
+        )
+    return messages

@@ -236,7 +236,7 @@ def _record(
         messages += [(m, "escalation") for m in _escalation(services, account, checkin, zones)]
     # The post's permalink is not known yet: the channel's link, until `announce` knows it.
     link = _channel_link(account)
-    if new and ae_is_copied(checkin.number) and account.ae_user_id:
+    if new and _ae_copied(services, account, checkin) and account.ae_user_id:
         text = cc_text(account, checkin, link)
         messages.append(
             (
@@ -270,6 +270,13 @@ def _record(
     post = next((i for i, role in owed if role == "post" and i is not None), None)
     linked = tuple((i, role) for i, role in owed if role in ("cc", "ask") and i is not None)
     return SavedCheckin(checkin, new, ids, post, linked, zones)
+
+
+def _ae_copied(services: Services, account: Account, checkin: Checkin) -> bool:
+    """The AE sees the CSM's first four check-ins after the close: of an account imported
+    later, the weeks that went by before count as check-ins had."""
+    closed_on, known_on = services.today(account.closed_at), services.today(account.created_at)
+    return ae_is_copied(checkin.number, closed_on, known_on)
 
 
 def _known_zone(session: Session, services: Services, account: Account, user_id: str) -> str:

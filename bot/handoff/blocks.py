@@ -27,7 +27,7 @@ from bot.platform.kit import (
     ticked,
     who,
 )
-from flows.handoff import KICKOFF_AGENDA, TIMELINE, current_stage
+from flows.handoff import KICKOFF_AGENDA, TIMELINE, HandoffStage, current_stage
 from flows.packet import MODEL_CHOICES, Kind, PacketField, Part, fields_of
 from flows.retention import RetentionModel
 from storage.models import Account
@@ -56,11 +56,7 @@ def welcome_blocks(account: Account, today: date) -> list[Block]:
     for item in TIMELINE:
         marker = "  ← *now*" if item == stage else ""
         lines.append(f"• *{item.title}* · {item.owner}: {item.what}{marker}")
-    owners = (
-        f"*Right now* the AE {who(account.ae_user_id, account.ae_email)} owns {esc(account.name)} "
-        f"until the handoff packet is complete and the kickoff is held. "
-        f"CSM: {who(account.csm_user_id, account.csm_email)}."
-    )
+    owners = _owners_now(account, stage)
     if account.am_email:
         owners += f" AM: {who(account.am_user_id, account.am_email)}."
     return [
@@ -73,6 +69,26 @@ def welcome_blocks(account: Account, today: date) -> list[Block]:
         divider(),
         section("*The handoff window*\n" + "\n".join(lines)),
     ]
+
+
+def _owners_now(account: Account, stage: HandoffStage) -> str:
+    """Who owns the account now: the AE until the packet is complete and the kickoff held
+    (an account imported after its handoff has both behind it), then the CSM."""
+    ae, csm = who(account.ae_user_id, account.ae_email), who(account.csm_user_id, account.csm_email)
+    name = esc(account.name)
+    if account.packet_completed_at is None:
+        return (
+            f"*Right now* the AE {ae} owns {name} until the handoff packet is complete and the "
+            f"kickoff is held. CSM: {csm}."
+        )
+    if account.kickoff_held_at is None:
+        return (
+            f"*Right now* the AE {ae} owns {name} until the kickoff is held: the handoff packet "
+            f"is complete. CSM: {csm}."
+        )
+    if stage is not TIMELINE[-1]:
+        return f"*Right now* the CSM {csm} owns {name}, with the AE {ae} in the loop until day 30."
+    return f"*Right now* the CSM {csm} is the primary owner of {name}. AE: {ae}."
 
 
 def packet_request_blocks(account: Account, marketing_required: bool) -> list[Block]:

@@ -139,7 +139,7 @@ def take_in(
         else:
             answers[n] = IntakeAnswer(409, {"ok": False, "error": REPLAYED})
     rows = [
-        _account_values(services, team, arrivals[n].deal, now)
+        account_values(services, team, arrivals[n].deal, now)
         | {"crm_updated_at": arrivals[n].crm_time}
         for n, team in kept
     ]
@@ -191,7 +191,7 @@ def _team_of(teams: list[str], asked: Any) -> str | IntakeAnswer:
     )
 
 
-def _account_values(
+def account_values(
     services: Services, team_id: str, deal: ClosedWon, now: datetime
 ) -> dict[str, Any]:
     model = suggested_model(deal.arr, services.settings.baton_arr_threshold)
@@ -231,7 +231,7 @@ async def accept_deal(
     set_up_now: bool = False,
 ) -> tuple[Account, bool, dict[str, tuple[Any, Any]]]:
     """Create the account (once), then `settle_deal`."""
-    values = _account_values(services, team_id, deal, services.clock())
+    values = account_values(services, team_id, deal, services.clock())
     account, created = await services.db.run(create_account, values | {"crm_updated_at": crm_time})
     account, changed = await settle_deal(
         services, account, created, deal, update=update, crm_time=crm_time, set_up_now=set_up_now
@@ -256,7 +256,7 @@ async def settle_deal(
     changed: dict[str, tuple[Any, Any]] = {}
     if not created and update:
         applied = await services.db.run(
-            _apply_crm,
+            apply_crm,
             services,
             account.team_id,
             account.id,
@@ -289,7 +289,7 @@ async def settle_deal(
     return account, changed
 
 
-def _apply_crm(
+def apply_crm(
     session: Session,
     services: Services,
     team_id: str,
@@ -297,9 +297,11 @@ def _apply_crm(
     deal: ClosedWon,
     crm_time: datetime | None,
     now: datetime,
+    cause: str = "CRM update",
 ) -> tuple[Account, dict[str, tuple[Any, Any]], list[int]] | None:
-    """What the CRM says now, the ownership trail, the channel's note of the change and what
-    the features owe for it: one unit (None: older news than the account has)."""
+    """What the CRM says now, the ownership trail (its entry's `cause`), the channel's note
+    of the change and what the features owe for it: one unit (None: older news than the
+    account has)."""
     wanted = {key: getattr(deal, key) for key in TRACKED}
     applied = update_from_crm(session, team_id, account_id, wanted, crm_time, now)
     if applied is None:
@@ -310,9 +312,7 @@ def _apply_crm(
     account.setup_due_at = now  # the topic shows ARR; new people are invited
     announce(session, SETUP)
     note = ", ".join(sorted(changed))
-    note_ownership_in(
-        session, services, account.team_id, account.id, "CRM update", note=note, now=now
-    )
+    note_ownership_in(session, services, account.team_id, account.id, cause, note=note, now=now)
     owed = []
     if account.channel_id:
         change = json.dumps(

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
-from bot.accounts.facts import note_ownership
+from bot.accounts.facts import note_ownership_in
 from bot.channels.setup import invite_people, open_channel_for
 from bot.channels.unreachable import creation_refused
 from bot.handoff.blocks import (
@@ -36,6 +37,7 @@ from storage.accounts import (
 )
 from storage.models import Account
 from storage.outbox import OwedMessage
+from storage.ownership import ownership_events
 
 log = logging.getLogger(__name__)
 SETUP_LEASE = timedelta(minutes=2)
@@ -113,8 +115,7 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
         **updates,
         immediate=True,
     )
-    cause = "closed-won" if account.provisioned_at is None else "found in Slack"
-    await note_ownership(services, account.team_id, account.id, cause)
+    await services.db.run(_note_people, services, account, services.clock(), immediate=True)
     if announce and found and account.channel_id:
         await invite_people(services, account)
         messages = [
@@ -131,6 +132,16 @@ async def refresh_people(services: Services, account: Account, *, announce: bool
             messages.append(_packet_dm(services, account))
         await send_now(services, *messages)
     return account
+
+
+def _note_people(session: Session, services: Services, account: Account, now: datetime) -> bool:
+    """The trail's entry for the people as Slack knows them: a deal's first ("closed-won"),
+    unless its trail already begins (an import's "CSV import"): then who was found."""
+    first = account.provisioned_at is None and not ownership_events(
+        session, account.team_id, account.id
+    )
+    cause = "closed-won" if first else "found in Slack"
+    return note_ownership_in(session, services, account.team_id, account.id, cause, now=now)
 
 
 async def open_channel(services: Services, account: Account) -> Account:

@@ -71,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "status", help="what is owed and waiting, and what keeps failing (no Slack needed)"
     )
+    from bot.crm.import_args import add_parser as add_import
+
+    add_import(commands)
+    crm = commands.add_parser("crm", help="the CRM: read what changed there")
+    crm_commands = crm.add_subparsers(dest="crm_command", required=True, metavar="ACTION")
+    sync = crm_commands.add_parser(
+        "sync", help="take the won deals changed in HubSpot or Salesforce since the last pass"
+    )
+    sync.add_argument(
+        "--since",
+        type=_instant,
+        default=None,
+        help="read the changes since this date or instant (default: since the last pass)",
+    )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations")
@@ -126,6 +140,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_tick(settings, args.now, args.seconds))
     if args.command == "status":
         return asyncio.run(_status(settings))
+    if args.command == "crm":
+        return asyncio.run(_crm_sync(settings, args.since))
+    if args.command == "import":
+        from bot.crm.import_cli import run as run_import
+        from bot.runtime.runner import identify, make_services
+
+        return run_import(args, make_services, identify, settings=settings)
     if args.command == "db":
         from storage.db import make_engine
         from storage.migrate import upgrade
@@ -153,6 +174,27 @@ async def _status(settings: Settings) -> int:
             print(plain(line))
     services.engine.dispose()
     return 0
+
+
+async def _crm_sync(settings: Settings, since: datetime | None) -> int:
+    from bot.crm.sync import configured_crms, sync_all
+    from bot.runtime.runner import make_services
+    from storage.migrate import upgrade
+
+    services = make_services(settings)
+    await services.db.on_engine(upgrade)
+    if not configured_crms(services):
+        print(
+            "baton: no CRM to read: set BATON_HUBSPOT_TOKEN, or BATON_SALESFORCE_TOKEN and "
+            "BATON_SALESFORCE_INSTANCE_URL.",
+            file=sys.stderr,
+        )
+        return 2
+    reports = await sync_all(services, since)
+    for report in reports:
+        print(f"baton: {report.line()}")
+    services.engine.dispose()
+    return 1 if any(r.error for r in reports) else 0
 
 
 def plain(line: str) -> str:

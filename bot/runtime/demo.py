@@ -6,7 +6,9 @@ person saw in Slack and on which simulated date (in their own time zone).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import io
 import json
 import secrets
 import tempfile
@@ -17,6 +19,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.console import Console
+
+from bot.crm.import_cli import run_within
 from bot.handoff.webhook_auth import signed_headers
 from bot.outbox.tick import run_tick
 from bot.outbox.upcoming import next_work
@@ -24,14 +29,20 @@ from bot.people.introductions import introduce
 from bot.platform.clock import SimulatedClock
 from bot.platform.scopes import granted_scopes
 from bot.platform.settings import load_settings
-from bot.runtime.runner import BotServer
+from bot.runtime.runner import BotServer, identify
 from bot.sandbox import Message, OpenView, SandboxWorkspace, SlackDriver, SlackSandbox, User
+from bot.sandbox.hubspot import HubSpotSandbox, HubSpotWebhooks
 from bot.sandbox.watch import Watcher
 from flows.roles import Role
 
 START = datetime(2027, 1, 2, 12, 0, tzinfo=UTC)  # a Saturday: nothing is owed on weekends
 TICK = timedelta(minutes=30)
 WEBHOOK_SECRET = "demo-webhook-secret"
+HUBSPOT_SECRET = "demo-hubspot-client-secret"
+# The team's own CRM mapping: HubSpot's default, plus the CS manager their deals carry.
+MAPPING = """[hubspot.fields]
+manager_email = "owner:cs_manager"
+"""
 
 ACME = {
     "crm_id": "006-ACME",
@@ -53,14 +64,18 @@ INITECH = {
     "csm_email": "chen@northwind.test",
     "manager_email": "maya@northwind.test",
 }
-GLOBEX = {
-    "crm_id": "006-GLBX",
-    "account_name": "Globex",
-    "arr": 30000,
+# The accounts Northwind already had when it started with Baton (a CSV from its CRM).
+BOOK = """crm_id,account_name,arr,contract_start,renewal_date,ae_email,csm_email,manager_email
+006-VDLY,Vandelay Industries,"$64,000",2026-06-01,2027-06-01,ana@northwind.test,chen@northwind.test,maya@northwind.test
+006-SOYL,Soylent,41000,2026-03-15,2027-03-15,ana@northwind.test,chen@northwind,maya@northwind.test
+"""
+BOOK_FIXED = BOOK.replace("chen@northwind,", "chen@northwind.test,")
+GLOBEX_DEAL = {  # in HubSpot, as the AE left it before it closed
+    "dealname": "Globex – annual platform",
+    "amount": "30000",
+    "closedate": "2027-01-06T15:00:00Z",
+    "dealstage": "contractsent",
     "renewal_date": "2028-01-05",
-    "ae_email": "ana@northwind.test",
-    "csm_email": "chen@northwind.test",
-    "manager_email": "maya@northwind.test",
 }
 PACKET = {
     "goal": "“Know which renewals are at risk a quarter before they lapse.”",
@@ -85,6 +100,7 @@ class Demo:
         self._stamp = 0  # the last webhook signing time
         self.workspace.use_clock(self.clock)
         self.sandbox = SlackSandbox(self.workspace)
+        self.hub = HubSpotSandbox(clock=self.clock)
         self.watcher = Watcher(self.workspace)
         add = self.workspace.add_user
         self.ana = add("ana", "Ana Ruiz", "ana@northwind.test", "America/New_York")
@@ -100,8 +116,12 @@ class Demo:
 
     async def run(self) -> None:
         with tempfile.TemporaryDirectory(prefix="baton-demo-") as tmp:
+            self.tmp = tmp
             api_url = await self.sandbox.start()
             secret = secrets.token_hex(16)
+            hubspot_token = await self._start_hubspot()
+            mapping = Path(tmp) / "mapping.toml"
+            mapping.write_text(MAPPING, encoding="utf-8")
             settings = load_settings(
                 env_file=None,
                 slack_bot_token=self.workspace.bot_token,
@@ -111,17 +131,50 @@ class Demo:
                 baton_webhook_secret=WEBHOOK_SECRET,
                 baton_marketing_users=self.mo.id,
                 baton_slack_connect="true",
+                baton_hubspot_client_secret=HUBSPOT_SECRET,
+                baton_hubspot_token=hubspot_token,
+                baton_hubspot_api_url=self.hub.base_url,
+                baton_crm_mapping=str(mapping),
             )
             self.bot = BotServer(settings, self.clock, ticker=False, process_before_response=True)
             url = await self.bot.start(host="127.0.0.1", port=0)
             self.driver = SlackDriver(self.sandbox, url, secret)
+            self.hubspot = HubSpotWebhooks(f"{url}/crm/hubspot", HUBSPOT_SECRET)
             try:
                 await self._play()
                 self._slack_errors()
             finally:
+                await self.hubspot.close()
                 await self.driver.close()
                 await self.bot.stop()
                 await self.sandbox.stop()
+                await self.hub.close()
+
+    async def _start_hubspot(self) -> str:
+        """Northwind's HubSpot: its people as deal owners, and Globex's deal, not won yet."""
+        hub = self.hub
+        await hub.start()
+        self.portal = hub.add_portal(4815162).id
+        for name in ("renewal_date", "csm_owner", "cs_manager"):
+            hub.define_deal_property(
+                self.portal, name, "date" if name == "renewal_date" else "string"
+            )
+        owner = {
+            person.id: hub.add_owner(self.portal, person.email, *person.real_name.split(" ", 1))
+            for person in (self.ana, self.chen, self.maya)
+        }
+        company = hub.add_company(self.portal, "Globex")
+        self.globex = hub.add_deal(
+            self.portal,
+            {
+                **GLOBEX_DEAL,
+                "hubspot_owner_id": owner[self.ana.id],
+                "csm_owner": owner[self.chen.id],
+                "cs_manager": owner[self.maya.id],
+            },
+            company_ids=[company],
+        )
+        return hub.add_token(self.portal)
 
     async def _play(self) -> None:
         self.out("Baton demo: a sandbox Slack workspace, a throwaway database, a simulated clock.")
@@ -131,6 +184,7 @@ class Demo:
             f"(marketing ops, London)."
         )
         await self._meet_baton()
+        await self._import_book()
         await self._closed_won()
         await self._trust()
         await self._renewal_soon()
@@ -160,6 +214,34 @@ class Demo:
             self.bot.services, self.bot.services.client, self.workspace.team_id, members
         )
         await self.run_clock(until=datetime(2027, 1, 4, 15, tzinfo=UTC))
+
+    async def _import_book(self) -> None:
+        self.scene("Monday, before the first deal: RevOps brings in the book Northwind already has")
+        book = Path(self.tmp) / "book.csv"
+        book.write_text(BOOK, encoding="utf-8")
+        await self.baton_import(book)
+        book.write_text(BOOK_FIXED, encoding="utf-8")
+        await self.baton_import(book)
+        self.note(
+            "Both are past their handoff: no packet requests, no kickoff, and the milestones "
+            "already behind them (Vandelay's month-5 flag; Soylent's day 120 and day 90) are "
+            "skipped. "
+            "The next ones come on their day, in the renewal year below."
+        )
+        self.show()
+
+    async def baton_import(self, book: Path) -> None:
+        out = io.StringIO()
+        console = Console(file=out, width=100, highlight=False)
+        args = argparse.Namespace(
+            file=str(book), dry_run=False, no_channels=False, request_packets=False, team=None
+        )
+        code = await run_within(args, self.bot.services, identify, console)
+        self.out(f"  $ baton import {book.name}")
+        for line in out.getvalue().splitlines():
+            if line.strip() and "━" not in line:  # the progress bars, drawn for a terminal
+                self.out(f"    {line.rstrip()}")
+        self.out(f"    (exit {code})")
 
     async def _closed_won(self) -> None:
         self.scene("Monday 10:00 New York: the CRM marks Acme Robotics closed-won")
@@ -309,9 +391,16 @@ class Demo:
         self.show()
 
     async def _quiet_ae(self) -> None:
-        self.scene("Wednesday: Globex closes too, and this time the AE goes quiet")
-        reply = await self.webhook(GLOBEX)
-        self.note(f"CRM ← {reply.status} {reply.text}")
+        self.scene("Wednesday: Globex closes too, in HubSpot, and this time the AE goes quiet")
+        events = self.hub.change_deal(self.portal, self.globex, {"dealstage": "closedwon"})
+        status = await self.hubspot.send(events)
+        self.note(
+            f"HubSpot → POST /crm/hubspot: {len(events)} signed event (deal {self.globex}, "
+            f"dealstage → closedwon) ← {status}. Baton read the deal back from HubSpot's API: "
+            "its company (Globex), amount, and its owners' emails (AE, CSM, CS manager)."
+        )
+        status = await self.hubspot.redeliver()
+        self.note(f"HubSpot retries the same event ← {status}: taken once, nothing new in Slack")
         self.show()
         self.note("(ticking every 30 simulated minutes)")
         await self.run_clock(until=datetime(2027, 1, 8, 10, tzinfo=UTC))
