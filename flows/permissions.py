@@ -40,6 +40,7 @@ class Action(StrEnum):
     ASSIGN = "Reassign an account's AE, CSM or AM (`/baton assign`)"
     REOPEN = "Give an account a new channel (`/baton reopen`)"
     STATUS = "See Baton's health (`/baton status`; manager: BATON_MANAGERS)"
+    STATS = "See the team's numbers (`/baton stats`)"
 
 
 R = Role
@@ -64,6 +65,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.ASSIGN: frozenset({R.MANAGER, R.ADMIN}),
     Action.REOPEN: frozenset({R.MANAGER, R.ADMIN}),
     Action.STATUS: frozenset({R.MANAGER, R.ADMIN}),
+    Action.STATS: frozenset({R.MANAGER, R.ADMIN}),
 }
 
 

@@ -310,6 +310,10 @@ async def try_status(cast: Cast, role: Role, user: User) -> bool:
     return (await ask(cast.driver, user, "status")).startswith(":stethoscope:")
 
 
+async def try_stats(cast: Cast, role: Role, user: User) -> bool:
+    return (await ask(cast.driver, user, "stats")).startswith(":bar_chart:")
+
+
 TRIES: dict[Action, Try] = {
     Action.CREATE_ACCOUNT: try_create,
     Action.CHANGE_ACCOUNT: try_change,
@@ -329,6 +333,7 @@ TRIES: dict[Action, Try] = {
     Action.ASSIGN: try_assign,
     Action.REOPEN: try_reopen,
     Action.STATUS: try_status,
+    Action.STATS: try_stats,
 }
 
 

@@ -92,6 +92,13 @@ async def may_see_status(services: Services, user_id: str) -> bool:
     )
 
 
+async def may_see_stats(services: Services, team_id: str, user_id: str) -> bool:
+    """A manager (of some account, or BATON_MANAGERS) or an admin: the numbers cover the
+    whole team's accounts."""
+    manager = user_id in services.managers or await services.db.run(manages_any, team_id, user_id)
+    return await allowed(services, Action.STATS, user_id, {Role.MANAGER} if manager else set())
+
+
 async def may_cover(services: Services, team_id: str, actor: str, person: str) -> bool:
     """Cover for yourself; for someone else: a manager of one of their accounts, a
     BATON_MANAGERS member, or an admin."""

@@ -22,6 +22,7 @@ from bot.platform.hooks import Hooks
 from bot.platform.services import Services
 from bot.renewal import hooks as renewal
 from bot.renewal import listeners as renewal_listeners
+from bot.stats import listeners as stats_listeners
 
 # Planners run handoff → check-ins → renewal; after planning: digests, catch-up, held.
 HOOKED = (people, handoff, checkins, ownership, renewal, channels)
@@ -33,6 +34,7 @@ LISTENING = (
     renewal_listeners,
     ownership_listeners,
     admin_listeners,
+    stats_listeners,
     channels_listeners,
 )
 
