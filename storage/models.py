@@ -435,6 +435,8 @@ class RenewalOutcome(SQLModel, table=True):
     outcome: str = Field(max_length=8)  # renewed | churned
     new_renewal_date: date | None = Field(default=None)
     new_arr: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    # The ARR of the cycle that ended (None: recorded before Baton kept it).
+    prior_arr: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
     reason: str | None = Field(default=None, max_length=32)  # flows.outcomes.ChurnReason
     note: str | None = Field(default=None, sa_column=Column(Text))
     effective_date: date

@@ -207,6 +207,7 @@ def _close(session: Any, account: Account, **values: Any) -> RenewalOutcome:
         team_id=account.team_id,
         account_id=account.id,
         renewal_date=account.renewal_date,
+        prior_arr=account.arr,
         **values,
     )
     session.add(outcome)

@@ -110,8 +110,8 @@ def _ratings(session: Session, team_id: str, end: datetime) -> tuple[RatingFact,
 
 def _outcomes(session: Session, team_id: str, end: datetime) -> tuple[OutcomeFact, ...]:
     """Every outcome effective before the window's end. The prior ARR of a renewal is the
-    new ARR of the account's previous renewal: a renewal overwrites the account's ARR, so
-    the first renewal's prior ARR is not known."""
+    one recorded with it; for an outcome recorded before Baton kept it, the new ARR of the
+    account's previous renewal (so such a first renewal's prior ARR is not known)."""
     rows = session.scalars(
         select(RenewalOutcome)
         .where(RenewalOutcome.team_id == team_id, RenewalOutcome.effective_date <= end.date())
@@ -128,13 +128,19 @@ def _outcomes(session: Session, team_id: str, end: datetime) -> tuple[OutcomeFac
                 outcome=o.outcome,
                 effective_date=o.effective_date,
                 reason=o.reason,
-                prior_arr=prior.get(o.account_id) if o.outcome == "renewed" else None,
+                prior_arr=_prior(o, prior.get(o.account_id)),
                 new_arr=new_arr,
             )
         )
         if o.outcome == "renewed":
             prior[o.account_id] = new_arr
     return tuple(facts)
+
+
+def _prior(outcome: RenewalOutcome, previous: Decimal | None) -> Decimal | None:
+    if outcome.outcome != "renewed":
+        return None
+    return Decimal(outcome.prior_arr) if outcome.prior_arr is not None else previous
 
 
 def _nudges(

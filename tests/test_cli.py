@@ -114,6 +114,14 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     assert "Someone replays a captured delivery ← 409" in out
     assert "#ext-acme-robotics" in out
     assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
+    # It ends with the year's numbers and the report, written outside where it ran.
+    assert ":bar_chart: *The numbers, last 365 days* (every account;" in out
+    assert "baton-demo-report.html: wrote it (5 accounts; one page" in out
+    # A HubSpot deal reaching closed-won, and an imported book.
+    assert "HubSpot → POST /crm/hubspot: 1 signed event" in out
+    assert "HubSpot retries the same event ← 200: taken once" in out
+    assert "1 problem in 1 of 2 rows; nothing was written." in out
+    assert "Done: 2 created, 0 updated, 0 unchanged; set up in Slack: 2, still queued: 0." in out
 
 
 async def test_run_serves_slack_over_http_and_stops_on_sigterm(

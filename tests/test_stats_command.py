@@ -104,3 +104,32 @@ async def test_others_are_told_who_may_see_the_numbers(
         said
         == "`/baton stats` is for managers (of an account, or BATON_MANAGERS) and workspace admins."
     )
+
+
+async def test_a_first_renewal_counts_towards_expansion(
+    driver: SlackDriver, bot: BotServer, people: People, workspace: SandboxWorkspace
+) -> None:
+    from decimal import Decimal
+
+    from storage.renewals import record_renewal
+
+    year = deal(contract_start="2025-11-01", renewal_date="2026-11-01")
+    assert (await closed_won(driver, year)).status == 202
+    account = await bot.services.db.run(account_by_crm, workspace.team_id, "D-100")
+    assert account is not None and account.arr == Decimal("80000.00")
+    renewed = await bot.services.db.run(
+        record_renewal,
+        workspace.team_id,
+        account.id,
+        cycle=account.renewal_date,
+        new_date=account.renewal_date.replace(year=2028),
+        new_arr=Decimal("100000"),
+        by=people.csm.id,
+        note=None,
+        now=datetime.now(UTC),
+        immediate=True,
+    )
+    assert renewed is not None and renewed.prior_arr == Decimal("80000.00")
+    said = await ask(driver, people.manager, "stats 3650")
+    model = account.retention_model
+    assert f"• *Renewal by model:* {model} 100% (1 of 1), expansion +25% (n=1)." in said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -230,7 +231,14 @@ async def week_answer(services: Services, team_id: str, user_id: str) -> Answer:
     return week_report(week, f"The week of {week.first:%d %b} — {reach.label}", ratings=False)
 
 
-def week_report(week: Week, title: str, *, ratings: bool) -> Answer:
+def week_report(
+    week: Week,
+    title: str,
+    *,
+    ratings: bool,
+    extra: Sequence[tuple[str, list[str]]] = (),
+) -> Answer:
+    """The week's sections, then what other features add (`extra`: heading, lines)."""
     sections = [
         ("Changing hands", week.changing, len(week.changing)),
         (f"Milestones due by {week.last:%a %d %b}", week.due, len(week.due)),
@@ -239,6 +247,7 @@ def week_report(week: Week, title: str, *, ratings: bool) -> Answer:
     ]
     if ratings:
         sections.append(("Packet ratings this past week", week.ratings, len(week.ratings)))
+    sections += [(heading, lines, len(lines)) for heading, lines in extra]
     footer = f"Ask `{esc('/baton owner <account>')}` for any account's detail."
     return titled(title, sections, footer)
 

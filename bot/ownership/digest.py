@@ -145,10 +145,13 @@ def week_words(
     everyone = manager in services.managers
     scope = Scope(team_id, everyone=everyone, manager=None if everyone else manager)
     week = read_week(session, services, scope, now)
-    if not (week.changing or week.due or week.overdue or week.at_risk or week.ratings):
+    extra = [
+        s for add in services.hooks.digest_sections if (s := add(session, services, team_id, now))
+    ]
+    if not (week.changing or week.due or week.overdue or week.at_risk or week.ratings or extra):
         return "a quiet week: nothing to report"
     label = "every account" if everyone else "your team"
     text, blocks = week_report(
-        week, f"Your week from {week.first:%a %d %b} — {label}", ratings=True
+        week, f"Your week from {week.first:%a %d %b} — {label}", ratings=True, extra=extra
     )
     return clip(text, 3000), blocks[:50]

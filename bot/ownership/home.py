@@ -34,6 +34,7 @@ class TeamSummary:
     at_risk: int
     pending: int
     renewing_90: int
+    sections: tuple[tuple[str, list[str]], ...] = ()  # what other features add (team health)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ def _read(
             len(red_accounts(session, reach.scope, limit=1000)),
             len(pending_packets(session, reach.scope, limit=1000)),
             count_renewing_between(session, reach.scope, first, first + timedelta(days=90)),
+            tuple(
+                section
+                for add in services.hooks.home_sections
+                if (section := add(session, services, team_id, now))
+            ),
         )
     return Dashboard(
         user_id,

@@ -12,6 +12,7 @@ from bot.platform.kit import (
     Block,
     actions,
     button,
+    clip,
     context,
     divider,
     esc,
@@ -67,6 +68,9 @@ def _dashboard(board: Dashboard, page: int, today: date) -> list[Block]:
                 f"{t.pending} packets pending · {t.renewing_90} renewals in 90 days\n"
                 "`/baton week` for the detail."
             ),
+        ]
+        blocks += [
+            section(clip(f"*{esc(h)}*\n" + "\n".join(lines), 3000)) for h, lines in t.sections
         ]
     if board.covering:
         names = ", ".join(

@@ -46,6 +46,9 @@ Stage = Callable[[Any, datetime, Collection[str]], Awaitable[object]]
 AccountChanged = Callable[
     [Session, Any, Account, dict[str, tuple[object, object]], datetime], list[int]
 ]
+# A section of the managers' Monday digest (the session, the services, the team, now): its
+# heading and lines, or None for nothing to say this week.
+DigestSection = Callable[[Session, Any, str, datetime], tuple[str, list[str]] | None]
 Phase = Literal["before_reconcile", "before_planning", "after_planning"]
 # When a stage next has work that only this process knows of (what it remembers between
 # ticks, not what the database holds: see `storage.upcoming`), or None for nothing.
@@ -65,6 +68,9 @@ class Hooks:
     stages: dict[str, list[tuple[str, Stage]]] = field(default_factory=dict)
     account_changed: list[AccountChanged] = field(default_factory=list)
     wakes: list[Wake] = field(default_factory=list)
+    digest_sections: list[DigestSection] = field(default_factory=list)
+    # The same, for a manager's App Home (every time it is drawn, not only with news).
+    home_sections: list[DigestSection] = field(default_factory=list)
 
     def on_kinds(self, kinds: Collection[MessageKind], relevance: Relevance) -> None:
         for kind in kinds:

@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     from bot.crm.import_args import add_parser as add_import
 
     add_import(commands)
+    from bot.stats.report_args import add_parser as add_report
+
+    add_report(commands)
+    from bot.stats.seed_args import add_parser as add_seed
+
+    add_seed(commands)
     crm = commands.add_parser("crm", help="the CRM: read what changed there")
     crm_commands = crm.add_subparsers(dest="crm_command", required=True, metavar="ACTION")
     sync = crm_commands.add_parser(
@@ -147,6 +153,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.runtime.runner import identify, make_services
 
         return run_import(args, make_services, identify, settings=settings)
+    if args.command == "seed":
+        from bot.runtime.runner import make_services
+        from bot.stats.seed import run_seed
+
+        return run_seed(args, settings, make_services)
+    if args.command == "report":
+        from bot.runtime.runner import make_services
+        from bot.stats.report_cli import run_report
+
+        return run_report(args, settings, make_services)
     if args.command == "db":
         from storage.db import make_engine
         from storage.migrate import upgrade

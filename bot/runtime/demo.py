@@ -33,12 +33,15 @@ from bot.runtime.runner import BotServer, identify
 from bot.sandbox import Message, OpenView, SandboxWorkspace, SlackDriver, SlackSandbox, User
 from bot.sandbox.hubspot import HubSpotSandbox, HubSpotWebhooks
 from bot.sandbox.watch import Watcher
+from bot.stats.report import write_report
 from flows.roles import Role
 
 START = datetime(2027, 1, 2, 12, 0, tzinfo=UTC)  # a Saturday: nothing is owed on weekends
 TICK = timedelta(minutes=30)
 WEBHOOK_SECRET = "demo-webhook-secret"
 HUBSPOT_SECRET = "demo-hubspot-client-secret"
+# Written in the system's temporary directory: the demo leaves nothing where it runs.
+REPORT = "baton-demo-report.html"
 # The team's own CRM mapping: HubSpot's default, plus the CS manager their deals carry.
 MAPPING = """[hubspot.fields]
 manager_email = "owner:cs_manager"
@@ -192,6 +195,7 @@ class Demo:
         await self._quiet_ae()
         await self._checkins()
         await self._renewal_year()
+        await self._numbers()
 
     def _slack_errors(self) -> None:
         """What Slack would have shown people as errors (late or refused answers)."""
@@ -565,6 +569,27 @@ class Demo:
         await self.driver.command(self.maya, "owner acme")
         await self.driver.command(self.maya, "history acme on 2027-07-20")
         self.show()
+
+    async def _numbers(self) -> None:
+        self.scene(
+            "The year in numbers: the manager asks `/baton stats 365`, RevOps writes the report"
+        )
+        await self.driver.command(self.maya, "stats 365")
+        self.show()
+        out = Path(tempfile.gettempdir()) / REPORT
+        end = self.clock()
+        try:
+            accounts = await write_report(
+                self.bot.services, self.workspace.team_id, end - timedelta(days=365), end, out
+            )
+        except OSError as error:  # a read-only directory: the demo itself went fine
+            self.note(f"$ baton report: could not write {out} ({error.strerror}).")
+            return
+        self.note(
+            f"$ baton report --out {out}: wrote it ({accounts} accounts; one page, "
+            "no network needed: open it in a browser). `baton seed --book 2000` fills a "
+            "trial database with a year of history to see every number and chart on."
+        )
 
     async def _clarify(self, channel: Any) -> None:
         ae_dm = self.workspace.dm_channel(self.ana.id)

@@ -22,10 +22,11 @@ from bot.platform.hooks import Hooks
 from bot.platform.services import Services
 from bot.renewal import hooks as renewal
 from bot.renewal import listeners as renewal_listeners
+from bot.stats import hooks as stats
 from bot.stats import listeners as stats_listeners
 
 # Planners run handoff → check-ins → renewal; after planning: digests, catch-up, held.
-HOOKED = (people, handoff, checkins, ownership, renewal, channels)
+HOOKED = (people, handoff, checkins, ownership, renewal, channels, stats)
 # Each has SUBCOMMANDS and register(app, services); the help's order is the subcommands' rank.
 LISTENING = (
     slash,

@@ -1,0 +1,86 @@
+"""The team's health in the managers' Monday digest: the alerts in force over the last 90
+days, with the accounts behind them. The digest is weekly, so each alert reaches each
+manager once a week, never as daily noise; a week with no alert adds nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.platform.kit import esc
+from bot.platform.services import Services
+from bot.stats import figures
+from bot.stats.figures import ALERT_NAMES, figure
+from flows.stats import Alert, Rate, alerts, compute_stats
+from storage.accounts import accounts_by_ids
+from storage.stats import stats_facts
+
+WINDOW = timedelta(days=90)
+SHOWN_ACCOUNTS = 5
+
+
+def alerts_now(session: Session, services: Services, team_id: str, now: datetime) -> list[Alert]:
+    settings = services.settings
+    facts = stats_facts(session, team_id, now - WINDOW, now)
+    return alerts(compute_stats(facts, settings.timezone, settings.holidays))
+
+
+def alert_lines(session: Session, team_id: str, found: Sequence[Alert]) -> list[str]:
+    """One line per alert: the number against its line, the accounts behind it (names),
+    and what the playbook suggests doing."""
+    ids = sorted({i for alert in found for i in alert.accounts[:SHOWN_ACCOUNTS]})
+    names = {a.id: f"*{esc(a.name)}*" for a in accounts_by_ids(session, team_id, ids)}
+    lines = []
+    for alert in found:
+        shown = alert.accounts[:SHOWN_ACCOUNTS]
+        behind = ", ".join(names.get(i, f"account {i}") for i in shown)
+        more = len(alert.accounts) - len(shown)
+        behind += f" and {more} more" if more > 0 else ""
+        lines.append(
+            f"• :rotating_light: *{ALERT_NAMES.get(alert.key, alert.key)}:* "
+            f"{figure(alert.key, alert.value)} against a line of "
+            f"{figure(alert.key, alert.threshold)}"
+            + (f" ({behind})" if behind else "")
+            + f". {esc(alert.advice)}"
+        )
+    return lines
+
+
+def health_section(
+    session: Session, services: Services, team_id: str, now: datetime
+) -> tuple[str, list[str]] | None:
+    """The digest's "Team health" section, or None when no alert is in force."""
+    found = alerts_now(session, services, team_id, now)
+    if not found:
+        return None
+    return "Team health: alerts in force (last 90 days)", alert_lines(session, team_id, found)
+
+
+def home_section(
+    session: Session, services: Services, team_id: str, now: datetime
+) -> tuple[str, list[str]]:
+    """A manager's App Home "Team health": three headline numbers of the last 90 days and
+    the alerts in force (`/baton stats` has the rest)."""
+    settings = services.settings
+    facts = stats_facts(session, team_id, now - WINDOW, now)
+    stats = compute_stats(facts, settings.timezone, settings.holidays)
+    early = stats.churn_timing.get("0-90")
+    lines = [
+        f"Packets complete in time: {_share(stats.packet_completion)} · packet rating: "
+        + (
+            f"{stats.packet_rating.value:.1f} (n={stats.packet_rating.n})"
+            if stats.packet_rating.value is not None
+            else "none yet"
+        )
+        + f" · churns in the first 90 days: {_share(early) if early else 'none yet'}",
+    ]
+    found = alerts(stats)
+    lines += alert_lines(session, team_id, found) if found else ["No alert in force."]
+    lines.append("`/baton stats` for every number and its sample.")
+    return "Team health (last 90 days)", lines
+
+
+def _share(rate: Rate) -> str:
+    return "no data yet" if rate.value is None else figures.rate(rate)

@@ -1,0 +1,66 @@
+"""The alerts in force reach the team's managers in their Monday digest: once a week, with
+the number, its line, the accounts behind it and what to do; a week without one adds
+nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.accounts import account_by_crm
+from storage.renewals import record_churn
+from tests.helpers import closed_won, deal, dm, run_until
+
+
+async def test_an_alert_in_force_is_in_the_managers_monday_digest(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    team = sandbox.workspace.team_id
+    for n in range(6):
+        reply = await closed_won(sim_driver, deal(crm_id=f"D-{n}", account_name=f"Account {n}"))
+        assert reply.status == 202, reply.text
+    for n in range(5):
+        account = await sim_bot.services.db.run(account_by_crm, team, f"D-{n}")
+        assert account is not None
+        reason = "expectation_mismatch" if n < 2 else "product_fit"
+        await sim_bot.services.db.run(
+            record_churn,
+            team,
+            account.id,
+            reason=reason,
+            effective=clock().date(),
+            by=people.csm.id,
+            note=None,
+            now=clock(),
+            immediate=True,
+        )
+    await run_until(sim_bot, clock, datetime(2027, 1, 19, 0, tzinfo=UTC))
+    digests = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
+    # Once a Monday (08:00 Los Angeles), each with the alerts still in force; the first
+    # Monday's digest would have been dropped as a quiet week without them.
+    assert [m.at for m in digests] == [
+        datetime(2027, 1, 4, 16, tzinfo=UTC),
+        datetime(2027, 1, 11, 16, tzinfo=UTC),
+        datetime(2027, 1, 18, 16, tzinfo=UTC),
+    ]
+    for digest in digests:
+        assert "Team health: alerts in force (last 90 days)" in digest.text
+        assert (
+            "*Expectation mismatch:* 40% against a line of 20% (*Account 0*, *Account 1*)"
+            in digest.text
+        )
+        assert "*Churn in the first 90 days:* 100% against a line of 40%" in digest.text
+
+
+async def test_a_managers_app_home_shows_the_teams_health(
+    sim_driver, sim_bot, sandbox, people
+) -> None:
+    import json
+
+    assert (await closed_won(sim_driver, deal())).status == 202
+    await sim_driver.open_home(people.manager)
+    view = json.dumps(sandbox.workspace.home_views[people.manager.id], ensure_ascii=False)
+    assert "*Team health (last 90 days)*" in view
+    assert "Packets complete in time: no data yet" in view and "No alert in force." in view
+    await sim_driver.open_home(people.ae)
+    view = json.dumps(sandbox.workspace.home_views[people.ae.id], ensure_ascii=False)
+    assert "Team health" not in view  # the AE manages nothing
