@@ -41,6 +41,7 @@ class Action(StrEnum):
     REOPEN = "Give an account a new channel (`/baton reopen`)"
     STATUS = "See Baton's health (`/baton status`; manager: BATON_MANAGERS)"
     STATS = "See the team's numbers (`/baton stats`)"
+    START_PILOT = "Start a retention-model pilot (`/baton pilot start`)"
 
 
 R = Role
@@ -66,6 +67,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.REOPEN: frozenset({R.MANAGER, R.ADMIN}),
     Action.STATUS: frozenset({R.MANAGER, R.ADMIN}),
     Action.STATS: frozenset({R.MANAGER, R.ADMIN}),
+    Action.START_PILOT: frozenset({R.MANAGER, R.ADMIN}),
 }
 
 

@@ -567,3 +567,29 @@ class RateBucket(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=80)  # a method, or post:<channel>
     next_at: float
+
+
+class Pilot(SQLModel, table=True):
+    """A retention-model pilot (`/baton pilot start`): a named cohort of accounts put on
+    one model from `started_at` on, compared with the rest of the book."""
+
+    __tablename__ = "pilots"
+    __table_args__ = (Index("uq_pilots_team_name_ci", "team_id", text("lower(name)"), unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    name: str = Field(max_length=40)  # flows.pilot.NAME: unique per team, any case
+    model: str = Field(max_length=1)
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    started_by: str = Field(max_length=32)
+
+
+class PilotAccount(SQLModel, table=True):
+    """One account of a pilot's cohort."""
+
+    __tablename__ = "pilot_accounts"
+    __table_args__ = (Index("ix_pilot_accounts_account", "team_id", "account_id"),)
+
+    pilot_id: int = Field(foreign_key="pilots.id", primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", primary_key=True)
+    team_id: str = Field(max_length=32)

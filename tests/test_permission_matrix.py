@@ -314,6 +314,12 @@ async def try_stats(cast: Cast, role: Role, user: User) -> bool:
     return (await ask(cast.driver, user, "stats")).startswith(":bar_chart:")
 
 
+async def try_start_pilot(cast: Cast, role: Role, user: User) -> bool:
+    # Once one role has put Acme in a pilot, the next one allowed is told it already is.
+    said = await ask(cast.driver, user, f"pilot start m-{role.name.lower()} C acme")
+    return said.startswith(":test_tube: Pilot") or "is already in the pilot" in said
+
+
 TRIES: dict[Action, Try] = {
     Action.CREATE_ACCOUNT: try_create,
     Action.CHANGE_ACCOUNT: try_change,
@@ -334,6 +340,7 @@ TRIES: dict[Action, Try] = {
     Action.REOPEN: try_reopen,
     Action.STATUS: try_status,
     Action.STATS: try_stats,
+    Action.START_PILOT: try_start_pilot,
 }
 
 

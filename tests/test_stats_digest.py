@@ -43,7 +43,7 @@ async def test_an_alert_in_force_is_in_the_managers_monday_digest(
         datetime(2027, 1, 18, 16, tzinfo=UTC),
     ]
     for digest in digests:
-        assert "Team health: alerts in force (last 90 days)" in digest.text
+        assert "Team health: the alerts (last 90 days)" in digest.text
         assert (
             "*Expectation mismatch:* 40% against a line of 20% (*Account 0*, *Account 1*)"
             in digest.text
@@ -64,3 +64,37 @@ async def test_a_managers_app_home_shows_the_teams_health(
     await sim_driver.open_home(people.ae)
     view = json.dumps(sandbox.workspace.home_views[people.ae.id], ensure_ascii=False)
     assert "Team health" not in view  # the AE manages nothing
+
+
+async def test_the_digest_says_when_an_alert_has_cleared(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    from datetime import timedelta
+
+    team = sandbox.workspace.team_id
+    for n in range(6):
+        reply = await closed_won(sim_driver, deal(crm_id=f"D-{n}", account_name=f"Account {n}"))
+        assert reply.status == 202, reply.text
+    # Five churns of mismatch, effective today: in force for 90 days, then out of the window.
+    for n in range(5):
+        account = await sim_bot.services.db.run(account_by_crm, team, f"D-{n}")
+        assert account is not None
+        await sim_bot.services.db.run(
+            record_churn,
+            team,
+            account.id,
+            reason="expectation_mismatch",
+            effective=clock().date(),
+            by=people.csm.id,
+            note=None,
+            now=clock(),
+            immediate=True,
+        )
+    clock.advance(timedelta(days=91))  # the churns leave the 90-day window by next Monday
+    await run_until(sim_bot, clock, clock() + timedelta(days=8))
+    digests = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
+    cleared = [m for m in digests if "is back within its line" in m.text]
+    assert len(cleared) == 1, "said once: the week it cleared, not after"
+    assert "No alert in force." in cleared[0].text
+    assert "*Expectation mismatch* is back within its line since last week." in cleared[0].text
+    assert "Team health" not in digests[-1].text  # a week later nothing changed: no section

@@ -17,7 +17,7 @@ NAMES = [sub.name for sub in TABLE]
 # The help's order before the table existed (the demo transcript shows it).
 TODAYS_ORDER = [
     *("owner", "week", "renewals", "pending", "cover", "assign", "reopen", "history"),
-    *("new", "checkin", "renewed", "churned", "status", "stats", "help"),
+    *("new", "checkin", "renewed", "churned", "status", "stats", "pilot", "help"),
 ]
 
 

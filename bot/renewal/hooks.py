@@ -17,8 +17,11 @@ from bot.renewal.relevance import AT_RISK_KINDS, MILESTONE_KINDS, at_risk_moot, 
 from bot.renewal.replan import after_arr_change_in, replan_owners_in
 from storage.models import Account
 
-# A change of who holds an account re-plans the owners of the rest of its cycle.
-_HOLDERS = frozenset({"am_email", "ae_user_id", "csm_user_id", "am_user_id", "manager_user_id"})
+# A change of who holds an account (or of its retention model, which says who owns which
+# step) re-plans the owners of the rest of its cycle.
+_HOLDERS = frozenset(
+    {"am_email", "ae_user_id", "csm_user_id", "am_user_id", "manager_user_id", "retention_model"}
+)
 
 
 async def _catch_up(services: Services, now: datetime, _paused: Collection[str]) -> None:

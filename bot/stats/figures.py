@@ -32,15 +32,17 @@ def average(measure: Measure) -> str:
 
 
 def hours(measure: Measure) -> str:
-    if measure.value is None:
-        return "– (n=0)"
-    return f"{measure.value:.0f} h (n={measure.n})"
+    return _whole(measure, "h")
 
 
 def days(measure: Measure) -> str:
+    return _whole(measure, "days")
+
+
+def _whole(measure: Measure, unit: str) -> str:
     if measure.value is None:
         return "– (n=0)"
-    return f"{measure.value:.0f} days (n={measure.n})"
+    return f"{measure.value:.0f} {unit} (n={measure.n})"
 
 
 def ratio(measure: Measure) -> str:

@@ -51,11 +51,20 @@ def alert_lines(session: Session, team_id: str, found: Sequence[Alert]) -> list[
 def health_section(
     session: Session, services: Services, team_id: str, now: datetime
 ) -> tuple[str, list[str]] | None:
-    """The digest's "Team health" section, or None when no alert is in force."""
+    """The digest's "Team health" section: the alerts in force, and those that cleared
+    since the week before; None when there is neither (nothing in force, nothing changed)."""
     found = alerts_now(session, services, team_id, now)
-    if not found:
+    before = {a.key for a in alerts_now(session, services, team_id, now - timedelta(days=7))}
+    cleared = sorted(before - {a.key for a in found})
+    if not found and not cleared:
         return None
-    return "Team health: alerts in force (last 90 days)", alert_lines(session, team_id, found)
+    lines = alert_lines(session, team_id, found) if found else ["No alert in force."]
+    lines += [
+        f"• :white_check_mark: *{ALERT_NAMES.get(key, key)}* is back within its line since "
+        "last week."
+        for key in cleared
+    ]
+    return "Team health: the alerts (last 90 days)", lines
 
 
 def home_section(

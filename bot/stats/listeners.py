@@ -8,11 +8,17 @@ from bot.platform.commands import Answer, Subcommand
 from bot.platform.listening import answered
 from bot.platform.services import Services
 from bot.stats.answer import stats_answer
+from bot.stats.pilot import pilot_answer
+from flows.pilot import USAGE as PILOT_USAGE
 from flows.stats_args import USAGE
 
 
 async def _stats(services: Services, text: str, command: dict) -> Answer:
     return await stats_answer(services, command["team_id"], command["user_id"], text), []
+
+
+async def _pilot(services: Services, text: str, command: dict) -> Answer:
+    return await pilot_answer(services, command["team_id"], command["user_id"], text), []
 
 
 SUBCOMMANDS = (
@@ -26,6 +32,17 @@ SUBCOMMANDS = (
         "managers and workspace admins",
         answered(_stats),
         rank=135,
+    ),
+    Subcommand(
+        "pilot",
+        PILOT_USAGE.removeprefix("/baton "),
+        "Retention-model pilots: start one on a cohort of accounts (managers and workspace "
+        "admins), then compare it with the rest of the book: renewal, expansion, escalations "
+        "and nudges answered on time, each with its sample.",
+        "/baton pilot start q3-model-b B Acme Robotics, Globex, #acct-initech",
+        "managers and workspace admins",
+        answered(_pilot),
+        rank=136,
     ),
 )
 

@@ -14,7 +14,7 @@ import ast
 import inspect
 import os
 import textwrap
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from functools import cache
@@ -22,10 +22,15 @@ from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
 from bot.platform.services import Services
 from bot.stats import figures
 from bot.stats.figures import ALERT_NAMES, CAUSES, TIMING
+from bot.stats.pilot import ROWS, compare_facts, figure
+from flows.pilot import Comparison
 from flows.stats import EARLY, Alert, Facts, Measure, Rate, Stats, Tally, alerts, compute_stats
+from storage.pilots import cohorts, pilots
 from storage.stats import stats_facts
 from storage.workspaces import get_workspace
 
@@ -147,8 +152,10 @@ def render_report(
     team: str,
     generated_at: datetime,
     names: Mapping[int, str] | None = None,
+    pilots: Sequence[Comparison] = (),
 ) -> str:
-    """The whole page. `names`: account names by id (for the accounts behind an alert)."""
+    """The whole page. `names`: account names by id (for the accounts behind an alert);
+    `pilots`: each retention-model pilot's cohort against the rest, over the same range."""
     span = f"{_day(stats.start)} – {_day(stats.end)}"
     title = f"Baton report: {team}, {span}"
     body = "\n".join(
@@ -159,6 +166,7 @@ def render_report(
             _alerts_section(stats, names or {}),
             _charts_section(stats, trends),
             _numbers_section(stats),
+            *([_pilots_section(pilots)] if pilots else []),
         ]
     )
     return (
@@ -387,6 +395,37 @@ def _parts(name: str, values: Mapping[str, Rate | Measure | int]) -> str:
     return f'<ul class="parts">{"".join(lines)}</ul>'
 
 
+# --- pilots ----------------------------------------------------------------------------------
+def _pilots_section(comparisons: Sequence[Comparison]) -> str:
+    """A table per pilot: the cohort against the rest of the book, each number with its n
+    (in `data-pilot`, `data-group`, `data-number` and `data-n`), and the warnings."""
+    return "<h2>Retention-model pilots</h2>\n" + "\n".join(_pilot(c) for c in comparisons)
+
+
+def _pilot(comparison: Comparison) -> str:
+    name = escape(comparison.name)
+    rows = []
+    for key, label in ROWS:
+        cells = []
+        for side, group in (("cohort", comparison.cohort), ("rest", comparison.rest)):
+            text, n = figure(group, key)
+            cells.append(
+                f'<td class="value" data-pilot="{name}" data-group="{side}" '
+                f'data-number="{key}" data-n="{n}">{escape(text)}</td>'
+            )
+        rows.append(f'<tr><th scope="row">{escape(label)}</th>{"".join(cells)}</tr>')
+    warnings = "".join(
+        f'<p class="alert" data-pilot-warning="{name}">{escape(w)}</p>' for w in comparison.warnings
+    )
+    return (
+        f'<h3 data-pilot="{name}">Pilot {name} (model {escape(comparison.model)})</h3>'
+        "<table><thead><tr><th>Number</th>"
+        f"<th>Pilot (n={comparison.cohort.accounts} accounts)</th>"
+        f"<th>Rest of the book (n={comparison.rest.accounts} accounts)</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>{warnings}"
+    )
+
+
 # --- writing it ------------------------------------------------------------------------------
 async def write_report(
     services: Services, team_id: str, start: datetime, end: datetime, out: Path
@@ -404,9 +443,21 @@ async def write_report(
         team=team,
         generated_at=services.clock(),
         names={a.account_id: a.name for a in facts.accounts},
+        pilots=await services.db.run(_pilot_comparisons, services, team_id, facts),
     )
     _write(out, page)
     return len(facts.accounts)
+
+
+def _pilot_comparisons(
+    session: Session, services: Services, team_id: str, facts: Facts
+) -> list[Comparison]:
+    """Every pilot of the team, compared over the report's range."""
+    members = cohorts(session, team_id)
+    return [
+        compare_facts(services, pilot, facts, set(members.get(pilot.id or 0, [])))
+        for pilot in pilots(session, team_id)
+    ]
 
 
 def _write(out: Path, page: str) -> None:
