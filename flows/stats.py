@@ -14,18 +14,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flows.checkins import RATING_ALERT_BELOW, RATING_MINIMUM, RATING_WINDOW
 from flows.gate import escalation_time
 from flows.outcomes import ChurnReason
 
-RATING_WINDOW = 10  # the packet rating is the average of the team's last this-many ratings
-RATING_ALERT_BELOW = 3.5
 FIRST_VALUE_DAYS = 30
 MISMATCH_ALERT_ABOVE = 0.20
 EARLY_CHURN_ALERT_ABOVE = 0.40
 # No churn alert fires on fewer churns than this: two churns out of three is noise.
 MIN_CHURNS = 5
-# Nor a rating alert on fewer ratings than this.
-MIN_RATINGS = 5
+# Nor a rating alert on fewer ratings than the check-ins' own alert needs (as it is today).
+MIN_RATINGS = RATING_MINIMUM
 TOP_MISSING = 3
 UNASSIGNED = "unassigned"  # the key of facts with nobody in the role
 UNKNOWN_REASON = "unknown"
@@ -463,7 +462,7 @@ def _milestones(
 # --- alerts ----------------------------------------------------------------------------------
 def alerts(stats: Stats) -> list[Alert]:
     """What the playbook says needs doing. The churn alerts fire only on at least
-    MIN_CHURNS (5) churns in the window, the rating alert on at least MIN_RATINGS (5)
+    MIN_CHURNS (5) churns in the window, the rating alert on at least MIN_RATINGS (3, as the check-ins' alert)
     ratings; a share exactly at its threshold is not an alert."""
     found: list[Alert] = []
     rating = stats.packet_rating

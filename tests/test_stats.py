@@ -126,7 +126,8 @@ def test_packet_rating_is_the_last_ten_and_the_fields_missing_most() -> None:
     assert s.packet_rating.value == 3.0 and s.packet_rating.n == 10
     assert s.missing_fields.top == (("budget", 6), ("champion", 4), ("success_metric", 4))
     assert [a.key for a in alerts(s)] == ["packet_rating"]
-    assert alerts(stats(ratings=recent[:4])) == []  # fewer than 5 ratings: no alert
+    assert alerts(stats(ratings=recent[:2])) == []  # fewer than 3 ratings: no alert
+    assert [a.key for a in alerts(stats(ratings=recent[:3]))] == ["packet_rating"]
     assert alerts(stats(ratings=[RatingFact(1, 4, (), MON)] * 10)) == []
 
 
