@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.people.permissions import may_see_status
 from bot.platform.kit import esc
 from bot.platform.services import Services
+from flows.crm.mapping import CRM_NAMES
 from storage.accounts import accounts_by_ids, count_setup_due
 from storage.crm import sync_states
 from storage.faults import faults_of
@@ -96,7 +97,7 @@ def _backlog_line(waiting: Backlog, setup: int, tick_seconds: float) -> str:
 
 
 def _sync_line(state: CrmSync) -> str:
-    name = {"hubspot": "HubSpot", "salesforce": "Salesforce"}.get(state.crm, state.crm)
+    name = CRM_NAMES.get(state.crm, state.crm)
     read = (
         f"changes read up to {_when(state.synced_until)}"
         if state.synced_until
@@ -129,7 +130,7 @@ def _subject(fault: Fault, names: dict[int, str]) -> str:
         )
     if fault.subject == "deal":
         crm, _, deal_id = fault.subject_id.partition(":")
-        crm_name = {"hubspot": "HubSpot", "salesforce": "Salesforce"}.get(crm, crm)
+        crm_name = CRM_NAMES.get(crm, crm)
         return f"the {esc(crm_name)} deal {esc(deal_id)}"
     if fault.subject == "digest":
         return f"the Monday digest of <@{esc(fault.subject_id)}>"

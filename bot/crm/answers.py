@@ -36,11 +36,6 @@ def json_body(raw: bytes) -> Any | DoorAnswer:
         return refused(bad.status, bad.message)
 
 
-def is_json(content_type: str) -> bool:
-    kind, _, subtype = content_type.partition("/")
-    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
-
-
 async def door_team(services: Services, asked: str | None) -> str | DoorAnswer:
     """The workspace a CRM's deals go to: `?team_id=` on the door's URL, or the only one."""
     teams = await services.db.run(workspace_ids)

@@ -22,7 +22,6 @@ from storage.accounts import account_by_crm
 from storage.faults import FaultKey, clear_faults, record_fault
 
 log = logging.getLogger(__name__)
-CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ import logging
 from collections.abc import Mapping as MappingOf
 from typing import Any
 
-from bot.crm.answers import DoorAnswer, door_team, is_json, json_body, now_ms, refused
+from bot.crm.answers import DoorAnswer, door_team, json_body, now_ms, refused
 from bot.crm.deals import CrmDeal, Outcome, take_deals
 from bot.crm.hubspot_api import HubSpotApi, HubSpotError
-from bot.platform.http_input import BadRequest, utf8
+from bot.platform.http_input import BadRequest, is_json, utf8
 from bot.platform.services import Services
 from flows.crm.hubspot import DealEvent, is_signed_v3, parse_events, parse_workflow
 from flows.crm.mapping import CrmMapping, Source
@@ -56,7 +56,7 @@ class HubSpotDoor:
             return refused(bad.status, bad.message)
         if not is_signed_v3(secret, method, uri, raw, headers, now_ms()):
             return refused(401, SIGNATURE_REFUSED)
-        if not is_json(headers.get("Content-Type", "").split(";")[0].strip()):
+        if not is_json(headers.get("Content-Type", "")):
             return refused(
                 415, "Send HubSpot's webhook as JSON, with Content-Type: application/json."
             )

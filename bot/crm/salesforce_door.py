@@ -15,10 +15,10 @@ import logging
 from collections.abc import Mapping as MappingOf
 from typing import Any
 
-from bot.crm.answers import DoorAnswer, door_team, is_json, json_body, refused
+from bot.crm.answers import DoorAnswer, door_team, json_body, refused
 from bot.crm.deals import CrmDeal, take_deals
 from bot.crm.salesforce_api import SalesforceApi, SalesforceError
-from bot.platform.http_input import BadRequest, utf8
+from bot.platform.http_input import BadRequest, is_json, utf8
 from bot.platform.services import Services
 from flows.crm.mapping import CrmMapping, Source
 from flows.crm.salesforce import (
@@ -51,7 +51,7 @@ class SalesforceDoor:
             return refused(
                 401, "The Authorization header must be Bearer and BATON_SALESFORCE_SECRET."
             )
-        if not is_json(headers.get("Content-Type", "").split(";")[0].strip()):
+        if not is_json(headers.get("Content-Type", "")):
             return refused(
                 415, "Send the opportunity as JSON, with Content-Type: application/json."
             )

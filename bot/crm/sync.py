@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.crm.deals import CRM_NAMES, CrmDeal, Outcome, take_deal
+from bot.crm.deals import CrmDeal, Outcome, take_deal
 from bot.crm.hubspot_api import HubSpotApi, HubSpotError
 from bot.crm.hubspot_door import hubspot_deal
 from bot.crm.salesforce_api import SalesforceError
 from bot.crm.salesforce_door import SalesforceDoor, salesforce_deal
 from bot.platform.services import Services
+from flows.crm.mapping import CRM_NAMES
 from flows.crm.salesforce import flatten
 from storage.crm import claim_sync, record_sync, sync_state
 from storage.workspaces import workspace_ids

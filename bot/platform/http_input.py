@@ -65,6 +65,12 @@ def json_value(text: str) -> Any:
         raise NOT_JSON from None
 
 
+def is_json(content_type: str) -> bool:
+    """`application/json`, or a `+json` type; parameters (`; charset=utf-8`) aside."""
+    kind, _, subtype = content_type.split(";")[0].strip().partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 def check_slack_body(text: str, content_type: str | None) -> None:
     """Refuse (400) what Bolt would fail to parse: Bolt reads JSON when the body is JSON or
     starts with "{", else a form whose `payload` field, if any, is JSON; it must be an

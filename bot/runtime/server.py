@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.crm.answers import DoorAnswer
 from bot.handoff.intake import closed_won, deal_intake
 from bot.handoff.webhook_auth import delivery_of, is_signed
-from bot.platform.http_input import BadRequest, check_slack_body, utf8, well_formed
+from bot.platform.http_input import BadRequest, check_slack_body, is_json, utf8, well_formed
 from bot.platform.services import Services
 from storage.db import is_outage, outage_reason, ping
 
@@ -138,7 +138,7 @@ def _closed_won(services: Services, set_up_now: bool):
             return _error(bad.status, bad.message)
         if not is_signed(secret, body, request.headers):
             return _error(401, SIGNATURE_REFUSED)
-        if not _is_json(request.content_type):
+        if not is_json(request.content_type):
             return _error(415, "Send the deal as JSON, with Content-Type: application/json.")
         answer = await closed_won(
             services, intake, body, delivery_of(request.headers), set_up_now=set_up_now
@@ -196,11 +196,6 @@ def _door_response(answer: DoorAnswer) -> web.Response:
         content_type=answer.content_type,
         charset="utf-8",
     )
-
-
-def _is_json(content_type: str) -> bool:
-    kind, _, subtype = content_type.partition("/")
-    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def _healthz(services: Services):

@@ -20,6 +20,7 @@ from flows.crm.values import amount_text, day_text, instant_text
 
 DEFAULT_PATH = Path(__file__).with_name("mapping.toml")
 CRMS = ("hubspot", "salesforce")
+CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}  # as people write them
 # Baton's closed-won fields (flows.intake) by how a CRM's value is read.
 AMOUNTS = ("arr",)
 DAYS = ("contract_start", "renewal_date")
@@ -399,4 +400,4 @@ def _quoted(names: list[str]) -> str:
 
 
 def _title(crm: str) -> str:
-    return {"hubspot": "HubSpot", "salesforce": "Salesforce"}.get(crm, crm)
+    return CRM_NAMES.get(crm, crm)
