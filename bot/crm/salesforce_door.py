@@ -20,6 +20,7 @@ from bot.crm.deals import CrmDeal, take_deals
 from bot.crm.salesforce_api import SalesforceApi, SalesforceError
 from bot.platform.http_input import BadRequest, is_json, utf8
 from bot.platform.services import Services
+from bot.platform.settings import Settings
 from flows.crm.mapping import CrmMapping, Source
 from flows.crm.salesforce import (
     ack,
@@ -116,16 +117,8 @@ class SalesforceDoor:
 
     @property
     def api(self) -> SalesforceApi | None:
-        settings = self.services.settings
-        if (
-            settings.baton_salesforce_token is None
-            or settings.baton_salesforce_instance_url is None
-        ):
-            return None
         if self._api is None:
-            self._api = SalesforceApi(
-                settings.baton_salesforce_instance_url, settings.baton_salesforce_token
-            )
+            self._api = salesforce_api(self.services.settings)
         return self._api
 
     @property
@@ -138,6 +131,14 @@ class SalesforceDoor:
         return await asyncio.to_thread(
             salesforce_deal, self.api, self.mapping, fields, instance, assume_won=assume_won
         )
+
+
+def salesforce_api(settings: Settings) -> SalesforceApi | None:
+    """The org's API, when its URL and a token are set (the sync; the users' emails an
+    Outbound Message does not carry)."""
+    if settings.baton_salesforce_token is None or settings.baton_salesforce_instance_url is None:
+        return None
+    return SalesforceApi(settings.baton_salesforce_instance_url, settings.baton_salesforce_token)
 
 
 def salesforce_deal(

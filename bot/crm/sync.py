@@ -20,7 +20,7 @@ from bot.crm.deals import CrmDeal, Outcome, take_deal
 from bot.crm.hubspot_api import HubSpotApi, HubSpotError
 from bot.crm.hubspot_door import hubspot_deal
 from bot.crm.salesforce_api import SalesforceError
-from bot.crm.salesforce_door import SalesforceDoor, salesforce_deal
+from bot.crm.salesforce_door import salesforce_api, salesforce_deal
 from bot.platform.services import Services
 from flows.crm.mapping import CRM_NAMES
 from flows.crm.salesforce import flatten
@@ -116,13 +116,12 @@ def _changed(services: Services, crm: str, since: datetime) -> Iterator[tuple[Cr
         for record in api.changed_since(since, mapping.properties()):
             properties = {**record.properties, "hs_object_id": str(record.id)}
             deal = hubspot_deal(api, mapping, properties, list(record.company_ids), portal)
-            yield deal, _moment(properties.get("hs_lastmodifieddate"))
+            yield deal, record.modified_at
         return
-    sf = SalesforceDoor(services).api
+    sf = salesforce_api(settings)
     assert sf is not None
     instance = settings.baton_salesforce_instance_url
-    fields = [s.name for sources in mapping.fields.values() for s in sources]
-    for record in sf.changed_since(since, sorted({*fields, mapping.closed_won_property})):
+    for record in sf.changed_since(since, mapping.properties()):
         flat = flatten(record)
         deal = salesforce_deal(sf, mapping, flat, instance, assume_won=True)
         yield deal, _moment(flat.get("LastModifiedDate"))
@@ -138,12 +137,11 @@ def _next_page(records: Iterator[tuple[CrmDeal, Any]]) -> list[tuple[CrmDeal, An
 
 
 def _moment(value: Any) -> datetime | None:
+    """Salesforce's LastModifiedDate ("2027-01-04T15:00:00.000+0000")."""
     if value is None:
         return None
     text = str(value).strip()
     try:
-        if text.isdigit():
-            return datetime.fromtimestamp(int(text) / 1000, UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("+0000", "+00:00"))
     except (ValueError, OverflowError, OSError):
         return None
