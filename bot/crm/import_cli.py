@@ -52,6 +52,7 @@ from flows.crm.import_rows import (
     report,
     shown,
 )
+from flows.workspaces import NoWorkspace, chosen_workspace
 from storage.migrate import at_head, upgrade
 from storage.workspaces import workspace_ids
 
@@ -247,27 +248,16 @@ async def _import(
 
 def _team(teams: list[str], asked: str | None) -> str:
     """The webhook's rule (`team_id`): the workspace asked for, or the only one."""
-    if asked:
-        if asked not in teams:
-            known = ", ".join(sorted(teams)) or "none yet"
-            raise _Refused(
-                f"--team {shown(asked)} is not a workspace Baton is installed in (it is in: {known}).",
-                2,
-            )
-        return asked
-    if len(teams) == 1:
-        return teams[0]
-    if not teams:
-        raise _Refused(
-            "Baton has not met a Slack workspace yet: set SLACK_BOT_TOKEN (the import asks "
-            "Slack which workspace it is), or run `baton run` once.",
-            2,
+    try:
+        return chosen_workspace(
+            teams,
+            asked,
+            asked_shown=shown(asked or ""),
+            none_yet="Baton has not met a Slack workspace yet: set SLACK_BOT_TOKEN (the import "
+            "asks Slack which workspace it is), or run `baton run` once.",
         )
-    raise _Refused(
-        f"Baton is installed in several workspaces ({', '.join(sorted(teams))}): say which "
-        "with --team.",
-        2,
-    )
+    except NoWorkspace as none:
+        raise _Refused(str(none), 2) from None
 
 
 async def _write(

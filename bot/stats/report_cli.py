@@ -18,6 +18,7 @@ from bot.platform.services import Services
 from bot.platform.settings import Settings
 from bot.stats.report import write_report
 from bot.stats.report_args import add_parser  # noqa: F401 (the command's arguments)
+from flows.workspaces import NoWorkspace, chosen_workspace
 from storage.migrate import upgrade
 from storage.workspaces import workspace_ids
 
@@ -95,25 +96,16 @@ def _target(out: Path) -> Path:
 
 def _team(teams: list[str], asked: str | None) -> str:
     """The workspace asked for, or the only one (as `baton import` chooses)."""
-    if asked:
-        if asked not in teams:
-            known = ", ".join(sorted(teams)) or "none yet"
-            raise _Refused(
-                f"--team {_shown(asked)} is not a workspace Baton is installed in "
-                f"(it is in: {known})."
-            )
-        return asked
-    if len(teams) == 1:
-        return teams[0]
-    if not teams:
-        raise _Refused(
-            "Baton has not met a Slack workspace yet, so there is nothing to report: run "
-            "`baton run` once."
+    try:
+        return chosen_workspace(
+            teams,
+            asked,
+            asked_shown=_shown(asked or ""),
+            none_yet="Baton has not met a Slack workspace yet, so there is nothing to report: "
+            "run `baton run` once.",
         )
-    raise _Refused(
-        f"Baton is installed in several workspaces ({', '.join(sorted(teams))}): say which "
-        "with --team."
-    )
+    except NoWorkspace as none:
+        raise _Refused(str(none)) from None
 
 
 def _shown(text: str) -> str:
