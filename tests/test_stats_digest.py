@@ -98,3 +98,40 @@ async def test_the_digest_says_when_an_alert_has_cleared(
     assert "No alert in force." in cleared[0].text
     assert "*Expectation mismatch* is back within its line since last week." in cleared[0].text
     assert "Team health" not in digests[-1].text  # a week later nothing changed: no section
+
+
+async def test_team_health_is_computed_once_for_every_manager_for_five_minutes(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    import json
+    from datetime import timedelta
+
+    from bot.stats.health import FRESH_FOR
+
+    team = sandbox.workspace.team_id
+    for n in range(6):
+        assert (await closed_won(sim_driver, deal(crm_id=f"D-{n}"))).status == 202
+    await sim_driver.open_home(people.manager)
+    for n in range(5):
+        account = await sim_bot.services.db.run(account_by_crm, team, f"D-{n}")
+        assert account is not None
+        await sim_bot.services.db.run(
+            record_churn,
+            team,
+            account.id,
+            reason="economic",
+            effective=clock().date(),
+            by=people.csm.id,
+            note=None,
+            now=clock(),
+            immediate=True,
+        )
+
+    async def home() -> str:
+        await sim_driver.open_home(people.manager)
+        return json.dumps(sandbox.workspace.home_views[people.manager.id], ensure_ascii=False)
+
+    clock.advance(FRESH_FOR - timedelta(seconds=1))
+    assert "churns in the first 90 days: no data yet" in await home()  # as computed before
+    clock.advance(timedelta(seconds=1))
+    assert "churns in the first 90 days: 100% (5 of 5)" in await home()

@@ -1,6 +1,11 @@
-"""The team's health in the managers' Monday digest: the alerts in force over the last 90
-days, with the accounts behind them. The digest is weekly, so each alert reaches each
-manager once a week, never as daily noise; a week with no alert adds nothing."""
+"""The team's health in the managers' Monday digest and App Home: the alerts in force over
+the last 90 days, with the accounts behind them. The digest is weekly, so each alert
+reaches each manager once a week, never as daily noise; a week with no alert in force and
+none cleared adds nothing.
+
+The numbers read the whole team's facts, so one computation serves every manager for a
+few minutes (`FRESH_FOR`): a tick writing twenty managers' digests reads them once, and
+managers opening their App Home do not each read the book again."""
 
 from __future__ import annotations
 
@@ -13,18 +18,37 @@ from bot.platform.kit import esc
 from bot.platform.services import Services
 from bot.stats import figures
 from bot.stats.figures import ALERT_NAMES, figure
-from flows.stats import Alert, Rate, alerts, compute_stats
+from flows.stats import Alert, Rate, Stats, alerts, compute_stats
 from storage.accounts import accounts_by_ids
 from storage.stats import stats_facts
 
 WINDOW = timedelta(days=90)
+FRESH_FOR = timedelta(minutes=5)
 SHOWN_ACCOUNTS = 5
+_MEMO = "team-health"
 
 
-def alerts_now(session: Session, services: Services, team_id: str, now: datetime) -> list[Alert]:
+def team_stats(
+    session: Session, services: Services, team_id: str, now: datetime, *, weeks_back: int = 0
+) -> Stats:
+    """The numbers of the 90 days up to `weeks_back` weeks before `now`, as computed at most
+    FRESH_FOR before `now` (per process; a clock moved back computes anew)."""
+    memo: dict[tuple[str, int], tuple[datetime, Stats]] = services.memo.setdefault(_MEMO, {})
+    known = memo.get((team_id, weeks_back))
+    if known is not None and timedelta(0) <= now - known[0] < FRESH_FOR:
+        return known[1]
     settings = services.settings
-    facts = stats_facts(session, team_id, now - WINDOW, now)
-    return alerts(compute_stats(facts, settings.timezone, settings.holidays))
+    end = now - timedelta(weeks=weeks_back)
+    facts = stats_facts(session, team_id, end - WINDOW, end)
+    stats = compute_stats(facts, settings.timezone, settings.holidays)
+    memo[(team_id, weeks_back)] = (now, stats)
+    return stats
+
+
+def alerts_now(
+    session: Session, services: Services, team_id: str, now: datetime, *, weeks_back: int = 0
+) -> list[Alert]:
+    return alerts(team_stats(session, services, team_id, now, weeks_back=weeks_back))
 
 
 def alert_lines(session: Session, team_id: str, found: Sequence[Alert]) -> list[str]:
@@ -54,7 +78,7 @@ def health_section(
     """The digest's "Team health" section: the alerts in force, and those that cleared
     since the week before; None when there is neither (nothing in force, nothing changed)."""
     found = alerts_now(session, services, team_id, now)
-    before = {a.key for a in alerts_now(session, services, team_id, now - timedelta(days=7))}
+    before = {a.key for a in alerts_now(session, services, team_id, now, weeks_back=1)}
     cleared = sorted(before - {a.key for a in found})
     if not found and not cleared:
         return None
@@ -72,9 +96,7 @@ def home_section(
 ) -> tuple[str, list[str]]:
     """A manager's App Home "Team health": three headline numbers of the last 90 days and
     the alerts in force (`/baton stats` has the rest)."""
-    settings = services.settings
-    facts = stats_facts(session, team_id, now - WINDOW, now)
-    stats = compute_stats(facts, settings.timezone, settings.holidays)
+    stats = team_stats(session, services, team_id, now)
     early = stats.churn_timing.get("0-90")
     lines = [
         f"Packets complete in time: {_share(stats.packet_completion)} · packet rating: "
