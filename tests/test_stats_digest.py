@@ -11,6 +11,24 @@ from storage.renewals import record_churn
 from tests.helpers import closed_won, deal, dm, run_until
 
 
+async def churn(sim_bot, team: str, clock, by: str, reasons: dict[str, str]) -> None:  # noqa: ANN001
+    """Each account (by CRM id) churns today, for its reason."""
+    for crm_id, reason in reasons.items():
+        account = await sim_bot.services.db.run(account_by_crm, team, crm_id)
+        assert account is not None
+        await sim_bot.services.db.run(
+            record_churn,
+            team,
+            account.id,
+            reason=reason,
+            effective=clock().date(),
+            by=by,
+            note=None,
+            now=clock(),
+            immediate=True,
+        )
+
+
 async def test_an_alert_in_force_is_in_the_managers_monday_digest(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
@@ -18,21 +36,8 @@ async def test_an_alert_in_force_is_in_the_managers_monday_digest(
     for n in range(6):
         reply = await closed_won(sim_driver, deal(crm_id=f"D-{n}", account_name=f"Account {n}"))
         assert reply.status == 202, reply.text
-    for n in range(5):
-        account = await sim_bot.services.db.run(account_by_crm, team, f"D-{n}")
-        assert account is not None
-        reason = "expectation_mismatch" if n < 2 else "product_fit"
-        await sim_bot.services.db.run(
-            record_churn,
-            team,
-            account.id,
-            reason=reason,
-            effective=clock().date(),
-            by=people.csm.id,
-            note=None,
-            now=clock(),
-            immediate=True,
-        )
+    reasons = {f"D-{n}": "expectation_mismatch" if n < 2 else "product_fit" for n in range(5)}
+    await churn(sim_bot, team, clock, people.csm.id, reasons)
     await run_until(sim_bot, clock, datetime(2027, 1, 19, 0, tzinfo=UTC))
     digests = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
     # Once a Monday (08:00 Los Angeles), each with the alerts still in force; the first
@@ -76,20 +81,9 @@ async def test_the_digest_says_when_an_alert_has_cleared(
         reply = await closed_won(sim_driver, deal(crm_id=f"D-{n}", account_name=f"Account {n}"))
         assert reply.status == 202, reply.text
     # Five churns of mismatch, effective today: in force for 90 days, then out of the window.
-    for n in range(5):
-        account = await sim_bot.services.db.run(account_by_crm, team, f"D-{n}")
-        assert account is not None
-        await sim_bot.services.db.run(
-            record_churn,
-            team,
-            account.id,
-            reason="expectation_mismatch",
-            effective=clock().date(),
-            by=people.csm.id,
-            note=None,
-            now=clock(),
-            immediate=True,
-        )
+    await churn(
+        sim_bot, team, clock, people.csm.id, {f"D-{n}": "expectation_mismatch" for n in range(5)}
+    )
     clock.advance(timedelta(days=91))  # the churns leave the 90-day window by next Monday
     await run_until(sim_bot, clock, clock() + timedelta(days=8))
     digests = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
@@ -112,20 +106,7 @@ async def test_team_health_is_computed_once_for_every_manager_for_five_minutes(
     for n in range(6):
         assert (await closed_won(sim_driver, deal(crm_id=f"D-{n}"))).status == 202
     await sim_driver.open_home(people.manager)
-    for n in range(5):
-        account = await sim_bot.services.db.run(account_by_crm, team, f"D-{n}")
-        assert account is not None
-        await sim_bot.services.db.run(
-            record_churn,
-            team,
-            account.id,
-            reason="economic",
-            effective=clock().date(),
-            by=people.csm.id,
-            note=None,
-            now=clock(),
-            immediate=True,
-        )
+    await churn(sim_bot, team, clock, people.csm.id, {f"D-{n}": "economic" for n in range(5)})
 
     async def home() -> str:
         await sim_driver.open_home(people.manager)
