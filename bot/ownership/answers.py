@@ -36,7 +36,15 @@ from bot.ownership.standing import (
 from bot.platform.kit import Block, esc, money
 from bot.platform.services import Services
 from flows.dates import add_months
-from flows.ownership import CLOSE_MONTH, CO_OWN_MONTH, HANDOFF_DAYS, ROLE_NAMES, changes
+from flows.ownership import (
+    CLOSE_MONTH,
+    CO_OWN_MONTH,
+    HANDOFF_DAYS,
+    ROLE_NAMES,
+    Ownership,
+    changes,
+    ownership,
+)
 from storage.models import Account, Coverage
 from storage.ownership import covered_by
 from storage.portfolio import (
@@ -205,8 +213,8 @@ def _changing_hands(
         ],
     )
     renewals = renewals_into(session, candidates)
-    lines = []
-    for account in sorted(candidates, key=lambda a: a.name.lower()):
+    found = []
+    for account in candidates:
         facts = facts_of(services, account, renewals.get(account.id))
         for when, owns in changes(facts, first, last):
             lead = next((p for p in owns.parts if p.primary), None)
@@ -215,10 +223,18 @@ def _changing_hands(
                 if lead
                 else "no owner"
             )
-            lines.append(
-                f"• {when:%a %d %b} — {_account_link(account)} enters {owns.phase.label}: {who}"
-            )
-    return lines
+            step = _handover_step(owns, ownership(facts, when - timedelta(days=1)))
+            line = f"• {when:%a %d %b} — {_account_link(account)} {step}: {who}"
+            found.append((when, account.name.lower(), account.id, line))
+    return [line for *_, line in sorted(found)]
+
+
+def _handover_step(now: Ownership, before: Ownership) -> str:
+    """How a change of hands reads: a new phase is entered; a step within the same phase
+    (the handoff window's days 1–7 → 8–30) moves on inside it."""
+    if now.phase == before.phase:
+        return f"moves on within the {now.phase.label.lower()} ({now.stage})"
+    return f"enters {now.phase.label}"
 
 
 def _start_of(day_: date) -> datetime:
