@@ -27,6 +27,7 @@ def test_default_playbook_has_the_whole_cycle_in_order() -> None:
     assert [m.key for m in PLAYBOOK] == [
         "month-5",
         "month-6",
+        "month-10",
         "day-120",
         "day-105",
         "day-90",
@@ -138,6 +139,9 @@ def test_plan_resolves_owners_and_orders_the_cycle() -> None:
     same = plan_cycle(PLAYBOOK, date(2028, 1, 4), commercial="csm")
     assert next(p for p in same if p.milestone.key == "day-90").owners == ("csm",)
     assert all(p.day.weekday() < 5 for p in plan)
+    # The close checkpoint: month 10 of the renewal year, for the commercial owner.
+    close = next(p for p in plan if p.milestone.key == "month-10")
+    assert (close.day, close.owners) == (date(2027, 11, 4), ("ae",))
 
 
 def test_threshold_crossing() -> None:
