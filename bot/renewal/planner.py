@@ -73,6 +73,15 @@ def plan_renewal(session: Session, services: Services, batch: PlanBatch) -> None
     )
 
 
+def plan_cycle_in(session: Session, services: Services, account: Account, now: datetime) -> None:
+    """The account's current cycle's milestones, created in the caller's unit as the tick's
+    planning creates them (no Slack call): e.g. the next cycle, right as a renewal is
+    recorded, so `/baton owner` names its first milestone before the next tick owes its
+    nudges."""
+    carried = _retire_replaced_cycles(session, [account], services.today(now))
+    ensure_milestones(session, _cycle_rows(services, account, carried.get(_key(account), {}), now))
+
+
 def _key(account: Account) -> tuple[str, int]:
     return (account.team_id, account.id)
 
