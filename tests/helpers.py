@@ -28,7 +28,7 @@ from bot.handoff.blocks import MARKETING_VIEW, PACKET_VIEW
 from bot.handoff.webhook_auth import signed_headers
 from bot.outbox.tick import run_tick
 from bot.platform.settings import Settings
-from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
+from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, NOT_YET_VIEW, RENEWED_VIEW
 from bot.sandbox import Reply, SandboxWorkspace, SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
 from tests.launch import Launched, launch
@@ -448,6 +448,7 @@ VALID_STATE: dict[str, dict[str, dict[str, Any]]] = {
     CHURNED_VIEW: {"reason": picked("economic"), "effective": day("2027-01-04")},
     DONE_VIEW: {"outcome": typed("Agreed the renewal terms.")},
     FLAG_VIEW: {"health": picked("green")},
+    NOT_YET_VIEW: {"reason": typed("Legal review."), "expected": day("2027-02-01")},
     CHECKIN_VIEW: {
         "checkin_date": day("2027-01-04"),
         "summary": typed("Fine."),

@@ -292,6 +292,9 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
         "renewal.churned_modal": [Call((a, TODAY))],
         "renewal.handback_blocks": [Call((a, h.outcome, "am"))],
         "renewal.churn_text": [Call((a, h.outcome, NOT_AN_ID))],
+        "renewal.not_yet_modal": [Call((a, m))],
+        "renewal.signed_text": [Call((a, NOT_AN_ID))],
+        "renewal.not_yet_text": [Call((a, CSM, HOSTILE, TODAY))],
     }
 
 

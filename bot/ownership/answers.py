@@ -29,6 +29,7 @@ from bot.ownership.blocks import (
 from bot.ownership.standing import (
     Standing,
     late_milestone,
+    not_closed_item,
     packet_late,
     standings,
     windows_now,
@@ -53,6 +54,7 @@ from storage.portfolio import (
     handover_candidates,
     manages_any,
     milestones_between,
+    not_closed,
     overdue_milestones,
     pending_packets,
     ratings_since,
@@ -159,6 +161,10 @@ def read_week(session: Session, services: Services, scope: Scope, now: datetime)
     overdue = [
         f"• {_account_link(a)}: " + late_line(late_milestone(m), a, first, windows)
         for m, a in overdue_milestones(session, scope, first, now)
+    ]
+    overdue += [
+        f"• {_account_link(a)}: " + late_line(not_closed_item(m, c), a, first, windows)
+        for m, c, a in not_closed(session, scope)
     ]
     overdue += [
         f"• {_account_link(account)}: handoff packet, "

@@ -72,7 +72,10 @@ def late_line(
 ) -> str:
     days = (today - late.since).days
     who = role_holders(account, late.owners, windows)
-    return f"*{late.what}* — due {late.since:%d %b}, {days} day{'s' * (days != 1)} late — {who}"
+    note = f": {esc(late.note)}" if late.note else ""
+    return (
+        f"*{late.what}* — due {late.since:%d %b}, {days} day{'s' * (days != 1)} late — {who}{note}"
+    )
 
 
 def account_title(standing: Standing) -> str:

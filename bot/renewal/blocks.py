@@ -19,6 +19,7 @@ from bot.platform.kit import (
     text_input,
     who,
 )
+from flows.close import CLOSE_STEP, REASON_MAX, latest_close
 from flows.health import HEALTH_LABELS, Health
 from flows.outcomes import CHURN_REASON_NAMES
 from flows.ownership import ROLE_NAMES
@@ -35,6 +36,9 @@ RENEWED_VIEW = "baton_renewed_view"
 CHURNED = "baton_churned"
 CHURNED_VIEW = "baton_churned_view"
 HANDBACK_HELD = "baton_handback_held"
+SIGNED = "baton_close_signed"
+NOT_YET = "baton_close_not_yet"
+NOT_YET_VIEW = "baton_close_not_yet_view"
 LATE_BLOCK = "late"
 FLAG_STEP = "month-5"
 OUTCOME_STEPS = ("day-30", "day-7")
@@ -69,6 +73,11 @@ def nudge_blocks(
     value = str(milestone.id)
     if milestone.key == FLAG_STEP:
         first = [button("Flag health", FLAG, value, style="primary")]
+    elif milestone.key == CLOSE_STEP:
+        first = [
+            button("Signed", SIGNED, value, style="primary"),
+            button("Not yet", NOT_YET, value),
+        ]
     elif milestone.key in OUTCOME_STEPS:
         first = [
             button("Done", DONE, value, style="primary"),
@@ -326,4 +335,47 @@ def churn_text(account: Account, outcome: RenewalOutcome, user_id: str) -> str:
         f"{outcome.effective_date:%d %b %Y} "
         f"(root cause: {reason}), recorded by {who(user_id)}.{note} Every pending nudge is "
         "cancelled."
+    )
+
+
+def not_yet_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
+    latest = latest_close(account.renewal_date)
+    return modal(
+        "Renewal not signed yet",
+        [
+            section(
+                f"*{esc(account.name)}*, renewal {account.renewal_date:%d %b %Y}: not signed by "
+                "month 10. Managers see why, and when you now expect it to close."
+            ),
+            input_block(
+                "reason",
+                "Why not yet",
+                text_input(multiline=False, limit=REASON_MAX),
+                hint="One line: what the signature is waiting for.",
+            ),
+            input_block(
+                "expected",
+                "New expected close date",
+                {"type": "datepicker"},
+                hint=f"After today, and no later than {latest:%d %b %Y}.",
+            ),
+        ],
+        callback_id=NOT_YET_VIEW,
+        submit="Record",
+        private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def signed_text(account: Account, user_id: str) -> str:
+    return (
+        f":white_check_mark: The renewal of *{esc(account.name)}* is signed (recorded by "
+        f"{who(user_id)}). Record it as *Renewed* when the new term starts."
+    )
+
+
+def not_yet_text(account: Account, user_id: str, reason: str, expected: date) -> str:
+    return (
+        f":hourglass: The renewal of *{esc(account.name)}* is not signed at month 10 "
+        f"(recorded by {who(user_id)}): {esc(reason)}. New expected close: "
+        f"{expected:%a %d %b %Y}."
     )
