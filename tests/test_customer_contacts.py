@@ -249,3 +249,18 @@ async def test_a_pilot_putting_the_account_on_the_am_bridge_names_the_am(
     assert am.startswith(f"• <@{amir.id}> (account manager): the renewal, pricing")
     (switch,) = containing(internal, "switched from model B to C")
     assert f"now belong to the AM <@{amir.id}>" in switch.text
+
+
+async def test_a_switch_before_day_30_is_left_to_the_day30_note(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    internal, shared = await open_account(sim_driver, sim_bot, sandbox)
+    await fill_packet(sim_driver, sandbox, people.ae)  # model B
+    told = len(shared.messages)
+    await fill_packet(sim_driver, sandbox, people.manager, retention_model="A")
+    assert len(shared.messages) == told  # the day-30 note is still to come: it names them
+    assert containing(internal, "switched from model B")
+    await run_until(sim_bot, clock, AFTER_DAY_30, timedelta(hours=6))
+    (intro,) = shared.messages[told:]
+    (line,) = contacts_lines(intro)  # written when sent: model A, the CSM for everything
+    assert line.startswith(f"• <@{people.csm.id}> (customer success)") and "pricing" in line

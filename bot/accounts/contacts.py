@@ -33,7 +33,7 @@ def champion_of(session: Session, account: Account) -> str | None:
 
 
 def greeting(champion: str | None) -> str:
-    """ "Hi <first name>" for the champion, else a neutral greeting; escaped."""
+    """A hello by first name for the champion, else a neutral one; escaped."""
     return f"Hi {esc(champion)}" if champion else "Hello"
 
 

@@ -50,12 +50,10 @@ def contacts_switched(
     be written when it is sent), and the account channel's note of a new model."""
     if not changed.keys() & DECIDING:
         return []
-    model, arr = changed.get("retention_model", (None, None))[0], None
-    if "arr" in changed:
-        arr = Decimal(str(changed["arr"][0] or 0))
-    before = contacts_of(services, account, str(model) if model else None, arr)
-    after = contacts_of(services, account)
-    if before == after:
+    old_model = changed.get("retention_model", (None, None))[0]
+    old_arr = Decimal(str(changed["arr"][0] or 0)) if "arr" in changed else None
+    before = contacts_of(services, account, str(old_model) if old_model else None, old_arr)
+    if before == contacts_of(services, account):
         return []
     # Keyed by what it switched to as well: two switches at one instant are two notes.
     stamp = f"{account.retention_model}-{account.arr:f}-{now:%Y%m%dT%H%M%S%f}"
@@ -73,7 +71,7 @@ def contacts_switched(
             )
         )
     if "retention_model" in changed and account.channel_id:
-        text = switch_text(services, account, str(model or ""))
+        text = switch_text(services, account, str(old_model or ""))
         messages.append(about(services, account, f"model-{stamp}", account.channel_id, text))
     return enqueue_all(session, messages)
 
