@@ -10,7 +10,7 @@ from decimal import Decimal
 from flows.calendar import is_working_day, next_working_day
 from flows.dates import add_months
 from flows.playbook import Anchor, Step
-from flows.retention import RetentionModel
+from flows.retention import RetentionModel, resolved_model
 
 CYCLE_MONTHS = 12
 
@@ -45,8 +45,7 @@ def milestone_day(milestone: Step, renewal_date: date, holidays: Container[date]
 
 def commercial_owner(model: RetentionModel, arr: Decimal, threshold: Decimal, has_am: bool) -> str:
     """Who owns the renewal's commercial side: a role name (csm, ae or am)."""
-    if model == RetentionModel.TIERED:
-        model = RetentionModel.AE_RETAINS if arr >= threshold else RetentionModel.CLEAN_HANDOFF
+    model = resolved_model(model, arr, threshold)
     if model == RetentionModel.AE_RETAINS:
         return "ae"
     if model == RetentionModel.AM_BRIDGE:
