@@ -606,7 +606,7 @@ def _milestones(
             status = "done" if done_at else "skipped" if cycle in ended else "open"
             found.append(
                 SeedMilestone(
-                    planned.milestone.key,
+                    planned.key,
                     planned.milestone.title,
                     cycle,
                     planned.day,

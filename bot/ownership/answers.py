@@ -17,6 +17,7 @@ from bot.accounts.lookup import (
     quoted,
     which_account,
 )
+from bot.accounts.tiers import tiers_of
 from bot.ownership.blocks import (
     covered,
     day,
@@ -86,7 +87,8 @@ async def account_answer(
 def _owner_of(session: Session, services: Services, account: Account, now: datetime) -> Answer:
     standing = standings(session, services, [account], now)[0]
     windows = windows_now(session, account.team_id, now)
-    return owner_answer(standing, services.today(now), windows)
+    tier = tiers_of(session, [account]).get((account.team_id, account.id))
+    return owner_answer(standing, services.today(now), windows, tier)
 
 
 async def person_owner_answer(services: Services, team_id: str, user_id: str) -> Answer:
