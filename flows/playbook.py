@@ -191,7 +191,9 @@ def _milestone(entry: object, index: int, source: str) -> Step:
     if answer not in ANSWERS:
         raise PlaybookError(f"{where} ({key}): answer must be outcome, line or checklist.")
     if (answer == "checklist") != bool(checklist) or not all(checklist):
-        raise PlaybookError(f"{where} ({key}): a checklist answer needs checklist items.")
+        raise PlaybookError(
+            f'{where} ({key}): answer = "checklist" goes with checklist items, and only with it.'
+        )
     if len(checklist) > CHECKLIST_MAX or any(len(item) > 75 for item in checklist):
         raise PlaybookError(
             f"{where} ({key}): a checklist has at most 10 items of 75 characters each."

@@ -96,18 +96,16 @@ def _drop_unplanned(
     milestones: dict[tuple[str, int], list[Milestone]],
     planned: dict[tuple[str, int], set[str]],
 ) -> dict[tuple[str, int], list[Milestone]]:
-    """The cycles' milestones that the playbook still plans for them; the open ones it no
-    longer does (a step a team removed, a tier the account left) are skipped, not nudged."""
+    """The cycles' milestones, less the playbook's steps it no longer plans for them (a
+    tier the account left): those still open are skipped, not nudged. A key the playbook
+    does not know is not its to judge and is kept."""
     kept: dict[tuple[str, int], list[Milestone]] = {}
     dropped: list[Milestone] = []
+    known = playbook()
     for key, steps in milestones.items():
-        kept[key] = [m for m in steps if m.key in planned[key]]
-        dropped += [
-            m
-            for m in steps
-            if m.key not in planned[key]
-            and m.status in (MilestoneStatus.OPEN, MilestoneStatus.SNOOZED)
-        ]
+        gone = [m for m in steps if m.key in known and m.key not in planned[key]]
+        kept[key] = [m for m in steps if m not in gone]
+        dropped += [m for m in gone if m.status in (MilestoneStatus.OPEN, MilestoneStatus.SNOOZED)]
     for team_id in {m.team_id for m in dropped}:
         skip_open(session, team_id, [m.id for m in dropped if m.team_id == team_id])
     return kept
@@ -248,9 +246,14 @@ def _plan_milestone(
     round_ = f"ms-{milestone.id}-r{milestone.round}"
     subject = Subject.milestone(milestone.id, milestone.round)
     step = playbook().get(milestone.key)
-    if step is None:
-        return  # no longer in the playbook (see _drop_unplanned)
-    blocks = nudge_blocks(account, milestone, step.activity, step.goal, list(step.silent))
+    ritual = step is not None and step.every > 0
+    blocks = nudge_blocks(
+        account,
+        milestone,
+        step.activity if step else "",
+        step.goal if step else "",
+        list(step.silent) if step else [],
+    )
     for _role, user_id in recipients:
         if not user_id:
             continue
@@ -277,7 +280,7 @@ def _plan_milestone(
     if not messages:
         return
     first = min(m.due_at for m in messages)
-    if account.channel_id and not step.every:  # a ritual's channel hears its answer only
+    if account.channel_id and not ritual:  # a ritual's channel hears its answer only
         messages.append(
             about(
                 services,
@@ -292,7 +295,7 @@ def _plan_milestone(
             )
         )
     batch.owe(account, *messages)
-    if step.every:
+    if ritual:
         return  # a ritual never escalates: unanswered, it shows as overdue in owner and week
     ack_by = escalation_time(
         first, batch.zone(account, messages[0].channel), services.settings.holidays
