@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, insert, select
 from sqlmodel import Session
 
+from bot.accounts.tiers import FRESH_FOR
 from bot.outbox.planning import plan_due
 from bot.platform.services import Services
 from bot.platform.settings import Settings
@@ -121,8 +122,13 @@ async def test_the_expansion_handover_is_a_checklist_and_the_ae_can_ask_for_more
     assert (row.status, row.outcome, row.done_by) == ("done", record, people.csm.id)
     (handed,) = containing(ae_dm, "handed you *Expansion handover*")
 
+    # Asking for more is the AE's (the role it is handed to) or a manager's, not the CSM's.
     await press(sim_driver, people.csm, handed, ae_dm, "baton_milestone_ask_more")
     assert "belongs to its owners or a manager" in sandbox.workspace.ephemerals[-1].text
+    await press(sim_driver, people.manager, handed, ae_dm, "baton_milestone_ask_more")
+    assert opened_view(sandbox.workspace, people.manager.id).view["callback_id"] == (
+        "baton_milestone_ask_more_view"
+    )
     await press(sim_driver, people.ae, handed, ae_dm, "baton_milestone_ask_more")
     asking = opened_view(sandbox.workspace, people.ae.id)
     assert "ask" in (await sim_driver.submit(people.ae, asking, {})).json["errors"]
@@ -242,24 +248,30 @@ async def test_only_the_top_fifth_by_arr_gets_quarterly_business_reviews(service
     # The two largest of the ten live accounts.
     reviews = [("qbr-m1", "open"), ("qbr-m4", "open")]
     assert _qbrs(services) == {100_000: reviews, 90_000: reviews}
-    # The 10k account grows past them all: the 90k one leaves the top tier, its reviews
-    # are skipped; the grown one's are planned.
+    # The 10k account grows past them all: once the ranking is FRESH_FOR old, the 90k one
+    # leaves the top tier, its reviews are skipped; the grown one's are planned.
     with services.engine.begin() as connection:
         connection.execute(Account.__table__.update().where(Account.crm_id == "D-0").values(
             arr=1_000_000))  # fmt: skip
         connection.execute(Account.__table__.update().values(plan_after=NOW))
-    await plan_due(services, NOW)
+    await plan_due(services, NOW + FRESH_FOR / 2)
+    # Ranked 2½ minutes ago: the cutoff is still 90k, which the grown account passes too.
+    assert _qbrs(services) == {1_000_000: reviews, 100_000: reviews, 90_000: reviews}
+    with services.engine.begin() as connection:
+        connection.execute(Account.__table__.update().values(plan_after=NOW))
+    await plan_due(services, NOW + FRESH_FOR)
     skipped = [("qbr-m1", "skipped"), ("qbr-m4", "skipped")]
     assert _qbrs(services) == {1_000_000: reviews, 100_000: reviews, 90_000: skipped}
 
 
 async def test_planning_cost_stays_flat_with_tiers(services) -> None:  # noqa: ANN001
-    """The tiers take one query per batch, whatever its size and its teams: a batch of 30
-    accounts runs as many statements as a batch of 10."""
+    """The tiers take at most one query per batch, whatever its size and its teams: a batch
+    of 30 accounts runs as many statements as a batch of 10; a team ranked in the last
+    FRESH_FOR is not ranked again."""
 
-    async def statements(books: dict[str, int]) -> list[str]:
+    async def statements(books: dict[str, int], first: int = 0) -> list[str]:
         for team, count in books.items():
-            _book(services, [n * 1_000 for n in range(1, count + 1)], team=team)
+            _book(services, [n * 1_000 for n in range(1, count + 1)], first, team)
         seen: list[str] = []
 
         def listener(*args: object) -> None:
@@ -275,3 +287,5 @@ async def test_planning_cost_stays_flat_with_tiers(services) -> None:  # noqa: A
     assert sum("row_number() OVER" in s for s in large) == 1
     two_teams = await statements({"T3": 10, "T4": 10})
     assert sum("row_number() OVER" in s for s in two_teams) == 1
+    again = await statements({"T4": 5}, first=100)  # ranked a moment ago
+    assert sum("row_number() OVER" in s for s in again) == 0

@@ -87,7 +87,7 @@ async def account_answer(
 def _owner_of(session: Session, services: Services, account: Account, now: datetime) -> Answer:
     standing = standings(session, services, [account], now)[0]
     windows = windows_now(session, account.team_id, now)
-    tier = tiers_of(session, [account]).get((account.team_id, account.id))
+    tier = tiers_of(session, services, [account], now).get((account.team_id, account.id))
     return owner_answer(standing, services.today(now), windows, tier)
 
 

@@ -61,7 +61,7 @@ def plan_renewal(session: Session, services: Services, batch: PlanBatch) -> None
     live = [a for a in batch.accounts if a.status != AccountStatus.CHURNED]
     today = services.today(batch.now)
     carried = _retire_replaced_cycles(session, live, today)
-    tiers = tiers_of(session, live)  # once for the batch: one query, whatever its size
+    tiers = tiers_of(session, services, live, batch.now)  # at most one query, for them all
     rows = batch.each(
         "plan_renewal",
         live,

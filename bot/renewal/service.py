@@ -4,6 +4,7 @@ checklist), Snooze, Need help; and Ask for more, for whom a step's result is han
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from storage.models import Account, AccountStatus, Milestone, MilestoneStatus
 from storage.outbox import OwedMessage
 
 OUTCOME_MAX = 3000  # what the Done modal's input allows
+_INDEX = re.compile(r"[0-9]{1,2}")  # a checklist box's value: the item's index
 
 
 async def load_milestone(
@@ -114,7 +116,7 @@ def _ticked(view: dict[str, Any]) -> set[int]:
         if isinstance(options, list)
         else []
     )
-    return {int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 3}
+    return {int(v) for v in values if isinstance(v, str) and _INDEX.fullmatch(v)}
 
 
 async def submit_checklist(
