@@ -38,7 +38,7 @@ from bot.platform.kit import Block, esc, money
 from bot.platform.services import Services
 from flows.dates import add_months
 from flows.ownership import CLOSE_MONTH, CO_OWN_MONTH, HANDOFF_DAYS, ROLE_NAMES, changes
-from storage.models import Account, Coverage
+from storage.models import Account, AccountStatus, Coverage
 from storage.ownership import covered_by
 from storage.portfolio import (
     Scope,
@@ -87,7 +87,9 @@ async def account_answer(
 def _owner_of(session: Session, services: Services, account: Account, now: datetime) -> Answer:
     standing = standings(session, services, [account], now)[0]
     windows = windows_now(session, account.team_id, now)
-    tier = tiers_of(session, services, [account], now).get((account.team_id, account.id))
+    live = account.status != AccountStatus.CHURNED  # a churned account is in no tier
+    tiers = tiers_of(session, services, [account], now) if live else {}
+    tier = tiers.get((account.team_id, account.id))
     return owner_answer(standing, services.today(now), windows, tier)
 
 
