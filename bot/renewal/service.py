@@ -243,7 +243,7 @@ async def submit_ask_more(
     if not giver:
         return  # not handed over yet: the button comes with the handover
     ask = _ask(view)
-    digest = hashlib.sha256(ask.encode()).hexdigest()[:12]
+    digest = hashlib.sha256(ask.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     note = about(
         services,
         account,
