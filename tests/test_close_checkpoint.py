@@ -75,6 +75,17 @@ async def test_not_yet_shows_in_owner_and_week_until_signed(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
     account_id, ae_dm, nudge = await at_month_10(sim_driver, sim_bot, clock, sandbox, people)
+    # A Done click made by hand (the nudge has no Done) settles nothing.
+    block = nudge.blocks[-1]
+    await sim_driver.click(
+        people.ae,
+        "baton_milestone_done",
+        value=block["elements"][0]["value"],
+        block_id=block["block_id"],
+        channel=ae_dm,
+        message_ts=nudge.ts,
+    )
+    assert "with Signed or Not yet" in sandbox.workspace.ephemerals[-1].text
     await answer_not_yet(sim_driver, sandbox, people, ae_dm, nudge)
     channel = account_channel(sandbox.workspace)
     (note,) = containing(channel, "is not signed at month 10")
@@ -135,7 +146,7 @@ async def test_unanswered_it_reaches_the_manager_and_renewed_settles_it(
     owner = await ask(sim_driver, people.manager, "owner acme")
     assert "not closed by month 10" not in owner
     assert "none planned yet" not in owner
-    assert "*Next milestone:* Month-5 health flag on Mon 05 Jun 2028" in owner
+    assert "*Next milestone:* AE relationship check-in on Tue 04 Jan 2028" in owner
     assert "not closed by month 10" not in await ask(sim_driver, people.manager, "week")
 
 

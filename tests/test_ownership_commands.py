@@ -58,7 +58,9 @@ async def test_owner_answers_phase_owners_why_next_and_coverage(
     answer = await ask(sim_driver, people.manager, "owner ACME robotics")
     assert "Handoff window" in answer and "packet is not complete" in answer
     assert f"<@{people.ae.id}> — AE · *primary*: owes the handoff packet" in answer
-    assert "*Next milestone:* Month-5 health flag on Fri 04 Jun 2027" in answer
+    # Month 1's rituals are the first after the handoff window (04 Jan → 03 Feb).
+    assert "*Next milestone:* AE relationship check-in on Thu 04 Feb 2027" in answer
+    assert "*Tier:* Top tier (top 20 % by ARR)" in answer  # the team's only account
     assert "*Overdue:* nothing." in answer and "*Coverage:* none in effect." in answer
 
     complete_packet(sim_bot, sandbox, account_id)

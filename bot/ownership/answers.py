@@ -17,6 +17,7 @@ from bot.accounts.lookup import (
     quoted,
     which_account,
 )
+from bot.accounts.tiers import tiers_of
 from bot.ownership.blocks import (
     covered,
     day,
@@ -46,7 +47,7 @@ from flows.ownership import (
     changes,
     ownership,
 )
-from storage.models import Account, Coverage
+from storage.models import Account, AccountStatus, Coverage
 from storage.ownership import covered_by
 from storage.portfolio import (
     Scope,
@@ -96,7 +97,10 @@ async def account_answer(
 def _owner_of(session: Session, services: Services, account: Account, now: datetime) -> Answer:
     standing = standings(session, services, [account], now)[0]
     windows = windows_now(session, account.team_id, now)
-    return owner_answer(standing, services.today(now), windows)
+    live = account.status != AccountStatus.CHURNED  # a churned account is in no tier
+    tiers = tiers_of(session, services, [account], now) if live else {}
+    tier = tiers.get((account.team_id, account.id))
+    return owner_answer(standing, services.today(now), windows, tier)
 
 
 async def person_owner_answer(services: Services, team_id: str, user_id: str) -> Answer:

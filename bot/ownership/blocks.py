@@ -19,6 +19,7 @@ from bot.platform.kit import (
     user_mention,
 )
 from flows.ownership import ROLE_NAMES, Share
+from flows.playbook import Tier
 from storage.models import Account, Coverage
 
 LIST_LIMIT = 15
@@ -85,7 +86,7 @@ def account_title(standing: Standing) -> str:
 
 
 def owner_answer(
-    standing: Standing, today: date, windows: dict[str, Coverage]
+    standing: Standing, today: date, windows: dict[str, Coverage], tier: Tier | None = None
 ) -> tuple[str, list[Block]]:
     account, owns = standing.account, standing.owns
     until = f" — until {day(owns.ends)}" if owns.ends else ""
@@ -126,6 +127,10 @@ def owner_answer(
     detail.append(
         f"*Renewal:* {day(account.renewal_date)} ({_in_days(days_left)}) · ARR {money(account)}"
     )
+    if tier is not None:
+        detail.append(
+            f"*Tier:* {esc(tier.title)}" + (f" — {esc(tier.motion)}" if tier.motion else "")
+        )
     blocks.append(section("\n".join(detail)))
     text = "\n".join(lines + detail)
     return text, blocks

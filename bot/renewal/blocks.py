@@ -29,6 +29,10 @@ DONE = "baton_milestone_done"
 SNOOZE = "baton_milestone_snooze"
 HELP = "baton_milestone_help"
 DONE_VIEW = "baton_milestone_done_view"
+CHECKLIST_VIEW = "baton_milestone_checklist_view"
+ASK_MORE = "baton_milestone_ask_more"
+ASK_MORE_VIEW = "baton_milestone_ask_more_view"
+LINE_MAX = 300  # a one-line answer
 FLAG = "baton_health_flag"
 FLAG_VIEW = "baton_health_flag_view"
 RENEWED = "baton_renewed"
@@ -100,21 +104,102 @@ def nudge_blocks(
     ]
 
 
-def done_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
+def done_modal(account: Account, milestone: Milestone, line: bool = False) -> dict[str, Any]:
+    """Done with an outcome: a line or two, or (`line`, a ritual's answer) one line."""
+    answer = (
+        input_block(
+            "outcome",
+            "Answer",
+            text_input(multiline=False, limit=LINE_MAX),
+            hint="One line for the record; it is posted in the account channel.",
+        )
+        if line
+        else input_block(
+            "outcome",
+            "Outcome",
+            text_input(),
+            hint="A line or two for the record: what happened, what was agreed.",
+        )
+    )
     return modal(
         "Milestone done",
-        [
-            section(f"*{milestone.title}* for *{esc(account.name)}*"),
-            input_block(
-                "outcome",
-                "Outcome",
-                text_input(),
-                hint="A line or two for the record: what happened, what was agreed.",
-            ),
-        ],
+        [section(f"*{milestone.title}* for *{esc(account.name)}*"), answer],
         callback_id=DONE_VIEW,
         submit="Done",
         private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def checklist_modal(
+    account: Account, milestone: Milestone, items: list[str], to: str
+) -> dict[str, Any]:
+    """Done as a checklist: what is handed over (to the `to` role), and a note."""
+    options = [{"text": plain(item, 75), "value": str(n)} for n, item in enumerate(items)]
+    return modal(
+        "Milestone done",
+        [
+            section(
+                f"*{milestone.title}* for *{esc(account.name)}*: tick what you hand the "
+                f"{ROLE_NAMES[to]} now."
+            ),
+            input_block(
+                "checklist",
+                "Handed over",
+                {"type": "checkboxes", "options": options},
+                optional=True,
+            ),
+            input_block(
+                "outcome",
+                "Note",
+                text_input(multiline=False, limit=LINE_MAX),
+                optional=True,
+                hint="Where to find them, or when the rest comes.",
+            ),
+        ],
+        callback_id=CHECKLIST_VIEW,
+        submit="Done",
+        private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def handed_over_blocks(
+    account: Account, milestone: Milestone, user_id: str, outcome: str
+) -> list[Block]:
+    """What the `to` role gets: the handover, and a button to ask for more."""
+    return [
+        section(
+            f":package: {who(user_id)} handed you *{milestone.title}* for "
+            f"*{esc(account.name)}*: {esc(outcome)}"
+        ),
+        actions(
+            button("Ask for more", ASK_MORE, str(milestone.id)),
+            block_id=f"handed_over_{milestone.id}",
+        ),
+    ]
+
+
+def ask_more_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
+    return modal(
+        "Ask for more",
+        [
+            section(f"*{milestone.title}* for *{esc(account.name)}*"),
+            input_block(
+                "ask",
+                "What else do you need?",
+                text_input(multiline=False, limit=LINE_MAX),
+                hint="One line; it goes to whoever handed it over, by DM.",
+            ),
+        ],
+        callback_id=ASK_MORE_VIEW,
+        submit="Ask",
+        private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def ask_more_text(account: Account, milestone: Milestone, user_id: str, ask: str) -> str:
+    return (
+        f":mag: {who(user_id)} asks for more on *{milestone.title}* for "
+        f"*{esc(account.name)}*: {esc(ask)}"
     )
 
 

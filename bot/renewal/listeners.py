@@ -22,6 +22,9 @@ from bot.platform.listening import (
 from bot.platform.services import Services
 from bot.renewal import close, flag, outcome, service
 from bot.renewal.blocks import (
+    ASK_MORE,
+    ASK_MORE_VIEW,
+    CHECKLIST_VIEW,
     CHURNED,
     CHURNED_VIEW,
     DONE,
@@ -174,6 +177,7 @@ async def submit_renewed(ack: AsyncAck, body: dict, view: dict, context: dict) -
 
 
 open_done = opens_with(service.open_done)
+open_ask_more = opens_with(service.open_ask_more)
 open_flag = opens_with(flag.open_flag)
 open_renewed = opens_with(outcome.open_renewed)
 open_churned = opens_with(outcome.open_churned)
@@ -181,12 +185,15 @@ open_not_yet = opens_with(close.open_not_yet)
 handback_held = does(outcome.handback_held)
 ask_for_help = does(service.ask_for_help)
 submit_done = checked(service.done_problems, service.submit_done)
+submit_checklist = checked(service.checklist_problems, service.submit_checklist)
+submit_ask_more = checked(service.ask_more_problems, service.submit_ask_more)
 submit_flag = checked(flag.problems, flag.submit_flag)
 submit_churned = checked(outcome.churn_problems, outcome.submit_churned)
 
 
 def register(app: AsyncApp, services: Services) -> None:
     app.action(DONE)(open_done)
+    app.action(ASK_MORE)(open_ask_more)
     app.action(FLAG)(open_flag)
     app.action(RENEWED)(open_renewed)
     app.action(CHURNED)(open_churned)
@@ -197,6 +204,8 @@ def register(app: AsyncApp, services: Services) -> None:
     for days in SNOOZE_DAYS:
         app.action(f"{SNOOZE}_{days}")(snoozes(days))
     app.view(DONE_VIEW)(submit_done)
+    app.view(CHECKLIST_VIEW)(submit_checklist)
+    app.view(ASK_MORE_VIEW)(submit_ask_more)
     app.view(FLAG_VIEW)(submit_flag)
     app.view(CHURNED_VIEW)(submit_churned)
     app.view(RENEWED_VIEW)(submit_renewed)
