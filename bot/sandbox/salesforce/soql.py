@@ -487,7 +487,12 @@ def _ordered(
     resolved = _resolve(org, soql, sobject, key.path)
     present = [r for r in rows if _value(org, r, resolved) is not None]
     absent = [r for r in rows if _value(org, r, resolved) is None]
-    present.sort(key=lambda r: _comparable(_value(org, r, resolved)), reverse=not key.ascending)
+    # Text sorts without regard to case; ids are case-sensitive and sort as written.
+    exact = resolved.field.type in ("id", "reference")
+    present.sort(
+        key=lambda r: _value(org, r, resolved) if exact else _comparable(_value(org, r, resolved)),
+        reverse=not key.ascending,
+    )
     return absent + present if key.nulls_first else present + absent
 
 
