@@ -67,6 +67,7 @@ ANSWERS = {
     "economic_buyer": "The CFO: cares about the payback period.",
     "daily_users": "The CS team (12) and two RevOps analysts.",
     "month6_risks": "Slow data import; the champion changing roles; missed QBR.",
+    "skeptics": "The IT lead, who wanted to build it in-house.",
     "marketing": "Webinar on renewal forecasting; two case studies read.",
 }
 REQUIRED_AE = (
@@ -407,7 +408,8 @@ def _answers(
         keys = draw.rng.sample(keys, draw.rng.randint(2, len(keys) - 1))
     answers: dict[str, object] = {key: ANSWERS[key] for key in keys}
     answers["retention_model"] = model
-    if complete:
+    if complete:  # skeptics outside the draw: seeded books stay as they were
+        answers["skeptics"] = ANSWERS["skeptics"]
         answers["marketing"] = ANSWERS["marketing"]
     if icp:
         answers["icp_exception"] = True

@@ -28,6 +28,10 @@ def milestone_moot(session: Session, claim: Claim, account: Account) -> str | No
     if claim.round is not None and claim.round < milestone.round:
         return "milestone snoozed"
     if claim.kind == MessageKind.MILESTONE_NUDGE and claim.channel != account.channel_id:
+        if "ops" in milestone.owners and account.ops_user_id is None:
+            # It went to the workspace's Ops person (BATON_OPS_USERS) or the CSM standing
+            # in: it stands until the account has an Ops person of its own.
+            return None
         owners = {account.user_of(role) for role in milestone.owners}
         if claim.channel not in owners:
             return "no longer an owner"
