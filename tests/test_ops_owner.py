@@ -10,10 +10,14 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from bot.platform.settings import ConfigError, load_settings
-from storage.accounts import get_account
+from storage.accounts import account_by_crm, get_account
+from storage.db import make_engine, session_scope
+from storage.migrate import downgrade, upgrade
 from storage.milestones import cycle_milestones
+from storage.models import Account, Packet
 from tests.helpers import (
     account_channel,
     ask,
@@ -181,3 +185,65 @@ def test_bad_ops_users_stop_the_start_with_one_sentence(value: str) -> None:
 def test_ops_users_keep_their_order() -> None:
     settings = load_settings(None, baton_ops_users=" U0B2, U0A1 ,")
     assert settings.ops_users == ("U0B2", "U0A1")
+
+
+async def test_baton_new_takes_an_optional_ops_person(driver, sandbox, bot, people) -> None:
+    ws = sandbox.workspace
+    oli = ws.add_user("oli", "Oli Ops", "oli@example.test")
+    bot.services.settings.baton_managers = people.manager.id
+    form = {"account_name": "Globex", "crm_id": "G-1", "arr": "20000"}
+    form |= {"ae": people.ae.id, "csm": people.csm.id}
+    for crm_id, ops in (("G-1", oli.id), ("G-2", None)):
+        await driver.command(people.manager, "new")
+        view = opened_view(ws, people.manager.id)
+        blocks = {b.get("block_id"): b for b in view.view["blocks"]}
+        assert blocks["ops"]["optional"] is True
+        assert blocks["ops"]["element"]["type"] == "users_select"
+        chosen = form | {"crm_id": crm_id, "account_name": f"Globex {crm_id}"}
+        reply = await driver.submit(people.manager, view, chosen | ({"ops": ops} if ops else {}))
+        assert reply.status == 200 and not reply.text, reply.text
+    db = bot.services.db
+    with_ops = db.run_sync(account_by_crm, ws.team_id, "G-1")
+    without = db.run_sync(account_by_crm, ws.team_id, "G-2")
+    assert (with_ops.ops_email, with_ops.ops_user_id) == (oli.email, oli.id)
+    assert oli.id in ws.channel_by_name("acct-globex-g-1").members
+    assert (without.ops_email, without.ops_user_id) == (None, None)
+
+
+def test_the_upgrade_reopens_only_unfinished_ae_parts_without_skeptics(
+    blank_database_url: str,
+) -> None:
+    """Complete packets keep their gate (passed under the old rule); an unfinished one whose
+    AE part lacks skeptics is owed by the AE again, so it can still complete."""
+    engine = make_engine(blank_database_url)
+    upgrade(engine)
+    now = datetime(2027, 1, 4, tzinfo=UTC)
+    cases = {"D-1": (False, None), "D-2": (True, None), "D-3": (False, "none identified")}
+    with session_scope(engine) as session:
+        for crm_id, (complete, skeptics) in cases.items():
+            account = Account(
+                team_id="T1",
+                crm_id=crm_id,
+                name=crm_id,
+                contract_start=date(2027, 1, 4),
+                renewal_date=date(2028, 1, 4),
+                ae_email="ana@example.test",
+                csm_email="chen@example.test",
+                closed_at=now,
+                packet_completed_at=now if complete else None,
+            )
+            session.add(account)
+            session.flush()
+            answers = {"goal": "Forecast renewals."} | ({"skeptics": skeptics} if skeptics else {})
+            session.add(
+                Packet(team_id="T1", account_id=account.id, answers=answers, ae_part_at=now)
+            )
+    downgrade(engine, "0016")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Account.crm_id, Packet.ae_part_at).join(Packet, Packet.account_id == Account.id)
+        ).all()
+    reopened = {crm_id: part_at is None for crm_id, part_at in rows}
+    assert reopened == {"D-1": True, "D-2": False, "D-3": False}
+    engine.dispose()
