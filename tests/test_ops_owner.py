@@ -56,6 +56,8 @@ async def test_the_ops_steps_go_to_the_accounts_ops_person(
     account = sim_bot.services.db.run_sync(get_account, ws.team_id, account_id)
     assert (account.ops_email, account.ops_user_id) == ("oli@example.test", oli.id)
     assert oli.id in account_channel(ws).members
+    welcome = next(m for m in account_channel(ws).messages if m.text.startswith("Welcome"))
+    assert f"Ops: <@{oli.id}>." in text_of(welcome)
 
     oli_dm, csm_dm, ae_dm = (ws.dm_channel(p.id) for p in (oli, people.csm, people.ae))
     (confirm,) = nudges(oli_dm, DAY_7)

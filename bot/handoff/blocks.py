@@ -60,6 +60,8 @@ def welcome_blocks(account: Account, today: date) -> list[Block]:
     owners = _owners_now(account, stage)
     if account.am_email:
         owners += f" AM: {who(account.am_user_id, account.am_email)}."
+    if account.ops_email:
+        owners += f" Ops: {who(account.ops_user_id, account.ops_email)}."
     return [
         header(f"Welcome, {account.name}"),
         section(
