@@ -33,7 +33,10 @@ class Action(StrEnum):
     EDIT_CHECKIN = "Edit a check-in (the CSM: the one who logged it)"
     CLARIFY = "Answer an expectation mismatch (*Clarify*)"
     RATE_PACKET = "Rate the handoff packet on day 30"
-    MILESTONE = "Mark a milestone they own done, snooze it, ask for help; flag month-5 health"
+    MILESTONE = (
+        "Mark a milestone they own done, snooze it, ask for help; flag month-5 health; "
+        "ask for more of a handover made to them (*Ask for more*)"
+    )
     RECORD_OUTCOME = "Record a renewal or a churn; log the hand-back call"
     READ_ACCOUNT = "`/baton owner`, `/baton history` (ephemeral answers)"
     COVER_SELF = "Arrange cover for yourself (`/baton cover @you …`)"

@@ -10,7 +10,7 @@ from decimal import Decimal
 from flows.calendar import is_working_day, next_working_day
 from flows.dates import add_months
 from flows.playbook import Anchor, Step
-from flows.retention import RetentionModel
+from flows.retention import RetentionModel, resolved_model
 
 CYCLE_MONTHS = 12
 
@@ -20,6 +20,7 @@ class PlannedMilestone:
     milestone: Step
     day: date  # the working day it falls on (local date of the recipients)
     owners: tuple[str, ...]  # roles nudged, "commercial" resolved to a real role
+    key: str  # the occurrence's key: the step's, or for a ritual its month's (`ae-checkin-m2`)
 
 
 def previous_working_day(day: date, holidays: Container[date] = ()) -> date:
@@ -37,16 +38,19 @@ def milestone_day(milestone: Step, renewal_date: date, holidays: Container[date]
     """Renewal deadlines roll back to the previous working day (never late); the month-N
     health steps roll forward to the next one."""
     if milestone.anchor == Anchor.CYCLE_MONTH:
-        day = add_months(cycle_start(renewal_date), milestone.offset)
-        return next_working_day(day, holidays)
+        return month_day(milestone.offset, renewal_date, holidays)
     day = renewal_date - timedelta(days=milestone.offset)
     return previous_working_day(day, holidays)
 
 
+def month_day(month: int, renewal_date: date, holidays: Container[date] = ()) -> date:
+    """Month `month` of the cycle, rolled forward to a working day."""
+    return next_working_day(add_months(cycle_start(renewal_date), month), holidays)
+
+
 def commercial_owner(model: RetentionModel, arr: Decimal, threshold: Decimal, has_am: bool) -> str:
     """Who owns the renewal's commercial side: a role name (csm, ae or am)."""
-    if model == RetentionModel.TIERED:
-        model = RetentionModel.AE_RETAINS if arr >= threshold else RetentionModel.CLEAN_HANDOFF
+    model = resolved_model(model, arr, threshold)
     if model == RetentionModel.AE_RETAINS:
         return "ae"
     if model == RetentionModel.AM_BRIDGE:
@@ -59,16 +63,28 @@ def plan_cycle(
     renewal_date: date,
     commercial: str,
     holidays: Container[date] = (),
+    *,
+    tier: str | None = None,
+    handoff_ends: date | None = None,
 ) -> list[PlannedMilestone]:
-    """Every milestone of the cycle ending on `renewal_date`, in order, owners resolved."""
+    """Every milestone of the cycle ending on `renewal_date`, in order, owners resolved: a
+    ritual once per occurrence, except those on or before `handoff_ends` (the handoff
+    window has its own check-ins); a step for some tiers only if the account is of `tier`."""
     planned = []
     for milestone in playbook:
+        if milestone.tiers and tier not in milestone.tiers:
+            continue
         owners = tuple(
             dict.fromkeys(commercial if o == "commercial" else o for o in milestone.owners)
         )
-        planned.append(
-            PlannedMilestone(milestone, milestone_day(milestone, renewal_date, holidays), owners)
-        )
+        if not milestone.every:
+            day = milestone_day(milestone, renewal_date, holidays)
+            planned.append(PlannedMilestone(milestone, day, owners, milestone.key))
+            continue
+        for key, month in milestone.occurrences():
+            day = month_day(month, renewal_date, holidays)
+            if handoff_ends is None or day > handoff_ends:
+                planned.append(PlannedMilestone(milestone, day, owners, key))
     return sorted(planned, key=lambda p: p.day)
 
 

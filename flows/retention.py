@@ -28,3 +28,10 @@ _LABELS = {
 def suggested_model(arr: Decimal, threshold: Decimal) -> RetentionModel:
     """The model to pre-select: clean handoff below the ARR threshold, AE-retained at or above."""
     return RetentionModel.AE_RETAINS if arr >= threshold else RetentionModel.CLEAN_HANDOFF
+
+
+def resolved_model(model: RetentionModel, arr: Decimal, threshold: Decimal) -> RetentionModel:
+    """The model in effect: a tiered account runs as A below the threshold, B at or above."""
+    if model == RetentionModel.TIERED:
+        return suggested_model(arr, threshold)
+    return model

@@ -20,6 +20,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flows.calendar import BUSINESS_MORNING, local_instant
+from flows.checkins import PRIMARY_DAY
 from flows.gate import escalation_time
 from flows.outcomes import ChurnReason, next_renewal_date
 from flows.playbook import Step
@@ -584,7 +585,10 @@ def _milestones(
     end = churned_at or draw.now
     found = []
     for cycle in dict.fromkeys(cycles):
-        for planned in plan_cycle(draw.playbook, cycle, commercial, draw.holidays):
+        window_ends = closed_at.date() + timedelta(days=PRIMARY_DAY)  # rituals give way
+        for planned in plan_cycle(
+            draw.playbook, cycle, commercial, draw.holidays, handoff_ends=window_ends
+        ):
             # A seeded book has no Ops people: the CSM stands in for Ops, as Baton does.
             owners = tuple(dict.fromkeys("csm" if o == "ops" else o for o in planned.owners))
             if planned.day <= closed_at.date() or not owners:
@@ -606,10 +610,12 @@ def _milestones(
                 escalated = due
             done_at = done_at if done_at is not None and done_at < end else None
             escalated = escalated if escalated is not None and escalated < end else None
+            if planned.milestone.every:
+                escalated = None  # a ritual never escalates
             status = "done" if done_at else "skipped" if cycle in ended else "open"
             found.append(
                 SeedMilestone(
-                    planned.milestone.key,
+                    planned.key,
                     planned.milestone.title,
                     cycle,
                     planned.day,

@@ -17,6 +17,10 @@ class MessageKind(StrEnum):
     CHECKIN_PROMPT = "checkin_prompt"  # the CSM's weekly check-in prompt
     MISMATCH_ESCALATION = "mismatch_escalation"  # a check-in's expectation mismatch, unanswered
     CUSTOMER = "customer"  # to the customer, in the shared channel (never held as internal)
+    # Also to the customer, written when sent: the day-30 introduction, and the note of a
+    # model switch (both say whom to call for what).
+    CUSTOMER_INTRO = "customer_intro"
+    CUSTOMER_CONTACTS = "customer_contacts"
     DAY30 = "day30"  # the account channel: the CSM is now the primary owner
     RATING_REQUEST = "rating_request"  # the CSM is asked to rate the handoff packet
     MILESTONE_NUDGE = "milestone_nudge"  # a renewal milestone is due (owners, the channel)

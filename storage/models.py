@@ -424,6 +424,30 @@ class HealthFlag(SQLModel, table=True):
     flagged_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class CloseStatus(StrEnum):
+    SIGNED = "signed"  # the renewal is signed (the renewal itself is recorded as renewed)
+    NOT_YET = "not_yet"  # not signed at month 10: why, and when it should close
+
+
+class CloseCheckpoint(SQLModel, table=True):
+    """The commercial owner's month-10 answer for one renewal cycle: signed, or not yet."""
+
+    __tablename__ = "close_checkpoints"
+    __table_args__ = (
+        UniqueConstraint("team_id", "account_id", "renewal_date", name="uq_close_checkpoints"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    account_id: int = Field(foreign_key="accounts.id")
+    renewal_date: date  # the cycle it belongs to
+    status: str = Field(max_length=8)  # CloseStatus
+    reason: str | None = Field(default=None, sa_column=Column(Text))  # why not yet
+    expected_close: date | None = Field(default=None)  # the new expected close date
+    answered_by: str = Field(max_length=32)
+    answered_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class RenewalOutcome(SQLModel, table=True):
     """How a renewal cycle ended: renewed (into the next cycle) or churned (and why)."""
 

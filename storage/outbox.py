@@ -491,6 +491,45 @@ def sent_message(session: Session, team_id: str, dedupe_key: str) -> tuple[str, 
     return (row.sent_channel, row.sent_ts) if row else None
 
 
+def last_sent_blocks(
+    session: Session, team_id: str, account_id: int, kinds: Collection[MessageKind]
+) -> list[dict[str, Any]] | None:
+    """The blocks of the latest message of these kinds about an account that Slack has
+    (None: none was sent)."""
+    row = session.execute(
+        select(OutboxMessage.blocks)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.account_id == account_id,
+            OutboxMessage.kind.in_(list(kinds)),
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    return (row.blocks or []) if row else None
+
+
+def still_owes(
+    session: Session, team_id: str, account_id: int, kinds: Collection[MessageKind]
+) -> bool:
+    """Whether a message of these kinds about an account is still to be sent."""
+    waiting = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD)
+    return (
+        session.execute(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.account_id == account_id,
+                OutboxMessage.kind.in_(list(kinds)),
+                OutboxMessage.status.in_(waiting),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def rezone(session: Session, team_id: str, user_id: str, tz_name: str) -> int:
     """Move what is still owed to `user_id` at a local hour to the same local date and hour
     in their new zone (an expiry keeps its distance). Returns how many rows moved."""

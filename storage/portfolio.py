@@ -16,9 +16,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
+from flows.close import CLOSE_STEP
 from storage.models import (
     Account,
     AccountStatus,
+    CloseCheckpoint,
+    CloseStatus,
     HealthFlag,
     Milestone,
     MilestoneStatus,
@@ -28,6 +31,7 @@ from storage.models import (
 )
 
 CHUNK = 500
+NOT_YET = CloseStatus.NOT_YET.value
 LIVE = (MilestoneStatus.OPEN, MilestoneStatus.SNOOZED)
 
 
@@ -287,3 +291,53 @@ def manages_holder(session: Session, team_id: str, manager: str, holder: str) ->
 
 def _exists(session: Session, *conditions: Any) -> bool:
     return session.scalar(select(Account.id).where(*conditions).limit(1)) is not None
+
+
+def unclosed_of(
+    session: Session, accounts: Sequence[Account]
+) -> dict[int, tuple[Milestone, CloseCheckpoint]]:
+    """Each live account whose current cycle's month-10 checkpoint was answered "not yet":
+    its checkpoint milestone and the answer."""
+    live = [a for a in accounts if a.status != AccountStatus.CHURNED]
+    answers = {
+        c.account_id: c
+        for c in _of_current_cycles(
+            session, live, CloseCheckpoint, "renewal_date", CloseCheckpoint.status == NOT_YET
+        )
+    }
+    steps = _of_current_cycles(
+        session,
+        [a for a in live if a.id in answers],
+        Milestone,
+        "renewal_date",
+        Milestone.key == CLOSE_STEP,
+    )
+    return {m.account_id: (m, answers[m.account_id]) for m in steps}
+
+
+def not_closed(
+    session: Session, scope: Scope, limit: int = 200
+) -> list[tuple[Milestone, CloseCheckpoint, Account]]:
+    """`unclosed_of` for the week: the live accounts in scope whose current cycle was not
+    closed by month 10 (answered "not yet"), by the checkpoint's day."""
+    statement = (
+        scope.where(select(Milestone, CloseCheckpoint, Account))
+        .join(Account, Account.id == Milestone.account_id)
+        .join(
+            CloseCheckpoint,
+            and_(
+                CloseCheckpoint.account_id == Account.id,
+                CloseCheckpoint.renewal_date == Account.renewal_date,
+            ),
+        )
+        .where(
+            Milestone.team_id == scope.team_id,
+            CloseCheckpoint.team_id == scope.team_id,
+            Milestone.key == CLOSE_STEP,
+            Milestone.renewal_date == Account.renewal_date,
+            CloseCheckpoint.status == NOT_YET,
+        )
+        .order_by(Milestone.due_date, Milestone.id)
+        .limit(limit)
+    )
+    return [(m, c, a) for m, c, a in session.execute(_live(statement))]

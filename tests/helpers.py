@@ -28,7 +28,15 @@ from bot.handoff.blocks import MARKETING_VIEW, PACKET_VIEW
 from bot.handoff.webhook_auth import signed_headers
 from bot.outbox.tick import run_tick
 from bot.platform.settings import Settings
-from bot.renewal.blocks import CHURNED_VIEW, DONE_VIEW, FLAG_VIEW, RENEWED_VIEW
+from bot.renewal.blocks import (
+    ASK_MORE_VIEW,
+    CHECKLIST_VIEW,
+    CHURNED_VIEW,
+    DONE_VIEW,
+    FLAG_VIEW,
+    NOT_YET_VIEW,
+    RENEWED_VIEW,
+)
 from bot.sandbox import Reply, SandboxWorkspace, SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
 from tests.launch import Launched, launch
@@ -448,7 +456,10 @@ VALID_STATE: dict[str, dict[str, dict[str, Any]]] = {
     RENEWED_VIEW: {"new_date": day("2029-01-04"), "new_arr": typed("90000")},
     CHURNED_VIEW: {"reason": picked("economic"), "effective": day("2027-01-04")},
     DONE_VIEW: {"outcome": typed("Agreed the renewal terms.")},
+    CHECKLIST_VIEW: {"checklist": {"type": "checkboxes", "selected_options": [{"value": "0"}]}},
+    ASK_MORE_VIEW: {"ask": typed("The usage export, please.")},
     FLAG_VIEW: {"health": picked("green")},
+    NOT_YET_VIEW: {"reason": typed("Legal review."), "expected": day("2027-02-01")},
     CHECKIN_VIEW: {
         "checkin_date": day("2027-01-04"),
         "summary": typed("Fine."),

@@ -71,6 +71,9 @@ from bot.ownership.home_blocks import HELP_ACTION, PAGE_ACTION
 from bot.platform.kit import FIELD_ACTION
 from bot.platform.scopes import granted_scopes
 from bot.renewal.blocks import (
+    ASK_MORE,
+    ASK_MORE_VIEW,
+    CHECKLIST_VIEW,
     CHURNED,
     CHURNED_VIEW,
     DONE,
@@ -130,6 +133,7 @@ ACTION_IDS = (
     RENEWED,
     CHURNED,
     HANDBACK_HELD,
+    ASK_MORE,
     HELP_ACTION,
     f"{PAGE_ACTION}_prev",
     f"{PAGE_ACTION}_next",
@@ -148,6 +152,8 @@ CALLBACK_IDS = (
     FLAG_VIEW,
     RENEWED_VIEW,
     CHURNED_VIEW,
+    CHECKLIST_VIEW,
+    ASK_MORE_VIEW,
 )
 SUBCOMMANDS = (
     "owner",
@@ -1146,6 +1152,8 @@ def _state_for(gen: Gen, callback_id: str) -> Any:
         CLARIFY_VIEW: {"clarification": text("Agreed.")},
         RATING_VIEW: {"rating": option("4")},
         DONE_VIEW: {"outcome": text("Done.")},
+        CHECKLIST_VIEW: {"checklist": {"type": "checkboxes", "selected_options": [{"value": "1"}]}},
+        ASK_MORE_VIEW: {"ask": text("More, please.")},
         FLAG_VIEW: {"health": option("green")},
         RENEWED_VIEW: {"new_date": day((today + timedelta(days=500)).isoformat())},
         CHURNED_VIEW: {"reason": option("economic"), "effective": day(today.isoformat())},
@@ -1178,6 +1186,8 @@ def _metadata(gen: Gen, callback_id: str) -> Any:
         CHECKIN_VIEW: ["account_id", "checkin_id"],
         CLARIFY_VIEW: ["checkin_id"],
         DONE_VIEW: ["milestone_id"],
+        CHECKLIST_VIEW: ["milestone_id"],
+        ASK_MORE_VIEW: ["milestone_id"],
         FLAG_VIEW: ["milestone_id"],
         RENEWED_VIEW: ["account_id", "cycle"],
     }.get(callback_id, ["account_id"])

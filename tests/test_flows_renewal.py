@@ -24,9 +24,12 @@ def default_data() -> dict:
 
 
 def test_default_playbook_has_the_whole_cycle_in_order() -> None:
-    assert [m.key for m in PLAYBOOK] == [
+    assert [m.key for m in PLAYBOOK if not m.every] == [
         "month-5",
+        "expansion-handover",
         "month-6",
+        "close-materials",
+        "month-10",
         "day-120",
         "day-105",
         "day-90",
@@ -132,12 +135,19 @@ def test_commercial_owner_follows_the_retention_model(model, arr, has_am, owner)
 
 def test_plan_resolves_owners_and_orders_the_cycle() -> None:
     plan = plan_cycle(PLAYBOOK, date(2028, 1, 4), commercial="ae")
-    assert [p.milestone.key for p in plan][:2] == ["month-5", "month-6"]
+    assert [p.key for p in plan if not p.milestone.every][:3] == [
+        "month-5",
+        "expansion-handover",
+        "month-6",
+    ]
     day90 = next(p for p in plan if p.milestone.key == "day-90")
     assert day90.owners == ("ae", "csm")
     same = plan_cycle(PLAYBOOK, date(2028, 1, 4), commercial="csm")
     assert next(p for p in same if p.milestone.key == "day-90").owners == ("csm",)
     assert all(p.day.weekday() < 5 for p in plan)
+    # The close checkpoint: month 10 of the renewal year, for the commercial owner.
+    close = next(p for p in plan if p.milestone.key == "month-10")
+    assert (close.day, close.owners) == (date(2027, 11, 4), ("ae",))
 
 
 def test_threshold_crossing() -> None:

@@ -46,8 +46,10 @@ from bot.renewal.blocks import (
     FLAG_VIEW,
     HANDBACK_HELD,
     HELP,
+    NOT_YET,
     RENEWED,
     RENEWED_VIEW,
+    SIGNED,
     SNOOZE,
 )
 from bot.runtime.runner import BotServer
@@ -130,6 +132,8 @@ BAD_FOR = {
 BUTTONS = [
     DONE,
     FLAG,
+    SIGNED,
+    NOT_YET,
     RENEWED,
     CHURNED,
     HANDBACK_HELD,

@@ -18,12 +18,15 @@ from typing import Any
 
 import pytest
 
+from bot.accounts.contacts import team_of
+from bot.checkins.blocks import customer_intro
 from bot.ownership.home import Dashboard, TeamSummary
 from bot.ownership.standing import OverdueItem, Standing
 from bot.platform import kit
 from bot.platform.commands import Commands, Subcommand
 from bot.renewal.blocks import late_label, nudge_blocks
 from bot.runtime.features import install_commands
+from flows.contacts import customer_contacts
 from flows.ownership import Facts, ownership
 from flows.packet import FIELDS, Kind, Part
 from flows.retention import RetentionModel
@@ -111,6 +114,11 @@ class Hostile:
 
     def __init__(self) -> None:
         self.account = hostile_account()
+        # Whom the customer calls for what, the AE (shown by email) owning the renewal.
+        self.contacts = customer_contacts(
+            RetentionModel.AE_RETAINS, self.account.arr, Decimal(75000), team_of(self.account)
+        )
+        self.intro = customer_intro(self.contacts, HOSTILE)[0]
         self.checkin = Checkin(
             id=3,
             team_id="T1",
@@ -255,10 +263,10 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
         "checkins.clarify_modal": [Call((a, c))],
         "checkins.mismatch_escalation_text": [Call((a, c))],
         "checkins.primary_blocks": [
-            Call((a, HOSTILE)),
-            Call((a.model_copy(update={"ext_channel_id": "C0EXT0001"}), HOSTILE)),
+            Call((a, h.contacts, h.intro)),
+            Call((a.model_copy(update={"ext_channel_id": "C0EXT0001"}), h.contacts, h.intro)),
         ],
-        "checkins.customer_intro_text": [Call((a, HOSTILE))],
+        "checkins.customer_intro": [Call((h.contacts, HOSTILE)), Call((h.contacts, None), EMAIL)],
         "checkins.rating_request_blocks": [Call((a,))],
         "checkins.rating_modal": [Call((a,))],
         "checkins.rating_alert_text": [Call((2.5, 3, [(HOSTILE, 2), ("goal", 1)]))],
@@ -285,7 +293,11 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
         ],
         "renewal.no_ops_line": [Call((a, m, None))],
         "renewal.nudge_blocks": [Call((a, m, "Confirm the renewal.", "A signed renewal.", ["am"]))],
-        "renewal.done_modal": [Call((a, m))],
+        "renewal.done_modal": [Call((a, m)), Call((a, m, True))],
+        "renewal.checklist_modal": [Call((a, m, [HOSTILE, "Usage metrics"], "ae"))],
+        "renewal.handed_over_blocks": [Call((a, m, NOT_AN_ID, HOSTILE))],
+        "renewal.ask_more_modal": [Call((a, m))],
+        "renewal.ask_more_text": [Call((a, m, NOT_AN_ID, HOSTILE))],
         "renewal.done_text": [Call((a, m, NOT_AN_ID, HOSTILE))],
         "renewal.help_text": [Call((a, m, CSM, [MANAGER, NOT_AN_ID]))],
         "renewal.escalation_text": [Call((a, m))],
@@ -301,6 +313,9 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
         "renewal.churned_modal": [Call((a, TODAY))],
         "renewal.handback_blocks": [Call((a, h.outcome, "am"))],
         "renewal.churn_text": [Call((a, h.outcome, NOT_AN_ID))],
+        "renewal.not_yet_modal": [Call((a, m))],
+        "renewal.signed_text": [Call((a, NOT_AN_ID))],
+        "renewal.not_yet_text": [Call((a, CSM, HOSTILE, TODAY))],
     }
 
 

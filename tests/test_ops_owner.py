@@ -240,7 +240,7 @@ def test_the_upgrade_reopens_only_unfinished_ae_parts_without_skeptics(
             session.add(
                 Packet(team_id="T1", account_id=account.id, answers=answers, ae_part_at=now)
             )
-    downgrade(engine, "0016")
+    downgrade(engine, "0017")
     upgrade(engine)
     with session_scope(engine) as session:
         rows = session.execute(

@@ -3,6 +3,7 @@ the sandbox on a simulated clock."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from itertools import takewhile
 
 import pytest
 
@@ -57,7 +58,9 @@ async def test_owner_answers_phase_owners_why_next_and_coverage(
     answer = await ask(sim_driver, people.manager, "owner ACME robotics")
     assert "Handoff window" in answer and "packet is not complete" in answer
     assert f"<@{people.ae.id}> — AE · *primary*: owes the handoff packet" in answer
-    assert "*Next milestone:* Month-5 health flag on Fri 04 Jun 2027" in answer
+    # Month 1's rituals are the first after the handoff window (04 Jan → 03 Feb).
+    assert "*Next milestone:* AE relationship check-in on Thu 04 Feb 2027" in answer
+    assert "*Tier:* Top tier (top 20 % by ARR)" in answer  # the team's only account
     assert "*Overdue:* nothing." in answer and "*Coverage:* none in effect." in answer
 
     complete_packet(sim_bot, sandbox, account_id)
@@ -234,7 +237,12 @@ async def test_week_renewals_and_pending(sim_driver, sim_bot, clock, sandbox, pe
     await leap(sim_bot, clock, datetime(2027, 1, 11, 15, tzinfo=UTC))  # Monday, day 7
     week = await ask(sim_driver, people.manager, "week")
     assert week.startswith("The week of 11 Jan — your team")
-    assert "Acme Robotics* enters Handoff window" in week  # day 8: the CSM leads
+    # Day 8: the CSM leads, a step within the handoff window, not an entry into it.
+    assert (
+        "• Tue 12 Jan — *Acme Robotics* moves on within the handoff window (day 8 of 30: "
+        f"implementation): <@{people.csm.id}> (CSM) leads"
+    ) in week
+    assert "enters Handoff window" not in week
     assert "Globex*: handoff packet, 7 days after close" in week
     renewals = await ask(sim_driver, people.manager, "renewals 300")
     assert "Globex" in renewals and "Acme Robotics" not in renewals
@@ -244,6 +252,31 @@ async def test_week_renewals_and_pending(sim_driver, sim_bot, clock, sandbox, pe
     # Someone who is no manager sees their own accounts.
     stranger = sandbox.workspace.add_user("kim", "Kim", "kim@example.test")
     assert "0 waiting" in await ask(sim_driver, stranger, "pending")
+
+
+async def test_changing_hands_is_sorted_by_date_then_name(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    # Closed Monday 4 Jan: day 8 is Tuesday 12 Jan; closed Tuesday 5 Jan: Wednesday 13 Jan.
+    zenith = await open_account(sim_driver, sim_bot, clock, crm_id="D-1", account_name="Zenith")
+    beta = await open_account(sim_driver, sim_bot, clock, crm_id="D-2", account_name="Beta")
+    await leap(sim_bot, clock, datetime(2027, 1, 5, 15, tzinfo=UTC))
+    acme = await open_account(sim_driver, sim_bot, clock, crm_id="D-3", account_name="Acme")
+    for account_id in (zenith, beta, acme):
+        complete_packet(sim_bot, sandbox, account_id)
+    await leap(sim_bot, clock, datetime(2027, 1, 11, 15, tzinfo=UTC))
+    week = await ask(sim_driver, people.manager, "week")
+    after = week.split("Changing hands:\n", 1)[1].split("\n")
+    changing = list(takewhile(lambda line: line.startswith("•"), after))
+    expected = ["• Tue 12 Jan — *Beta*", "• Tue 12 Jan — *Zenith*", "• Wed 13 Jan — *Acme*"]
+    assert [line.split(" moves on")[0] for line in changing] == expected
+    # The Monday digest (08:00 Los Angeles) reads the same.
+    await run_until(sim_bot, clock, datetime(2027, 1, 11, 17, tzinfo=UTC))
+    (digest,) = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
+    after = digest.text.split("Changing hands:\n", 1)[1].split("\n")
+    changing = list(takewhile(lambda line: line.startswith("•"), after))
+    assert [line.split(" moves on")[0] for line in changing] == expected
+    assert "moves on within the handoff window (day 8 of 30: implementation)" in changing[0]
 
 
 async def test_unknown_subcommands_answer_with_the_closest_or_help(

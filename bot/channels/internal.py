@@ -32,7 +32,9 @@ SHARED = "shared_outside_the_company"  # why its messages are held (the outbox's
 UNCHECKED = "channel_not_checked"  # Slack would not say (rate limited, down): held, looked at
 GONE = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 # Messages meant for the customer (they go to the customer channel, never the internal one).
-CUSTOMER_KINDS = frozenset({MessageKind.CUSTOMER})
+CUSTOMER_KINDS = frozenset(
+    {MessageKind.CUSTOMER, MessageKind.CUSTOMER_INTRO, MessageKind.CUSTOMER_CONTACTS}
+)
 
 
 def exposed(channel: dict[str, Any]) -> bool:

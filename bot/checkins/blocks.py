@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
+from bot.accounts.contacts import contacts_block, contacts_lines, greeting
 from bot.platform.kit import (
     Block,
     actions,
@@ -26,6 +27,8 @@ from bot.platform.kit import (
     who,
 )
 from flows.checkins import AE_COPIED_CHECKINS, Sentiment
+from flows.contacts import Contacts, Topic
+from flows.ownership import ROLE_NAMES
 from flows.packet import FIELDS, Kind
 from storage.models import Account, Checkin
 
@@ -211,29 +214,40 @@ def mismatch_escalation_text(account: Account, checkin: Checkin) -> str:
     )
 
 
-def customer_intro_text(account: Account, champion: str | None) -> str:
-    """The day-30 note for the customer: who their contact is from now on."""
-    return (
-        f"Hi {esc(champion or 'there')}, a quick note now that you're up and running: I'm your "
-        f"main contact at our side from here on, for anything from questions to your "
-        f"renewal. {who(account.ae_user_id, account.ae_email)} stays close and is there "
-        f"for anything commercial. Looking forward to the next months together!"
+def customer_intro(contacts: Contacts, champion: str | None) -> tuple[str, list[Block]]:
+    """The day-30 note for the customer: whom to reach for what from now on (its text, the
+    whole note in mrkdwn, and its blocks). Only people and roles: nothing internal."""
+    opening = (
+        f"{greeting(champion)}, a quick note now that you're up and running: here is whom to "
+        f"reach at our side for what, from here on."
     )
+    closing = "Looking forward to the next months together!"
+    text = f"{opening}\n{contacts_lines(contacts)}\n{closing}"
+    return text, [section(opening), contacts_block(contacts), section(closing)]
 
 
-def primary_blocks(account: Account, champion: str | None) -> list[Block]:
+def primary_blocks(account: Account, contacts: Contacts, intro: str) -> list[Block]:
+    """The account channel's day-30 note: who owns what now, and the customer's note."""
     csm = who(account.csm_user_id, account.csm_email)
+    renewal = contacts.who_for(Topic.RENEWAL)
+    if renewal.role == contacts.relationship:
+        owners = (
+            f"{csm} is now the primary owner, renewal included. "
+            f"{who(account.ae_user_id, account.ae_email)} steps back and stays available "
+            f"for escalations."
+        )
+    else:
+        owners = (
+            f"{csm} is now the primary owner; the renewal and the commercial side belong to "
+            f"the {ROLE_NAMES[renewal.role]} {renewal.person or 'nobody yet'}."
+        )
     if account.ext_channel_id:
         note = f"The customer got this introduction in <#{account.ext_channel_id}>:\n>"
     else:
-        note = f"{csm}, a note you could send the customer so they know their contact:\n>"
+        note = f"{csm}, a note you could send the customer so they know their contacts:\n>"
     return [
-        section(
-            f"*Day 30 for {esc(account.name)}:* {csm} is now the primary owner. "
-            f"{who(account.ae_user_id, account.ae_email)} steps back and stays available "
-            f"for escalations."
-        ),
-        section(note + customer_intro_text(account, champion).replace("\n", "\n>")),
+        section(f"*Day 30 for {esc(account.name)}:* {owners}"),
+        section(note + intro.replace("\n", "\n>")),
     ]
 
 

@@ -7,12 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.checkins.blocks import (
-    checkin_prompt_blocks,
-    customer_intro_text,
-    primary_blocks,
-    rating_request_blocks,
-)
+from bot.checkins.blocks import checkin_prompt_blocks, rating_request_blocks
 from bot.outbox.owe import STALE_AFTER, about
 from bot.platform.batch import PlanBatch
 from bot.platform.kit import esc
@@ -25,9 +20,8 @@ from flows.checkins import (
     prompt_time,
 )
 from storage.kinds import MessageKind
-from storage.models import Account, Packet
+from storage.models import Account
 from storage.outbox import OwedMessage
-from storage.packets import packets_of
 
 HORIZON = timedelta(weeks=PROMPT_WEEKS + 2)
 
@@ -36,15 +30,10 @@ def plan_checkins(session: Session, services: Services, batch: PlanBatch) -> Non
     """Owe each account's next weekly prompts and its day-30 messages."""
     now = batch.now
     wanted = [a for a in batch.accounts if a.csm_user_id and now - a.closed_at <= HORIZON]
-    packets = packets_of(session, [(a.team_id, a.id) for a in wanted])
-    batch.each(
-        "plan_checkins",
-        wanted,
-        lambda account: _plan(services, batch, account, packets.get((account.team_id, account.id))),
-    )
+    batch.each("plan_checkins", wanted, lambda account: _plan(services, batch, account))
 
 
-def _plan(services: Services, batch: PlanBatch, account: Account, packet: Packet | None) -> None:
+def _plan(services: Services, batch: PlanBatch, account: Account) -> None:
     csm, now = account.csm_user_id or "", batch.now
     tz = batch.zone(account, csm)
     # Weekly after the kickoff; after the close while no kickoff is logged (logging one
@@ -75,22 +64,16 @@ def _plan(services: Services, batch: PlanBatch, account: Account, packet: Packet
     day30 = primary_time(account.closed_at, tz, services.settings.holidays)
     known_on = account.created_at.astimezone(tz).date()
     if not passed_before_known(day30.astimezone(tz).date(), known_on):  # else: not sent late
-        messages += _day30(services, account, packet, csm, day30, tz)
+        messages += _day30(services, account, csm, day30, tz)
     batch.owe(account, *messages)
 
 
 def _day30(
-    services: Services,
-    account: Account,
-    packet: Packet | None,
-    csm: str,
-    day30: datetime,
-    tz: ZoneInfo,
+    services: Services, account: Account, csm: str, day30: datetime, tz: ZoneInfo
 ) -> list[OwedMessage]:
     """The day-30 switch: the customer told (in a shared channel), the account channel told,
-    and the CSM asked to rate the packet, if Baton collected it."""
-    champion = ((packet.answers.get("champion") if packet else None) or "").split(",")[0]
-    first_name = champion.split()[0] if champion else None
+    and the CSM asked to rate the packet, if Baton collected it. The first two are written
+    when they are sent (`bot.checkins.day30`), from the model and the packet as they are then."""
     messages = []
     if account.ext_channel_id:  # said to the customer themselves, in the shared channel
         messages.append(
@@ -99,9 +82,9 @@ def _day30(
                 account,
                 "customer-intro",
                 account.ext_channel_id,
-                customer_intro_text(account, first_name),
+                "Your contacts from here on",  # written when it is sent
                 due_at=day30,
-                kind=MessageKind.CUSTOMER,
+                kind=MessageKind.CUSTOMER_INTRO,
                 expires_at=day30 + STALE_AFTER,
             )
         )
@@ -112,7 +95,6 @@ def _day30(
             "day30",
             account.channel_id or "",
             f"Day 30 for {esc(account.name)}: the CSM is now the primary owner.",
-            blocks=primary_blocks(account, first_name),
             due_at=day30,
             kind=MessageKind.DAY30,
             expires_at=day30 + STALE_AFTER,

@@ -274,12 +274,8 @@ def read_values(state: dict[str, Any], part: Part) -> dict[str, Any]:
 # --- completion ----------------------------------------------------------------------------
 def summary_blocks(account: Account, answers: dict[str, Any], took: str) -> list[Block]:
     blocks: list[Block] = [header(f"Handoff packet: {account.name}")]
-    if answers.get("icp_exception"):
-        blocks.append(
-            section(
-                f":warning: *CSM heads-up: ICP exception.* {esc(answers.get('icp_reason') or '')}"
-            )
-        )
+    if answers.get("icp_exception"):  # the account channel's one heads-up (the CSM's DM too)
+        blocks.append(section(icp_headsup_text(account, answers.get("icp_reason") or "")))
     for part in (Part.AE, Part.MARKETING):
         for item in fields_of(part):
             value = answers.get(item.key)

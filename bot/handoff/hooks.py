@@ -1,8 +1,10 @@
 """What the handoff contributes to the tick: finishing interrupted set-up, looking again for
-people not found in Slack, the gate's and the kickoff's reminders, and when they are moot."""
+people not found in Slack, the gate's and the kickoff's reminders, and when they are moot;
+the customer told their contacts when the retention model switches."""
 
 from __future__ import annotations
 
+from bot.handoff import contacts
 from bot.handoff.planner import look_for_people, plan_gate, plan_kickoff
 from bot.handoff.relevance import GATE_KINDS, KICKOFF_KINDS, gate_moot, kickoff_moot
 from bot.handoff.setup_queue import drain_setup
@@ -15,3 +17,5 @@ def register(hooks: Hooks) -> None:
     hooks.planners += [plan_gate, plan_kickoff]
     hooks.on_kinds(GATE_KINDS, gate_moot)
     hooks.on_kinds(KICKOFF_KINDS, kickoff_moot)
+    hooks.account_changed.append(contacts.contacts_switched)
+    hooks.compose[contacts.KIND] = contacts.compose

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.accounts.changes import account_changed
 from bot.accounts.facts import note_ownership_in
 from bot.accounts.load import Refusal, load_account
 from bot.handoff.blocks import (
@@ -26,7 +27,7 @@ from bot.platform.services import Services
 from flows.packet import BY_KEY, Part, fields_of, is_complete, problems
 from flows.permissions import Action
 from flows.retention import RetentionModel, suggested_model
-from storage.accounts import get_account, set_once
+from storage.accounts import get_account, locked_account, set_once
 from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import OwedMessage, cancel, sent_message
@@ -150,6 +151,8 @@ async def save(services: Services, submission: Submission) -> Saved:
 def _save(session: Session, services: Services, submission: Submission, now: datetime) -> Saved:
     account = submission.account
     marketing_required = services.settings.baton_marketing_required
+    locked = locked_account(session, account.team_id, account.id)
+    model_before, complete_before = locked.retention_model, locked.packet_completed_at is not None
     saved = save_part(
         session,
         account.team_id,
@@ -170,17 +173,21 @@ def _save(session: Session, services: Services, submission: Submission, now: dat
             submission.user_id,
             now=now,
         )
+    fresh = get_account(session, account.team_id, account.id)
+    assert fresh is not None  # its row is locked by save_part
     messages: list[OwedMessage] = []
     if saved.completed_now:
         cancel(session, account.team_id, account.id, GATE_KINDS)
-        fresh = get_account(session, account.team_id, account.id)
-        assert fresh is not None  # its row is locked by save_part
         messages = _completion(services, fresh, saved.answers)
     elif saved.changed:
         messages = _progress(
             services, account, submission, saved.version, saved.changed, saved.answers
         )
-    return Saved(saved, enqueue_all(session, messages))
+    owed = enqueue_all(session, messages)
+    if complete_before and fresh.retention_model != model_before:  # a switch, not a choice
+        change = {"retention_model": (model_before, fresh.retention_model)}
+        owed += account_changed(session, services, fresh, change, now)
+    return Saved(saved, owed)
 
 
 async def announce(services: Services, submission: Submission, saved: Saved) -> None:
@@ -235,11 +242,9 @@ def _completion(services: Services, account: Account, answers: dict[str, Any]) -
             blocks=summary_blocks(account, answers, _took(account)),
         )
     ]
-    if answers.get("icp_exception"):
+    if answers.get("icp_exception") and account.csm_user_id:  # the channel's is in the summary
         text = icp_headsup_text(account, answers.get("icp_reason") or "")
-        messages.append(about(services, account, "icp-headsup", channel, text))
-        if account.csm_user_id:
-            messages.append(about(services, account, "icp-headsup-dm", account.csm_user_id, text))
+        messages.append(about(services, account, "icp-headsup-dm", account.csm_user_id, text))
     messages.append(
         about(
             services,

@@ -18,6 +18,7 @@ from bot.accounts.lookup import (
     which_account,
 )
 from bot.accounts.ops import ops_user
+from bot.accounts.tiers import tiers_of
 from bot.ownership.blocks import (
     covered,
     day,
@@ -30,6 +31,7 @@ from bot.ownership.blocks import (
 from bot.ownership.standing import (
     Standing,
     late_milestone,
+    not_closed_item,
     packet_late,
     standings,
     windows_now,
@@ -37,8 +39,16 @@ from bot.ownership.standing import (
 from bot.platform.kit import Block, esc, money
 from bot.platform.services import Services
 from flows.dates import add_months
-from flows.ownership import CLOSE_MONTH, CO_OWN_MONTH, HANDOFF_DAYS, ROLE_NAMES, changes
-from storage.models import Account, Coverage
+from flows.ownership import (
+    CLOSE_MONTH,
+    CO_OWN_MONTH,
+    HANDOFF_DAYS,
+    ROLE_NAMES,
+    Ownership,
+    changes,
+    ownership,
+)
+from storage.models import Account, AccountStatus, Coverage
 from storage.ownership import covered_by
 from storage.portfolio import (
     Scope,
@@ -46,6 +56,7 @@ from storage.portfolio import (
     handover_candidates,
     manages_any,
     milestones_between,
+    not_closed,
     overdue_milestones,
     pending_packets,
     ratings_since,
@@ -87,7 +98,10 @@ async def account_answer(
 def _owner_of(session: Session, services: Services, account: Account, now: datetime) -> Answer:
     standing = standings(session, services, [account], now)[0]
     windows = windows_now(session, account.team_id, now)
-    return owner_answer(standing, services.today(now), windows)
+    live = account.status != AccountStatus.CHURNED  # a churned account is in no tier
+    tiers = tiers_of(session, services, [account], now) if live else {}
+    tier = tiers.get((account.team_id, account.id))
+    return owner_answer(standing, services.today(now), windows, tier)
 
 
 async def person_owner_answer(services: Services, team_id: str, user_id: str) -> Answer:
@@ -155,6 +169,10 @@ def read_week(session: Session, services: Services, scope: Scope, now: datetime)
         for m, a in overdue_milestones(session, scope, first, now)
     ]
     overdue += [
+        f"• {_account_link(a)}: " + late_line(not_closed_item(m, c), a, first, windows)
+        for m, c, a in not_closed(session, scope)
+    ]
+    overdue += [
         f"• {_account_link(account)}: handoff packet, "
         f"{(first - services.today(account.closed_at)).days} days after close — "
         f"{covered(account.ae_user_id, windows)}"
@@ -207,8 +225,8 @@ def _changing_hands(
         ],
     )
     renewals = renewals_into(session, candidates)
-    lines = []
-    for account in sorted(candidates, key=lambda a: a.name.lower()):
+    found = []
+    for account in candidates:
         facts = facts_of(services, account, renewals.get(account.id))
         for when, owns in changes(facts, first, last):
             lead = next((p for p in owns.parts if p.primary), None)
@@ -217,10 +235,18 @@ def _changing_hands(
                 if lead
                 else "no owner"
             )
-            lines.append(
-                f"• {when:%a %d %b} — {_account_link(account)} enters {owns.phase.label}: {who}"
-            )
-    return lines
+            step = _handover_step(owns, ownership(facts, when - timedelta(days=1)))
+            line = f"• {when:%a %d %b} — {_account_link(account)} {step}: {who}"
+            found.append((when, account.name.lower(), account.id, line))
+    return [line for *_, line in sorted(found)]
+
+
+def _handover_step(now: Ownership, before: Ownership) -> str:
+    """How a change of hands reads: a new phase is entered; a step within the same phase
+    (the handoff window's days 1–7 → 8–30) moves on inside it."""
+    if now.phase == before.phase:
+        return f"moves on within the {now.phase.label.lower()} ({now.stage})"
+    return f"enters {now.phase.label}"
 
 
 def _start_of(day_: date) -> datetime:

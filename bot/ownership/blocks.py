@@ -19,6 +19,7 @@ from bot.platform.kit import (
     user_mention,
 )
 from flows.ownership import ROLE_NAMES, Share
+from flows.playbook import Tier
 from storage.models import Account, Coverage
 
 LIST_LIMIT = 15
@@ -91,7 +92,10 @@ def late_line(
 ) -> str:
     days = (today - late.since).days
     who = role_holders(account, late.owners, windows, ops)
-    return f"*{late.what}* — due {late.since:%d %b}, {days} day{'s' * (days != 1)} late — {who}"
+    note = f": {esc(late.note)}" if late.note else ""
+    return (
+        f"*{late.what}* — due {late.since:%d %b}, {days} day{'s' * (days != 1)} late — {who}{note}"
+    )
 
 
 def account_title(standing: Standing) -> str:
@@ -101,7 +105,7 @@ def account_title(standing: Standing) -> str:
 
 
 def owner_answer(
-    standing: Standing, today: date, windows: dict[str, Coverage]
+    standing: Standing, today: date, windows: dict[str, Coverage], tier: Tier | None = None
 ) -> tuple[str, list[Block]]:
     account, owns = standing.account, standing.owns
     ops = standing.ops_owner
@@ -146,6 +150,10 @@ def owner_answer(
     detail.append(
         f"*Renewal:* {day(account.renewal_date)} ({_in_days(days_left)}) · ARR {money(account)}"
     )
+    if tier is not None:
+        detail.append(
+            f"*Tier:* {esc(tier.title)}" + (f" — {esc(tier.motion)}" if tier.motion else "")
+        )
     blocks.append(section("\n".join(detail)))
     text = "\n".join(lines + detail)
     return text, blocks

@@ -17,12 +17,20 @@ from bot.accounts.facts import facts_of
 from bot.accounts.ops import OPS, ops_people
 from bot.people.cover import follow
 from bot.platform.services import Services
+from flows.close import CLOSE_STEP, NOT_CLOSED
 from flows.gate import ESCALATE_AFTER_BUSINESS_DAYS, business_days_between
 from flows.ownership import Ownership, Phase, Share, ownership
 from flows.renewal import cycle_start
-from storage.models import Account, AccountStatus, Coverage, HealthFlag, Milestone
+from storage.models import (
+    Account,
+    AccountStatus,
+    CloseCheckpoint,
+    Coverage,
+    HealthFlag,
+    Milestone,
+)
 from storage.ownership import coverages_at
-from storage.portfolio import cycle_flags, live_milestones, renewals_into
+from storage.portfolio import cycle_flags, live_milestones, renewals_into, unclosed_of
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class OverdueItem:
     what: str
     since: date
     owners: tuple[str, ...]  # roles
+    note: str | None = None  # what the owners said of it (plain text: escaped when shown)
 
 
 @dataclass
@@ -69,12 +78,15 @@ def standings(
     renewals = renewals_into(session, accounts)
     milestones = live_milestones(session, accounts)
     flags = cycle_flags(session, accounts)
+    unclosed = unclosed_of(session, accounts)
     found = []
     for account in accounts:
         facts = facts_of(services, account, renewals.get(account.id))
         owns = ownership(facts, today)
         live = milestones.get(account.id, [])
         late = [late_milestone(m) for m in live if is_late(m, today, now)]
+        if account.id in unclosed:
+            late.append(not_closed_item(*unclosed[account.id]))
         upcoming = [m for m in live if m.due_date >= today]
         late += _late_other(services, account, owns, facts.commercial, now)
         nxt = upcoming[0] if upcoming else None
@@ -100,7 +112,16 @@ def is_late(milestone: Milestone, today: date, now: datetime) -> bool:
 
 
 def late_milestone(milestone: Milestone) -> OverdueItem:
-    return OverdueItem(milestone.title, milestone.due_date, tuple(milestone.owners))
+    """A late month-10 checkpoint is named for what it means: the renewal is not closed."""
+    what = NOT_CLOSED if milestone.key == CLOSE_STEP else milestone.title
+    return OverdueItem(what, milestone.due_date, tuple(milestone.owners))
+
+
+def not_closed_item(milestone: Milestone, answer: CloseCheckpoint) -> OverdueItem:
+    """A month-10 checkpoint answered "not yet": why, and the new expected close date."""
+    expected = f"; new expected close {answer.expected_close:%a %d %b %Y}"
+    note = f"{answer.reason or ''}{expected if answer.expected_close else ''}"
+    return OverdueItem(NOT_CLOSED, milestone.due_date, tuple(milestone.owners), note)
 
 
 def _late_other(

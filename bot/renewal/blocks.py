@@ -19,6 +19,7 @@ from bot.platform.kit import (
     text_input,
     who,
 )
+from flows.close import CLOSE_STEP, REASON_MAX, latest_close
 from flows.health import HEALTH_LABELS, Health
 from flows.outcomes import CHURN_REASON_NAMES
 from flows.ownership import ROLE_NAMES
@@ -28,6 +29,10 @@ DONE = "baton_milestone_done"
 SNOOZE = "baton_milestone_snooze"
 HELP = "baton_milestone_help"
 DONE_VIEW = "baton_milestone_done_view"
+CHECKLIST_VIEW = "baton_milestone_checklist_view"
+ASK_MORE = "baton_milestone_ask_more"
+ASK_MORE_VIEW = "baton_milestone_ask_more_view"
+LINE_MAX = 300  # a one-line answer
 FLAG = "baton_health_flag"
 FLAG_VIEW = "baton_health_flag_view"
 RENEWED = "baton_renewed"
@@ -35,6 +40,9 @@ RENEWED_VIEW = "baton_renewed_view"
 CHURNED = "baton_churned"
 CHURNED_VIEW = "baton_churned_view"
 HANDBACK_HELD = "baton_handback_held"
+SIGNED = "baton_close_signed"
+NOT_YET = "baton_close_not_yet"
+NOT_YET_VIEW = "baton_close_not_yet_view"
 LATE_BLOCK = "late"
 FLAG_STEP = "month-5"
 OUTCOME_STEPS = ("day-30", "day-7")
@@ -87,6 +95,11 @@ def nudge_blocks(
     value = str(milestone.id)
     if milestone.key == FLAG_STEP:
         first = [button("Flag health", FLAG, value, style="primary")]
+    elif milestone.key == CLOSE_STEP:
+        first = [
+            button("Signed", SIGNED, value, style="primary"),
+            button("Not yet", NOT_YET, value),
+        ]
     elif milestone.key in OUTCOME_STEPS:
         first = [
             button("Done", DONE, value, style="primary"),
@@ -109,21 +122,102 @@ def nudge_blocks(
     ]
 
 
-def done_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
+def done_modal(account: Account, milestone: Milestone, line: bool = False) -> dict[str, Any]:
+    """Done with an outcome: a line or two, or (`line`, a ritual's answer) one line."""
+    answer = (
+        input_block(
+            "outcome",
+            "Answer",
+            text_input(multiline=False, limit=LINE_MAX),
+            hint="One line for the record; it is posted in the account channel.",
+        )
+        if line
+        else input_block(
+            "outcome",
+            "Outcome",
+            text_input(),
+            hint="A line or two for the record: what happened, what was agreed.",
+        )
+    )
     return modal(
         "Milestone done",
-        [
-            section(f"*{milestone.title}* for *{esc(account.name)}*"),
-            input_block(
-                "outcome",
-                "Outcome",
-                text_input(),
-                hint="A line or two for the record: what happened, what was agreed.",
-            ),
-        ],
+        [section(f"*{milestone.title}* for *{esc(account.name)}*"), answer],
         callback_id=DONE_VIEW,
         submit="Done",
         private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def checklist_modal(
+    account: Account, milestone: Milestone, items: list[str], to: str
+) -> dict[str, Any]:
+    """Done as a checklist: what is handed over (to the `to` role), and a note."""
+    options = [{"text": plain(item, 75), "value": str(n)} for n, item in enumerate(items)]
+    return modal(
+        "Milestone done",
+        [
+            section(
+                f"*{milestone.title}* for *{esc(account.name)}*: tick what you hand the "
+                f"{ROLE_NAMES[to]} now."
+            ),
+            input_block(
+                "checklist",
+                "Handed over",
+                {"type": "checkboxes", "options": options},
+                optional=True,
+            ),
+            input_block(
+                "outcome",
+                "Note",
+                text_input(multiline=False, limit=LINE_MAX),
+                optional=True,
+                hint="Where to find them, or when the rest comes.",
+            ),
+        ],
+        callback_id=CHECKLIST_VIEW,
+        submit="Done",
+        private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def handed_over_blocks(
+    account: Account, milestone: Milestone, user_id: str, outcome: str
+) -> list[Block]:
+    """What the `to` role gets: the handover, and a button to ask for more."""
+    return [
+        section(
+            f":package: {who(user_id)} handed you *{milestone.title}* for "
+            f"*{esc(account.name)}*: {esc(outcome)}"
+        ),
+        actions(
+            button("Ask for more", ASK_MORE, str(milestone.id)),
+            block_id=f"handed_over_{milestone.id}",
+        ),
+    ]
+
+
+def ask_more_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
+    return modal(
+        "Ask for more",
+        [
+            section(f"*{milestone.title}* for *{esc(account.name)}*"),
+            input_block(
+                "ask",
+                "What else do you need?",
+                text_input(multiline=False, limit=LINE_MAX),
+                hint="One line; it goes to whoever handed it over, by DM.",
+            ),
+        ],
+        callback_id=ASK_MORE_VIEW,
+        submit="Ask",
+        private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def ask_more_text(account: Account, milestone: Milestone, user_id: str, ask: str) -> str:
+    return (
+        f":mag: {who(user_id)} asks for more on *{milestone.title}* for "
+        f"*{esc(account.name)}*: {esc(ask)}"
     )
 
 
@@ -344,4 +438,47 @@ def churn_text(account: Account, outcome: RenewalOutcome, user_id: str) -> str:
         f"{outcome.effective_date:%d %b %Y} "
         f"(root cause: {reason}), recorded by {who(user_id)}.{note} Every pending nudge is "
         "cancelled."
+    )
+
+
+def not_yet_modal(account: Account, milestone: Milestone) -> dict[str, Any]:
+    latest = latest_close(account.renewal_date)
+    return modal(
+        "Renewal not signed yet",
+        [
+            section(
+                f"*{esc(account.name)}*, renewal {account.renewal_date:%d %b %Y}: not signed by "
+                "month 10. Managers see why, and when you now expect it to close."
+            ),
+            input_block(
+                "reason",
+                "Why not yet",
+                text_input(multiline=False, limit=REASON_MAX),
+                hint="One line: what the signature is waiting for.",
+            ),
+            input_block(
+                "expected",
+                "New expected close date",
+                {"type": "datepicker"},
+                hint=f"After today, and no later than {latest:%d %b %Y}.",
+            ),
+        ],
+        callback_id=NOT_YET_VIEW,
+        submit="Record",
+        private_metadata=json.dumps({"milestone_id": milestone.id}),
+    )
+
+
+def signed_text(account: Account, user_id: str) -> str:
+    return (
+        f":white_check_mark: The renewal of *{esc(account.name)}* is signed (recorded by "
+        f"{who(user_id)}). Record it as *Renewed* when the new term starts."
+    )
+
+
+def not_yet_text(account: Account, user_id: str, reason: str, expected: date) -> str:
+    return (
+        f":hourglass: The renewal of *{esc(account.name)}* is not signed at month 10 "
+        f"(recorded by {who(user_id)}): {esc(reason)}. New expected close: "
+        f"{expected:%a %d %b %Y}."
     )

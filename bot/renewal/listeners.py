@@ -20,8 +20,11 @@ from bot.platform.listening import (
     tell,
 )
 from bot.platform.services import Services
-from bot.renewal import flag, outcome, service
+from bot.renewal import close, flag, outcome, service
 from bot.renewal.blocks import (
+    ASK_MORE,
+    ASK_MORE_VIEW,
+    CHECKLIST_VIEW,
     CHURNED,
     CHURNED_VIEW,
     DONE,
@@ -30,8 +33,11 @@ from bot.renewal.blocks import (
     FLAG_VIEW,
     HANDBACK_HELD,
     HELP,
+    NOT_YET,
+    NOT_YET_VIEW,
     RENEWED,
     RENEWED_VIEW,
+    SIGNED,
     SNOOZE,
     SNOOZE_DAYS,
 )
@@ -137,6 +143,28 @@ def snoozes(days: str) -> Listener:
     return handler
 
 
+async def mark_signed(ack: AsyncAck, body: dict, respond: AsyncRespond, context: dict) -> None:
+    await ack()
+    services = services_of(context)
+    team, user, value = ids(body)
+    try:
+        text = await close.signed(services, team, value, user)
+    except Refusal as refusal:
+        text = str(refusal)
+    await tell(respond, services.client, user, text)
+
+
+async def submit_not_yet(ack: AsyncAck, body: dict, view: dict, context: dict) -> None:
+    """Inline errors keep the modal open; else it closes once the answer is recorded."""
+    services = services_of(context)
+    team, user = body["team"]["id"], body["user"]["id"]
+    result = await close.check_not_yet(services, team, user, view)
+    if isinstance(result, dict):
+        await ack(response_action="errors", errors=result)
+        return
+    await ack_after(close.record_not_yet(services, user, result), ack)
+
+
 async def submit_renewed(ack: AsyncAck, body: dict, view: dict, context: dict) -> None:
     services = services_of(context)
     team, user = body["team"]["id"], body["user"]["id"]
@@ -149,26 +177,36 @@ async def submit_renewed(ack: AsyncAck, body: dict, view: dict, context: dict) -
 
 
 open_done = opens_with(service.open_done)
+open_ask_more = opens_with(service.open_ask_more)
 open_flag = opens_with(flag.open_flag)
 open_renewed = opens_with(outcome.open_renewed)
 open_churned = opens_with(outcome.open_churned)
+open_not_yet = opens_with(close.open_not_yet)
 handback_held = does(outcome.handback_held)
 ask_for_help = does(service.ask_for_help)
 submit_done = checked(service.done_problems, service.submit_done)
+submit_checklist = checked(service.checklist_problems, service.submit_checklist)
+submit_ask_more = checked(service.ask_more_problems, service.submit_ask_more)
 submit_flag = checked(flag.problems, flag.submit_flag)
 submit_churned = checked(outcome.churn_problems, outcome.submit_churned)
 
 
 def register(app: AsyncApp, services: Services) -> None:
     app.action(DONE)(open_done)
+    app.action(ASK_MORE)(open_ask_more)
     app.action(FLAG)(open_flag)
     app.action(RENEWED)(open_renewed)
     app.action(CHURNED)(open_churned)
     app.action(HANDBACK_HELD)(handback_held)
+    app.action(SIGNED)(mark_signed)
+    app.action(NOT_YET)(open_not_yet)
     app.action(HELP)(ask_for_help)
     for days in SNOOZE_DAYS:
         app.action(f"{SNOOZE}_{days}")(snoozes(days))
     app.view(DONE_VIEW)(submit_done)
+    app.view(CHECKLIST_VIEW)(submit_checklist)
+    app.view(ASK_MORE_VIEW)(submit_ask_more)
     app.view(FLAG_VIEW)(submit_flag)
     app.view(CHURNED_VIEW)(submit_churned)
     app.view(RENEWED_VIEW)(submit_renewed)
+    app.view(NOT_YET_VIEW)(submit_not_yet)

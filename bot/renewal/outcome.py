@@ -16,7 +16,7 @@ from bot.people.permissions import may_act
 from bot.platform.kit import esc, metadata, submitted
 from bot.platform.services import Services
 from bot.renewal.blocks import churn_text, churned_modal, handback_blocks, renewed_modal
-from bot.renewal.planner import commercial_role
+from bot.renewal.planner import commercial_role, plan_cycle_in
 from bot.renewal.replan import after_arr_change_in
 from flows.bounds import DATE_RANGE, amount, bounded_day, too_long
 from flows.outcomes import NOTE_MAX, ChurnReason, next_renewal_date, renewal_problems
@@ -136,7 +136,8 @@ def _renewed(
     before: Account,
     now: datetime,
 ) -> tuple[Account, list[int]] | None:
-    """The renewal, the hand-back owed and the ARR's consequences, in one unit."""
+    """The renewal, the next cycle's milestones, the hand-back owed and the ARR's
+    consequences, in one unit."""
     outcome = record_renewal(
         session,
         team_id,
@@ -152,6 +153,7 @@ def _renewed(
         return None
     account = get_account(session, team_id, renewal.account_id)
     assert account is not None  # record_renewal holds its row
+    plan_cycle_in(session, services, account, now)  # the next cycle's milestones, now
     # The hand-back names who held the commercial side in the cycle that just closed.
     handback = about(
         services,

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.accounts.commercial import commercial_role
 from bot.accounts.ops import nudged, ops_user
+from bot.accounts.tiers import tiers_of
 from bot.outbox.owe import about
 from bot.people.escalation import batch_manager_zones, escalation_messages
 from bot.platform.batch import PlanBatch
@@ -16,9 +17,10 @@ from bot.platform.kit import esc
 from bot.platform.services import Services
 from bot.renewal.blocks import at_risk_text, channel_note, escalation_text, nudge_blocks
 from flows.calendar import BUSINESS_MORNING, local_instant, next_business_time
+from flows.checkins import PRIMARY_DAY
 from flows.gate import escalation_time
 from flows.health import Health, at_risk_days
-from flows.playbook import Step, load_playbook
+from flows.playbook import Step, Tier, load_playbook
 from flows.renewal import PlannedMilestone, phase_two_end, plan_cycle
 from storage.kinds import MessageKind, Subject
 from storage.milestones import (
@@ -37,15 +39,20 @@ HORIZON = timedelta(days=14)
 
 @cache
 def playbook() -> dict[str, Step]:
-    return {step.key: step for step in load_playbook()}
+    """Each step by the key of every occurrence of it (a ritual's by each month's key)."""
+    return {key: step for step in load_playbook() for key, _ in step.occurrences()}
 
 
-def planned_cycle(services: Services, account: Account) -> list[PlannedMilestone]:
+def planned_cycle(
+    services: Services, account: Account, tier: str | None = None
+) -> list[PlannedMilestone]:
     return plan_cycle(
-        tuple(playbook().values()),
+        tuple(dict.fromkeys(playbook().values())),
         account.renewal_date,
         commercial_role(services, account),
         services.settings.holidays,
+        tier=tier,
+        handoff_ends=services.today(account.closed_at) + timedelta(days=PRIMARY_DAY),
     )
 
 
@@ -55,15 +62,22 @@ def plan_renewal(session: Session, services: Services, batch: PlanBatch) -> None
     live = [a for a in batch.accounts if a.status != AccountStatus.CHURNED]
     today = services.today(batch.now)
     carried = _retire_replaced_cycles(session, live, today)
+    tiers = tiers_of(session, services, live, batch.now)  # at most one query, for them all
     rows = batch.each(
         "plan_renewal",
         live,
-        lambda account: _cycle_rows(services, account, carried.get(_key(account), {}), batch.now),
+        lambda account: _cycle_rows(
+            services, account, tiers.get(_key(account)), carried.get(_key(account), {}), batch.now
+        ),
     )
     ensure_milestones(session, [row for account_rows in rows.values() for row in account_rows])
     planned = [a for a in live if _key(a) in rows]
     cycles = {_key(a): a.renewal_date for a in planned}
-    milestones = milestones_of_cycles(session, cycles)
+    milestones = _drop_unplanned(
+        session,
+        milestones_of_cycles(session, cycles),
+        {key: {row["key"] for row in account_rows} for key, account_rows in rows.items()},
+    )
     flags = cycle_flags(session, cycles)
     batch.each(
         "plan_renewal",
@@ -74,18 +88,54 @@ def plan_renewal(session: Session, services: Services, batch: PlanBatch) -> None
     )
 
 
+def plan_cycle_in(session: Session, services: Services, account: Account, now: datetime) -> None:
+    """The account's current cycle's milestones, created in the caller's unit as the tick's
+    planning creates them (no Slack call): e.g. the next cycle, right as a renewal is
+    recorded, so `/baton owner` names its first milestone before the next tick owes its
+    nudges."""
+    carried = _retire_replaced_cycles(session, [account], services.today(now))
+    tier = tiers_of(session, services, [account], now).get(_key(account))
+    ensure_milestones(
+        session, _cycle_rows(services, account, tier, carried.get(_key(account), {}), now)
+    )
+
+
 def _key(account: Account) -> tuple[str, int]:
     return (account.team_id, account.id)
 
 
+def _drop_unplanned(
+    session: Session,
+    milestones: dict[tuple[str, int], list[Milestone]],
+    planned: dict[tuple[str, int], set[str]],
+) -> dict[tuple[str, int], list[Milestone]]:
+    """The cycles' milestones, less the playbook's steps it no longer plans for them (a
+    tier the account left): those still open are skipped, not nudged. A key the playbook
+    does not know is not its to judge and is kept."""
+    kept: dict[tuple[str, int], list[Milestone]] = {}
+    dropped: list[Milestone] = []
+    known = playbook()
+    for key, steps in milestones.items():
+        gone = [m for m in steps if m.key in known and m.key not in planned[key]]
+        kept[key] = [m for m in steps if m not in gone]
+        dropped += [m for m in gone if m.status in (MilestoneStatus.OPEN, MilestoneStatus.SNOOZED)]
+    for team_id in {m.team_id for m in dropped}:
+        skip_open(session, team_id, [m.id for m in dropped if m.team_id == team_id])
+    return kept
+
+
 def _cycle_rows(
-    services: Services, account: Account, carried: dict[str, Milestone], now: datetime
+    services: Services,
+    account: Account,
+    tier: Tier | None,
+    carried: dict[str, Milestone],
+    now: datetime,
 ) -> list[dict]:
     """The current cycle's milestones as rows to create (those that exist keep theirs)."""
     today = services.today(now)
     rows = []
-    for p in planned_cycle(services, account):
-        before = carried.get(p.milestone.key)
+    for p in planned_cycle(services, account, tier.name if tier else None):
+        before = carried.get(p.key)
         if before is not None:
             # Its turn came under the old date: carried over, not nudged a second time.
             status, done = before.status, before.status == MilestoneStatus.DONE
@@ -98,7 +148,7 @@ def _cycle_rows(
                 "team_id": account.team_id,
                 "account_id": account.id,
                 "renewal_date": account.renewal_date,
-                "key": p.milestone.key,
+                "key": p.key,
                 "title": p.milestone.title,
                 "due_date": p.day,
                 "owners": list(p.owners),
@@ -212,6 +262,7 @@ def _plan_milestone(
     round_ = f"ms-{milestone.id}-r{milestone.round}"
     subject = Subject.milestone(milestone.id, milestone.round)
     step = playbook().get(milestone.key)
+    ritual = step is not None and step.every > 0
     blocks = nudge_blocks(
         account,
         milestone,
@@ -244,7 +295,7 @@ def _plan_milestone(
     if not messages:
         return
     first = min(m.due_at for m in messages)
-    if account.channel_id:
+    if account.channel_id and not ritual:  # a ritual's channel hears its answer only
         messages.append(
             about(
                 services,
@@ -259,6 +310,8 @@ def _plan_milestone(
             )
         )
     batch.owe(account, *messages)
+    if ritual:
+        return  # a ritual never escalates: unanswered, it shows as overdue in owner and week
     ack_by = escalation_time(
         first, batch.zone(account, messages[0].channel), services.settings.holidays
     )

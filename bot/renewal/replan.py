@@ -26,7 +26,7 @@ async def replan_owners(services: Services, account: Account) -> None:
 
 def replan_owners_in(session: Session, services: Services, account: Account, now: datetime) -> None:
     """`replan_owners` in the caller's unit."""
-    owners = {p.milestone.key: list(p.owners) for p in planned_cycle(services, account)}
+    owners = {p.key: list(p.owners) for p in planned_cycle(services, account)}
     reassign(session, account.team_id, account.id, account.renewal_date, owners)
     set_plan_after(session, account.team_id, account.id, now)
 

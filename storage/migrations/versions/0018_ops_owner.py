@@ -6,9 +6,9 @@ complete stays complete (its gate was passed under the old rule); one not comple
 whose AE part was saved without skeptics has that part reopened (ae_part_at cleared), so
 `/baton pending` lists it for the AE and the gate can still close once they are named.
 
-Revision ID: 0017
-Revises: 0016
-Create Date: 2026-12-04
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-02
 """
 
 import json
@@ -16,8 +16,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
