@@ -41,6 +41,7 @@ class ClosedWon:
     ae_email: str
     csm_email: str
     am_email: str | None = None
+    ops_email: str | None = None
     manager_email: str | None = None
     champion_email: str | None = None
     crm_url: str | None = None
@@ -54,6 +55,7 @@ class ClosedWon:
             "ae": self.ae_email,
             "csm": self.csm_email,
             "am": self.am_email,
+            "ops": self.ops_email,
             "manager": self.manager_email,
         }
         return {role: email for role, email in pairs.items() if email}
@@ -152,6 +154,7 @@ def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
     ae = read.email("ae_email", required=True)
     csm = read.email("csm_email", required=True)
     am = read.email("am_email")
+    ops = read.email("ops_email")
     manager = read.email("manager_email")
     champion = read.email("champion_email")
     crm_url = read.text("crm_url", limit=URL_MAX)
@@ -181,6 +184,7 @@ def parse_closed_won(body: Any, today: date) -> ClosedWon | list[FieldError]:
         ae_email=ae,
         csm_email=csm,
         am_email=am,
+        ops_email=ops,
         manager_email=manager,
         champion_email=champion,
         crm_url=crm_url,

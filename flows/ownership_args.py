@@ -16,7 +16,7 @@ from flows.bounds import DATE_RANGE, in_range, whole
 # A user id fits the 32-character columns it is stored in.
 USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>$")
 BARE_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,31}$")
-ROLES = ("ae", "csm", "am")
+ROLES = ("ae", "csm", "am", "ops")
 MAX_COVER_DAYS = 366
 DEFAULT_RENEWAL_DAYS = 90
 MAX_RENEWAL_DAYS = 730
@@ -124,7 +124,7 @@ class Assign:
     user: str
 
 
-ASSIGN_USAGE = "`/baton assign <account> ae|csm|am @person`"
+ASSIGN_USAGE = "`/baton assign <account> ae|csm|am|ops @person`"
 
 
 def parse_assign(text: str) -> Assign | str:
@@ -136,7 +136,7 @@ def parse_assign(text: str) -> Assign | str:
         return f"End with the new owner as an @mention: {ASSIGN_USAGE}."
     role = words[-2].lower()
     if role not in ROLES:
-        return f"“{words[-2][:20]}” is not a role; use ae, csm or am: {ASSIGN_USAGE}."
+        return f"“{words[-2][:20]}” is not a role; use ae, csm, am or ops: {ASSIGN_USAGE}."
     return Assign(" ".join(words[:-2]), role, user)
 
 

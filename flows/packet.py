@@ -73,7 +73,12 @@ FIELDS: tuple[PacketField, ...] = (
         max_length=500,
     ),
     PacketField("daily_users", "Daily users", "Teams or people who will live in the product."),
-    PacketField("skeptics", "Skeptics", "Who was against this deal, and why.", required=False),
+    PacketField(
+        "skeptics",
+        "Skeptics",
+        "Who was against this deal, and why. If nobody was, write “none identified”.",
+        placeholder="“Their IT lead, who wanted to build it in-house.” or “none identified”",
+    ),
     PacketField(
         "decision_criteria",
         "Real decision criteria",
@@ -130,6 +135,10 @@ FIELDS: tuple[PacketField, ...] = (
     ),
 )
 BY_KEY = {f.key: f for f in FIELDS}
+# What an empty required field is told, where "fill this in" is not the whole story.
+EMPTY = {
+    "skeptics": "Name the skeptics, or write “none identified” if nobody was against the deal.",
+}
 MODEL_CHOICES = tuple((m.value, m.label) for m in RetentionModel)
 
 
@@ -147,7 +156,7 @@ def problems(answers: dict[str, Any], part: Part) -> dict[str, str]:
     for item in fields_of(part):
         value = answers.get(item.key)
         if item.required and not _filled(value):
-            found[item.key] = "Please fill this in: the CSM needs it."
+            found[item.key] = EMPTY.get(item.key, "Please fill this in: the CSM needs it.")
         elif _filled(value) and len(str(value)) > item.max_length:
             found[item.key] = f"Please keep this under {item.max_length} characters."
     if part == Part.AE:

@@ -15,9 +15,10 @@ class Role(StrEnum):
     AE = "AE"
     CSM = "CSM"
     AM = "AM"
+    OPS = "Ops"  # the account's Ops person (or BATON_OPS_USERS' first; the CSM standing in)
     MANAGER = "manager"  # the account's manager, or a BATON_MANAGERS member (every account)
     ADMIN = "admin"  # a workspace admin or owner
-    BACKUP = "backup"  # covering (/baton cover) for one of the account's AE, CSM or AM
+    BACKUP = "backup"  # covering (/baton cover) for one of the account's AE, CSM, AM or Ops
     ANYONE = "anyone else"  # any other member of the workspace (never a guest or outsider)
 
 
@@ -40,7 +41,7 @@ class Action(StrEnum):
     READ_ACCOUNT = "`/baton owner`, `/baton history` (ephemeral answers)"
     COVER_SELF = "Arrange cover for yourself (`/baton cover @you …`)"
     COVER_OTHER = "Arrange or end cover for someone else"
-    ASSIGN = "Reassign an account's AE, CSM or AM (`/baton assign`)"
+    ASSIGN = "Reassign an account's AE, CSM, AM or Ops (`/baton assign`)"
     REOPEN = "Give an account a new channel (`/baton reopen`)"
     STATUS = "See Baton's health (`/baton status`; manager: BATON_MANAGERS)"
     STATS = "See the team's numbers (`/baton stats`)"
@@ -61,8 +62,8 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.EDIT_CHECKIN: frozenset({R.CSM, R.MANAGER}),
     Action.CLARIFY: frozenset({R.AE, R.MANAGER, R.BACKUP}),
     Action.RATE_PACKET: frozenset({R.CSM, R.BACKUP}),
-    Action.MILESTONE: frozenset({R.AE, R.CSM, R.AM, R.MANAGER, R.BACKUP}),
-    Action.RECORD_OUTCOME: frozenset({R.AE, R.CSM, R.AM, R.MANAGER, R.BACKUP}),
+    Action.MILESTONE: frozenset({R.AE, R.CSM, R.AM, R.OPS, R.MANAGER, R.BACKUP}),
+    Action.RECORD_OUTCOME: frozenset({R.AE, R.CSM, R.AM, R.OPS, R.MANAGER, R.BACKUP}),
     Action.READ_ACCOUNT: frozenset(Role),
     Action.COVER_SELF: frozenset(Role),
     Action.COVER_OTHER: frozenset({R.MANAGER, R.ADMIN}),

@@ -68,6 +68,7 @@ ANSWERS = {
     "economic_buyer": "The CFO: cares about the payback period.",
     "daily_users": "The CS team (12) and two RevOps analysts.",
     "month6_risks": "Slow data import; the champion changing roles; missed QBR.",
+    "skeptics": "The IT lead, who wanted to build it in-house.",
     "marketing": "Webinar on renewal forecasting; two case studies read.",
 }
 REQUIRED_AE = (
@@ -408,7 +409,8 @@ def _answers(
         keys = draw.rng.sample(keys, draw.rng.randint(2, len(keys) - 1))
     answers: dict[str, object] = {key: ANSWERS[key] for key in keys}
     answers["retention_model"] = model
-    if complete:
+    if complete:  # skeptics outside the draw: seeded books stay as they were
+        answers["skeptics"] = ANSWERS["skeptics"]
         answers["marketing"] = ANSWERS["marketing"]
     if icp:
         answers["icp_exception"] = True
@@ -587,7 +589,8 @@ def _milestones(
         for planned in plan_cycle(
             draw.playbook, cycle, commercial, draw.holidays, handoff_ends=window_ends
         ):
-            owners = tuple(o for o in planned.owners if o != "ops")
+            # A seeded book has no Ops people: the CSM stands in for Ops, as Baton does.
+            owners = tuple(dict.fromkeys("csm" if o == "ops" else o for o in planned.owners))
             if planned.day <= closed_at.date() or not owners:
                 continue
             nudged = local_instant(planned.day, BUSINESS_MORNING, tz)

@@ -210,11 +210,15 @@ class Account(SQLModel, table=True):
     ae_email: str = Field(max_length=320)
     csm_email: str = Field(max_length=320)
     am_email: str | None = Field(default=None, max_length=320)
+    ops_email: str | None = Field(default=None, max_length=320)
     manager_email: str | None = Field(default=None, max_length=320)
     champion_email: str | None = Field(default=None, max_length=320)
     ae_user_id: str | None = Field(default=None, max_length=32)
     csm_user_id: str | None = Field(default=None, max_length=32)
     am_user_id: str | None = Field(default=None, max_length=32)
+    # The Ops person of the account's own (ops_email); without one, BATON_OPS_USERS' first
+    # stands in (bot.accounts.ops).
+    ops_user_id: str | None = Field(default=None, max_length=32)
     manager_user_id: str | None = Field(default=None, max_length=32)
     channel_id: str | None = Field(default=None, max_length=32)
     channel_name: str | None = Field(default=None, max_length=80)

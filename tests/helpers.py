@@ -336,6 +336,7 @@ AE_ANSWERS = {
     "champion": "Priya Shah, VP Customer Success",
     "economic_buyer": "Tom Reed, CFO: cares about churn cost",
     "daily_users": "CS team (6) and two RevOps analysts",
+    "skeptics": "Their IT lead, who wanted to build it in-house",
     "month6_risks": "Slow Salesforce sync; no exec QBR; adoption below 50%",
     "retention_model": "B",
 }

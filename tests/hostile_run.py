@@ -576,7 +576,7 @@ async def seed(world: World, env: dict[str, str], workdir: Path) -> Seeds:
     answers = {
         key: "Seeded answer."
         for key in ("goal", "objections", "competitors", "success_metric", "champion")
-        + ("economic_buyer", "daily_users", "month6_risks")
+        + ("economic_buyer", "daily_users", "skeptics", "month6_risks")
     }
     await world.driver.submit(cast.ae, view, answers | {"retention_model": "A"})
     # The CSM logs a check-in with a mismatch.
@@ -1133,7 +1133,7 @@ def _state_for(gen: Gen, callback_id: str) -> Any:
         PACKET_VIEW: {
             **{k: text("Answer.") for k in ("goal", "objections", "competitors")},
             **{k: text("Answer.") for k in ("success_metric", "champion", "economic_buyer")},
-            **{k: text("Answer.") for k in ("daily_users", "month6_risks")},
+            **{k: text("Answer.") for k in ("daily_users", "skeptics", "month6_risks")},
             "retention_model": option("A"),
         },
         MARKETING_VIEW: {"marketing": text("Webinar.")},
@@ -1466,7 +1466,7 @@ def attempts(world: World) -> list[Attempt]:
     packet_state = {
         **{k: text("Taken over.") for k in ("goal", "objections", "competitors", "champion")},
         **{k: text("Taken over.") for k in ("success_metric", "economic_buyer", "daily_users")},
-        "month6_risks": text("Taken over."),
+        **{k: text("Taken over.") for k in ("skeptics", "month6_risks")},
         "retention_model": option("B"),
     }
     checkin_state = {

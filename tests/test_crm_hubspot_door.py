@@ -207,6 +207,27 @@ async def test_a_new_owner_in_hubspot_is_the_accounts_new_ae(door: Door, people:
     assert account is not None and account.ae_email == people.manager.email
 
 
+async def test_the_ops_owner_property_is_the_accounts_ops_person(door: Door) -> None:
+    hub = door.hub
+    hub.api.define_deal_property(hub.portal.id, "ops_owner", "string")
+    ops = hub.api.add_owner(hub.portal.id, "oli@example.test", "Oli", "Ops")
+    deal_id = new_deal(hub, ops_owner=ops)
+    status, answer = await door.post(
+        hub.api.change_deal(hub.portal.id, deal_id, {"dealstage": "closedwon"})
+    )
+    assert status == 200, answer
+    account = await door.account(deal_id)
+    assert account is not None and account.ops_email == "oli@example.test"
+
+
+async def test_a_portal_without_an_ops_owner_property_still_takes_deals(door: Door) -> None:
+    hub = door.hub
+    deal_id = new_deal(hub)
+    await door.post(hub.api.change_deal(hub.portal.id, deal_id, {"dealstage": "closedwon"}))
+    account = await door.account(deal_id)
+    assert account is not None and account.ops_email is None
+
+
 async def test_a_workflow_webhook_of_another_hubspot_account_is_refused(door: Door) -> None:
     hub = door.hub
     deal_id = new_deal(hub, "closedwon")

@@ -137,6 +137,7 @@ COMPLETE_AE = {
     "champion": "ch",
     "economic_buyer": "eb",
     "daily_users": "du",
+    "skeptics": "s",
     "month6_risks": "r",
     "retention_model": "A",
 }

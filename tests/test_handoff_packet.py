@@ -8,6 +8,7 @@ import pytest
 
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, OpenView, User
+from flows.packet import Part, is_complete, problems
 from storage.accounts import get_account
 from storage.packets import get_draft, get_packet, versions
 from tests.helpers import AE_ANSWERS, account_channel, closed_won, deal, find, opened_view
@@ -68,7 +69,9 @@ async def test_the_ae_opens_a_prefilled_modal(driver, sandbox, people, handoff) 
     blocks = {b.get("block_id"): b for b in view.view["blocks"]}
     assert blocks["retention_model"]["element"]["initial_option"]["value"] == "B"
     assert blocks["goal"]["element"]["multiline"] is True
-    assert blocks["skeptics"].get("optional") is True
+    assert "optional" not in blocks["skeptics"]  # part of the stakeholder map
+    assert "none identified" in blocks["skeptics"]["hint"]["text"]
+    assert blocks["decision_criteria"].get("optional") is True
     assert view.view["notify_on_close"] is True
 
 
@@ -93,6 +96,35 @@ async def test_empty_required_fields_come_back_inline(
     assert (
         bot.services.db.run_sync(get_packet, sandbox.workspace.team_id, handoff.account_id) is None
     )
+
+
+async def test_skeptics_may_be_none_identified_but_never_empty(
+    driver, sandbox, bot, people, handoff
+) -> None:
+    bot.services.settings.baton_marketing_required = False
+    db, team = bot.services.db, sandbox.workspace.team_id
+    view = await open_form(driver, people.ae, handoff)
+    reply = await driver.submit(people.ae, view, AE_ANSWERS | {"skeptics": "   "})
+    assert reply.json["errors"] == {
+        "skeptics": "Name the skeptics, or write “none identified” if nobody was against the deal."
+    }
+    assert db.run_sync(get_account, team, handoff.account_id).packet_completed_at is None
+
+    reply = await driver.submit(people.ae, view, AE_ANSWERS | {"skeptics": "None identified"})
+    assert reply.status == 200 and not reply.text
+    account = db.run_sync(get_account, team, handoff.account_id)
+    assert account.status == "handed_off" and account.packet_completed_at is not None
+    packet = db.run_sync(get_packet, team, handoff.account_id)
+    assert packet.answers["skeptics"] == "None identified"
+
+
+@pytest.mark.parametrize("answer", ["none", "NONE IDENTIFIED", "none identified"])
+def test_none_identified_counts_for_the_gate(answer: str) -> None:
+    answers = AE_ANSWERS | {"skeptics": answer}
+    assert problems(answers, Part.AE) == {}
+    assert is_complete(answers, marketing_required=False)
+    assert "skeptics" in problems(AE_ANSWERS | {"skeptics": ""}, Part.AE)
+    assert not is_complete({k: v for k, v in AE_ANSWERS.items() if k != "skeptics"}, False)
 
 
 async def test_closing_keeps_a_draft_that_reopening_restores(

@@ -737,3 +737,30 @@ async def test_ctrl_c_while_setting_up_leaves_no_channel_unrecorded_and_a_rerun_
     assert ran.code == 0 and "still queued: 0." in ran.out, ran
     channels = [c for c in sandbox.workspace.channels.values() if c.name.startswith("acct-")]
     assert len(channels) == 21 and all(a.channel_id for a in scalars(db, select(Account)))
+
+
+async def test_an_ops_email_column_names_each_accounts_ops_person(
+    settings, clock, db, tmp_path, sandbox, workspace_known
+) -> None:  # noqa: ANN001
+    header = HEADER + ",ops_email"
+    text = "\n".join(
+        [header, good(1) + ",oli@example.test", good(2) + ",", good(3) + ",not-an-email"]
+    )
+    bad = await baton_import(settings, clock, csv_file(tmp_path, text + "\n"), "--no-channels")
+    assert bad.code == 1
+    assert "row 4, column ops_email: must be an email address such as ana@example.com." in bad.out
+    ran = await baton_import(
+        settings, clock, csv_file(tmp_path, "\n".join(text.split("\n")[:3]) + "\n"), "--no-channels"
+    )
+    assert ran.code == 0, ran
+    assert account(db, "D-1").ops_email == "oli@example.test"
+    assert account(db, "D-2").ops_email is None
+
+
+def test_a_salesforce_export_names_the_ops_person_by_its_column() -> None:
+    header = "Opportunity ID,Account Name,Close Date,Owner Email,CSM Email,Ops Email"
+    row = "006A,Initech,2026-06-04,ana@example.test,chen@example.test,oli@example.test"
+    table = read_table(f"{header}\n{row}\n".encode(), "export.csv")
+    checked = check_rows(table, load_mapping(), TODAY)
+    assert not isinstance(checked, str) and checked.layout.name == "salesforce"
+    assert not checked.problems and checked.rows[0].deal.ops_email == "oli@example.test"

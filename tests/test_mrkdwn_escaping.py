@@ -11,7 +11,7 @@ import importlib
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -88,6 +88,7 @@ def hostile_account() -> Account:
         ae_email=EMAIL,
         csm_email=EMAIL,
         am_email=EMAIL,
+        ops_email=EMAIL,  # not found in Slack either
         manager_email=EMAIL,
         champion_email=EMAIL,
         ae_user_id=None,  # not found in Slack: shown by email
@@ -275,6 +276,10 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
         "ownership.role_holders": [Call((a, ["ae", "csm", "am", "ops"], h.windows), NOT_AN_ID)],
         "ownership.late_line": [Call((h.late, a, TODAY, h.windows), NOT_AN_ID)],
         "ownership.account_title": [Call((h.standing,))],
+        "ownership.ops_line": [
+            Call((h.standing,), EMAIL),
+            Call((replace(h.standing, ops=(CSM, NOT_AN_ID)),), NOT_AN_ID),
+        ],
         "ownership.owner_answer": [Call((h.standing, TODAY, h.windows))],
         "ownership.person_answer": [
             Call((CSM, [h.standing], [h.cover], h.windows, TODAY)),
@@ -282,7 +287,11 @@ def calls(h: Hostile) -> dict[str, list[Call]]:
         ],
         "ownership.for_whom": [Call((h.standing, h.standing.owns.part_of("am"), CSM), NOT_AN_ID)],
         "ownership.titled": [Call((HOSTILE, [(HOSTILE, [], 0)], ""))],
-        "renewal.owner_names": [Call((a, ["ae", "csm", "am", "ops"]), EMAIL)],
+        "renewal.owner_names": [
+            Call((a, ["ae", "csm", "am", "ops"]), EMAIL),
+            Call((a, ["ops"], NOT_AN_ID), NOT_AN_ID),
+        ],
+        "renewal.no_ops_line": [Call((a, m, None))],
         "renewal.nudge_blocks": [Call((a, m, "Confirm the renewal.", "A signed renewal.", ["am"]))],
         "renewal.done_modal": [Call((a, m)), Call((a, m, True))],
         "renewal.checklist_modal": [Call((a, m, [HOSTILE, "Usage metrics"], "ae"))],

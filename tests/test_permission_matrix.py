@@ -4,7 +4,7 @@ For each action, each role tries it as Slack would deliver it (the command, the 
 form), and the outcome must be what `flows.permissions.RULES` says: allowed or refused.
 One account, with someone in every role:
 
-AE Ana · CSM Chen · AM Ami · manager Maya (the account's; Lee, in BATON_MANAGERS, for the
+AE Ana · CSM Chen · AM Ami · Ops Oli (the account's ops_email) · manager Maya (the account's; Lee, in BATON_MANAGERS, for the
 workspace-wide `/baton status`) · admin Ola (a workspace admin) · backup Sam (covering for
 Ana, Chen and Ami) · anyone else Zed (a member who is none of these).
 """
@@ -56,6 +56,7 @@ class Cast:
 async def cast(driver, sandbox, bot, people) -> Cast:  # noqa: ANN001
     ws = sandbox.workspace
     ami = ws.add_user("ami", "Ami Am", "ami@example.test")
+    oli = ws.add_user("oli", "Oli Ops", "oli@example.test")
     ola = ws.add_user("ola", "Ola Admin", "ola@example.test")
     ola.is_admin = True
     sam = ws.add_user("sam", "Sam Backup", "sam@example.test")
@@ -64,7 +65,7 @@ async def cast(driver, sandbox, bot, people) -> Cast:  # noqa: ANN001
     settings = bot.services.settings
     settings.baton_managers = lee.id
     settings.baton_marketing_required = False
-    reply = await closed_won(driver, deal(am_email=ami.email))
+    reply = await closed_won(driver, deal(am_email=ami.email, ops_email=oli.email))
     assert reply.status == 202, reply.text
     now = bot.services.clock()
     for person in (people.ae, people.csm, ami):
@@ -86,6 +87,7 @@ async def cast(driver, sandbox, bot, people) -> Cast:  # noqa: ANN001
         Role.AE: people.ae,
         Role.CSM: people.csm,
         Role.AM: ami,
+        Role.OPS: oli,
         Role.MANAGER: people.manager,
         Role.ADMIN: ola,
         Role.BACKUP: sam,
@@ -159,7 +161,7 @@ async def checkin_by_chen(cast: Cast, **extra: object) -> int:
 
 
 def milestone_of(cast: Cast, owner: str, tag: str) -> int:
-    """A milestone of the current cycle owned by `owner` (ae, csm or am) alone."""
+    """A milestone of the current cycle owned by `owner` (ae, csm, am or ops) alone."""
     account = cast.account()
     with session_scope(cast.bot.services.engine) as session:
         row = Milestone(
@@ -268,8 +270,8 @@ async def try_rate(cast: Cast, role: Role, user: User) -> bool:
 
 
 async def try_milestone(cast: Cast, role: Role, user: User) -> bool:
-    # The AE, CSM and AM each try a step the playbook gives them; the others a CSM's step.
-    owner = {Role.AE: "ae", Role.AM: "am"}.get(role, "csm")
+    # The AE, CSM, AM and Ops each try a step the playbook gives them; the others a CSM's.
+    owner = {Role.AE: "ae", Role.AM: "am", Role.OPS: "ops"}.get(role, "csm")
     milestone = milestone_of(cast, owner, role.name.lower())
     welcome = cast.message("Welcome")
     _opened, said = await outcome(cast, user, click(cast, user, f"{SNOOZE}_1", milestone, welcome))

@@ -49,7 +49,7 @@ async def invite_people(
     services: Services,
     account: Account,
     channel: str | None = None,
-    roles: tuple[str, ...] = ("ae", "csm", "am", "manager"),
+    roles: tuple[str, ...] = ("ae", "csm", "am", "ops", "manager"),
 ) -> None:
     """Bring the account's people (of `roles`) into its channel (or `channel`). One person
     Slack will not take (deactivated, a guest) never keeps out the others."""

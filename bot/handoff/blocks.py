@@ -28,6 +28,7 @@ from bot.platform.kit import (
     who,
 )
 from flows.handoff import KICKOFF_AGENDA, TIMELINE, HandoffStage, current_stage
+from flows.ownership import ROLE_NAMES
 from flows.packet import MODEL_CHOICES, Kind, PacketField, Part, fields_of
 from flows.retention import RetentionModel
 from storage.models import Account
@@ -59,6 +60,8 @@ def welcome_blocks(account: Account, today: date) -> list[Block]:
     owners = _owners_now(account, stage)
     if account.am_email:
         owners += f" AM: {who(account.am_user_id, account.am_email)}."
+    if account.ops_email:
+        owners += f" Ops: {who(account.ops_user_id, account.ops_email)}."
     return [
         header(f"Welcome, {account.name}"),
         section(
@@ -155,16 +158,22 @@ def escalation_text(account: Account) -> str:
     )
 
 
+def _role_label(role: str) -> str:
+    return ROLE_NAMES.get(role, role.upper())
+
+
 def gap_text(account: Account, role: str, email: str) -> str:
     return (
-        f"I could not find {esc(email)} ({role.upper()} on *{esc(account.name)}*) in this Slack "
-        f"workspace, so they are not in the channel yet. I'll add them as soon as the "
+        f"I could not find {esc(email)} ({_role_label(role)} on *{esc(account.name)}*) in "
+        f"this Slack workspace, so they are not in the channel yet. I'll add them as soon as the "
         f"address matches a Slack account; or fix the email in the CRM."
     )
 
 
 def found_text(account: Account, role: str, user_id: str) -> str:
-    return f"{who(user_id)} is now in the channel as the {role.upper()} on *{esc(account.name)}*."
+    return (
+        f"{who(user_id)} is now in the channel as the {_role_label(role)} on *{esc(account.name)}*."
+    )
 
 
 def change_text(account: Account, changes: dict[str, tuple[Any, Any]]) -> str:
@@ -174,6 +183,7 @@ def change_text(account: Account, changes: dict[str, tuple[Any, Any]]) -> str:
         "ae_email": "AE",
         "csm_email": "CSM",
         "am_email": "AM",
+        "ops_email": "Ops",
         "manager_email": "Manager",
     }
     lines = [
@@ -375,6 +385,13 @@ def new_account_modal(threshold_hint: str) -> dict[str, Any]:
             text("ae", "AE", kind="users_select"),
             text("csm", "CSM", kind="users_select"),
             text("am", "AM", kind="users_select", optional=True),
+            text(
+                "ops",
+                "Ops",
+                kind="users_select",
+                optional=True,
+                hint="Owns the day-7 account confirmation; left empty, the workspace's Ops default.",
+            ),
             text("manager", "Manager", kind="users_select", optional=True),
             text(
                 "champion_email",

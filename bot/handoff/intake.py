@@ -33,7 +33,15 @@ from storage.workspaces import workspace_ids
 
 log = logging.getLogger(__name__)
 # What a redelivered deal may change, and what that means for the account.
-TRACKED = ("renewal_date", "arr", "ae_email", "csm_email", "am_email", "manager_email")
+TRACKED = (
+    "renewal_date",
+    "arr",
+    "ae_email",
+    "csm_email",
+    "am_email",
+    "ops_email",
+    "manager_email",
+)
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,7 @@ def account_values(
         "ae_email": deal.ae_email,
         "csm_email": deal.csm_email,
         "am_email": deal.am_email,
+        "ops_email": deal.ops_email,
         "manager_email": deal.manager_email,
         "champion_email": deal.champion_email,
         "retention_model": model.value,

@@ -20,7 +20,13 @@ from storage.accounts import account_by_crm
 from storage.kinds import SubjectType
 from storage.outbox import OwedMessage
 
-PEOPLE = {"ae": "ae_email", "csm": "csm_email", "am": "am_email", "manager": "manager_email"}
+PEOPLE = {
+    "ae": "ae_email",
+    "csm": "csm_email",
+    "am": "am_email",
+    "ops": "ops_email",
+    "manager": "manager_email",
+}
 # The answer to a submission (with its inline errors) must reach Slack within 3 seconds:
 # looking people up gets this long, even when Slack rate-limits users.info.
 LOOKUP_BUDGET_S = 1.5
@@ -29,6 +35,7 @@ BLOCK_OF = {
     "ae_email": "ae",
     "csm_email": "csm",
     "am_email": "am",
+    "ops_email": "ops",
     "manager_email": "manager",
     "term_months": "renewal_date",
     "currency": "arr",

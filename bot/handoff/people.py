@@ -13,7 +13,7 @@ from bot.platform.services import Services
 from storage.models import Account
 from storage.people import person_by_email
 
-ROLES = ("ae", "csm", "am", "manager")
+ROLES = ("ae", "csm", "am", "ops", "manager")
 KNOWN_FOR = timedelta(hours=24)  # how long what Slack said of someone stands in for asking
 
 

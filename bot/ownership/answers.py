@@ -17,6 +17,7 @@ from bot.accounts.lookup import (
     quoted,
     which_account,
 )
+from bot.accounts.ops import ops_user
 from bot.accounts.tiers import tiers_of
 from bot.ownership.blocks import (
     covered,
@@ -159,11 +160,12 @@ def read_week(session: Session, services: Services, scope: Scope, now: datetime)
     windows = windows_now(session, scope.team_id, now)
     due = [
         f"• {m.due_date:%a %d %b} — {_account_link(a)}: {m.title} — "
-        f"{role_holders(a, m.owners, windows)}"
+        f"{role_holders(a, m.owners, windows, ops_user(services, a))}"
         for m, a in milestones_between(session, scope, first, last)
     ]
     overdue = [
-        f"• {_account_link(a)}: " + late_line(late_milestone(m), a, first, windows)
+        f"• {_account_link(a)}: "
+        + late_line(late_milestone(m), a, first, windows, ops_user(services, a))
         for m, a in overdue_milestones(session, scope, first, now)
     ]
     overdue += [

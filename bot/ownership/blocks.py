@@ -54,8 +54,11 @@ def _part_line(standing: Standing, part: Share, windows: dict[str, Coverage]) ->
     return f"• {person} — {ROLE_NAMES[part.role]} · *{duties}*: {part.what}"
 
 
-def role_holders(account: Account, roles: Sequence[str], windows: dict[str, Coverage]) -> str:
-    """Who answers for these roles of the account now (backups shown as such); Ops last."""
+def role_holders(
+    account: Account, roles: Sequence[str], windows: dict[str, Coverage], ops: str | None = None
+) -> str:
+    """Who answers for these roles of the account now (backups shown as such); Ops last
+    (`ops`: its Ops person, bot.accounts.ops.ops_user)."""
     people = [
         covered(account.user_of(role), windows)
         if account.user_of(role)
@@ -64,15 +67,31 @@ def role_holders(account: Account, roles: Sequence[str], windows: dict[str, Cove
         if role != "ops"
     ]
     if "ops" in roles:
-        people.append("Ops")
+        people.append(f"{covered(ops, windows)} (Ops)" if ops else "no Ops owner set")
     return ", ".join(dict.fromkeys(people)) or "nobody"
 
 
+def ops_line(standing: Standing) -> str:
+    """`/baton owner`'s Ops: the account's own, or the workspace's (BATON_OPS_USERS)."""
+    account, ops = standing.account, standing.ops
+    if account.ops_user_id:
+        return f"*Ops:* {mention(account.ops_user_id)}"
+    if not ops:
+        unfound = f" ({esc(account.ops_email)} is not in Slack)" if account.ops_email else ""
+        return f"*Ops:* none set{unfound}; the CSM gets the Ops steps."
+    others = f"; also {', '.join(mention(u) for u in ops[1:])}" if len(ops) > 1 else ""
+    return f"*Ops:* {mention(ops[0])} (the workspace's Ops{others})"
+
+
 def late_line(
-    late: OverdueItem, account: Account, today: date, windows: dict[str, Coverage]
+    late: OverdueItem,
+    account: Account,
+    today: date,
+    windows: dict[str, Coverage],
+    ops: str | None = None,
 ) -> str:
     days = (today - late.since).days
-    who = role_holders(account, late.owners, windows)
+    who = role_holders(account, late.owners, windows, ops)
     note = f": {esc(late.note)}" if late.note else ""
     return (
         f"*{late.what}* — due {late.since:%d %b}, {days} day{'s' * (days != 1)} late — {who}{note}"
@@ -89,6 +108,7 @@ def owner_answer(
     standing: Standing, today: date, windows: dict[str, Coverage], tier: Tier | None = None
 ) -> tuple[str, list[Block]]:
     account, owns = standing.account, standing.owns
+    ops = standing.ops_owner
     until = f" — until {day(owns.ends)}" if owns.ends else ""
     lines = [
         account_title(standing),
@@ -97,6 +117,7 @@ def owner_answer(
     if owns.parts:
         lines.append("*Owners this week:*")
         lines += [_part_line(standing, part, windows) for part in owns.parts]
+    lines.append(ops_line(standing))
     lines.append(f"*Why:* {owns.why}")
     blocks: list[Block] = [section("\n".join(lines))]
     detail = []
@@ -104,13 +125,15 @@ def owner_answer(
         nxt = standing.next
         detail.append(
             f"*Next milestone:* {nxt.title} on {day(nxt.due_date)} — "
-            f"{role_holders(account, nxt.owners, windows)}"
+            f"{role_holders(account, nxt.owners, windows, ops)}"
         )
     elif owns.parts:
         detail.append("*Next milestone:* none planned yet.")
     if standing.overdue:
         detail.append("*Overdue:*")
-        detail += ["• " + late_line(late, account, today, windows) for late in standing.overdue]
+        detail += [
+            "• " + late_line(late, account, today, windows, ops) for late in standing.overdue
+        ]
     else:
         detail.append("*Overdue:* nothing.")
     away = [

@@ -66,7 +66,7 @@ async def _assign(services: Services, text: str, command: dict) -> Answer:
     if isinstance(request, str):
         return esc(request), []
     account = await _one(
-        services, command, request.account, "/baton assign <account> ae|csm|am @person"
+        services, command, request.account, "/baton assign <account> ae|csm|am|ops @person"
     )
     result = await changes.assign(
         services, command["team_id"], command["user_id"], account, request.role, request.user
@@ -133,7 +133,7 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "assign",
-        "assign <account> ae|csm|am @person",
+        "assign <account> ae|csm|am|ops @person",
         "Reassign a role on an account (managers and workspace admins only; audited).",
         "/baton assign acme csm @sam",
         "managers and workspace admins",

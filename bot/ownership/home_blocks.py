@@ -81,7 +81,8 @@ def _dashboard(board: Dashboard, page: int, today: date) -> list[Block]:
     blocks += [divider(), section(f"*Your overdue items ({len(overdue)})*")]
     if overdue:
         lines = [
-            f"• *{esc(s.account.name)}*: " + late_line(late, s.account, today, board.windows)
+            f"• *{esc(s.account.name)}*: "
+            + late_line(late, s.account, today, board.windows, s.ops_owner)
             for late, s in overdue[:OVERDUE_SHOWN]
         ]
         if len(overdue) > OVERDUE_SHOWN:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.accounts.facts import facts_of
+from bot.accounts.ops import OPS, ops_people
 from bot.people.cover import follow
 from bot.platform.services import Services
 from flows.close import CLOSE_STEP, NOT_CLOSED
@@ -47,8 +48,15 @@ class Standing:
     next: Milestone | None
     overdue: list[OverdueItem] = field(default_factory=list)
     flag: HealthFlag | None = None
+    ops: tuple[str, ...] = ()  # bot.accounts.ops.ops_people: the first owns the Ops steps
+
+    @property
+    def ops_owner(self) -> str | None:
+        return self.ops[0] if self.ops else None
 
     def holder(self, role: str) -> str | None:
+        if role == OPS:  # the CSM has the Ops steps while nobody is known for them
+            return self.ops_owner or self.account.csm_user_id
         return self.account.user_of(role)
 
     def parts_held_by(self, people: Collection[str]) -> list[Share]:
@@ -81,9 +89,9 @@ def standings(
             late.append(not_closed_item(*unclosed[account.id]))
         upcoming = [m for m in live if m.due_date >= today]
         late += _late_other(services, account, owns, facts.commercial, now)
-        found.append(
-            Standing(account, owns, upcoming[0] if upcoming else None, late, flags.get(account.id))
-        )
+        nxt = upcoming[0] if upcoming else None
+        ops = ops_people(services, account)
+        found.append(Standing(account, owns, nxt, late, flags.get(account.id), ops))
     return found
 
 

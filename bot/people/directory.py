@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.accounts.ops import ops_user
 from bot.platform.batch import PlanBatch
 from bot.platform.services import Services
 from bot.platform.slack_client import OverBudget
@@ -91,7 +92,12 @@ async def gather_zones(services: Services, batch: PlanBatch) -> None:
 
 def _named(services: Services, account: Account) -> set[str]:
     """Whoever a message about the account may be owed to: its people and its managers."""
-    people = (account.ae_user_id, account.csm_user_id, account.am_user_id)
+    people = (
+        account.ae_user_id,
+        account.csm_user_id,
+        account.am_user_id,
+        ops_user(services, account),
+    )
     return {u for u in people if u} | set(services.managers_of(account))
 
 

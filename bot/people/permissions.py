@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.accounts.ops import nudged
 from bot.people.cover import acting_for
 from bot.people.managers import is_admin
 from bot.platform.services import Services
@@ -16,7 +17,7 @@ from flows.permissions import Action, Role, may, needs_admin_check
 from storage.models import Account
 from storage.portfolio import is_known_ae, manages_any, manages_holder
 
-HOLDER_ROLES = {"ae": Role.AE, "csm": Role.CSM, "am": Role.AM}
+HOLDER_ROLES = {"ae": Role.AE, "csm": Role.CSM, "am": Role.AM, "ops": Role.OPS}
 EVERY_HOLDER = tuple(HOLDER_ROLES)
 
 
@@ -29,12 +30,14 @@ async def account_roles(
 ) -> set[Role]:
     """The roles `user_id` holds on `account` right now (admin not included). `holders`:
     which of the account's roles the action belongs to (the AE's packet, the owners of a
-    milestone); holding or covering for another of its roles gives nothing here."""
+    milestone); holding or covering for another of its roles gives nothing here. The Ops
+    role is held by whoever gets its steps (`bot.accounts.ops.nudged`)."""
     keys = [key for key in holders if key in HOLDER_ROLES]
-    roles = {HOLDER_ROLES[key] for key in keys if account.user_of(key) == user_id}
+    people = {key: nudged(services, account, key) for key in keys}
+    roles = {HOLDER_ROLES[key] for key in keys if people[key] == user_id}
     if services.is_manager(user_id, account.manager_user_id):
         roles.add(Role.MANAGER)
-    covered = {account.user_of(key) for key in keys} - {None, user_id}
+    covered = set(people.values()) - {None, user_id}
     if covered:
         acting = await services.db.run(acting_for, team_id, user_id, services.clock())
         if acting & covered:

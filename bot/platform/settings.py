@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     baton_arr_threshold: Decimal = Decimal(75000)
     baton_marketing_required: bool = True
     baton_marketing_users: str = ""
+    baton_ops_users: str = ""  # the Ops default of accounts without their own (see `ops_users`)
     baton_managers: str = ""
     baton_creators: str = ""  # who may create accounts with /baton new (see `creators`)
     baton_tick_seconds: float = 30.0
@@ -140,7 +141,7 @@ class Settings(BaseSettings):
             raise ValueError("expects an annual amount such as 75000")
         return amount
 
-    @field_validator("baton_marketing_users", mode="before")
+    @field_validator("baton_marketing_users", "baton_ops_users", mode="before")
     @classmethod
     def _user_ids(cls, value: object) -> str:
         ids = [part.strip() for part in str(value or "").split(",") if part.strip()]
@@ -319,6 +320,12 @@ class Settings(BaseSettings):
     @property
     def marketing_users(self) -> frozenset[str]:
         return frozenset(filter(None, self.baton_marketing_users.split(",")))
+
+    @property
+    def ops_users(self) -> tuple[str, ...]:
+        """BATON_OPS_USERS in the order given: the first owns the Ops steps of every account
+        without an Ops person of its own; all of them are shown as its Ops team."""
+        return tuple(filter(None, self.baton_ops_users.split(",")))
 
     @property
     def socket_mode(self) -> bool:

@@ -49,11 +49,13 @@ OUTCOME_STEPS = ("day-30", "day-7")
 SNOOZE_DAYS = {"1": "1 day", "3": "3 days", "7": "1 week"}
 
 
-def owner_names(account: Account, roles: list[str]) -> str:
+def owner_names(account: Account, roles: list[str], ops: str | None = None) -> str:
+    """The owners of a step by name and role; `ops`: the account's Ops person
+    (bot.accounts.ops.ops_user), None when it has none."""
     names = []
     for role in roles:
         if role == "ops":
-            names.append("Ops")
+            names.append(f"{who(ops)} (Ops)" if ops else "no Ops owner set (the CSM stands in)")
         else:
             names.append(
                 f"{who(account.user_of(role), getattr(account, f'{role}_email', None))} "
@@ -62,15 +64,31 @@ def owner_names(account: Account, roles: list[str]) -> str:
     return ", ".join(names)
 
 
+def no_ops_line(account: Account, milestone: Milestone, ops: str | None) -> str:
+    """Said on an Ops step while the account has no Ops person: why the CSM has it."""
+    if "ops" not in milestone.owners or ops:
+        return ""
+    return (
+        f":warning: No Ops owner is set for *{esc(account.name)}*: this Ops step goes to the "
+        "CSM until the CRM names one (ops_email) or BATON_OPS_USERS does."
+    )
+
+
 def nudge_blocks(
-    account: Account, milestone: Milestone, activity: str, goal: str, silent: list[str]
+    account: Account,
+    milestone: Milestone,
+    activity: str,
+    goal: str,
+    silent: list[str],
+    ops: str | None = None,
 ) -> list[Block]:
     lines = [
         f"*{milestone.title}* for *{esc(account.name)}* is due *{milestone.due_date:%a %d %b %Y}* "
         f"(renewal {account.renewal_date:%d %b %Y}).",
         activity,
         f"_Goal:_ {goal}" if goal else "",
-        f"Owners: {owner_names(account, milestone.owners)}.",
+        f"Owners: {owner_names(account, milestone.owners, ops)}.",
+        no_ops_line(account, milestone, ops),
     ]
     if silent:
         lines.append(f"{', '.join(ROLE_NAMES[r] for r in silent)} attends silent.")
@@ -218,20 +236,20 @@ def help_text(account: Account, milestone: Milestone, user_id: str, managers: li
     )
 
 
-def escalation_text(account: Account, milestone: Milestone) -> str:
+def escalation_text(account: Account, milestone: Milestone, ops: str | None = None) -> str:
     return (
         f"Nobody has acknowledged *{milestone.title}* for *{esc(account.name)}* (due "
         f"{milestone.due_date:%d %b %Y}) in two business days. Owners: "
-        f"{owner_names(account, milestone.owners)}."
+        f"{owner_names(account, milestone.owners, ops)}."
     )
 
 
-def channel_note(account: Account, milestone: Milestone) -> list[Block]:
+def channel_note(account: Account, milestone: Milestone, ops: str | None = None) -> list[Block]:
     return [
         section(
             f"Renewal milestone: *{milestone.title}* is due "
             f"*{milestone.due_date:%a %d %b}*. Owners: "
-            f"{owner_names(account, milestone.owners)}."
+            f"{owner_names(account, milestone.owners, ops)}."
         ),
         context("The owners have the Done / Snooze / Need help buttons in their DMs."),
     ]

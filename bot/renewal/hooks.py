@@ -18,9 +18,17 @@ from bot.renewal.replan import after_arr_change_in, replan_owners_in
 from storage.models import Account
 
 # A change of who holds an account (or of its retention model, which says who owns which
-# step) re-plans the owners of the rest of its cycle.
+# step) re-plans the owners of the rest of its cycle (a new Ops person: their nudges).
 _HOLDERS = frozenset(
-    {"am_email", "ae_user_id", "csm_user_id", "am_user_id", "manager_user_id", "retention_model"}
+    {
+        "am_email",
+        "ae_user_id",
+        "csm_user_id",
+        "am_user_id",
+        "ops_user_id",
+        "manager_user_id",
+        "retention_model",
+    }
 )
 
 

@@ -8,6 +8,7 @@ from functools import cache
 from sqlmodel import Session
 
 from bot.accounts.commercial import commercial_role
+from bot.accounts.ops import nudged, ops_user
 from bot.accounts.tiers import tiers_of
 from bot.outbox.owe import about
 from bot.people.escalation import batch_manager_zones, escalation_messages
@@ -253,7 +254,10 @@ def _plan_milestone(
             return
     elif milestone.status != MilestoneStatus.SNOOZED:
         return
-    recipients = [(role, account.user_of(role)) for role in milestone.owners if role != "ops"]
+    ops = ops_user(services, account)
+    recipients = dict.fromkeys(
+        filter(None, (nudged(services, account, role) for role in milestone.owners))
+    )
     messages: list[OwedMessage] = []
     round_ = f"ms-{milestone.id}-r{milestone.round}"
     subject = Subject.milestone(milestone.id, milestone.round)
@@ -265,10 +269,9 @@ def _plan_milestone(
         step.activity if step else "",
         step.goal if step else "",
         list(step.silent) if step else [],
+        ops,
     )
-    for _role, user_id in recipients:
-        if not user_id:
-            continue
+    for user_id in recipients:
         tz = batch.zone(account, user_id)
         due = (
             next_business_time(milestone.snoozed_until, tz, holidays=services.settings.holidays)
@@ -300,7 +303,7 @@ def _plan_milestone(
                 f"{round_}-channel",
                 account.channel_id,
                 f"Renewal milestone: {milestone.title}",
-                blocks=channel_note(account, milestone),
+                blocks=channel_note(account, milestone, ops),
                 due_at=first,
                 kind=MessageKind.MILESTONE_NUDGE,
                 subject=subject,
@@ -318,7 +321,7 @@ def _plan_milestone(
             services,
             account,
             f"{round_}-escalation",
-            escalation_text(account, milestone),
+            escalation_text(account, milestone, ops),
             ack_by,
             MessageKind.MILESTONE_ESCALATION,
             batch_manager_zones(services, batch, account),

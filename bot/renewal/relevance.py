@@ -17,6 +17,7 @@ from storage.renewals import cycle_flag
 
 MILESTONE_KINDS = (MessageKind.MILESTONE_NUDGE, MessageKind.MILESTONE_ESCALATION)
 AT_RISK_KINDS = (MessageKind.AT_RISK_REMINDER,)
+ACCOUNT_ROLES = ("ae", "csm", "am")
 
 
 def milestone_moot(session: Session, claim: Claim, account: Account) -> str | None:
@@ -29,6 +30,13 @@ def milestone_moot(session: Session, claim: Claim, account: Account) -> str | No
         return "milestone snoozed"
     if claim.kind == MessageKind.MILESTONE_NUDGE and claim.channel != account.channel_id:
         owners = {account.user_of(role) for role in milestone.owners}
+        if "ops" in milestone.owners and account.ops_user_id is None:
+            # Until the account has an Ops person of its own, its Ops steps go to the CSM
+            # or to the workspace's (BATON_OPS_USERS, not seen here: whoever holds no role
+            # on the account).
+            owners.add(account.csm_user_id)
+            if claim.channel not in {account.user_of(role) for role in ACCOUNT_ROLES}:
+                return None
         if claim.channel not in owners:
             return "no longer an owner"
     return None

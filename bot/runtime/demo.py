@@ -88,6 +88,7 @@ PACKET = {
     "champion": "Priya Shah, VP Customer Success (ran the evaluation)",
     "economic_buyer": "Tom Reed, CFO: wants churn cost visible to the board",
     "daily_users": "CS team (6 CSMs) and two RevOps analysts",
+    "skeptics": "none identified",
     "month6_risks": "Salesforce sync lagging; no exec QBR booked; adoption under half the team",
     "retention_model": "B",
 }

@@ -36,12 +36,14 @@ FIELDS = (
     "ae_email",
     "csm_email",
     "am_email",
+    "ops_email",
     "manager_email",
     "champion_email",
     "crm_url",
     "segment",
     "updated_at",
 )
+EMAILS = tuple(name for name in FIELDS if name.endswith("_email"))
 REQUIRED = ("crm_id", "account_name", "ae_email", "csm_email")
 SECTION_KEYS = ("term_months", "day_first", "crm_url", "closed_won", "fields", "columns")
 _HUBSPOT_NAME = re.compile(r"^[A-Za-z0-9_]{1,100}$")
@@ -172,7 +174,7 @@ def normalise(raw: dict[str, Any], day_first: bool, term_months: int | None) -> 
     for name in INSTANTS:
         if name in body:
             body[name] = instant_text(body[name])
-    for name in ("ae_email", "csm_email", "am_email", "manager_email", "champion_email"):
+    for name in EMAILS:
         if isinstance(body.get(name), str):
             body[name] = body[name].strip()
     if isinstance(body.get("term_months"), str):
