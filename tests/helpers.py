@@ -257,6 +257,25 @@ async def closed_won(driver: SlackDriver, body: Any, **kwargs: Any) -> Reply:
     )
 
 
+# Signed Monday 4 Jan 2027 (the simulated clock's start), renewing Tuesday 4 Jan 2028.
+YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
+
+
+async def open_account(
+    driver: SlackDriver,
+    bot: Any,
+    clock: Any,
+    settle: timedelta = timedelta(hours=3),
+    **overrides: Any,
+) -> int:
+    """A closed-won deal for a year (`YEAR`, with `overrides`), then the tick's work on it
+    for `settle` of simulated time: the account's id."""
+    reply = await closed_won(driver, deal(**{**YEAR, **overrides}))
+    assert reply.status == 202
+    await run_until(bot, clock, clock() + settle)
+    return reply.json["account_id"]
+
+
 def account_channel(workspace: SandboxWorkspace, name: str = "acct-acme-robotics") -> Channel:
     channel = workspace.channel_by_name(name)
     assert channel is not None, (

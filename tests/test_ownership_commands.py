@@ -12,6 +12,7 @@ from bot.sandbox import SlackDriver
 from storage.accounts import update_account
 from storage.milestones import cycle_milestones
 from tests.helpers import (
+    YEAR,
     account_channel,
     ask,
     closed_won,
@@ -19,18 +20,10 @@ from tests.helpers import (
     dm,
     leap,
     nudges,
+    open_account,
     press,
     run_until,
 )
-
-YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
-
-
-async def open_account(sim_driver, sim_bot, clock, **overrides) -> int:  # noqa: ANN001
-    reply = await closed_won(sim_driver, deal(**{**YEAR, **overrides}))
-    assert reply.status == 202
-    await run_until(sim_bot, clock, clock() + timedelta(hours=1))
-    return reply.json["account_id"]
 
 
 def complete_packet(bot, sandbox, account_id: int) -> None:  # noqa: ANN001
@@ -54,7 +47,7 @@ def month5(bot, sandbox, account_id: int):  # noqa: ANN001, ANN201
 async def test_owner_answers_phase_owners_why_next_and_coverage(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
-    account_id = await open_account(sim_driver, sim_bot, clock)
+    account_id = await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
     answer = await ask(sim_driver, people.manager, "owner ACME robotics")
     assert "Handoff window" in answer and "packet is not complete" in answer
     assert f"<@{people.ae.id}> — AE · *primary*: owes the handoff packet" in answer
@@ -85,8 +78,10 @@ async def test_owner_answers_phase_owners_why_next_and_coverage(
 async def test_owner_matches_loosely_and_names_the_closest(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
-    await open_account(sim_driver, sim_bot, clock)
-    await open_account(sim_driver, sim_bot, clock, crm_id="D-200", account_name="Acme Foods")
+    await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
+    await open_account(
+        sim_driver, sim_bot, clock, timedelta(hours=1), crm_id="D-200", account_name="Acme Foods"
+    )
     several = await ask(sim_driver, people.ae, "owner acme")
     assert "Several accounts match" in several
     assert "*Acme Foods* (CRM D-200)" in several and "*Acme Robotics* (CRM D-100)" in several
@@ -102,8 +97,10 @@ async def test_owner_matches_loosely_and_names_the_closest(
 async def test_owner_of_a_person_lists_their_accounts_and_roles(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
-    await open_account(sim_driver, sim_bot, clock)
-    await open_account(sim_driver, sim_bot, clock, crm_id="D-200", account_name="Globex")
+    await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
+    await open_account(
+        sim_driver, sim_bot, clock, timedelta(hours=1), crm_id="D-200", account_name="Globex"
+    )
     answer = await ask(sim_driver, people.manager, f"owner <@{people.csm.id}|chen>")
     assert answer.startswith(f"<@{people.csm.id}> owns 2 accounts this week")
     assert "• *Acme Robotics* — Handoff window · CSM: adoption" in answer
@@ -113,7 +110,7 @@ async def test_owner_of_a_person_lists_their_accounts_and_roles(
 async def test_assign_is_for_managers_and_admins_and_is_audited(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
-    account_id = await open_account(sim_driver, sim_bot, clock)
+    account_id = await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
     sam = sandbox.workspace.add_user("sam", "Sam Lee", "sam@example.test", "Europe/Berlin")
     refused = await ask(sim_driver, people.ae, f"assign acme csm <@{sam.id}|sam>")
     assert refused == (
@@ -177,7 +174,7 @@ async def test_a_manager_user_group_may_reassign(
 async def test_coverage_sends_nudges_and_answers_to_the_backup_for_its_window(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
-    account_id = await open_account(sim_driver, sim_bot, clock)
+    account_id = await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
     complete_packet(sim_bot, sandbox, account_id)
     sam = sandbox.workspace.add_user("sam", "Sam Lee", "sam@example.test", "Europe/London")
     await leap(sim_bot, clock, datetime(2027, 6, 1, 12, tzinfo=UTC))
@@ -217,7 +214,7 @@ async def test_coverage_sends_nudges_and_answers_to_the_backup_for_its_window(
 
 
 async def test_cover_off_ends_it_early(sim_driver, sim_bot, clock, sandbox, people) -> None:
-    await open_account(sim_driver, sim_bot, clock)
+    await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
     sam = sandbox.workspace.add_user("sam", "Sam Lee", "sam@example.test")
     assert await ask(sim_driver, people.csm, f"cover <@{people.csm.id}> off") == (
         f"<@{people.csm.id}> has no cover arranged."
@@ -229,7 +226,7 @@ async def test_cover_off_ends_it_early(sim_driver, sim_bot, clock, sandbox, peop
 
 
 async def test_week_renewals_and_pending(sim_driver, sim_bot, clock, sandbox, people) -> None:
-    first = await open_account(sim_driver, sim_bot, clock)
+    first = await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
     await open_account(
         sim_driver, sim_bot, clock, crm_id="D-200", account_name="Globex", renewal_date="2027-09-30"
     )
@@ -258,10 +255,16 @@ async def test_changing_hands_is_sorted_by_date_then_name(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
     # Closed Monday 4 Jan: day 8 is Tuesday 12 Jan; closed Tuesday 5 Jan: Wednesday 13 Jan.
-    zenith = await open_account(sim_driver, sim_bot, clock, crm_id="D-1", account_name="Zenith")
-    beta = await open_account(sim_driver, sim_bot, clock, crm_id="D-2", account_name="Beta")
+    zenith = await open_account(
+        sim_driver, sim_bot, clock, timedelta(hours=1), crm_id="D-1", account_name="Zenith"
+    )
+    beta = await open_account(
+        sim_driver, sim_bot, clock, timedelta(hours=1), crm_id="D-2", account_name="Beta"
+    )
     await leap(sim_bot, clock, datetime(2027, 1, 5, 15, tzinfo=UTC))
-    acme = await open_account(sim_driver, sim_bot, clock, crm_id="D-3", account_name="Acme")
+    acme = await open_account(
+        sim_driver, sim_bot, clock, timedelta(hours=1), crm_id="D-3", account_name="Acme"
+    )
     for account_id in (zenith, beta, acme):
         complete_packet(sim_bot, sandbox, account_id)
     await leap(sim_bot, clock, datetime(2027, 1, 11, 15, tzinfo=UTC))
@@ -293,7 +296,7 @@ async def test_unknown_subcommands_answer_with_the_closest_or_help(
 
 
 async def test_history_on_a_day_before_the_close(sim_driver, sim_bot, clock, people) -> None:
-    await open_account(sim_driver, sim_bot, clock)
+    await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
     answer = await ask(sim_driver, people.manager, "history acme on 2026-12-01")
     assert answer == "Acme Robotics closed on 04 Jan 2027; nobody owned it on Tue 01 Dec 2026."
     assert date(2027, 1, 4)
@@ -331,7 +334,7 @@ async def test_the_app_home_pages_my_accounts_by_urgency(
 async def test_the_monday_digest_reaches_the_manager_at_8_their_time_once(
     sim_driver, sim_bot, clock, sandbox, people
 ) -> None:
-    await open_account(sim_driver, sim_bot, clock)
+    await open_account(sim_driver, sim_bot, clock, timedelta(hours=1))
     await run_until(sim_bot, clock, datetime(2027, 1, 19, 0, tzinfo=UTC))
     digests = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
     # 08:00 Los Angeles on each Monday, once each (opened on Monday 4 Jan after 08:00 there).

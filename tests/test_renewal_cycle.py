@@ -12,6 +12,7 @@ from storage.db import session_scope
 from storage.milestones import cycle_milestones
 from storage.models import OutboxMessage
 from tests.helpers import (
+    YEAR,
     account_channel,
     closed_won,
     containing,
@@ -19,6 +20,7 @@ from tests.helpers import (
     dm,
     leap,
     nudges,
+    open_account,
     opened_view,
     press,
     run_until,
@@ -26,14 +28,6 @@ from tests.helpers import (
 )
 
 # Signed Monday 4 Jan 2027, renewing Tuesday 4 Jan 2028: month 5 is Friday 4 Jun 2027.
-YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
-
-
-async def open_account(sim_driver, sim_bot, clock, **overrides) -> int:  # noqa: ANN001
-    reply = await closed_won(sim_driver, deal(**{**YEAR, **overrides}))
-    assert reply.status == 202
-    await run_until(sim_bot, clock, clock() + timedelta(hours=3))
-    return reply.json["account_id"]
 
 
 def milestones(bot, sandbox, account_id: int, renewal: date) -> dict:  # noqa: ANN001

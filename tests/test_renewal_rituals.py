@@ -22,11 +22,10 @@ from storage.models import Account, Milestone, Person
 from tests.helpers import (
     account_channel,
     ask,
-    closed_won,
     containing,
-    deal,
     dm,
     nudges,
+    open_account,
     opened_view,
     press,
     run_until,
@@ -34,14 +33,6 @@ from tests.helpers import (
 
 # Signed Monday 4 Jan 2027 (the clock's start), renewing Tuesday 4 Jan 2028: the handoff
 # window runs to Wednesday 3 Feb, so month 1's rituals (Thursday 4 Feb) are the first.
-YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
-
-
-async def open_account(sim_driver, sim_bot, clock, **overrides) -> int:  # noqa: ANN001
-    reply = await closed_won(sim_driver, deal(**{**YEAR, **overrides}))
-    assert reply.status == 202
-    await run_until(sim_bot, clock, clock() + timedelta(hours=3))
-    return reply.json["account_id"]
 
 
 def milestones(bot, sandbox, account_id: int, renewal: date) -> dict[str, Milestone]:  # noqa: ANN001
