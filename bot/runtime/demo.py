@@ -263,8 +263,8 @@ class Demo:
     # --- scenes -------------------------------------------------------------------------
     async def _meet_baton(self) -> None:
         self.recap(
-            "Meeting Baton: `/baton help` (every command, once), a typo answered with the "
-            "right command, the App Home, and introductions at 09:00 in each person's zone."
+            "Meeting Baton: `/baton help` once, a typo answered, the App Home, introductions "
+            "at 09:00 local."
         )
         await self.scene("The manager asks Baton what it can do", who=self.maya)
         await self.command(self.maya, "help")
@@ -287,8 +287,8 @@ class Demo:
 
     async def _import_book(self) -> None:
         self.recap(
-            "`baton import`: a CSV with a bad row refused whole, then the fixed book taken in, "
-            "each account in its current phase."
+            "`baton import`: a book with a bad row refused whole, then taken in, each "
+            "account in its phase."
         )
         await self.scene("Before the first deal: RevOps brings in the book Northwind already has")
         book = Path(self.tmp) / "book.csv"
@@ -322,9 +322,8 @@ class Demo:
 
     async def _closed_won(self) -> None:
         self.recap(
-            "The handoff: Acme Robotics closed-won from the CRM webhook (a private channel, a "
-            "Slack Connect channel for the customer, the packet gate and its reminders; "
-            "redeliveries, replays and broken deals refused)."
+            "Closed-won from the CRM webhook: private and Slack Connect channels; replays, "
+            "bad deals refused."
         )
         await self.scene(
             "The AE marks Acme Robotics closed-won in the CRM",
@@ -360,8 +359,7 @@ class Demo:
 
     async def _trust(self) -> None:
         self.recap(
-            "Trust: an account takeover refused, and an internal channel shared by hand "
-            "stopped and reported."
+            "Trust: a takeover refused; an internal channel shared by hand stopped and reported."
         )
         await self.scene(
             "People try to take Acme Robotics over, or peek inside",
@@ -399,8 +397,8 @@ class Demo:
 
     async def _renewal_soon(self) -> None:
         self.recap(
-            "A short, co-termed deal (Initech): the steps already behind it skipped, its "
-            "packet filled by the AE and marketing within the hour."
+            "A five-month co-termed deal: the steps already behind it skipped, its packet in "
+            "30 minutes."
         )
         await self.scene(
             "Initech closes: five months, co-termed with its parent company's contract "
@@ -428,9 +426,8 @@ class Demo:
 
     async def _packet(self) -> None:
         self.recap(
-            "The packet gate on Acme Robotics: only the AE may fill her part, a draft kept "
-            "across a closed modal, inline errors, marketing's part, the CSM's "
-            "acknowledgement, and the kickoff."
+            "The packet gate: the AE's part hers alone, a draft kept, inline errors, "
+            "marketing, the kickoff."
         )
         channel = self.workspace.channel_by_name("acct-acme-robotics")
         assert channel is not None
@@ -484,17 +481,19 @@ class Demo:
         summary = self.find(channel, "Acme Robotics is complete")
         await self.click(self.chen, summary, channel, "baton_packet_ack")
         await self.scene(
-            "The joint kickoff is held; the AE logs it",
+            "The joint kickoffs are held, Acme Robotics's and Initech's; the AE logs them",
             at=self.when(self.ana, date(2027, 1, 6), 11),
             who=self.ana,
         )
-        kickoff = self.find(channel, "Next: the joint kickoff")
-        await self.click(self.ana, kickoff, channel, "baton_kickoff_held")
+        for account in (channel, self.workspace.channel_by_name("acct-initech")):
+            assert account is not None
+            kickoff = self.find(account, "Next: the joint kickoff")
+            await self.click(self.ana, kickoff, account, "baton_kickoff_held")
 
     async def _renewal_nudge(self) -> None:
         self.recap(
-            "A renewal milestone (Vandelay's day-120 business review): nudged at 09:00 the "
-            "CSM's time, snoozed three days, nudged again, done."
+            "A renewal milestone: day 120 nudged at the CSM's 09:00, snoozed three days, "
+            "nudged, done."
         )
         csm_dm = self.workspace.dm_channel(self.chen.id)
         await self.scene(
@@ -527,8 +526,8 @@ class Demo:
 
     async def _quiet_ae(self) -> None:
         self.recap(
-            "A HubSpot deal (Globex) reaching closed-won, read back from HubSpot's API; its "
-            "AE goes quiet: daily reminders, the manager's escalation, then the packet."
+            "A HubSpot deal closed-won; its AE goes quiet: reminders, the manager's "
+            "escalation, the packet."
         )
         await self.scene(
             "Globex closes too, in HubSpot, and this time the AE goes quiet",
@@ -565,9 +564,8 @@ class Demo:
 
     async def _checkins(self) -> None:
         self.recap(
-            "Days 8–30: five weekly check-ins (the AE copied on the first four), an "
-            "expectation mismatch the AE clarifies, first value, day 30 (the CSM primary, "
-            "the packet rated), and a renewal recorded with `/baton renewed`."
+            "Days 8–30: five check-ins (the AE copied on four), a mismatch clarified, first "
+            "value, day 30."
         )
         channel = self.workspace.channel_by_name("acct-acme-robotics")
         assert channel is not None
@@ -651,10 +649,8 @@ class Demo:
 
     async def _renewal_year(self) -> None:
         self.recap(
-            "The renewal year, months skipped between scenes: Vandelay and Initech renewed "
-            "from their day-30 nudges, Acme's month-5 red flag and the weekly at-risk "
-            "syncs, cover by another CSM during a holiday, days 120, 90 and 30, the renewal "
-            "and the hand-back, and the ownership history."
+            "The renewal year: renewals from a nudge and a command, a red month-5 flag, "
+            "cover by another CSM, days 120/90/30, the hand-back."
         )
         chen_dm = self.workspace.dm_channel(self.chen.id)
         ana_dm = self.workspace.dm_channel(self.ana.id)
@@ -774,8 +770,7 @@ class Demo:
 
     async def _numbers(self) -> None:
         self.recap(
-            "The numbers: `/baton stats 365` in Slack, and `baton report` writing the "
-            "year as one offline HTML page."
+            "The numbers: `/baton stats 365` in Slack and `baton report` as one offline HTML page."
         )
         await self.scene(
             "The year in numbers: the manager asks `/baton stats 365`, RevOps writes the report",
