@@ -44,14 +44,15 @@ def instant(stamp: str, city: str) -> datetime:
     return local.replace(tzinfo=ZoneInfo(ZONES[city])).astimezone(UTC)
 
 
-def scenes(out: str) -> list[tuple[datetime, str, list[str]]]:
-    """Each scene: its stamp, its title, and the lines under it (up to the next scene)."""
-    found: list[tuple[datetime, str, list[str]]] = []
+def scenes(out: str) -> list[tuple[datetime, str, str, list[str]]]:
+    """Each scene: its stamp, the city it is stamped in, its title, and the lines under it
+    (up to the next scene)."""
+    found: list[tuple[datetime, str, str, list[str]]] = []
     for line in out.splitlines():
         if match := SCENE.match(line):
-            found.append((instant(match[1], match[2]), match[3], []))
+            found.append((instant(match[1], match[2]), match[2], match[3], []))
         elif found:
-            found[-1][2].append(line)
+            found[-1][3].append(line)
     return found
 
 
@@ -117,12 +118,17 @@ def test_the_long_help_list_is_shown_once(out: str) -> None:
 def test_scene_titles_agree_with_the_clock_under_them(out: str) -> None:
     found = scenes(out)
     assert len(found) >= 30
-    for (earlier, _, _), (later, title, _) in zip(found, found[1:], strict=False):
+    for (earlier, *_), (later, _, title, _) in zip(found, found[1:], strict=False):
         assert earlier <= later, f"scene “{title}” goes back in time"
-    for start, title, lines in found:
+    for start, city, title, lines in found:
         shown = [instant(m[1], m[2]) for m in map(SEEN.match, lines) if m]
         shown += [instant(m[1], m[2]) for m in map(ACTION.match, lines) if m]
         assert all(at >= start for at in shown), f"“{title}” shows something from before it"
+        acted = [m for m in map(ACTION.match, lines) if m]
+        if acted:  # the day in the title is the day its people act, in the title's zone
+            first = instant(acted[0][1], acted[0][2])
+            zone = ZoneInfo(ZONES[city])
+            assert first.astimezone(zone).date() == start.astimezone(zone).date(), title
         for day in WEEKDAYS:
             if day in title:
                 assert start.strftime("%A") == day, f"“{title}” is on a {start:%A}"
