@@ -157,6 +157,7 @@ class Demo:
             self.mo.id: "marketing ops",
         }
         self.shown: list[str] = []  # what the transcript showed, by scene group (the summary)
+        self._worked: dict[str, int] = {}  # DM messages the team has gone through, by person
 
     async def run(self) -> None:
         with tempfile.TemporaryDirectory(prefix="baton-demo-") as tmp:
@@ -927,19 +928,57 @@ class Demo:
         straight to the next moment a tick has work (`next_work`: a tick in between would
         find nothing to do), so every message still goes out on time."""
         start = self.clock()
-        meanwhile = 0
+        meanwhile = worked = 0
+        for user in (self.ana, self.chen, self.sam):  # what came before was the scenes'
+            self._worked[user.id] = len(self.workspace.dm_channel(user.id).messages)
         while self.clock() < until:
             due = await next_work(self.bot.services)
             step = min(until, due or until) - self.clock()
             self.clock.advance(max(step, timedelta(seconds=1)))
             await run_tick(self.bot.services)
+            worked += await self._work_nudges()
             meanwhile += len(self.watcher.new())
         self.out("")
         self.out(
             f"   … {start:%d %b} → {until:%d %b %Y}: {meanwhile} more "
-            f"message{'' if meanwhile == 1 else 's'} (check-in "
-            "prompts, other accounts' milestones…), not shown"
+            f"message{'' if meanwhile == 1 else 's'} (check-in prompts, other accounts' "
+            f"milestones…), not shown; the team marked {worked} nudged "
+            f"step{'' if worked == 1 else 's'} done as they came"
         )
+
+    async def _work_nudges(self) -> int:
+        """In the quiet weeks the team does what it is nudged to, when the nudge comes (at
+        09:00 their time): each renewal step is marked done, a month-5 flag is green. The
+        scenes show the steps nobody answered, and what Baton does about them."""
+        worked = 0
+        for user in (self.ana, self.chen, self.sam):
+            dm = self.workspace.dm_channel(user.id)
+            for message in dm.messages[self._worked.get(user.id, 0) :]:
+                buttons = {
+                    e.get("action_id"): (b, e)
+                    for b in message.blocks or []
+                    if b.get("type") == "actions"
+                    for e in b.get("elements", [])
+                }
+                for action, values in _QUIET_ANSWERS.items():
+                    if action in buttons:
+                        block, element = buttons[action]
+                        before = set(self.workspace.views)
+                        await self.driver.click(
+                            user,
+                            action,
+                            value=element.get("value"),
+                            block_id=block["block_id"],
+                            channel=dm,
+                            message_ts=message.ts,
+                        )
+                        opened = [v for k, v in self.workspace.views.items() if k not in before]
+                        if opened:
+                            await self.driver.submit(user, opened[0], values)
+                            worked += 1
+                        break
+            self._worked[user.id] = len(dm.messages)
+        return worked
 
     def stamp(self, instant: datetime, who: User | None = None) -> str:
         """`Mon 04 Jan 2027 09:00 London`: in the person's own zone (without one, UTC)."""
@@ -981,6 +1020,13 @@ NEXT_STEPS = (
     "6. Trial data first, if you like: baton seed --book 2000 on an empty database",
     "The README's “Running it against your Slack workspace” has every setting.",
 )
+
+
+# How the team answers a nudge in the quiet weeks (`Demo._work_nudges`).
+_QUIET_ANSWERS: dict[str, dict[str, Any]] = {
+    "baton_milestone_done": {"outcome": "Done."},
+    "baton_health_flag": {"health": "green"},
+}
 
 
 def _skipped_steps(session: Session, team_id: str) -> dict[str, list[str]]:
