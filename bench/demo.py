@@ -51,8 +51,10 @@ def _every_beat() -> None:
     from bot.runtime.demo import TICK, Demo
 
     class EveryBeat(Demo):
-        async def run_clock(self, until: datetime) -> None:
+        async def run_clock(self, until: datetime, *, before: bool = False) -> None:
             while self.clock() < until:
+                if before and self.clock() + TICK >= until:
+                    return
                 self.clock.advance(TICK)
                 await run_tick(self.bot.services)
                 self.show()

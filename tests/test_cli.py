@@ -78,52 +78,6 @@ def test_db_upgrade(tmp_path: Path, blank_database_url: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.slow
-def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
-    result = run_baton(
-        "demo", cwd=tmp_path, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "Maya Patel (manager) · only visible to you" in out
-    assert "[Mon 04 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out
-    assert "[Mon 04 Jan 2027 09:00 New York] Ana Ruiz (AE) · DM from Baton" in out
-    # The handoff: channel, gate, completion, and the escalation of a quiet AE.
-    assert (
-        "#acct-acme-robotics · seen by Ana Ruiz (AE), Chen Wei (CSM), Maya Patel (manager)" in out
-    )
-    assert "The form stays open with 8 inline errors" in out
-    assert "== Handoff packet: Acme Robotics ==" in out
-    assert "[Mon 11 Jan 2027 09:00 Los Angeles] Maya Patel (manager) · DM from Baton" in out
-    assert "still not complete two business days after close" in out
-    # Check-ins: the AE is copied on #1 to #4 and not #5; a mismatch she answers; day 30.
-    for number in range(1, 5):
-        assert f"check-in #{number} of 4 you are copied on" in out
-    assert "*Check-in #5* for *Acme Robotics*" in out and "check-in #5 of 4" not in out
-    assert "@Ana Ruiz clarifies: Hourly sync was agreed" in out
-    assert "reached first value 29 days after close" in out
-    assert "*Day 30 for Acme Robotics:* @Chen Wei is now the primary owner" in out
-    # Renewal: a day-120 nudge at the CSM's 09:00, snoozed, then done.
-    assert "[Fri 08 Jan 2027 09:00 London] Chen Wei (CSM) · DM from Baton" in out
-    assert "I'll nudge again Tue 12 Jan at 09:00" in out
-    assert "*Business review* for *Initech* done by @Chen Wei" in out
-    # Trust: a takeover refused, a hand-shared internal channel stopped and reported.
-    assert "You can't create accounts in Baton" in out
-    assert "only its manager (maya@northwind.test) or a workspace admin can change it" in out
-    assert "is now shared with people outside the company" in out
-    assert "Someone replays a captured delivery ← 409" in out
-    assert "#ext-acme-robotics" in out
-    assert list(tmp_path.iterdir()) == [], "the demo must not leave files behind"
-    # It ends with the year's numbers and the report, written outside where it ran.
-    assert ":bar_chart: *The numbers, last 365 days* (every account;" in out
-    assert "baton-demo-report.html: wrote it (5 accounts; one page" in out
-    # A HubSpot deal reaching closed-won, and an imported book.
-    assert "HubSpot → POST /crm/hubspot: 1 signed event" in out
-    assert "HubSpot retries the same event ← 200: taken once" in out
-    assert "1 problem in 1 of 2 rows; nothing was written." in out
-    assert "Done: 2 created, 0 updated, 0 unchanged; set up in Slack: 2, still queued: 0." in out
-
-
 async def test_run_serves_slack_over_http_and_stops_on_sigterm(
     tmp_path: Path, sandbox: SlackSandbox, database_url: str, people
 ) -> None:

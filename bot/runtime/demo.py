@@ -11,15 +11,17 @@ import asyncio
 import io
 import json
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from sqlmodel import Session, select
 
 from bot.crm.import_cli import run_within
 from bot.handoff.webhook_auth import signed_headers
@@ -32,12 +34,18 @@ from bot.platform.settings import load_settings
 from bot.runtime.runner import BotServer, identify
 from bot.sandbox import Message, OpenView, SandboxWorkspace, SlackDriver, SlackSandbox, User
 from bot.sandbox.hubspot import HubSpotSandbox, HubSpotWebhooks
-from bot.sandbox.watch import Watcher
+from bot.sandbox.terminal import PLAIN, Style, mrkdwn, style_for
+from bot.sandbox.watch import Watcher, names_of
 from bot.stats.report import write_report
 from flows.roles import Role
+from storage.models import Account, Milestone, MilestoneStatus
 
-START = datetime(2027, 1, 2, 12, 0, tzinfo=UTC)  # a Saturday: nothing is owed on weekends
+# A Saturday: nothing is owed on weekends. 18:00 UTC is 10:00 in Los Angeles, where the
+# manager tries Baton out; every later moment is chosen inside the working hours of the
+# person who acts then (see `HOURS`).
+START = datetime(2027, 1, 2, 18, 0, tzinfo=UTC)
 TICK = timedelta(minutes=30)
+HOURS = (8, 18)  # a person's working hours, in their own time zone: 08:00 to 18:00
 WEBHOOK_SECRET = "demo-webhook-secret"
 HUBSPOT_SECRET = "demo-hubspot-client-secret"
 # Written in the system's temporary directory: the demo leaves nothing where it runs.
@@ -47,10 +55,12 @@ MAPPING = """[hubspot.fields]
 manager_email = "owner:cs_manager"
 """
 
-ACME = {
+ACME = {  # a 12-month contract from the day it closes (Mon 4 Jan 2027)
     "crm_id": "006-ACME",
     "account_name": "Acme Robotics",
     "arr": 80000,
+    "contract_start": "2027-01-04",
+    "term_months": 12,
     "renewal_date": "2028-01-04",
     "ae_email": "ana@northwind.test",
     "csm_email": "chen@northwind.test",
@@ -58,27 +68,31 @@ ACME = {
     "champion_email": "priya@acme.test",
     "crm_url": "https://crm.northwind.test/deals/006-ACME",
 }
-INITECH = {
+INITECH = {  # five months, co-termed with the contract of its parent company (5 Jun)
     "crm_id": "006-INTC",
     "account_name": "Initech",
     "arr": 30000,
-    "renewal_date": "2027-05-10",
+    "contract_start": "2027-01-05",
+    "term_months": 5,
+    "renewal_date": "2027-06-05",
     "ae_email": "ana@northwind.test",
     "csm_email": "chen@northwind.test",
     "manager_email": "maya@northwind.test",
 }
-# The accounts Northwind already had when it started with Baton (a CSV from its CRM).
+INITECH_NEXT_RENEWAL = "2028-06-05"  # renewed for a full year, with its parent
+# The accounts Northwind already had when it started with Baton (a CSV from its CRM):
+# 12-month contracts, renewing on the anniversary of their start.
 BOOK = """crm_id,account_name,arr,contract_start,renewal_date,ae_email,csm_email,manager_email
-006-VDLY,Vandelay Industries,"$64,000",2026-06-01,2027-06-01,ana@northwind.test,chen@northwind.test,maya@northwind.test
-006-SOYL,Soylent,41000,2026-03-15,2027-03-15,ana@northwind.test,chen@northwind,maya@northwind.test
+006-VDLY,Vandelay Industries,"$64,000",2026-05-10,2027-05-10,ana@northwind.test,chen@northwind.test,maya@northwind.test
+006-SOYL,Soylent,41000,2026-03-15,2027-03-15,ana@northwind.test,sam@northwind,maya@northwind.test
 """
-BOOK_FIXED = BOOK.replace("chen@northwind,", "chen@northwind.test,")
-GLOBEX_DEAL = {  # in HubSpot, as the AE left it before it closed
+BOOK_FIXED = BOOK.replace("sam@northwind,", "sam@northwind.test,")
+GLOBEX_DEAL = {  # in HubSpot, as the AE left it before it closed: 12 months from close
     "dealname": "Globex – annual platform",
     "amount": "30000",
     "closedate": "2027-01-06T15:00:00Z",
     "dealstage": "contractsent",
-    "renewal_date": "2028-01-05",
+    "renewal_date": "2028-01-06",
 }
 PACKET = {
     "goal": "“Know which renewals are at risk a quarter before they lapse.”",
@@ -92,11 +106,35 @@ PACKET = {
     "month6_risks": "Salesforce sync lagging; no exec QBR booked; adoption under half the team",
     "retention_model": "B",
 }
+# Each customer in its own words: no two accounts share a champion or a goal.
+INITECH_PACKET = {
+    "goal": "“One renewal calendar for the parent company and us, not two.”",
+    "objections": "Co-terming: answered with a five-month first term ending with the parent's.",
+    "competitors": "The parent's spreadsheet process; nothing else was evaluated.",
+    "success_metric": "Every renewal step logged on time for the June renewal.",
+    "champion": "Bill Lumbergh, Head of Customer Operations",
+    "economic_buyer": "Bill Lumbergh (signs up to USD 50,000)",
+    "daily_users": "Two account managers",
+    "month6_risks": "The parent's renewal slips and theirs with it; the two AMs never log in",
+    "retention_model": "A",
+}
+GLOBEX_PACKET = {
+    "goal": "“Stop losing accounts in the first 90 days after the sale.”",
+    "objections": "Price: answered with an annual prepay discount of 10%.",
+    "competitors": "ChurnZero: shortlisted, dropped for its Slack integration.",
+    "success_metric": "Day-90 churn under 3% for the deals closed this year.",
+    "champion": "Hank Scorpio, COO",
+    "economic_buyer": "Hank Scorpio, COO",
+    "daily_users": "Eight onboarding managers",
+    "month6_risks": "Onboarding managers keep their own trackers; the COO loses interest",
+    "retention_model": "A",
+}
 
 
 class Demo:
-    def __init__(self, out: Callable[[str], None] = print) -> None:
+    def __init__(self, out: Callable[[str], None] = print, style: Style = PLAIN) -> None:
         self.out = out
+        self.style = style
         self.clock = SimulatedClock(START)
         self.workspace = SandboxWorkspace(
             team_name="Northwind (sandbox)", bot_scopes=granted_scopes()
@@ -105,18 +143,22 @@ class Demo:
         self.workspace.use_clock(self.clock)
         self.sandbox = SlackSandbox(self.workspace)
         self.hub = HubSpotSandbox(clock=self.clock)
-        self.watcher = Watcher(self.workspace)
+        self.watcher = Watcher(self.workspace, style)
         add = self.workspace.add_user
         self.ana = add("ana", "Ana Ruiz", "ana@northwind.test", "America/New_York")
         self.chen = add("chen", "Chen Wei", "chen@northwind.test", "Europe/London")
+        self.sam = add("sam", "Sam Okafor", "sam@northwind.test", "Europe/Dublin")
         self.maya = add("maya", "Maya Patel", "maya@northwind.test", "America/Los_Angeles")
         self.mo = add("mo", "Mo Adebayo", "mo@northwind.test", "Europe/London")
         self.roles = {
             self.ana.id: "AE",
             self.chen.id: "CSM",
+            self.sam.id: "CSM",
             self.maya.id: "manager",
             self.mo.id: "marketing ops",
         }
+        self.shown: list[str] = []  # what the transcript showed, by scene group (the summary)
+        self._worked: dict[str, int] = {}  # DM messages the team has gone through, by person
 
     async def run(self) -> None:
         with tempfile.TemporaryDirectory(prefix="baton-demo-") as tmp:
@@ -147,6 +189,7 @@ class Demo:
             try:
                 await self._play()
                 self._slack_errors()
+                self._summary()
             finally:
                 await self.hubspot.close()
                 await self.driver.close()
@@ -183,9 +226,13 @@ class Demo:
     async def _play(self) -> None:
         self.out("Baton demo: a sandbox Slack workspace, a throwaway database, a simulated clock.")
         self.out(
-            f"People: {self.ana.real_name} (AE, New York), {self.chen.real_name} (CSM, "
-            f"London), {self.maya.real_name} (manager, San Francisco), {self.mo.real_name} "
-            f"(marketing ops, London)."
+            "People: "
+            + ", ".join(
+                f"{u.real_name} ({self.roles[u.id]}, {_city(u.tz)})"
+                for u in (self.ana, self.chen, self.sam, self.maya, self.mo)
+            )
+            + ". Each acts in their own working hours; every time is shown in the zone of "
+            "the person who saw it (channel posts in UTC)."
         )
         await self._meet_baton()
         await self._import_book()
@@ -204,34 +251,61 @@ class Demo:
         if problems:
             self.out(f"Slack would have shown these as errors: {problems}")
 
+    def _summary(self) -> None:
+        """What the transcript showed, and what to run against a real workspace."""
+        self.out("")
+        self.out(self.style.bold("── What you saw " + "─" * 60))
+        for line in self.shown:
+            self.out(f"  • {line}")
+        self.out("")
+        self.out(self.style.bold("── Try it on your own workspace " + "─" * 44))
+        for line in NEXT_STEPS:
+            self.out(f"  {line}")
+
     # --- scenes -------------------------------------------------------------------------
     async def _meet_baton(self) -> None:
-        self.scene("Saturday: the manager asks Baton what it can do")
-        await self.driver.command(self.maya, "help")
-        await self.driver.command(self.maya, "ownr acme")
-        await self.driver.open_home(self.maya)
-        self.show()
-        self.scene(
-            "Baton meets the team; introductions wait for 09:00 Monday, in each person's time zone"
+        self.recap(
+            "Meeting Baton: `/baton help` once, a typo answered, the App Home, introductions "
+            "at 09:00 local."
         )
-        members = [(self.ana.id, Role.AE), (self.chen.id, Role.CSM), (self.maya.id, Role.MANAGER)]
+        await self.scene("The manager asks Baton what it can do", who=self.maya)
+        await self.command(self.maya, "help")
+        await self.command(self.maya, "ownr acme")
+        await self.home(self.maya)
+        await self.scene(
+            "Baton meets the team; each introduction waits for 09:00 on the next working day, "
+            "in that person's time zone"
+        )
+        members = [
+            (self.ana.id, Role.AE),
+            (self.chen.id, Role.CSM),
+            (self.sam.id, Role.CSM),
+            (self.maya.id, Role.MANAGER),
+        ]
         await introduce(
             self.bot.services, self.bot.services.client, self.workspace.team_id, members
         )
-        await self.run_clock(until=datetime(2027, 1, 4, 15, tzinfo=UTC))
+        await self.run_clock(until=self.when(self.maya, date(2027, 1, 4), 9))
 
     async def _import_book(self) -> None:
-        self.scene("Monday, before the first deal: RevOps brings in the book Northwind already has")
+        self.recap(
+            "`baton import`: a book with a bad row refused whole, then taken in, each "
+            "account in its phase."
+        )
+        await self.scene("Before the first deal: RevOps brings in the book Northwind already has")
         book = Path(self.tmp) / "book.csv"
         book.write_text(BOOK, encoding="utf-8")
         await self.baton_import(book)
         book.write_text(BOOK_FIXED, encoding="utf-8")
         await self.baton_import(book)
+        await self.tick()
+        skipped = await self.bot.services.db.run(_skipped_steps, self.workspace.team_id)
+        behind = "; ".join(f"{name}: {', '.join(steps)}" for name, steps in skipped.items())
         self.note(
-            "Both are past their handoff: no packet requests, no kickoff, and the milestones "
-            "already behind them (Vandelay's month-5 flag; Soylent's day 120 and day 90) are "
-            "skipped. "
-            "The next ones come on their day, in the renewal year below."
+            "Both are past their handoff: no packet requests and no kickoff. The steps of "
+            "their renewal year already behind them are skipped, not sent late"
+            + (f" ({behind})" if behind else "")
+            + ". The next ones come on their day."
         )
         self.show()
 
@@ -249,7 +323,15 @@ class Demo:
         self.out(f"    (exit {code})")
 
     async def _closed_won(self) -> None:
-        self.scene("Monday 10:00 New York: the CRM marks Acme Robotics closed-won")
+        self.recap(
+            "Closed-won from the CRM webhook: private and Slack Connect channels; replays, "
+            "bad deals refused."
+        )
+        await self.scene(
+            "The AE marks Acme Robotics closed-won in the CRM",
+            at=self.when(self.ana, date(2027, 1, 4), 12, 30),
+            who=self.ana,
+        )
         reply = await self.webhook(ACME)
         self.note(f"CRM ← {reply.status} {reply.text}")
         self.show()
@@ -270,17 +352,28 @@ class Demo:
         self.note(f"Someone replays a captured delivery ← {replayed.status} {replayed.text}")
         bad = await self.webhook({**ACME, "crm_id": "", "arr": -5, "ae_email": "ana"})
         self.note(f"CRM sends a broken deal ← {bad.status} {bad.text}")
-        self.scene("The AE does not get to it on Monday; Tuesday 09:00 her time, a reminder")
-        await self.run_clock(until=datetime(2027, 1, 5, 16, tzinfo=UTC))
+        await self.scene(
+            "The AE does not get to the packet on the day of close; the next business "
+            "morning, a reminder at 09:00 her time",
+            at=self.when(self.ana, date(2027, 1, 5), 9),
+            who=self.ana,
+        )
 
     async def _trust(self) -> None:
-        self.scene("Tuesday: people try to take Acme Robotics over, or peek inside")
+        self.recap(
+            "Trust: a takeover refused; an internal channel shared by hand stopped and reported."
+        )
+        await self.scene(
+            "People try to take Acme Robotics over, or peek inside",
+            at=self.when(self.ana, date(2027, 1, 5), 10),
+            who=self.ana,
+        )
         zed = self.workspace.add_user("zed", "Zed Okoro", "zed@northwind.test", "Europe/Berlin")
         self.roles[zed.id] = "no role on any account"
-        await self.driver.command(zed, "new")
-        await self.driver.command(self.ana, "new")
+        await self.command(zed, "new")
+        await self.command(self.ana, "new")
         view = self.workspace.views_of(self.ana.id)[-1]
-        reply = await self.driver.submit(
+        reply = await self.submit(
             self.ana,
             view,
             {
@@ -300,52 +393,68 @@ class Demo:
         assert channel is not None
         await self.driver.channel_shared(channel, "T0ACME")
         self.note(f"Someone shares #{channel.name} with Acme's workspace by hand:")
-        await self.run_clock(until=self.clock() + timedelta(minutes=1))
-        self.show()
+        await self.tick()
         await self.driver.channel_unshared(channel, "T0ACME")
         self.note(f"#{channel.name} is unshared again: Baton posts there as before.")
 
     async def _renewal_soon(self) -> None:
-        self.scene(
-            "Monday: Initech closes a deal that renews on 10 May; its month 5 and "
-            "month 6 have passed, so they are skipped, not sent late"
+        self.recap(
+            "A five-month co-termed deal: the steps already behind it skipped, its packet in "
+            "30 minutes."
+        )
+        await self.scene(
+            "Initech closes: five months, co-termed with its parent company's contract "
+            "(renews 5 Jun); months 5 and 6 of its renewal year are already behind it, so "
+            "they are skipped, not sent late",
+            at=self.when(self.ana, date(2027, 1, 5), 10, 30),
+            who=self.ana,
         )
         reply = await self.webhook(INITECH)
         self.note(f"CRM ← {reply.status} {reply.text}")
+        await self.run_clock(until=self.when(self.ana, date(2027, 1, 5), 11))
+        skipped = await self.bot.services.db.run(_skipped_steps, self.workspace.team_id)
+        self.note(f"Skipped for Initech: {', '.join(skipped.get('Initech', ['nothing']))}.")
         channel = self.workspace.channel_by_name("acct-initech")
         assert channel is not None
         request = self.find(channel, "is due")
         view = await self.click(self.ana, request, channel, "baton_packet_open")
         assert view is not None
-        await self.driver.submit(self.ana, view, {**PACKET, "retention_model": "A"})
+        await self.submit(self.ana, view, INITECH_PACKET)
         view = await self.click(self.mo, request, channel, "baton_marketing_open")
         assert view is not None
-        await self.driver.submit(self.mo, view, {"marketing": "Partner referral."})
+        await self.submit(self.mo, view, {"marketing": "Partner referral."})
         self.show()
-        self.note(
-            "(The Acme Robotics story continues in the next scenes; Initech's day-120 "
-            "business review comes on Friday.)"
-        )
+        self.note("(The Acme Robotics story continues in the next scenes.)")
 
     async def _packet(self) -> None:
+        self.recap(
+            "The packet gate: the AE's part hers alone, a draft kept, inline errors, "
+            "marketing, the kickoff."
+        )
         channel = self.workspace.channel_by_name("acct-acme-robotics")
         assert channel is not None
         request = self.find(channel, "is due")
-        self.scene("Tuesday 11:00 New York: the CSM tries to fill the AE's part")
+        await self.scene(
+            "The CSM tries to fill the AE's part",
+            at=self.when(self.chen, date(2027, 1, 5), 16, 30),
+            who=self.chen,
+        )
         await self.click(self.chen, request, channel, "baton_packet_open")
-        self.scene("The AE opens the packet, types a line, and closes it to finish later")
+        await self.scene(
+            "The AE opens the packet, types a line, and closes it to finish later", who=self.ana
+        )
         view = await self.click(self.ana, request, channel, "baton_packet_open")
         assert view is not None
-        await self.driver.close_view(self.ana, view, {"goal": PACKET["goal"]})
+        await self.close(self.ana, view, {"goal": PACKET["goal"]})
         view = await self.click(self.ana, request, channel, "baton_packet_open")
         assert view is not None
         self.note("Her draft is back in the form. She submits it with only the goal:")
-        reply = await self.driver.submit(self.ana, view, {})
+        reply = await self.submit(self.ana, view, {})
         errors = json.loads(reply.text)["errors"]
         self.note(
             f"The form stays open with {len(errors)} inline errors, e.g. “{errors['objections']}”"
         )
-        await self.driver.submit(
+        await self.submit(
             self.ana,
             view,
             {
@@ -354,14 +463,15 @@ class Demo:
                 "icp_reason": "40 seats where our ICP starts at 150; they need a lot of hand-holding.",
             },
         )
-        self.show()
-        self.scene("Marketing ops adds what brought the buyer in; the gate opens")
+        await self.scene(
+            "Marketing ops adds what brought the buyer in; the gate opens", who=self.mo
+        )
         marketing = self.find(self.workspace.dm_channel(self.mo.id), "Marketing context wanted")
         view = await self.click(
             self.mo, marketing, self.workspace.dm_channel(self.mo.id), "baton_marketing_open"
         )
         assert view is not None
-        await self.driver.submit(
+        await self.submit(
             self.mo,
             view,
             {
@@ -369,34 +479,63 @@ class Demo:
                 "benchmark; 3 visits to pricing."
             },
         )
-        self.show()
-        self.scene("The CSM acknowledges the packet; the kickoff is held on Wednesday")
+        await self.scene("The CSM acknowledges the packet", who=self.chen)
         summary = self.find(channel, "Acme Robotics is complete")
         await self.click(self.chen, summary, channel, "baton_packet_ack")
-        self.clock.set(datetime(2027, 1, 6, 16, tzinfo=UTC))
-        kickoff = self.find(channel, "Next: the joint kickoff")
-        await self.click(self.ana, kickoff, channel, "baton_kickoff_held")
-        self.show()
+        await self.scene(
+            "The joint kickoffs are held, Acme Robotics's and Initech's; the AE logs them",
+            at=self.when(self.ana, date(2027, 1, 6), 11),
+            who=self.ana,
+        )
+        for account in (channel, self.workspace.channel_by_name("acct-initech")):
+            assert account is not None
+            kickoff = self.find(account, "Next: the joint kickoff")
+            await self.click(self.ana, kickoff, account, "baton_kickoff_held")
 
     async def _renewal_nudge(self) -> None:
+        self.recap(
+            "A renewal milestone: day 120 nudged at the CSM's 09:00, snoozed three days, "
+            "nudged, done."
+        )
         csm_dm = self.workspace.dm_channel(self.chen.id)
-        nudge = self.find(csm_dm, "Business review for Initech is due.")
-        self.scene("Friday: the day-120 business review for Initech; the CSM snoozes it 3 days")
+        await self.scene(
+            "Day 120 before Vandelay Industries renews: the CSM is nudged for the business "
+            "review, and snoozes it 3 days",
+            at=self.when(self.chen, date(2027, 1, 8), 9),
+            who=self.chen,
+        )
+        await self.run_clock(until=self.when(self.chen, date(2027, 1, 8), 10))
+        nudge = self.find(csm_dm, "Business review for Vandelay Industries is due.")
         await self.click(self.chen, nudge, csm_dm, "baton_milestone_snooze_3")
-        await self.run_clock(until=datetime(2027, 1, 12, 10, tzinfo=UTC))
-        self.scene("Tuesday: nudged again; the CSM holds the review and marks it done")
-        nudge = [m for m in csm_dm.messages if m.text == "Business review for Initech is due."][-1]
+        await self.scene(
+            "Nudged again after the snooze; the CSM holds the review and marks it done",
+            at=self.when(self.chen, date(2027, 1, 12), 9),
+            who=self.chen,
+        )
+        await self.run_clock(until=self.when(self.chen, date(2027, 1, 12), 10))
+        nudge = [
+            m
+            for m in csm_dm.messages
+            if m.text == "Business review for Vandelay Industries is due."
+        ][-1]
         view = await self.click(self.chen, nudge, csm_dm, "baton_milestone_done")
         assert view is not None
-        await self.driver.submit(
+        await self.submit(
             self.chen,
             view,
-            {"outcome": "Review held: 2.4x ROI; Initech wants the analytics add-on quote."},
+            {"outcome": "Review held: 2.4x ROI; Vandelay wants the analytics add-on quote."},
         )
-        self.show()
 
     async def _quiet_ae(self) -> None:
-        self.scene("Wednesday: Globex closes too, in HubSpot, and this time the AE goes quiet")
+        self.recap(
+            "A HubSpot deal closed-won; its AE goes quiet: reminders, the manager's "
+            "escalation, the packet."
+        )
+        await self.scene(
+            "Globex closes too, in HubSpot, and this time the AE goes quiet",
+            at=self.when(self.ana, date(2027, 1, 6), 11, 30),
+            who=self.ana,
+        )
         events = self.hub.change_deal(self.portal, self.globex, {"dealstage": "closedwon"})
         status = await self.hubspot.send(events)
         self.note(
@@ -408,25 +547,28 @@ class Demo:
         self.note(f"HubSpot retries the same event ← {status}: taken once, nothing new in Slack")
         self.show()
         self.note("(ticking every 30 simulated minutes)")
-        await self.run_clock(until=datetime(2027, 1, 8, 10, tzinfo=UTC))
         await self._renewal_nudge()
-        await self.run_clock(until=datetime(2027, 1, 12, 17, 30, tzinfo=UTC))
-        self.scene(
-            "Tuesday: nudged by her manager, the AE fills Globex's packet and marketing "
-            "adds theirs; the reminders stop"
+        await self.scene(
+            "Nudged by her manager, the AE fills Globex's packet and marketing adds theirs; "
+            "the reminders stop",
+            at=self.when(self.ana, date(2027, 1, 12), 9, 30),
+            who=self.ana,
         )
         globex = self.workspace.channel_by_name("acct-globex")
         assert globex is not None
         request = self.find(globex, "is due")
         view = await self.click(self.ana, request, globex, "baton_packet_open")
         assert view is not None
-        await self.driver.submit(self.ana, view, {**PACKET, "retention_model": "A"})
+        await self.submit(self.ana, view, GLOBEX_PACKET)
         view = await self.click(self.mo, request, globex, "baton_marketing_open")
         assert view is not None
-        await self.driver.submit(self.mo, view, {"marketing": "Inbound from the pricing page."})
-        await self.run_clock(until=datetime(2027, 1, 12, 23, tzinfo=UTC))
+        await self.submit(self.mo, view, {"marketing": "Inbound from the pricing page."})
 
     async def _checkins(self) -> None:
+        self.recap(
+            "Days 8–30: five check-ins (the AE copied on four), a mismatch clarified, first "
+            "value, day 30."
+        )
         channel = self.workspace.channel_by_name("acct-acme-robotics")
         assert channel is not None
         csm_dm = self.workspace.dm_channel(self.chen.id)
@@ -442,9 +584,14 @@ class Demo:
             ("Forecast review with the CFO booked.", "positive", {}),
         ]
         for number, (summary, sentiment, extra) in enumerate(weeks, start=1):
-            self.scene(
+            if number == 5:
+                await self._day_30()
+            day = date(2027, 1, 12) + timedelta(weeks=number - 1)
+            await self.scene(
                 f"Week {number}: the CSM logs check-in #{number}"
-                + (" (the AE is no longer copied)" if number == 5 else "")
+                + (" (the AE is no longer copied)" if number == 5 else ""),
+                at=self.when(self.chen, day, 16),
+                who=self.chen,
             )
             prompt = next(
                 (
@@ -457,51 +604,94 @@ class Demo:
             if prompt is not None and number == 1:
                 view = await self.click(self.chen, prompt, csm_dm, "baton_checkin_open")
             else:
-                await self.driver.command(self.chen, "checkin acme", channel=channel)
+                await self.command(self.chen, "checkin acme", channel=channel)
                 view = self.workspace.views_of(self.chen.id)[-1]
                 self.show()
             assert view is not None
-            await self.driver.submit(
+            await self.submit(
                 self.chen, view, {"summary": summary, "sentiment": sentiment, **extra}
             )
-            self.show()
             if extra.get("mismatch"):
-                await self._clarify(channel)
-            await self.run_clock(until=self.clock() + timedelta(days=7))
-        self.scene("Day 30 and after: the CSM is primary, and rates the packet")
-        await self.run_clock(until=datetime(2027, 2, 4, 12, tzinfo=UTC))
+                await self.run_clock(until=self.when(self.ana, day, 11, 30))
+                await self._clarify()
+        await self._soylent_renewed()
+
+    async def _day_30(self) -> None:
+        csm_dm = self.workspace.dm_channel(self.chen.id)
+        await self.scene(
+            "Day 30 for Acme Robotics: the CSM becomes the primary owner, and rates the packet",
+            at=self.when(self.chen, date(2027, 2, 3), 9),
+            who=self.chen,
+        )
+        await self.run_clock(until=self.when(self.chen, date(2027, 2, 3), 10))
         ask = next(m for m in csm_dm.messages if m.text.startswith("Rate the handoff packet"))
         view = await self.click(self.chen, ask, csm_dm, "baton_rate_open")
         assert view is not None
-        await self.driver.submit(
+        await self.submit(
             self.chen,
             view,
             {"rating": "4", "missing": ["skeptics"], "comment": "Skeptics were not named."},
         )
         self.note("Rating stored: 4/5, “Skeptics” marked missing.")
-        self.scene("The manager asks who owns Acme Robotics now that the handoff window is over")
-        await self.driver.command(self.maya, "owner acme")
-        self.show()
+        await self.scene(
+            "The manager asks who owns Acme Robotics now that the handoff window is over",
+            at=self.when(self.maya, date(2027, 2, 4), 9),
+            who=self.maya,
+        )
+        await self.command(self.maya, "owner acme")
+
+    async def _soylent_renewed(self) -> None:
+        await self.scene(
+            "Day 30 before Soylent renews: its CSM records the renewal with a command",
+            at=self.when(self.sam, date(2027, 2, 12), 9),
+            who=self.sam,
+        )
+        await self.run_clock(until=self.when(self.sam, date(2027, 2, 12), 10))
+        await self.command(self.sam, "renewed soylent")
 
     async def _renewal_year(self) -> None:
+        self.recap(
+            "The renewal year: renewals from a nudge and a command, a red month-5 flag, "
+            "cover by another CSM, days 120/90/30, the hand-back."
+        )
         chen_dm = self.workspace.dm_channel(self.chen.id)
         ana_dm = self.workspace.dm_channel(self.ana.id)
-        await self.fast_forward(datetime(2027, 4, 8, 12, tzinfo=UTC))
-        self.scene("Friday 9 Apr: day 30 for Initech; the CSM records the renewal from the nudge")
-        await self.run_clock(until=datetime(2027, 4, 9, 9, tzinfo=UTC))
+        await self.scene(
+            "Day 30 before Vandelay Industries renews: the CSM records the renewal from the nudge",
+            at=self.when(self.chen, date(2027, 4, 9), 9),
+            who=self.chen,
+            quietly=True,
+        )
+        await self.run_clock(until=self.when(self.chen, date(2027, 4, 9), 10))
+        nudge = self.find(chen_dm, "Final redline and signature for Vandelay Industries")
+        view = await self.click(self.chen, nudge, chen_dm, "baton_renewed")
+        assert view is not None
+        await self.submit(self.chen, view, {"new_arr": "70000"})
+
+        await self.scene(
+            "Day 30 before Initech renews: the CSM records the renewal, a full year this "
+            "time, with its parent company's contract",
+            at=self.when(self.chen, date(2027, 5, 6), 9),
+            who=self.chen,
+            quietly=True,
+        )
+        await self.run_clock(until=self.when(self.chen, date(2027, 5, 6), 10))
         nudge = self.find(chen_dm, "Final redline and signature for Initech")
         view = await self.click(self.chen, nudge, chen_dm, "baton_renewed")
         assert view is not None
-        await self.driver.submit(self.chen, view, {"new_arr": "36000"})
-        self.show()
+        await self.submit(self.chen, view, {"new_date": INITECH_NEXT_RENEWAL, "new_arr": "36000"})
 
-        await self.fast_forward(datetime(2027, 6, 3, 12, tzinfo=UTC))
-        self.scene("Friday 4 Jun: month 5 for Acme Robotics; the CSM flags it red")
-        await self.run_clock(until=datetime(2027, 6, 4, 9, tzinfo=UTC))
+        await self.scene(
+            "Month 5 for Acme Robotics; the CSM flags it red",
+            at=self.when(self.chen, date(2027, 6, 4), 9),
+            who=self.chen,
+            quietly=True,
+        )
+        await self.run_clock(until=self.when(self.chen, date(2027, 6, 4), 10))
         nudge = self.find(chen_dm, "Month-5 health flag for Acme Robotics")
         view = await self.click(self.chen, nudge, chen_dm, "baton_health_flag")
         assert view is not None
-        await self.driver.submit(
+        await self.submit(
             self.chen,
             view,
             {
@@ -510,73 +700,85 @@ class Demo:
                 "expansion": "EMEA CS team (8 seats) once the Salesforce sync is real-time.",
             },
         )
-        self.show()
         self.note("The AE and the manager hear of it at 09:00 their own time.")
-        await self.run_clock(until=datetime(2027, 6, 4, 16, tzinfo=UTC))
-        await self.fast_forward(datetime(2027, 6, 10, 12, tzinfo=UTC))
-        self.scene("A week later: the weekly at-risk reminder, to the AE and the CSM")
-        await self.run_clock(until=datetime(2027, 6, 11, 15, tzinfo=UTC))
+        await self.run_clock(until=self.when(self.maya, date(2027, 6, 4), 9))
+        await self.scene(
+            "A week later: the weekly at-risk reminder, to the AE and the CSM",
+            at=self.when(self.chen, date(2027, 6, 11), 9),
+            who=self.chen,
+            quietly=True,
+        )
+        await self.run_clock(until=self.when(self.ana, date(2027, 6, 11), 9))
 
-        await self.fast_forward(datetime(2027, 7, 12, 15, tzinfo=UTC))
-        self.scene(
-            "July: the CSM goes on holiday; the manager arranges cover, and asks again "
-            "(months 6–8: the AE and the CSM co-own the renewal)"
+        await self.scene(
+            "The CSM goes on holiday; the manager arranges cover by another CSM, and asks "
+            "again (months 6–8: the AE and the CSM co-own the renewal)",
+            at=self.when(self.maya, date(2027, 7, 12), 9),
+            who=self.maya,
+            quietly=True,
         )
-        await self.driver.command(
-            self.maya, f"cover <@{self.chen.id}|chen> with <@{self.mo.id}|mo> until 2027-07-23"
+        await self.command(
+            self.maya, f"cover <@{self.chen.id}|chen> with <@{self.sam.id}|sam> until 2027-07-23"
         )
-        await self.driver.command(self.maya, "owner acme")
-        await self.driver.command(self.maya, f"owner <@{self.mo.id}|mo>")
-        await self.driver.command(self.maya, "week")
-        self.show()
+        await self.command(self.maya, "owner acme")
+        await self.command(self.maya, f"owner <@{self.sam.id}|sam>")
+        await self.command(self.maya, "week")
 
-        await self.fast_forward(datetime(2027, 9, 5, 12, tzinfo=UTC))
-        self.scene(
-            "Monday 6 Sep: day 120 for Acme Robotics; the CSM runs the business review "
-            "(the AE attends silent) and marks it done"
+        await self.scene(
+            "Day 120 for Acme Robotics; the CSM runs the business review (the AE attends "
+            "silent) and marks it done",
+            at=self.when(self.chen, date(2027, 9, 6), 9),
+            who=self.chen,
+            quietly=True,
         )
-        await self.run_clock(until=datetime(2027, 9, 6, 9, tzinfo=UTC))
+        await self.run_clock(until=self.when(self.chen, date(2027, 9, 6), 10))
         nudge = self.find(chen_dm, "Business review for Acme Robotics")
         view = await self.click(self.chen, nudge, chen_dm, "baton_milestone_done")
         assert view is not None
-        await self.driver.submit(
-            self.chen, view, {"outcome": "QBR held with the new champion: ROI 3.1x."}
-        )
-        self.show()
+        await self.submit(self.chen, view, {"outcome": "QBR held with the new champion: ROI 3.1x."})
 
-        await self.fast_forward(datetime(2027, 10, 5, 12, tzinfo=UTC))
-        self.scene(
-            "Wednesday 6 Oct: day 90 for Acme Robotics. Model B: the AE keeps the commercial "
-            "side, so the AE and the CSM are both nudged"
+        await self.scene(
+            "Day 90 for Acme Robotics. Model B: the AE keeps the commercial side, so the AE "
+            "and the CSM are both nudged",
+            at=self.when(self.chen, date(2027, 10, 6), 9),
+            who=self.chen,
+            quietly=True,
         )
-        await self.run_clock(until=datetime(2027, 10, 6, 15, tzinfo=UTC))
+        await self.run_clock(until=self.when(self.ana, date(2027, 10, 6), 9))
 
-        await self.fast_forward(datetime(2027, 12, 2, 12, tzinfo=UTC))
-        self.scene(
-            "Friday 3 Dec: day 30 for Acme Robotics; the AE records the renewal, and the "
-            "account is handed back to the CSM"
+        await self.scene(
+            "Day 30 for Acme Robotics; the AE records the renewal, and the account is handed "
+            "back to the CSM",
+            at=self.when(self.ana, date(2027, 12, 3), 9),
+            who=self.ana,
+            quietly=True,
         )
-        await self.run_clock(until=datetime(2027, 12, 3, 15, tzinfo=UTC))
+        await self.run_clock(until=self.when(self.ana, date(2027, 12, 3), 10))
         nudge = self.find(ana_dm, "Final redline and signature for Acme Robotics")
         view = await self.click(self.ana, nudge, ana_dm, "baton_renewed")
         assert view is not None
-        await self.driver.submit(self.ana, view, {"new_arr": "96000"})
-        self.show()
+        await self.submit(self.ana, view, {"new_arr": "96000"})
         channel = self.workspace.channel_by_name("acct-acme-robotics")
         assert channel is not None
         handback = self.find(channel, "renewed: hand-back to the CSM")
         await self.click(self.chen, handback, channel, "baton_handback_held")
-        self.scene("After the renewal and the hand-back, the CSM owns the new cycle; the record")
-        await self.driver.command(self.maya, "owner acme")
-        await self.driver.command(self.maya, "history acme on 2027-07-20")
-        self.show()
+        await self.scene(
+            "After the renewal and the hand-back, the CSM owns the new cycle; the record",
+            at=self.when(self.maya, date(2027, 12, 3), 9),
+            who=self.maya,
+        )
+        await self.command(self.maya, "owner acme")
+        await self.command(self.maya, "history acme on 2027-07-20")
 
     async def _numbers(self) -> None:
-        self.scene(
-            "The year in numbers: the manager asks `/baton stats 365`, RevOps writes the report"
+        self.recap(
+            "The numbers: `/baton stats 365` in Slack and `baton report` as one offline HTML page."
         )
-        await self.driver.command(self.maya, "stats 365")
-        self.show()
+        await self.scene(
+            "The year in numbers: the manager asks `/baton stats 365`, RevOps writes the report",
+            who=self.maya,
+        )
+        await self.command(self.maya, "stats 365")
         out = Path(tempfile.gettempdir()) / REPORT
         end = self.clock()
         try:
@@ -592,12 +794,12 @@ class Demo:
             "trial database with a year of history to see every number and chart on."
         )
 
-    async def _clarify(self, channel: Any) -> None:
+    async def _clarify(self) -> None:
         ae_dm = self.workspace.dm_channel(self.ana.id)
         ask = next(m for m in reversed(ae_dm.messages) if "Please clarify" in m.text)
         view = await self.click(self.ana, ask, ae_dm, "baton_clarify_open")
         assert view is not None
-        await self.driver.submit(
+        await self.submit(
             self.ana,
             view,
             {
@@ -605,23 +807,30 @@ class Demo:
                 "promised."
             },
         )
-        self.show()
 
-    # --- mechanics ----------------------------------------------------------------------
-    async def webhook(self, body: dict[str, Any], *, replay: bool = False) -> Any:
-        """A signed delivery, as a CRM sends it: signed anew each time (`replay`: the last
-        delivery's exact headers again, as an attacker who captured it would send)."""
-        raw = json.dumps(body).encode()
-        if not replay:
-            self._stamp = max(int(time.time()), self._stamp + 1)
-        headers = signed_headers(WEBHOOK_SECRET, raw, self._stamp)
-        return await self.driver.post("/crm/closed-won", raw, "application/json", headers)
+    # --- what people do (each shown as they do it, in their own time) -------------------
+    def act(self, user: User, what: str) -> None:
+        self.show()
+        self.out(f"  ▸ [{self.stamp(self.clock(), user)}] {self.who(user.id)} {what}")
+
+    async def command(self, user: User, text: str, channel: Any = None) -> Any:
+        typed = mrkdwn(text, names_of(self.workspace))
+        self.act(user, f"types `/baton {typed}`")
+        reply = await self.driver.command(user, text, channel=channel)
+        self.show()
+        return reply
+
+    async def home(self, user: User) -> None:
+        self.act(user, "opens Baton's App Home")
+        await self.driver.open_home(user)
+        self.show()
 
     async def click(
         self, user: User, message: Message, channel: Any, action: str
     ) -> OpenView | None:
         block = next(b for b in reversed(message.blocks or []) if b["type"] == "actions")
         element = next(e for e in block["elements"] if e["action_id"] == action)
+        self.act(user, f"clicks [ {element['text']['text']} ]")
         before = set(self.workspace.views)
         await self.driver.click(
             user,
@@ -635,45 +844,149 @@ class Demo:
         opened = [v for k, v in self.workspace.views.items() if k not in before]
         return opened[0] if opened else None
 
+    async def submit(self, user: User, view: OpenView, values: dict[str, Any]) -> Any:
+        self.act(user, f"submits “{_title(view)}”")
+        reply = await self.driver.submit(user, view, values)
+        self.show()
+        return reply
+
+    async def close(self, user: User, view: OpenView, values: dict[str, Any]) -> None:
+        self.act(user, f"closes “{_title(view)}” without submitting it")
+        await self.driver.close_view(user, view, values)
+        self.show()
+
+    # --- mechanics ----------------------------------------------------------------------
+    async def webhook(self, body: dict[str, Any], *, replay: bool = False) -> Any:
+        """A signed delivery, as a CRM sends it: signed anew each time (`replay`: the last
+        delivery's exact headers again, as an attacker who captured it would send)."""
+        raw = json.dumps(body).encode()
+        if not replay:
+            self._stamp = max(int(time.time()), self._stamp + 1)
+        headers = signed_headers(WEBHOOK_SECRET, raw, self._stamp)
+        return await self.driver.post("/crm/closed-won", raw, "application/json", headers)
+
     def find(self, channel: Any, fragment: str) -> Message:
         return next(m for m in channel.messages if fragment in m.text)
 
-    def scene(self, title: str) -> None:
+    def recap(self, line: str) -> None:
+        self.shown.append(mrkdwn(line, style=self.style))
+
+    async def scene(
+        self,
+        title: str,
+        *,
+        at: datetime | None = None,
+        who: User | None = None,
+        quietly: bool = False,
+    ) -> None:
+        """A scene's title, stamped with the simulated moment it starts (in the zone of
+        `who`, the person it follows). With `at`, the clock first runs up to that moment:
+        what comes before it is shown under the scene before (or, `quietly`, only
+        counted), so everything under a title happens at or after its stamp."""
+        self.show()
+        if at is not None:
+            if quietly:
+                await self.fast_forward(until=at - timedelta(seconds=1))
+            else:
+                await self.run_clock(until=at, before=True)
+        line = f"── {self.stamp(at or self.clock(), who)} · {title} "
         self.out("")
-        self.out(f"── {title} " + "─" * max(0, 70 - len(title)))
+        self.out(self.style.bold(line + "─" * max(0, 78 - len(line))))
+        if at is not None and self.clock() < at:
+            self.clock.set(at)
+            await self.tick()
 
     def note(self, text: str) -> None:
         self.out(f"  » {text}")
 
-    async def run_clock(self, until: datetime) -> None:
+    def when(self, who: User, day: date, hour: int, minute: int = 0) -> datetime:
+        """A wall-clock time in the person's own zone, as an instant."""
+        local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(who.tz))
+        assert HOURS[0] <= hour < HOURS[1], "people act in their working hours"
+        return local.astimezone(UTC)
+
+    async def tick(self) -> None:
+        """The scheduler's tick at this very moment."""
+        await run_tick(self.bot.services)
+        self.show()
+
+    async def run_clock(self, until: datetime, *, before: bool = False) -> None:
         """Advance simulated time beat by beat (every TICK), as `baton run`'s scheduler
         would, and tick at each beat by which anything is due. The beats before it are
-        skipped: their ticks would find nothing to do (`bot.outbox.upcoming`)."""
+        skipped: their ticks would find nothing to do (`bot.outbox.upcoming`). With
+        `before`, stop short of `until` (its own beat is the next scene's)."""
         while self.clock() < until:
             due = await next_work(self.bot.services)
             ahead = min(until, due or until) - self.clock()
-            self.clock.advance(TICK * max(1, -(-ahead // TICK)))  # the first beat not before
-            await run_tick(self.bot.services)
-            self.show()
+            step = TICK * max(1, -(-ahead // TICK))  # the first beat not before
+            if before and self.clock() + step >= until:
+                return
+            self.clock.advance(step)
+            await self.tick()
 
     async def fast_forward(self, until: datetime) -> None:
         """The quiet weeks between scenes, without showing each message. The clock jumps
         straight to the next moment a tick has work (`next_work`: a tick in between would
         find nothing to do), so every message still goes out on time."""
         start = self.clock()
-        meanwhile = 0
+        meanwhile = worked = 0
+        for user in (self.ana, self.chen, self.sam):  # what came before was the scenes'
+            self._worked[user.id] = len(self.workspace.dm_channel(user.id).messages)
         while self.clock() < until:
             due = await next_work(self.bot.services)
             step = min(until, due or until) - self.clock()
             self.clock.advance(max(step, timedelta(seconds=1)))
             await run_tick(self.bot.services)
+            worked += await self._work_nudges()
             meanwhile += len(self.watcher.new())
         self.out("")
         self.out(
             f"   … {start:%d %b} → {until:%d %b %Y}: {meanwhile} more "
-            f"message{'' if meanwhile == 1 else 's'} (check-in "
-            "prompts, other accounts' milestones…), not shown"
+            f"message{'' if meanwhile == 1 else 's'} (check-in prompts, other accounts' "
+            f"milestones…), not shown; the team marked {worked} nudged "
+            f"step{'' if worked == 1 else 's'} done as they came"
         )
+
+    async def _work_nudges(self) -> int:
+        """In the quiet weeks the team does what it is nudged to, when the nudge comes (at
+        09:00 their time): each renewal step is marked done, a month-5 flag is green. The
+        scenes show the steps nobody answered, and what Baton does about them."""
+        worked = 0
+        for user in (self.ana, self.chen, self.sam):
+            dm = self.workspace.dm_channel(user.id)
+            for message in dm.messages[self._worked.get(user.id, 0) :]:
+                buttons = {
+                    e.get("action_id"): (b, e)
+                    for b in message.blocks or []
+                    if b.get("type") == "actions"
+                    for e in b.get("elements", [])
+                }
+                for action, values in _QUIET_ANSWERS.items():
+                    if action in buttons:
+                        block, element = buttons[action]
+                        before = set(self.workspace.views)
+                        await self.driver.click(
+                            user,
+                            action,
+                            value=element.get("value"),
+                            block_id=block["block_id"],
+                            channel=dm,
+                            message_ts=message.ts,
+                        )
+                        opened = [v for k, v in self.workspace.views.items() if k not in before]
+                        if opened:
+                            await self.driver.submit(user, opened[0], values)
+                            worked += 1
+                        break
+            self._worked[user.id] = len(dm.messages)
+        return worked
+
+    def stamp(self, instant: datetime, who: User | None = None) -> str:
+        """`Mon 04 Jan 2027 09:00 London`: in the person's own zone (without one, UTC)."""
+        if who is None:
+            return f"{instant:%a %d %b %Y %H:%M} UTC"
+        local = instant.astimezone(ZoneInfo(who.tz))
+        return f"{local:%a %d %b %Y %H:%M} {_city(who.tz)}"
 
     def who(self, user_id: str) -> str:
         user = self.workspace.users[user_id]
@@ -685,16 +998,54 @@ class Demo:
         for seen in self.watcher.new():
             if seen.where.startswith("#"):
                 readers = ", ".join(self.who(u) for u in seen.user_ids)
-                header = f"[{seen.at:%a %d %b %Y %H:%M} UTC] {seen.where} · seen by {readers}"
+                header = f"[{self.stamp(seen.at)}] {seen.where} · seen by {readers}"
             else:
                 (user_id,) = seen.user_ids
-                tz = self.workspace.users[user_id].tz
-                local = seen.at.astimezone(ZoneInfo(tz))
-                stamp = local.strftime("%a %d %b %Y %H:%M") + f" {_city(tz)}"
-                header = f"[{stamp}] {self.who(user_id)} · {seen.where}"
-            self.out(header)
+                user = self.workspace.users[user_id]
+                header = f"[{self.stamp(seen.at, user)}] {self.who(user_id)} · {seen.where}"
+            self.out(self.style.dim(header))
             for line in seen.text.splitlines():
                 self.out(f"    {line}")
+
+
+# What to run against a real workspace (README: "Running it against your Slack workspace").
+NEXT_STEPS = (
+    "1. Create the Slack app from manifest.yml (api.slack.com/apps → From a manifest) and "
+    "install it.",
+    "2. Serve it: SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=… baton run   (add "
+    "SLACK_APP_TOKEN=xapp-… for Socket Mode)",
+    "3. Bring your book in: baton import accounts.csv --dry-run, then without --dry-run",
+    "4. New deals: point the CRM's closed-won webhook at POST /crm/closed-won "
+    "(BATON_WEBHOOK_SECRET), or run baton crm sync for HubSpot and Salesforce",
+    "5. Watch it: baton status for what is owed; baton report --out report.html for the numbers",
+    "6. Trial data first, if you like: baton seed --book 2000 on an empty database",
+    "The README's “Running it against your Slack workspace” has every setting.",
+)
+
+
+# How the team answers a nudge in the quiet weeks (`Demo._work_nudges`).
+_QUIET_ANSWERS: dict[str, dict[str, Any]] = {
+    "baton_milestone_done": {"outcome": "Done."},
+    "baton_health_flag": {"health": "green"},
+}
+
+
+def _skipped_steps(session: Session, team_id: str) -> dict[str, list[str]]:
+    """The renewal steps skipped because their day had passed, by account name."""
+    rows = session.exec(
+        select(Account.name, Milestone.title)
+        .join(Milestone, Milestone.account_id == Account.id)
+        .where(Account.team_id == team_id, Milestone.status == MilestoneStatus.SKIPPED)
+        .order_by(Account.id, Milestone.due_date)
+    )
+    skipped: dict[str, list[str]] = {}
+    for name, title in rows:
+        skipped.setdefault(name, []).append(title)
+    return skipped
+
+
+def _title(view: OpenView) -> str:
+    return str(view.view.get("title", {}).get("text", ""))
 
 
 def _city(tz: str) -> str:
@@ -702,5 +1053,6 @@ def _city(tz: str) -> str:
 
 
 def main() -> int:
-    asyncio.run(Demo().run())
+    demo = Demo(style=style_for(sys.stdout))
+    asyncio.run(demo.run())
     return 0
