@@ -68,7 +68,7 @@ def test_the_story_it_tells(out: str) -> None:
     assert (
         "#acct-acme-robotics · seen by Ana Ruiz (AE), Chen Wei (CSM), Maya Patel (manager)" in out
     )
-    assert "The form stays open with 7 inline errors" in out
+    assert "The form stays open with 8 inline errors" in out
     assert "== Handoff packet: Acme Robotics ==" in out
     assert "[Mon 11 Jan 2027 09:00 Los Angeles] Maya Patel (manager) · DM from Baton" in out
     assert "still not complete two business days after close" in out

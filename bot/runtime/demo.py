@@ -115,6 +115,7 @@ INITECH_PACKET = {
     "champion": "Bill Lumbergh, Head of Customer Operations",
     "economic_buyer": "Bill Lumbergh (signs up to USD 50,000)",
     "daily_users": "Two account managers",
+    "skeptics": "The parent's IT lead: wants one tool for both companies",
     "month6_risks": "The parent's renewal slips and theirs with it; the two AMs never log in",
     "retention_model": "A",
 }
@@ -126,6 +127,7 @@ GLOBEX_PACKET = {
     "champion": "Hank Scorpio, COO",
     "economic_buyer": "Hank Scorpio, COO",
     "daily_users": "Eight onboarding managers",
+    "skeptics": "Their VP Sales, who built the tracker they use today",
     "month6_risks": "Onboarding managers keep their own trackers; the COO loses interest",
     "retention_model": "A",
 }
@@ -961,6 +963,8 @@ class Demo:
                     if b.get("type") == "actions"
                     for e in b.get("elements", [])
                 }
+                if "baton_renewed" in buttons:
+                    continue  # a renewal's outcome is recorded in its scene, not in passing
                 for action, values in _QUIET_ANSWERS.items():
                     if action in buttons:
                         block, element = buttons[action]
