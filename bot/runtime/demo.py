@@ -14,6 +14,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -302,7 +303,7 @@ class Demo:
         await self.baton_import(book)
         await self.tick()
         skipped = await self.bot.services.db.run(_skipped_steps, self.workspace.team_id)
-        behind = "; ".join(f"{name}: {', '.join(steps)}" for name, steps in skipped.items())
+        behind = "; ".join(f"{name}: {_counted(steps)}" for name, steps in skipped.items())
         self.note(
             "Both are past their handoff: no packet requests and no kickoff. The steps of "
             "their renewal year already behind them are skipped, not sent late"
@@ -415,7 +416,7 @@ class Demo:
         self.note(f"CRM ← {reply.status} {reply.text}")
         await self.run_clock(until=self.when(self.ana, date(2027, 1, 5), 11))
         skipped = await self.bot.services.db.run(_skipped_steps, self.workspace.team_id)
-        self.note(f"Skipped for Initech: {', '.join(skipped.get('Initech', ['nothing']))}.")
+        self.note(f"Skipped for Initech: {_counted(skipped.get('Initech', ['nothing']))}.")
         channel = self.workspace.channel_by_name("acct-initech")
         assert channel is not None
         request = self.find(channel, "is due")
@@ -1046,6 +1047,13 @@ def _skipped_steps(session: Session, team_id: str) -> dict[str, list[str]]:
     for name, title in rows:
         skipped.setdefault(name, []).append(title)
     return skipped
+
+
+def _counted(titles: list[str]) -> str:
+    """`AE relationship check-in ×5, Month-5 health flag`: each title once, in order, with
+    how many times it was there (a monthly ritual skipped for five months)."""
+    counts = Counter(titles)
+    return ", ".join(f"{t} ×{counts[t]}" if counts[t] > 1 else t for t in dict.fromkeys(titles))
 
 
 def _title(view: OpenView) -> str:
