@@ -657,19 +657,19 @@ class Demo:
             "The renewal year: renewals from a nudge and a command, a red month-5 flag, "
             "cover by another CSM, days 120/90/30, the hand-back."
         )
-        chen_dm = self.workspace.dm_channel(self.chen.id)
-        ana_dm = self.workspace.dm_channel(self.ana.id)
         await self.scene(
             "Day 30 before Vandelay Industries renews: the CSM records the renewal from the nudge",
             at=self.when(self.chen, date(2027, 4, 9), 9),
             who=self.chen,
             quietly=True,
         )
-        await self.run_clock(until=self.when(self.chen, date(2027, 4, 9), 10))
-        nudge = self.find(chen_dm, "Final redline and signature for Vandelay Industries")
-        view = await self.click(self.chen, nudge, chen_dm, "baton_renewed")
-        assert view is not None
-        await self.submit(self.chen, view, {"new_arr": "70000"})
+        await self.answer_nudge(
+            self.chen,
+            date(2027, 4, 9),
+            "Final redline and signature for Vandelay Industries",
+            "baton_renewed",
+            {"new_arr": "70000"},
+        )
 
         await self.scene(
             "Day 30 before Initech renews: the CSM records the renewal, a full year this "
@@ -678,11 +678,13 @@ class Demo:
             who=self.chen,
             quietly=True,
         )
-        await self.run_clock(until=self.when(self.chen, date(2027, 5, 6), 10))
-        nudge = self.find(chen_dm, "Final redline and signature for Initech")
-        view = await self.click(self.chen, nudge, chen_dm, "baton_renewed")
-        assert view is not None
-        await self.submit(self.chen, view, {"new_date": INITECH_NEXT_RENEWAL, "new_arr": "36000"})
+        await self.answer_nudge(
+            self.chen,
+            date(2027, 5, 6),
+            "Final redline and signature for Initech",
+            "baton_renewed",
+            {"new_date": INITECH_NEXT_RENEWAL, "new_arr": "36000"},
+        )
 
         await self.scene(
             "Month 5 for Acme Robotics; the CSM flags it red",
@@ -690,13 +692,11 @@ class Demo:
             who=self.chen,
             quietly=True,
         )
-        await self.run_clock(until=self.when(self.chen, date(2027, 6, 4), 10))
-        nudge = self.find(chen_dm, "Month-5 health flag for Acme Robotics")
-        view = await self.click(self.chen, nudge, chen_dm, "baton_health_flag")
-        assert view is not None
-        await self.submit(
+        await self.answer_nudge(
             self.chen,
-            view,
+            date(2027, 6, 4),
+            "Month-5 health flag for Acme Robotics",
+            "baton_health_flag",
             {
                 "health": "red",
                 "risks": "Priya (champion) is leaving in July; forecast usage fell 40% in May.",
@@ -734,11 +734,13 @@ class Demo:
             who=self.chen,
             quietly=True,
         )
-        await self.run_clock(until=self.when(self.chen, date(2027, 9, 6), 10))
-        nudge = self.find(chen_dm, "Business review for Acme Robotics")
-        view = await self.click(self.chen, nudge, chen_dm, "baton_milestone_done")
-        assert view is not None
-        await self.submit(self.chen, view, {"outcome": "QBR held with the new champion: ROI 3.1x."})
+        await self.answer_nudge(
+            self.chen,
+            date(2027, 9, 6),
+            "Business review for Acme Robotics",
+            "baton_milestone_done",
+            {"outcome": "QBR held with the new champion: ROI 3.1x."},
+        )
 
         await self.scene(
             "Day 90 for Acme Robotics. Model B: the AE keeps the commercial side, so the AE "
@@ -756,11 +758,13 @@ class Demo:
             who=self.ana,
             quietly=True,
         )
-        await self.run_clock(until=self.when(self.ana, date(2027, 12, 3), 10))
-        nudge = self.find(ana_dm, "Final redline and signature for Acme Robotics")
-        view = await self.click(self.ana, nudge, ana_dm, "baton_renewed")
-        assert view is not None
-        await self.submit(self.ana, view, {"new_arr": "96000"})
+        await self.answer_nudge(
+            self.ana,
+            date(2027, 12, 3),
+            "Final redline and signature for Acme Robotics",
+            "baton_renewed",
+            {"new_arr": "96000"},
+        )
         channel = self.workspace.channel_by_name("acct-acme-robotics")
         assert channel is not None
         handback = self.find(channel, "renewed: hand-back to the CSM")
@@ -867,6 +871,17 @@ class Demo:
             self._stamp = max(int(time.time()), self._stamp + 1)
         headers = signed_headers(WEBHOOK_SECRET, raw, self._stamp)
         return await self.driver.post("/crm/closed-won", raw, "application/json", headers)
+
+    async def answer_nudge(
+        self, user: User, day: date, fragment: str, action: str, values: dict[str, Any]
+    ) -> None:
+        """At 10:00 their time on `day`, they open their nudge's `action` and submit it."""
+        await self.run_clock(until=self.when(user, day, 10))
+        dm = self.workspace.dm_channel(user.id)
+        nudge = self.find(dm, fragment)
+        view = await self.click(user, nudge, dm, action)
+        assert view is not None
+        await self.submit(user, view, values)
 
     def find(self, channel: Any, fragment: str) -> Message:
         return next(m for m in channel.messages if fragment in m.text)
