@@ -67,12 +67,15 @@ class PlaybookError(ValueError):
     """The playbook file is wrong; the message says where and how, in one sentence each."""
 
 
-def load_playbook(path: Path = DEFAULT_PLAYBOOK) -> tuple[Step, ...]:
+def _read(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PlaybookError(f"{path} could not be read as TOML: {exc}.") from None
-    return parse_playbook(data, str(path))
+
+
+def load_playbook(path: Path = DEFAULT_PLAYBOOK) -> tuple[Step, ...]:
+    return parse_playbook(_read(path), str(path))
 
 
 def parse_playbook(data: dict, source: str = "the playbook") -> tuple[Step, ...]:
@@ -99,11 +102,7 @@ def parse_playbook(data: dict, source: str = "the playbook") -> tuple[Step, ...]
 
 
 def load_tiers(path: Path = DEFAULT_PLAYBOOK) -> tuple[Tier, ...]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PlaybookError(f"{path} could not be read as TOML: {exc}.") from None
-    return parse_tiers(data, str(path))
+    return parse_tiers(_read(path), str(path))
 
 
 def parse_tiers(data: dict, source: str = "the playbook") -> tuple[Tier, ...]:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from storage.accounts import update_account
 from storage.checkpoints import close_checkpoint
 from tests.helpers import (
+    YEAR,
     account_channel,
     ask,
     closed_won,
@@ -24,7 +25,6 @@ from tests.helpers import (
 
 # Signed Monday 4 Jan 2027, renewing Tuesday 4 Jan 2028 (80,000: model B, the AE closes):
 # month 10 of the renewal year is Thursday 4 Nov 2027.
-YEAR = {"contract_start": "2027-01-04", "renewal_date": "2028-01-04"}
 NOT_CLOSED = "*Renewal not closed by month 10* — due 04 Nov"
 REASON = "Legal <review> & procurement"
 
