@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -11,9 +12,15 @@ from sqlmodel import Session
 from storage.db import upsert
 from storage.models import Person
 
+KEYS = ["team_id", "user_id"]
 
-def upsert_person(
-    session: Session,
+
+def upsert_person(session: Session, team_id: str, user_id: str, **columns: Any) -> None:
+    """Store one person; `columns` are `person_row`'s."""
+    upsert(session, Person, person_row(team_id, user_id, **columns), KEYS)
+
+
+def person_row(
     team_id: str,
     user_id: str,
     *,
@@ -23,8 +30,9 @@ def upsert_person(
     now: datetime,
     deactivated: bool = False,
     outsider: bool = False,
-) -> None:
-    values = {
+) -> dict[str, Any]:
+    """A people row's columns, as `upsert_people` takes them."""
+    return {
         "team_id": team_id,
         "user_id": user_id,
         "email": email,
@@ -34,7 +42,15 @@ def upsert_person(
         "deactivated_at": now if deactivated else None,
         "outsider": outsider,
     }
-    upsert(session, Person, values, ["team_id", "user_id"])
+
+
+def upsert_people(
+    session: Session, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[str, str], Person]:
+    """Store these people (`person_row`s) and return them as stored, by (team, user id)."""
+    for row in rows:
+        upsert(session, Person, row, KEYS)
+    return people_named(session, [(row["team_id"], row["user_id"]) for row in rows])
 
 
 def deactivated_among(session: Session, team_id: str, user_ids: set[str]) -> set[str]:

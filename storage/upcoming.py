@@ -19,25 +19,25 @@ def next_work_at(session: Session, stale_after: timedelta) -> datetime | None:
     """When the tick next has work: a message due (or a held one's next look), a row whose
     fate at Slack is to be settled (a "sending" one once it is `stale_after` its claim), an
     account to plan (once it is set up: the planner's own rule) or to set up, or a failed
-    step's retry."""
+    step's retry. One statement: each earliest is a subquery of its own (an index step)."""
     status = OutboxMessage.status
-    times = [
-        _earliest(session, OutboxMessage.due_at, status == OutboxStatus.PENDING),
-        _earliest(session, OutboxMessage.due_at, status == OutboxStatus.HELD),
+    earliest = [
+        _earliest(OutboxMessage.due_at, status == OutboxStatus.PENDING),
+        _earliest(OutboxMessage.due_at, status == OutboxStatus.HELD),
         _earliest(
-            session,
             func.coalesce(OutboxMessage.next_check_at, OutboxMessage.claimed_at),
             status == OutboxStatus.UNKNOWN,
         ),
-        _earliest(session, Account.plan_after, Account.provisioned_at.is_not(None)),
-        _earliest(session, Account.setup_due_at),
-        _earliest(session, Fault.retry_at),
+        _earliest(Account.plan_after, Account.provisioned_at.is_not(None)),
+        _earliest(Account.setup_due_at),
+        _earliest(Fault.retry_at),
+        _earliest(OutboxMessage.claimed_at, status == OutboxStatus.SENDING),
     ]
-    claimed = _earliest(session, OutboxMessage.claimed_at, status == OutboxStatus.SENDING)
+    *times, claimed = session.execute(select(*earliest)).one()
     if claimed is not None:
         times.append(claimed + stale_after)
     return min((t for t in times if t is not None), default=None)
 
 
-def _earliest(session: Session, column: Any, *where: Any) -> datetime | None:
-    return session.scalar(select(func.min(column)).where(*where))
+def _earliest(column: Any, *where: Any) -> Any:
+    return select(func.min(column)).where(*where).scalar_subquery()

@@ -7,6 +7,7 @@ migrated in this process (tests/databases.py), so pytest-xdist's workers share n
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -40,6 +41,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow runs first: in parallel (`make test`), no process is left to finish one
     alone at the end while the others have nothing left to do."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What importing and collecting made lives as long as the process: out of the cyclic
+    collector's sight, its full passes stop walking it again and again."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_report_header() -> str:

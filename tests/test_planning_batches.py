@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlmodel import Session
 
 from bot.outbox.faults import load_faults
@@ -22,6 +22,7 @@ from bot.runtime.runner import make_services
 from storage.models import Account, Fault, Milestone, OutboxMessage, Person
 
 NOW = datetime(2027, 1, 5, 14, tzinfo=UTC)  # Tuesday 09:00 in New York
+WEEK = timedelta(days=7)
 # Per new account: two gate reminders and the manager's escalation, two kickoff
 # reminders, two check-in prompts, day 30 and the rating request.
 OWED_PER_ACCOUNT = 9
@@ -162,3 +163,51 @@ async def test_a_batch_that_fails_is_planned_account_by_account(replicas) -> Non
     assert bad.id not in owed and len(owed) == 3 and set(owed.values()) == {OWED_PER_ACCOUNT}
     assert (fault.subject_id, fault.step) == (str(bad.id), "planning")
     assert "D-1 cannot be planned" in fault.error and bad.plan_after == fault.retry_at
+
+
+def _units(services: Services) -> list[list[bool]]:
+    """The units of work (transactions) begun on the services' database from now on, each
+    marked True if it is the rate budget's (on PostgreSQL every Slack call takes one)."""
+    begun: list[list[bool]] = []
+
+    def began(connection) -> None:  # noqa: ANN001
+        connection.info["baton_unit"] = [False]
+        begun.append(connection.info["baton_unit"])
+
+    def executes(connection, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
+        if "rate_buckets" in statement and "baton_unit" in connection.info:
+            connection.info["baton_unit"][0] = True
+
+    event.listen(services.engine, "begin", began)
+    event.listen(services.engine, "before_cursor_execute", executes)
+    return begun
+
+
+async def test_what_slack_says_of_the_people_is_stored_in_one_unit(replicas, sandbox) -> None:  # noqa: ANN001
+    """Planning asks Slack about everyone not heard of for a day, one users.info each, and
+    stores all that it hears at once: the units a batch takes do not grow with its people."""
+    ws = sandbox.workspace
+    csm = ws.add_user("csm", "Chen Wei", "csm@x.test", "Europe/London")
+    manager = ws.add_user("mgr", "Maya Patel", "mgr@x.test", "America/Los_Angeles")
+    units = []
+    for size in (2, 8):
+        services = replicas[size == 8]
+        with services.engine.begin() as connection:  # everyone known was heard of long ago
+            connection.execute(Person.__table__.update().values(refreshed_at=NOW - WEEK))
+        aes = [ws.add_user(f"ae{size}-{n}", f"AE {n}", f"ae{size}-{n}@x.test", "Europe/Paris")
+               for n in range(size)]  # fmt: skip
+        people = {"csm_user_id": csm.id, "manager_user_id": manager.id}
+        rows = [_account(size * 100 + n) | people | {"ae_user_id": ae.id}
+                for n, ae in enumerate(aes)]  # fmt: skip
+        with services.engine.begin() as connection:
+            connection.execute(insert(Account.__table__), rows)
+        asked, owed = len(sandbox.calls_of("users.info")), len(_owed(services))
+        begun = _units(services)
+        await plan_due(services, NOW)
+        units.append(sum(not budget for (budget,) in begun))
+        assert len(sandbox.calls_of("users.info")) - asked == size + 2  # AEs, CSM, manager
+        with Session(services.engine) as session:
+            heard = {p.user_id: p for p in session.scalars(select(Person))}
+        assert all(heard[u.id].refreshed_at == NOW for u in [*aes, csm, manager])
+        assert len(_owed(services)) - owed == size  # each account planned, in its zones
+    assert units[0] == units[1]

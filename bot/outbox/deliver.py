@@ -152,8 +152,7 @@ async def _deliver_batch(
     """Claim one batch and send it: None if nothing was due, else whether anything was
     settled (sent, cancelled, held, failed or unknown) rather than only deferred."""
     started = time.monotonic()  # `now` must be fresh: claims are stamped with it
-    paused = {w.team_id for w in await db.run(paused_workspaces)}
-    claims = await db.run(outbox.claim_due, now, limit, ids, paused, immediate=True)
+    paused, claims = await db.run(_claim, now, limit, ids, immediate=True)
     if not claims:
         return None
     before = report.settled()
@@ -177,6 +176,14 @@ async def _deliver_batch(
 
     await asyncio.gather(*(lane(queue) for queue in lanes.values()))
     return report.settled() > before
+
+
+def _claim(
+    session: Session, now: datetime, limit: int, ids: list[int] | None
+) -> tuple[set[str], list[outbox.Claim]]:
+    """The paused workspaces as they are now, and the claims of the others."""
+    paused = {w.team_id for w in paused_workspaces(session)}
+    return paused, outbox.claim_due(session, now, limit, ids, paused)
 
 
 @dataclass
@@ -236,17 +243,29 @@ async def _prepare(
     must wait."""
     if claim.expires_at is not None and claim.expires_at <= now:
         return "expired"
-    moot = await db.run(relevance, claim) if relevance is not None else None
-    if moot:
-        return moot
-    if route is not None:
-        rerouted = await db.run(route, claim, now)
-        if isinstance(rerouted, str):
-            return rerouted
-        if rerouted is not None and await db.run(outbox.redirect, claim, rerouted):
-            claim = rerouted
+    if relevance is not None or route is not None:
+        looked = await db.run(_looked_at, claim, now, relevance, route)
+        if isinstance(looked, str):
+            return looked
+        if looked is not None and await db.run(outbox.redirect, claim, looked):
+            claim = looked
     held = await guard(claim, now) if guard is not None else None
     return Hold(held) if held else claim
+
+
+def _looked_at(
+    session: Session,
+    claim: outbox.Claim,
+    now: datetime,
+    relevance: Relevance | None,
+    route: Route | None,
+) -> outbox.Claim | str | None:
+    """In one read: why the message is moot, else how and where it goes now (None: as it
+    is)."""
+    moot = relevance(session, claim) if relevance is not None else None
+    if moot:
+        return moot
+    return route(session, claim, now) if route is not None else None
 
 
 async def _set_aside(

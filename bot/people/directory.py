@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,7 +14,7 @@ from bot.platform.batch import PlanBatch
 from bot.platform.services import Services
 from bot.platform.slack_client import OverBudget
 from storage.models import Account, Person
-from storage.people import get_person, people_named, upsert_person
+from storage.people import get_person, people_named, person_row, upsert_people
 
 MAX_AGE = timedelta(days=1)
 
@@ -22,16 +22,19 @@ MAX_AGE = timedelta(days=1)
 async def remember_user(services: Services, team_id: str, user: dict[str, Any]) -> None:
     """Store what a users.info or user_change payload says about a user (what does not
     fit the people table's columns is left out)."""
+    await services.db.run(upsert_people, [_row(team_id, user, services.clock())])
+
+
+def _row(team_id: str, user: dict[str, Any], now: datetime) -> dict[str, Any]:
     profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
     names = (user.get("real_name"), profile.get("real_name"), user.get("name"))
-    await services.db.run(
-        upsert_person,
+    return person_row(
         team_id,
         user["id"],
         email=_fitting(profile.get("email"), 320),
         real_name=next((n for n in names if isinstance(n, str) and n), "")[:255],
         tz=_fitting(user.get("tz"), 64),
-        now=services.clock(),
+        now=now,
         deactivated=bool(user.get("deleted")),
         outsider=is_outsider(user, team_id),
     )
@@ -52,15 +55,21 @@ def _fitting(value: Any, limit: int) -> str | None:
     return value if isinstance(value, str) and len(value) <= limit else None
 
 
+def _fresh(services: Services, known: Person | None) -> bool:
+    return known is not None and services.clock() - known.refreshed_at < MAX_AGE
+
+
 async def person(services: Services, client: AsyncWebClient, team_id: str, user_id: str) -> Person:
     known = await services.db.run(get_person, team_id, user_id)
-    if known is not None and services.clock() - known.refreshed_at < MAX_AGE:
+    if known is not None and _fresh(services, known):
         return known
     response = await client.users_info(user=user_id)
-    await remember_user(services, team_id, response["user"])
-    fresh = await services.db.run(get_person, team_id, user_id)
-    assert fresh is not None
-    return fresh
+    stored = await services.db.run(
+        upsert_people, [_row(team_id, response["user"], services.clock())]
+    )
+    if (team_id, user_id) not in stored:
+        raise LookupError(f"Slack answered users.info for {user_id} about someone else")
+    return stored[team_id, user_id]
 
 
 async def zone_for(services: Services, team_id: str, user_id: str) -> ZoneInfo:
@@ -71,23 +80,49 @@ async def zone_for(services: Services, team_id: str, user_id: str) -> ZoneInfo:
 
 async def gather_zones(services: Services, batch: PlanBatch) -> None:
     """The time zone of everyone the batch's accounts name, read at once; only someone not
-    known (or not heard of for a day) is asked of Slack. A failed look-up is noted, and
-    fails only the steps that need that zone; Slack's rate limits stop the planning."""
+    known (or not heard of for a day) is asked of Slack, and what Slack says of them all is
+    stored in one unit. A failed look-up is noted, and fails only the steps that need that
+    zone; Slack's rate limits stop the planning (what was heard by then is kept)."""
     named = {(a.team_id, user_id) for a in batch.accounts for user_id in _named(services, a)}
     known = await services.db.run(people_named, named)
+    fallback = services.settings.timezone
+    stale = []
     for key in sorted(named):
-        who = known.get(key)
-        if who is not None and services.clock() - who.refreshed_at < MAX_AGE:
-            batch.zones[key] = zone_of(who, services.settings.timezone)
-            continue
-        try:
-            batch.zones[key] = await zone_for(services, *key)
-        except OverBudget:
-            raise
-        except SlackApiError as exc:
-            batch.unknown[key] = f"Slack said {exc.response.get('error')}"
-        except Exception as exc:
-            batch.unknown[key] = f"{type(exc).__name__}: {exc}"
+        if _fresh(services, known.get(key)):
+            batch.zones[key] = zone_of(known[key], fallback)
+        else:
+            stale.append(key)
+    heard: dict[tuple[str, str], dict[str, Any]] = {}
+    try:
+        for team_id, user_id in stale:
+            try:
+                response = await services.client.users_info(user=user_id)
+                heard[team_id, user_id] = _row(team_id, response["user"], services.clock())
+            except OverBudget:
+                raise
+            except SlackApiError as exc:
+                batch.unknown[team_id, user_id] = f"Slack said {exc.response.get('error')}"
+            except Exception as exc:
+                batch.unknown[team_id, user_id] = f"{type(exc).__name__}: {exc}"
+    finally:
+        await _store_heard(services, batch, heard)
+
+
+async def _store_heard(
+    services: Services, batch: PlanBatch, heard: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    if not heard:
+        return
+    try:
+        stored = await services.db.run(upsert_people, list(heard.values()))
+    except Exception as exc:
+        batch.unknown.update(dict.fromkeys(heard, f"{type(exc).__name__}: {exc}"))
+        return
+    for key in heard:
+        if key in stored:
+            batch.zones[key] = zone_of(stored[key], services.settings.timezone)
+        else:
+            batch.unknown[key] = "Slack answered users.info about someone else"
 
 
 def _named(services: Services, account: Account) -> set[str]:
