@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Test processes (pytest-xdist): more than the 2 cores, since many tests wait on a `baton`
 # process or on Slack's pace rather than compute. Each has databases of its own.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 # Let Python cache compiled modules (an environment may forbid it): the tests start dozens
 # of `baton` processes, and each would otherwise compile all of Baton's source again.
 unexport PYTHONDONTWRITEBYTECODE

@@ -12,10 +12,11 @@ import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -140,11 +141,18 @@ def require_write_lock(session: Session) -> None:
         raise RuntimeError("this unit reads then writes: run it with immediate=True")
 
 
-def changed(session: Session, statement: Any) -> bool:
+def changed(session: Session, statement: Any, params: dict[str, Any] | None = None) -> bool:
     """Run one UPDATE: True if it changed a row.
 
-    The way to do something once: make the WHERE clause say "not done yet"."""
-    return bool(session.execute(statement).rowcount)
+    The way to do something once: make the WHERE clause say "not done yet".
+
+    A unit holding no objects has nothing for the ORM to bring up to date (or to flush
+    first), so the statement goes straight to the connection: the ORM's bookkeeping for an
+    UPDATE, which looks for the rows among the session's objects, costs several times the
+    statement. A unit that loaded or added objects keeps it, and they see the change."""
+    if session.identity_map or session.new or session.deleted:
+        return bool(session.execute(statement, params).rowcount)
+    return bool(session.connection().execute(statement, params).rowcount)
 
 
 def is_outage(error: BaseException) -> bool:
@@ -200,9 +208,21 @@ def insert_for(session: Session) -> Any:
 
 def upsert(session: Session, model: Any, values: dict[str, Any], keys: list[str]) -> None:
     """Insert a row, or update every non-key column of the row with the same keys."""
-    statement = insert_for(session)(model).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={column: statement.excluded[column] for column in values if column not in keys},
+    dialect = session.get_bind().dialect.name
+    statement = _upsert_statement(dialect, model, tuple(values), tuple(keys))
+    session.execute(statement, values)
+
+
+@cache
+def _upsert_statement(
+    dialect: str, model: Any, columns: tuple[str, ...], keys: tuple[str, ...]
+) -> Any:
+    """`upsert`'s statement for one shape, built once (building it cost more than running
+    it), the values as parameters."""
+    table = model.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={column: statement.excluded[column] for column in columns if column not in keys},
     )
-    session.execute(statement)
