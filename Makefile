@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Test processes (pytest-xdist): more than the 2 cores, since many tests wait on a `baton`
-# process or on Slack's pace rather than compute. Each has databases of its own.
+# process or on Slack's pace rather than compute; 4 ran the suite fastest of 3 to 6 on the
+# 2-core machine (2026-12-02). Each has databases of its own.
 TEST_WORKERS ?= 4
 # Let Python cache compiled modules (an environment may forbid it): the tests start dozens
 # of `baton` processes, and each would otherwise compile all of Baton's source again.
