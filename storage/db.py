@@ -208,21 +208,24 @@ def insert_for(session: Session) -> Any:
 
 def upsert(session: Session, model: Any, values: dict[str, Any], keys: list[str]) -> None:
     """Insert a row, or update every non-key column of the row with the same keys."""
-    dialect = session.get_bind().dialect.name
-    statement = _upsert_statement(dialect, model, tuple(values), tuple(keys))
+    statement = _upsert_statement(insert_for(session), model, tuple(values), tuple(keys))
     session.execute(statement, values)
 
 
 @cache
 def _upsert_statement(
-    dialect: str, model: Any, columns: tuple[str, ...], keys: tuple[str, ...]
+    insert: Any, model: Any, columns: tuple[str, ...], keys: tuple[str, ...]
 ) -> Any:
     """`upsert`'s statement for one shape, built once (building it cost more than running
     it), the values as parameters."""
-    table = model.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    statement = insert(model.__table__).values(column_params(model.__table__, columns))
     return statement.on_conflict_do_update(
         index_elements=list(keys),
         set_={column: statement.excluded[column] for column in columns if column not in keys},
     )
+
+
+def column_params(table: Any, columns: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
+    """A statement's values for these columns as parameters named `prefix` + column, each
+    of its column's type: for a statement built once and run with each call's values."""
+    return {column: bindparam(prefix + column, type_=table.c[column].type) for column in columns}

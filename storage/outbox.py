@@ -19,7 +19,7 @@ from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, selec
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from storage.db import changed, insert_for, require_write_lock
+from storage.db import changed, column_params, insert_for, require_write_lock
 from storage.kinds import MessageKind
 from storage.models import OutboxMessage, OutboxStatus
 from storage.types import utcnow
@@ -365,9 +365,7 @@ def _finish_statement(columns: tuple[str, ...]) -> Any:
             table.c.claim_token == bindparam("f_token"),
             table.c.status == OutboxStatus.SENDING,
         )
-        .values(
-            {column: bindparam(f"v_{column}", type_=table.c[column].type) for column in columns}
-        )
+        .values(column_params(table, columns, prefix="v_"))
     )
 
 
