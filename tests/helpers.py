@@ -40,6 +40,7 @@ from bot.renewal.blocks import (
 from bot.sandbox import Reply, SandboxWorkspace, SlackDriver, SlackSandbox
 from bot.sandbox.state import Channel, Message, User
 from tests.launch import Launched, launch
+from tests.launch import run as launched_run
 
 PG_URL = os.environ.get("BATON_TEST_DATABASE_URL")
 BATON = [sys.executable, "-m", "bot"]
@@ -69,6 +70,12 @@ HANG_AFTER_S = 900
 
 
 def run_baton(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """`baton args…` in a process of its own, forked with Baton imported (`tests.launch`)."""
+    return launched_run(list(args), clean_env(**env), cwd, HANG_AFTER_S)
+
+
+def run_script(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """`python -m bot args…`: a fresh interpreter, as the installed script starts."""
     return subprocess.run(
         [*BATON, *args],
         cwd=cwd,

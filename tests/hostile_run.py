@@ -95,12 +95,14 @@ from storage.models import Checkin, Milestone
 from tests.databases import scratch_database
 from tests.helpers import (
     BATON,
+    HANG_AFTER_S,
     NOT_DATA,
     clean_env,
     free_port,
     until,
     wait_healthy,
 )
+from tests.launch import run as launched_run
 from tests.nasty import IDS, NASTY_STRINGS
 
 SIGNING_SECRET = "hostile-" + secrets.token_hex(8)
@@ -590,13 +592,9 @@ async def seed(world: World, env: dict[str, str], workdir: Path) -> Seeds:
     )
     await world.settle()
     # One tick plans the milestones (the run's own ticker is held off).
-    tick = await asyncio.create_subprocess_exec(
-        *BATON, "tick", cwd=workdir, env=env, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _out, err = await tick.communicate()
+    tick = await asyncio.to_thread(launched_run, ["tick"], env, workdir, HANG_AFTER_S)
     if tick.returncode != 0:
-        raise InstrumentError(f"baton tick failed: {err.decode()[-500:]}")
+        raise InstrumentError(f"baton tick failed: {tick.stderr[-500:]}")
     other = await world.db.run(_other_team_account)
     milestones, checkin = await world.db.run(_ids, acme)
     if checkin is None or not milestones:

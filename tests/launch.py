@@ -2,7 +2,9 @@
 life, but forked from a server that has already imported Baton (multiprocessing's
 forkserver), not a fresh interpreter that imports it all again. The child runs the same
 entry point as the `baton` script (`bot.runtime.cli.main`) with the test's environment,
-working directory and log file; it can be signalled and killed like any process.
+working directory and output files; it can be signalled and killed like any process.
+A test of the script itself (its installation, `python -m bot`, the demo as a person runs
+it) starts the real interpreter instead.
 """
 
 from __future__ import annotations
@@ -11,25 +13,46 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-PRELOAD = ["bot.runtime.cli", "bot.runtime.runner"]
+# What `baton`'s commands import (the CLI imports each command's own modules when it runs).
+PRELOAD = [
+    "bot.runtime.cli",
+    "bot.runtime.runner",
+    "bot.outbox.tick",
+    "bot.admin.status",
+    "bot.crm.import_cli",
+    "bot.crm.sync",
+    "bot.stats.seed",
+    "bot.stats.report_cli",
+    "storage.migrate",
+]
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(PRELOAD)
 
 
-def _baton(argv: list[str], env: dict[str, str], cwd: str, log: str) -> None:
-    sink = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(sink, 1)
-    os.dup2(sink, 2)
+def _baton(argv: list[str], env: dict[str, str], cwd: str, out: str, err: str) -> None:
+    for fd, path in ((1, out), (2, err)):
+        sink = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(sink, fd)
+        os.close(sink)
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
+    time.tzset()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from bot.runtime.cli import main
 
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # as the interpreter ends on it (argparse's usage errors)
+        code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        if not isinstance(exit_.code, int | None):
+            print(exit_.code, file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # as the script would exit, without multiprocessing's own ending
@@ -67,7 +90,35 @@ class Launched:
         return self._process.exitcode  # type: ignore[return-value]
 
 
-def launch(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Launched:
-    process = _CONTEXT.Process(target=_baton, args=(argv, env, str(cwd), str(log)), daemon=True)
+def launch(
+    argv: list[str], env: dict[str, str], cwd: Path, log: Path, err: Path | None = None
+) -> Launched:
+    """`baton argv…`, its output appended to `log` (and its errors to `err`, if given)."""
+    process = _CONTEXT.Process(
+        target=_baton, args=(argv, env, str(cwd), str(log), str(err or log)), daemon=True
+    )
     process.start()
     return Launched(process)
+
+
+def run(
+    argv: list[str], env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess:
+    """`baton argv…` to its end, as `subprocess.run(…, capture_output=True, text=True)`."""
+    with tempfile.TemporaryDirectory(prefix="baton-output-") as folder:
+        out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+        process = _CONTEXT.Process(
+            target=_baton, args=(argv, env, str(cwd), str(out), str(err)), daemon=True
+        )
+        process.start()
+        process.join(timeout)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+            raise subprocess.TimeoutExpired(["baton", *argv], timeout)
+        return subprocess.CompletedProcess(
+            ["baton", *argv],
+            process.exitcode,
+            out.read_text(errors="replace") if out.exists() else "",
+            err.read_text(errors="replace") if err.exists() else "",
+        )

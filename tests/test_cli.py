@@ -18,6 +18,7 @@ from storage.db import make_engine
 from storage.migrate import is_current
 from storage.workspaces import remember_workspace
 from tests.helpers import BATON, clean_env, free_port, run_baton, stop_baton, wait_healthy
+from tests.launch import launch
 
 
 def test_console_script_is_installed() -> None:
@@ -159,21 +160,10 @@ async def test_concurrent_ticks_send_each_owed_message_once(
         SLACK_API_URL=sandbox.api_url,
         DATABASE_URL=database_url,
     )
-    processes = [
-        await asyncio.create_subprocess_exec(
-            *BATON,
-            "tick",
-            "--now",
-            now.isoformat(),
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for _ in range(3)
-    ]
-    results = [await asyncio.wait_for(p.communicate(), timeout=60) for p in processes]
-    assert [p.returncode for p in processes] == [0, 0, 0], results
+    logs = [tmp_path / f"tick-{index}.log" for index in range(3)]
+    processes = [launch(["tick", "--now", now.isoformat()], env, tmp_path, log) for log in logs]
+    codes = [await asyncio.wait_for(p.wait(), timeout=60) for p in processes]
+    assert codes == [0, 0, 0], [log.read_text() for log in logs]
     texts = [m.text for user in recipients for m in sandbox.workspace.dm_channel(user).messages]
     assert sorted(texts) == sorted(f"m{index}" for index in range(24))
     assert db.run_sync(outbox.count_by_status, sandbox.workspace.team_id) == {"sent": 24}

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import pytest
 
 from flows.dates import add_months
-from tests.helpers import run_baton
+from tests.helpers import run_script
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ for _name in sorted(available_timezones()):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     where = tmp_path_factory.mktemp("demo-cwd")
-    result = run_baton(
+    result = run_script(
         "demo", cwd=where, HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"
     )
     assert result.returncode == 0, result.stderr
@@ -211,6 +211,6 @@ def test_it_ends_with_what_was_shown_and_what_to_try_next(out: str) -> None:
     assert next_steps.strip()
     listed = set(re.findall(r"\bbaton ([a-z]+)\b", next_steps))
     assert {"run", "import", "report", "status"} <= listed
-    help_text = run_baton("--help", cwd=Path.cwd()).stdout
+    help_text = run_script("--help", cwd=Path.cwd()).stdout
     commands = set(re.findall(r"^    ([a-z]+) ", help_text, re.M))
     assert listed <= commands, listed - commands

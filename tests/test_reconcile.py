@@ -21,7 +21,8 @@ from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.types import UTCDateTime
-from tests.helpers import BATON, clean_env, free_port, run_baton, until, wait_healthy
+from tests.helpers import clean_env, free_port, run_baton, until, wait_healthy
+from tests.launch import launch
 
 # Real time here: the sandbox stamps messages with the wall clock, and a claim is stamped
 # with the `now` it is made at.
@@ -342,14 +343,7 @@ async def test_kill_9_mid_send_neither_loses_nor_repeats(
         PORT=str(port),
         BATON_TICK_SECONDS="0.2",
     )
-    process = await asyncio.create_subprocess_exec(
-        *BATON,
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = launch(["run"], env, tmp_path, tmp_path / "baton-run.log")
     try:
         await wait_healthy(f"http://127.0.0.1:{port}", process)
         await until(lambda: row(engine, row_id).status == "sending")
