@@ -24,6 +24,7 @@ from bot.platform.settings import Settings, load_settings
 from bot.runtime.runner import BotServer
 from bot.sandbox import SandboxWorkspace, SlackDriver, SlackSandbox, User
 from tests.databases import scratch_database, template
+from tests.engines import share_compiled_statements
 from tests.helpers import PG_URL
 
 # Property tests: the same examples on every run (CI must not flake), few enough to stay
@@ -35,6 +36,7 @@ hypothesis.settings.register_profile(
     "thorough", max_examples=2000, deadline=None, derandomize=False, database=None
 )
 hypothesis.settings.load_profile(os.environ.get("BATON_HYPOTHESIS_PROFILE", "baton"))
+share_compiled_statements()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
