@@ -74,11 +74,13 @@ def clear_faults(session: Session, keys: list[FaultKey]) -> int:
 def fault_keys(session: Session) -> dict[FaultKey, datetime]:
     """Every failing (subject, step) and when to try it again: a short list, read once per
     tick."""
-    columns = (Fault.team_id, Fault.subject, Fault.subject_id, Fault.step, Fault.retry_at)
     return {
         FaultKey(team, subject, subject_id, step): retry_at
-        for team, subject, subject_id, step, retry_at in session.execute(select(*columns))
+        for team, subject, subject_id, step, retry_at in session.execute(_KEYS)
     }
+
+
+_KEYS = select(Fault.team_id, Fault.subject, Fault.subject_id, Fault.step, Fault.retry_at)
 
 
 def faults_of(session: Session, team_id: str, limit: int = 10) -> tuple[list[Fault], int]:

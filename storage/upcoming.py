@@ -7,6 +7,7 @@ find it (never later, sometimes sooner): a tick before the earliest of them find
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,8 +21,17 @@ def next_work_at(session: Session, stale_after: timedelta) -> datetime | None:
     fate at Slack is to be settled (a "sending" one once it is `stale_after` its claim), an
     account to plan (once it is set up: the planner's own rule) or to set up, or a failed
     step's retry. One statement: each earliest is a subquery of its own (an index step)."""
+    *times, claimed = session.execute(_earliest_of_each()).one()
+    if claimed is not None:
+        times.append(claimed + stale_after)
+    return min((t for t in times if t is not None), default=None)
+
+
+@cache
+def _earliest_of_each() -> Any:
+    """Built once: it has no parameters, and building it cost more than running it."""
     status = OutboxMessage.status
-    earliest = [
+    return select(
         _earliest(OutboxMessage.due_at, status == OutboxStatus.PENDING),
         _earliest(OutboxMessage.due_at, status == OutboxStatus.HELD),
         _earliest(
@@ -32,11 +42,7 @@ def next_work_at(session: Session, stale_after: timedelta) -> datetime | None:
         _earliest(Account.setup_due_at),
         _earliest(Fault.retry_at),
         _earliest(OutboxMessage.claimed_at, status == OutboxStatus.SENDING),
-    ]
-    *times, claimed = session.execute(select(*earliest)).one()
-    if claimed is not None:
-        times.append(claimed + stale_after)
-    return min((t for t in times if t is not None), default=None)
+    )
 
 
 def _earliest(column: Any, *where: Any) -> Any:

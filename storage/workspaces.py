@@ -53,7 +53,10 @@ def note_pause_checked(session: Session, team_id: str, now: datetime) -> None:
 
 def paused_workspaces(session: Session) -> list[Workspace]:
     """The workspaces whose token Slack refuses (a handful at most; usually none)."""
-    return list(session.scalars(select(Workspace).where(Workspace.paused_at.is_not(None))))
+    return list(session.scalars(_PAUSED))
+
+
+_PAUSED = select(Workspace).where(Workspace.paused_at.is_not(None))  # built once: no parameters
 
 
 def get_workspace(session: Session, team_id: str) -> Workspace | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 import storage.db
 
@@ -24,10 +24,15 @@ _shared: dict[tuple[type, str], tuple[Any, Any]] = {}
 def _sharing(url: Any, **kwargs: Any) -> Engine:
     engine = _create_engine(url, **kwargs)
     kind = (type(engine.dialect), engine.dialect.dbapi.__name__)
-    dialect, cache = _shared.setdefault(kind, (engine.dialect, engine._compiled_cache))
-    engine.dialect = dialect
-    engine.pool._dialect = dialect
-    engine._compiled_cache = cache
+    if kind not in _shared:
+        # Shared once it has met its database (`Dialect.initialize` on the first connection).
+        dialect, cache = engine.dialect, engine._compiled_cache
+        event.listen(
+            engine.pool, "first_connect", lambda *_: _shared.setdefault(kind, (dialect, cache))
+        )
+        return engine
+    engine.dialect, engine._compiled_cache = _shared[kind]
+    engine.pool._dialect = engine.dialect
     return engine
 
 

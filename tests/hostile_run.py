@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
 import secrets
 import signal
@@ -94,7 +95,6 @@ from storage.db import Database, make_engine
 from storage.models import Checkin, Milestone
 from tests.databases import scratch_database
 from tests.helpers import (
-    BATON,
     HANG_AFTER_S,
     NOT_DATA,
     clean_env,
@@ -102,6 +102,7 @@ from tests.helpers import (
     until,
     wait_healthy,
 )
+from tests.launch import launch
 from tests.launch import run as launched_run
 from tests.nasty import IDS, NASTY_STRINGS
 
@@ -331,19 +332,16 @@ def count_tracebacks(lines: list[str]) -> list[str]:
 
 
 class BotLog:
-    """The `baton run` process's stderr, read as it is written."""
+    """The `baton run` process's stderr, read as it is written (to a file)."""
 
-    def __init__(self, stream: asyncio.StreamReader) -> None:
-        self.lines: list[str] = []
-        self._task = asyncio.create_task(self._drain(stream))
+    def __init__(self, path: Path) -> None:
+        self._path = path
 
-    async def _drain(self, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            self.lines.append(line.decode(errors="replace").rstrip("\n"))
-
-    async def closed(self) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+    @property
+    def lines(self) -> list[str]:
+        if not self._path.exists():
+            return []
+        return self._path.read_text(errors="replace").splitlines()
 
 
 # --- the world: sandbox Slack, a real `baton run`, seeded accounts ------------------------
@@ -506,20 +504,13 @@ async def running_world(database_url: str | None, workdir: Path):  # noqa: ANN20
             BATON_MARKETING_REQUIRED="false",
             BATON_TICK_SECONDS="3600",  # no tick during the run: rows move only for inputs
         )
-        process = await asyncio.create_subprocess_exec(
-            *BATON,
-            "run",
-            cwd=workdir,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        errors = workdir / "baton-run.stderr"
+        process = launch(["run"], env, workdir, Path(os.devnull), err=errors)
         engine = make_engine(url)
         world: World | None = None
         try:
             await wait_healthy(f"http://127.0.0.1:{port}", process)
-            assert process.stderr is not None
-            world = World(sandbox, f"http://127.0.0.1:{port}", engine, BotLog(process.stderr))
+            world = World(sandbox, f"http://127.0.0.1:{port}", engine, BotLog(errors))
             world.cast = cast
             world.seeds = await seed(world, env, workdir)
             await world.settle()
@@ -534,8 +525,6 @@ async def running_world(database_url: str | None, workdir: Path):  # noqa: ANN20
             if process.returncode is None:
                 process.kill()
                 await process.wait()
-            if world is not None:
-                await world.log.closed()
             engine.dispose()
             await sandbox.stop()
 
