@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, literal_column, or_, select, update
@@ -170,12 +171,19 @@ def setup_due(
     session: Session, now: datetime, skip_teams: Collection[str] = (), limit: int = 50
 ) -> list[Account]:
     """Accounts whose set-up in Slack is owed by now, the longest waiting first."""
+    values = {"now": now, "skip_teams": list(skip_teams)} if skip_teams else {"now": now}
+    return list(session.scalars(_setup_due_statement(limit, bool(skip_teams)), values))
+
+
+@cache
+def _setup_due_statement(limit: int, skipping: bool) -> Select:
+    """`setup_due`'s statement, built once per shape, the values as parameters."""
     statement = select(Account).where(
-        Account.setup_due_at.is_not(None), Account.setup_due_at <= now
+        Account.setup_due_at.is_not(None), Account.setup_due_at <= bindparam("now")
     )
-    if skip_teams:
-        statement = statement.where(Account.team_id.not_in(list(skip_teams)))
-    return list(session.scalars(statement.order_by(Account.setup_due_at, Account.id).limit(limit)))
+    if skipping:
+        statement = statement.where(Account.team_id.not_in(bindparam("skip_teams", expanding=True)))
+    return statement.order_by(Account.setup_due_at, Account.id).limit(limit)
 
 
 def next_setup_due(session: Session) -> datetime | None:
@@ -284,7 +292,15 @@ def _due(statement: Select, now: datetime, skip_teams: Collection[str], limit: i
 def due_for_planning(
     session: Session, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
 ) -> list[Account]:
-    return list(session.scalars(_due(select(Account), now, skip_teams, limit)))
+    if skip_teams:
+        return list(session.scalars(_due(select(Account), now, skip_teams, limit)))
+    return list(session.scalars(_due_for_planning_statement(limit), {"now": now}))
+
+
+@cache
+def _due_for_planning_statement(limit: int) -> Select:
+    """`due_for_planning`'s usual statement (no workspace skipped), built once."""
+    return _due(select(Account), bindparam("now"), (), limit)
 
 
 def due_for_planning_ids(
@@ -349,13 +365,21 @@ def live_managers(session: Session) -> list[tuple[str, str]]:
     step of ix_accounts_live_manager per workspace and per manager (a recursive query
     that skips from one to the next), not a read of every account."""
     found: list[tuple[str, str]] = []
-    team = session.scalar(select(func.min(Account.team_id)).where(*_LIVE_MANAGED))
+    first_team, next_team, managers = _live_managers_statements()
+    team = session.scalar(first_team)
     while team is not None:
-        found += [(team, manager) for manager in session.scalars(_managers_of(team))]
-        team = session.scalar(
-            select(func.min(Account.team_id)).where(*_LIVE_MANAGED, Account.team_id > team)
-        )
+        found += [(team, manager) for manager in session.scalars(managers, {"team": team})]
+        team = session.scalar(next_team, {"team": team})
     return found
+
+
+@cache
+def _live_managers_statements() -> tuple[Select, Select, Select]:
+    """`live_managers`' statements, built once (a tick reads them all), the team a
+    parameter."""
+    first_team = select(func.min(Account.team_id)).where(*_LIVE_MANAGED)
+    next_team = first_team.where(Account.team_id > bindparam("team"))
+    return first_team, next_team, _managers_of(bindparam("team"))
 
 
 # ix_accounts_live_manager's condition, with literals (see storage.outbox._UNCERTAIN).
@@ -365,7 +389,7 @@ _LIVE_MANAGED = (
 )
 
 
-def _managers_of(team_id: str) -> Select:
+def _managers_of(team_id: Any) -> Select:
     def after(previous: Any) -> Any:
         return (
             select(func.min(Account.manager_user_id))

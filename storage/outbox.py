@@ -22,7 +22,7 @@ from sqlmodel import Session
 from storage.db import changed, column_params, insert_for, require_write_lock
 from storage.kinds import MessageKind
 from storage.models import OutboxMessage, OutboxStatus
-from storage.types import utcnow
+from storage.types import UTCDateTime, utcnow
 from storage.wakeups import OWED, announce
 
 
@@ -331,8 +331,15 @@ def reclaim_uncertain(
 def any_uncertain(session: Session, now: datetime, stale_before: datetime) -> bool:
     """Whether `reclaim_uncertain` would find anything: a read, so that a tick with nothing
     to read back takes no write lock for it."""
-    found = select(OutboxMessage.id).where(*_uncertain_now(now, stale_before)).limit(1)
-    return session.execute(found).first() is not None
+    values = {"now": now, "stale_before": stale_before}
+    return session.execute(_any_uncertain_statement(), values).first() is not None
+
+
+@cache
+def _any_uncertain_statement() -> Any:
+    """Built once (building it cost more than running it), the instants as parameters."""
+    where = _uncertain_now(bindparam("now"), bindparam("stale_before"))
+    return select(OutboxMessage.id).where(*where).limit(1)
 
 
 def _uncertain_now(now: datetime, stale_before: datetime) -> tuple[Any, ...]:
@@ -572,14 +579,20 @@ def overdue(
 ) -> list[OverdueMessage]:
     """Pending messages that should have gone out before `before`: those of these kinds,
     and any owed at someone's local hour."""
+    statement = _overdue_statement(_dialect(session), tuple(sorted(kinds)), limit)
+    return _overdue(session.execute(statement, {"before": before}).all())
+
+
+@cache
+def _overdue_statement(dialect: str, kinds: tuple[MessageKind, ...], limit: int) -> Any:
+    """`overdue`'s statement for one set of kinds, built once, `before` a parameter."""
     condition = or_(OutboxMessage.kind.in_(list(kinds)), OutboxMessage.local_tz.is_not(None))
-    rows = session.execute(
+    return (
         select(*_CLAIM_COLUMNS, OutboxMessage.local_tz, OutboxMessage.local_date)
-        .where(_pending(_dialect(session)), OutboxMessage.due_at < before, condition)
+        .where(_pending(dialect), OutboxMessage.due_at < bindparam("before"), condition)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
-    ).all()
-    return _overdue(rows)
+    )
 
 
 @dataclass(frozen=True)
@@ -655,13 +668,22 @@ def owed_due_of_kind(
     limit: int = 500,
 ) -> list[tuple[str, int, str]]:
     """(team, id, channel) of the pending messages of this kind due by now (ix_outbox_pending_due)."""
+    statement = _owed_due_statement(_dialect(session), kind, limit, bool(skip_teams))
+    values = {"now": now, "skip_teams": list(skip_teams)} if skip_teams else {"now": now}
+    return [(team_id, i, channel) for team_id, i, channel in session.execute(statement, values)]
+
+
+@cache
+def _owed_due_statement(dialect: str, kind: MessageKind, limit: int, skipping: bool) -> Any:
+    """`owed_due_of_kind`'s statement, built once per shape, the values as parameters."""
     statement = select(OutboxMessage.team_id, OutboxMessage.id, OutboxMessage.channel).where(
-        _pending(_dialect(session)), OutboxMessage.due_at <= now, OutboxMessage.kind == kind
+        _pending(dialect), OutboxMessage.due_at <= bindparam("now"), OutboxMessage.kind == kind
     )
-    if skip_teams:
-        statement = statement.where(OutboxMessage.team_id.not_in(list(skip_teams)))
-    statement = statement.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
-    return [(team_id, i, channel) for team_id, i, channel in session.execute(statement)]
+    if skipping:
+        statement = statement.where(
+            OutboxMessage.team_id.not_in(bindparam("skip_teams", expanding=True))
+        )
+    return statement.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
 
 
 def drop_owed(session: Session, team_id: str, message_id: int, reason: str) -> bool:
@@ -735,9 +757,10 @@ class Held:
     account_ids: tuple[int, ...]
 
 
-def held_due(session: Session, now: datetime, limit: int = 20) -> list[Held]:
-    """Channels (and DMs) with held messages whose next look is due."""
-    rows = session.execute(
+@cache
+def _held_due_statement(limit: int) -> Any:
+    """`held_due`'s channels, built once, `now` a parameter."""
+    return (
         select(
             OutboxMessage.team_id,
             OutboxMessage.channel,
@@ -747,9 +770,14 @@ def held_due(session: Session, now: datetime, limit: int = 20) -> list[Held]:
         # A literal: PostgreSQL's generic plan for a prepared `status = $1` reads the table.
         .where(OutboxMessage.status == _literal(OutboxStatus.HELD))
         .group_by(OutboxMessage.team_id, OutboxMessage.channel)
-        .having(func.min(OutboxMessage.due_at) <= now)
+        .having(func.min(OutboxMessage.due_at) <= bindparam("now", type_=UTCDateTime))
         .limit(limit)
-    ).all()
+    )
+
+
+def held_due(session: Session, now: datetime, limit: int = 20) -> list[Held]:
+    """Channels (and DMs) with held messages whose next look is due."""
+    rows = session.execute(_held_due_statement(limit), {"now": now}).all()
     held = []
     for team_id, channel, first_id, error in rows:
         accounts = session.scalars(
