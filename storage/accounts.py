@@ -69,9 +69,12 @@ def create_accounts(
 
 
 def get_account(session: Session, team_id: str, account_id: int) -> Account | None:
-    return session.scalars(
-        select(Account).where(Account.team_id == team_id, Account.id == account_id)
-    ).first()
+    return session.scalars(_ACCOUNT, {"team": team_id, "id": account_id}).first()
+
+
+_ACCOUNT = select(Account).where(
+    Account.team_id == bindparam("team"), Account.id == bindparam("id")
+)
 
 
 def account_by_crm(session: Session, team_id: str, crm_id: str) -> Account | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session
 
 from storage.db import require_write_lock
@@ -129,12 +131,23 @@ def coverages_at(
     session: Session, team_id: str, at: datetime, user_ids: Iterable[str] | None = None
 ) -> dict[str, Coverage]:
     """The window in effect at `at` for each covered person (of `user_ids`, if given)."""
-    statement = select(Coverage).where(
-        Coverage.team_id == team_id, Coverage.starts_at <= at, Coverage.ends_at > at
-    )
+    values: dict[str, Any] = {"team": team_id, "at": at}
     if user_ids is not None:
-        statement = statement.where(Coverage.user_id.in_(list(set(user_ids))))
-    return {c.user_id: c for c in session.scalars(statement.order_by(Coverage.starts_at))}
+        values["users"] = list(set(user_ids))
+    statement = _coverages_statement(user_ids is not None)
+    return {c.user_id: c for c in session.scalars(statement, values)}
+
+
+@cache
+def _coverages_statement(of_some: bool) -> Any:
+    """`coverages_at`'s statement, built once per shape, the values as parameters."""
+    at = bindparam("at")
+    statement = select(Coverage).where(
+        Coverage.team_id == bindparam("team"), Coverage.starts_at <= at, Coverage.ends_at > at
+    )
+    if of_some:
+        statement = statement.where(Coverage.user_id.in_(bindparam("users", expanding=True)))
+    return statement.order_by(Coverage.starts_at)
 
 
 def covered_by(session: Session, team_id: str, backup: str, at: datetime) -> list[Coverage]:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from storage.db import upsert
@@ -57,15 +57,14 @@ def deactivated_among(session: Session, team_id: str, user_ids: set[str]) -> set
     """Those of `user_ids` whom Slack reported deactivated."""
     if not user_ids:
         return set()
-    return set(
-        session.scalars(
-            select(Person.user_id).where(
-                Person.team_id == team_id,
-                Person.user_id.in_(user_ids),
-                Person.deactivated_at.is_not(None),
-            )
-        )
-    )
+    return set(session.scalars(_DEACTIVATED, {"team": team_id, "users": list(user_ids)}))
+
+
+_DEACTIVATED = select(Person.user_id).where(
+    Person.team_id == bindparam("team"),
+    Person.user_id.in_(bindparam("users", expanding=True)),
+    Person.deactivated_at.is_not(None),
+)
 
 
 def person_by_email(
@@ -88,9 +87,12 @@ def person_by_email(
 
 
 def get_person(session: Session, team_id: str, user_id: str) -> Person | None:
-    return session.scalars(
-        select(Person).where(Person.team_id == team_id, Person.user_id == user_id)
-    ).first()
+    return session.scalars(_PERSON, {"team": team_id, "user": user_id}).first()
+
+
+_PERSON = select(Person).where(
+    Person.team_id == bindparam("team"), Person.user_id == bindparam("user")
+)
 
 
 def people_named(
@@ -99,13 +101,19 @@ def people_named(
     """What Baton knows of these people, by (team, user id), in one query."""
     if not named:
         return {}
-    statement = select(Person).where(
-        Person.team_id.in_({team for team, _ in named}),
-        Person.user_id.in_({user_id for _, user_id in named}),
-    )
+    values = {
+        "teams": list({team for team, _ in named}),
+        "users": list({user_id for _, user_id in named}),
+    }
     wanted = set(named)
     return {
         (p.team_id, p.user_id): p
-        for p in session.scalars(statement)
+        for p in session.scalars(_NAMED, values)
         if (p.team_id, p.user_id) in wanted
     }
+
+
+_NAMED = select(Person).where(
+    Person.team_id.in_(bindparam("teams", expanding=True)),
+    Person.user_id.in_(bindparam("users", expanding=True)),
+)
