@@ -86,11 +86,10 @@ def account_by_crm(session: Session, team_id: str, crm_id: str) -> Account | Non
 def locked_account(session: Session, team_id: str, account_id: int) -> Account:
     """The account's row, locked for this transaction (FOR UPDATE; SQLite: the session's
     BEGIN IMMEDIATE already holds the write lock)."""
-    return session.scalars(
-        select(Account)
-        .where(Account.team_id == team_id, Account.id == account_id)
-        .with_for_update()
-    ).one()
+    return session.scalars(_LOCKED_ACCOUNT, {"team": team_id, "id": account_id}).one()
+
+
+_LOCKED_ACCOUNT = _ACCOUNT.with_for_update()
 
 
 def update_account(session: Session, team_id: str, account_id: int, **values: Any) -> Account:
@@ -314,6 +313,16 @@ def due_for_planning_ids(
     return [(team_id, account_id) for team_id, account_id in session.execute(statement)]
 
 
+_STILL_DUE = (  # built once, the accounts as parameters
+    select(Account.team_id, Account.id, Account.plan_after)
+    .where(
+        Account.team_id.in_(bindparam("teams", expanding=True)),
+        Account.id.in_(bindparam("ids", expanding=True)),
+    )
+    .with_for_update(skip_locked=True)
+)
+
+
 def set_plan_after(session: Session, team_id: str, account_id: int, when: datetime | None) -> None:
     session.execute(
         update(Account)
@@ -332,17 +341,13 @@ def still_due(
     require_write_lock(session)
     if not read:
         return set()
-    statement = (
-        select(Account.team_id, Account.id, Account.plan_after)
-        .where(
-            Account.team_id.in_({team for team, _ in read}),
-            Account.id.in_([account_id for _, account_id in read]),
-        )
-        .with_for_update(skip_locked=True)
-    )
+    values = {
+        "teams": list({team for team, _ in read}),
+        "ids": [account_id for _, account_id in read],
+    }
     return {
         (team_id, account_id)
-        for team_id, account_id, plan_after in session.execute(statement)
+        for team_id, account_id, plan_after in session.execute(_STILL_DUE, values)
         if (team_id, account_id) in read and read[team_id, account_id] == plan_after
     }
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from storage.db import changed, insert_for, require_write_lock
@@ -35,12 +35,12 @@ def milestones_of_cycles(
     found: dict[tuple[str, int], list[Milestone]] = {key: [] for key in cycles}
     if not cycles:
         return found
-    statement = select(Milestone).where(
-        Milestone.team_id.in_({team for team, _ in cycles}),
-        Milestone.account_id.in_([account_id for _, account_id in cycles]),
-        Milestone.renewal_date.in_(set(cycles.values())),
-    )
-    for milestone in session.scalars(statement):
+    values = {
+        "teams": list({team for team, _ in cycles}),
+        "ids": [account_id for _, account_id in cycles],
+        "dates": list(set(cycles.values())),
+    }
+    for milestone in session.scalars(_OF_CYCLES, values):
         key = (milestone.team_id, milestone.account_id)
         if cycles.get(key) == milestone.renewal_date:
             found[key].append(milestone)
@@ -58,19 +58,12 @@ def replaced_cycles_of(
     found: dict[tuple[str, int], list[Milestone]] = {}
     if not cycles:
         return found
-    ids = [account_id for _, account_id in cycles]
-    statement = (
-        select(Milestone)
-        .join(Account, Account.id == Milestone.account_id)
-        .where(
-            Milestone.team_id.in_({team for team, _ in cycles}),
-            Milestone.account_id.in_(ids),
-            Account.id.in_(ids),  # said of both: PostgreSQL would otherwise read every account
-            Milestone.renewal_date != Account.renewal_date,
-            Milestone.renewal_date >= today,
-        )
-    )
-    for milestone in session.scalars(statement):
+    values = {
+        "teams": list({team for team, _ in cycles}),
+        "ids": [account_id for _, account_id in cycles],
+        "today": today,
+    }
+    for milestone in session.scalars(_REPLACED, values):
         key = (milestone.team_id, milestone.account_id)
         if key in cycles and cycles[key] != milestone.renewal_date:
             found.setdefault(key, []).append(milestone)
@@ -94,9 +87,30 @@ def cycle_milestones(
 
 
 def get_milestone(session: Session, team_id: str, milestone_id: int) -> Milestone | None:
-    return session.scalars(
-        select(Milestone).where(Milestone.team_id == team_id, Milestone.id == milestone_id)
-    ).first()
+    return session.scalars(_MILESTONE, {"team": team_id, "id": milestone_id}).first()
+
+
+# Statements built once (building one cost more than running it), the values as parameters.
+_MILESTONE = select(Milestone).where(
+    Milestone.team_id == bindparam("team"), Milestone.id == bindparam("id")
+)
+_OF_CYCLES = select(Milestone).where(
+    Milestone.team_id.in_(bindparam("teams", expanding=True)),
+    Milestone.account_id.in_(bindparam("ids", expanding=True)),
+    Milestone.renewal_date.in_(bindparam("dates", expanding=True)),
+)
+_REPLACED = (
+    select(Milestone)
+    .join(Account, Account.id == Milestone.account_id)
+    .where(
+        Milestone.team_id.in_(bindparam("teams", expanding=True)),
+        Milestone.account_id.in_(bindparam("ids", expanding=True)),
+        Account.id.in_(bindparam("ids", expanding=True)),  # said of both: PostgreSQL would
+        # otherwise read every account
+        Milestone.renewal_date != Account.renewal_date,
+        Milestone.renewal_date >= bindparam("today"),
+    )
+)
 
 
 def mark_done(

@@ -140,13 +140,15 @@ def _already_owed(session: Session, messages: Sequence[OwedMessage]) -> set[tupl
         ordered = sorted(team_keys)
         for start in range(0, len(ordered), KEYS_PER_READ):
             chunk = ordered[start : start + KEYS_PER_READ]
-            there = session.scalars(
-                select(OutboxMessage.dedupe_key).where(
-                    OutboxMessage.team_id == team_id, OutboxMessage.dedupe_key.in_(chunk)
-                )
-            )
+            there = session.scalars(_OWED_KEYS, {"team": team_id, "keys": chunk})
             found |= {(team_id, key) for key in there}
     return found
+
+
+_OWED_KEYS = select(OutboxMessage.dedupe_key).where(  # built once, the keys as parameters
+    OutboxMessage.team_id == bindparam("team"),
+    OutboxMessage.dedupe_key.in_(bindparam("keys", expanding=True)),
+)
 
 
 def _owed_values(message: OwedMessage, now: datetime) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -76,15 +76,21 @@ def cycle_flags(
     """`cycle_flag` for many accounts at once: each current cycle's flag, where it has one."""
     if not cycles:
         return {}
-    statement = select(HealthFlag).where(
-        HealthFlag.team_id.in_({team for team, _ in cycles}),
-        HealthFlag.account_id.in_([account_id for _, account_id in cycles]),
-    )
+    values = {
+        "teams": list({team for team, _ in cycles}),
+        "ids": [account_id for _, account_id in cycles],
+    }
     return {
         (flag.team_id, flag.account_id): flag
-        for flag in session.scalars(statement)
+        for flag in session.scalars(_FLAGS, values)
         if cycles.get((flag.team_id, flag.account_id)) == flag.renewal_date
     }
+
+
+_FLAGS = select(HealthFlag).where(  # built once, the accounts as parameters
+    HealthFlag.team_id.in_(bindparam("teams", expanding=True)),
+    HealthFlag.account_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 def concluded_cycles_of(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlmodel import Session
 
 from flows.tiers import boundary_rank
@@ -20,6 +22,21 @@ def tier_cutoffs(
     the boundary accounts."""
     if not team_ids or not shares:
         return {team: [] for team in team_ids}
+    rows = session.execute(_boundaries(tuple(shares)), {"teams": list(set(team_ids))}).all()
+    by_rank = {(row.team_id, row.arr_rank): Decimal(row.arr) for row in rows}
+    lives = {row.team_id: row.live for row in rows}
+    return {
+        team: [by_rank[team, boundary_rank(lives[team], share)] for share in shares]
+        if team in lives
+        else []
+        for team in team_ids
+    }
+
+
+@cache
+def _boundaries(shares: tuple[int, ...]) -> Any:
+    """`tier_cutoffs`' statement for the playbook's shares, built once, the teams a
+    parameter."""
     ranked = (
         select(
             Account.team_id,
@@ -29,21 +46,14 @@ def tier_cutoffs(
             .label("arr_rank"),
             func.count().over(partition_by=Account.team_id).label("live"),
         )
-        .where(Account.team_id.in_(set(team_ids)), Account.status != AccountStatus.CHURNED)
+        .where(
+            Account.team_id.in_(bindparam("teams", expanding=True)),
+            Account.status != AccountStatus.CHURNED,
+        )
         .subquery()
     )
     # The boundary rank, ceil(live × share / 100), in integer arithmetic.
     at_boundary = [ranked.c.arr_rank == (ranked.c.live * share + 99) // 100 for share in shares]
-    rows = session.execute(
-        select(ranked.c.team_id, ranked.c.arr, ranked.c.arr_rank, ranked.c.live).where(
-            or_(*at_boundary)
-        )
-    ).all()
-    by_rank = {(row.team_id, row.arr_rank): Decimal(row.arr) for row in rows}
-    lives = {row.team_id: row.live for row in rows}
-    return {
-        team: [by_rank[team, boundary_rank(lives[team], share)] for share in shares]
-        if team in lives
-        else []
-        for team in team_ids
-    }
+    return select(ranked.c.team_id, ranked.c.arr, ranked.c.arr_rank, ranked.c.live).where(
+        or_(*at_boundary)
+    )
