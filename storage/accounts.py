@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, literal_column, or_, select, update
 from sqlmodel import Session
 
-from storage.db import insert_for, require_write_lock
+from storage.db import due_values, insert_for, not_skipped, require_write_lock
 from storage.models import Account, AccountStatus
 from storage.names import accounts_with_words, index_names, words_of
 from storage.wakeups import SETUP, announce
@@ -173,8 +173,8 @@ def setup_due(
     session: Session, now: datetime, skip_teams: Collection[str] = (), limit: int = 50
 ) -> list[Account]:
     """Accounts whose set-up in Slack is owed by now, the longest waiting first."""
-    values = {"now": now, "skip_teams": list(skip_teams)} if skip_teams else {"now": now}
-    return list(session.scalars(_setup_due_statement(limit, bool(skip_teams)), values))
+    statement = _setup_due_statement(limit, bool(skip_teams))
+    return list(session.scalars(statement, due_values(now, skip_teams)))
 
 
 @cache
@@ -184,7 +184,7 @@ def _setup_due_statement(limit: int, skipping: bool) -> Select:
         Account.setup_due_at.is_not(None), Account.setup_due_at <= bindparam("now")
     )
     if skipping:
-        statement = statement.where(Account.team_id.not_in(bindparam("skip_teams", expanding=True)))
+        statement = statement.where(not_skipped(Account.team_id))
     return statement.order_by(Account.setup_due_at, Account.id).limit(limit)
 
 
@@ -284,33 +284,33 @@ def accounts_by_ids(session: Session, team_id: str, ids: list[int]) -> list[Acco
     return [found[i] for i in ids if i in found]
 
 
-def _due(statement: Select, now: datetime, skip_teams: Collection[str], limit: int) -> Select:
-    statement = statement.where(Account.plan_after <= now, Account.provisioned_at.is_not(None))
-    if skip_teams:
-        statement = statement.where(Account.team_id.not_in(list(skip_teams)))
+@cache
+def _due_statement(ids_only: bool, limit: int, skipping: bool) -> Select:
+    """The accounts due for planning (their rows, or their ids), built once per shape, the
+    values as parameters (`due_values`)."""
+    columns = (Account.team_id, Account.id) if ids_only else (Account,)
+    statement = select(*columns).where(
+        Account.plan_after <= bindparam("now"), Account.provisioned_at.is_not(None)
+    )
+    if skipping:
+        statement = statement.where(not_skipped(Account.team_id))
     return statement.order_by(Account.plan_after).limit(limit)
 
 
 def due_for_planning(
     session: Session, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
 ) -> list[Account]:
-    if skip_teams:
-        return list(session.scalars(_due(select(Account), now, skip_teams, limit)))
-    return list(session.scalars(_due_for_planning_statement(limit), {"now": now}))
-
-
-@cache
-def _due_for_planning_statement(limit: int) -> Select:
-    """`due_for_planning`'s usual statement (no workspace skipped), built once."""
-    return _due(select(Account), bindparam("now"), (), limit)
+    statement = _due_statement(False, limit, bool(skip_teams))
+    return list(session.scalars(statement, due_values(now, skip_teams)))
 
 
 def due_for_planning_ids(
     session: Session, now: datetime, limit: int = 500, skip_teams: Collection[str] = ()
 ) -> list[tuple[str, int]]:
     """(team, id) of the accounts `due_for_planning` would load, for reading them one by one."""
-    statement = _due(select(Account.team_id, Account.id), now, skip_teams, limit)
-    return [(team_id, account_id) for team_id, account_id in session.execute(statement)]
+    statement = _due_statement(True, limit, bool(skip_teams))
+    rows = session.execute(statement, due_values(now, skip_teams))
+    return [(team_id, account_id) for team_id, account_id in rows]
 
 
 _STILL_DUE = (  # built once, the accounts as parameters

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,6 +224,18 @@ def _upsert_statement(
         index_elements=list(keys),
         set_={column: statement.excluded[column] for column in columns if column not in keys},
     )
+
+
+def not_skipped(team_column: Any) -> Any:
+    """The term "of none of the teams skipped" of a statement built once: its teams are the
+    parameter `skip_teams` (`due_values`). A shape of its own, added only when some are."""
+    return team_column.not_in(bindparam("skip_teams", expanding=True))
+
+
+def due_values(now: datetime, skip_teams: Collection[str]) -> dict[str, Any]:
+    """The parameters of a statement built once for "due by `now`" (`now`), with the term
+    `not_skipped` when there are teams to skip."""
+    return {"now": now, "skip_teams": list(skip_teams)} if skip_teams else {"now": now}
 
 
 def column_params(table: Any, columns: tuple[str, ...], prefix: str = "") -> dict[str, Any]:

@@ -105,8 +105,8 @@ _REPLACED = (
     .where(
         Milestone.team_id.in_(bindparam("teams", expanding=True)),
         Milestone.account_id.in_(bindparam("ids", expanding=True)),
-        Account.id.in_(bindparam("ids", expanding=True)),  # said of both: PostgreSQL would
-        # otherwise read every account
+        # The ids said of both tables: PostgreSQL would otherwise read every account.
+        Account.id.in_(bindparam("ids", expanding=True)),
         Milestone.renewal_date != Account.renewal_date,
         Milestone.renewal_date >= bindparam("today"),
     )

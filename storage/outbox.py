@@ -19,7 +19,14 @@ from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, selec
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from storage.db import changed, column_params, insert_for, require_write_lock
+from storage.db import (
+    changed,
+    column_params,
+    due_values,
+    insert_for,
+    not_skipped,
+    require_write_lock,
+)
 from storage.kinds import MessageKind
 from storage.models import OutboxMessage, OutboxStatus
 from storage.types import UTCDateTime, utcnow
@@ -226,11 +233,9 @@ def claim_due(
     `skip_teams` (paused workspaces) stay where they are.
     """
     require_write_lock(session)
-    values: dict[str, Any] = {"now": now, "limit": limit, "token": secrets.token_hex(16)}
+    values = {**due_values(now, skip_teams), "limit": limit, "token": secrets.token_hex(16)}
     if ids is not None:
         values["ids"] = list(ids)
-    if skip_teams:
-        values["skip_teams"] = list(skip_teams)
     statement = _claim_statement(_dialect(session), ids is not None, bool(skip_teams))
     # On the connection: the claims come back as values, so the session has no objects to
     # keep in step with the UPDATE (the ORM's bookkeeping cost more than the statement).
@@ -252,7 +257,7 @@ def _claim_statement(dialect: str, narrowed: bool, skipping: bool) -> Any:
         )
         due = due.where(tuple_(OutboxMessage.team_id, OutboxMessage.channel).in_(wanted))
     if skipping:
-        due = due.where(OutboxMessage.team_id.not_in(bindparam("skip_teams", expanding=True)))
+        due = due.where(not_skipped(OutboxMessage.team_id))
     due = (
         due.order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(bindparam("limit"))
@@ -671,8 +676,8 @@ def owed_due_of_kind(
 ) -> list[tuple[str, int, str]]:
     """(team, id, channel) of the pending messages of this kind due by now (ix_outbox_pending_due)."""
     statement = _owed_due_statement(_dialect(session), kind, limit, bool(skip_teams))
-    values = {"now": now, "skip_teams": list(skip_teams)} if skip_teams else {"now": now}
-    return [(team_id, i, channel) for team_id, i, channel in session.execute(statement, values)]
+    rows = session.execute(statement, due_values(now, skip_teams))
+    return [(team_id, i, channel) for team_id, i, channel in rows]
 
 
 @cache
@@ -682,9 +687,7 @@ def _owed_due_statement(dialect: str, kind: MessageKind, limit: int, skipping: b
         _pending(dialect), OutboxMessage.due_at <= bindparam("now"), OutboxMessage.kind == kind
     )
     if skipping:
-        statement = statement.where(
-            OutboxMessage.team_id.not_in(bindparam("skip_teams", expanding=True))
-        )
+        statement = statement.where(not_skipped(OutboxMessage.team_id))
     return statement.order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit)
 
 

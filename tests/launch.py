@@ -50,9 +50,12 @@ def _baton(argv: list[str], env: dict[str, str], cwd: str, out: str, err: str) -
     try:
         code = main(argv)
     except SystemExit as exit_:  # as the interpreter ends on it (argparse's usage errors)
-        code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
-        if not isinstance(exit_.code, int | None):
-            print(exit_.code, file=sys.stderr)
+        code = exit_.code
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # as the script would exit, without multiprocessing's own ending
@@ -90,15 +93,21 @@ class Launched:
         return self._process.exitcode  # type: ignore[return-value]
 
 
+def _start(
+    argv: list[str], env: dict[str, str], cwd: Path, out: Path, err: Path
+) -> multiprocessing.process.BaseProcess:
+    process = _CONTEXT.Process(
+        target=_baton, args=(argv, env, str(cwd), str(out), str(err)), daemon=True
+    )
+    process.start()
+    return process
+
+
 def launch(
     argv: list[str], env: dict[str, str], cwd: Path, log: Path, err: Path | None = None
 ) -> Launched:
     """`baton argv…`, its output appended to `log` (and its errors to `err`, if given)."""
-    process = _CONTEXT.Process(
-        target=_baton, args=(argv, env, str(cwd), str(log), str(err or log)), daemon=True
-    )
-    process.start()
-    return Launched(process)
+    return Launched(_start(argv, env, cwd, log, err or log))
 
 
 def run(
@@ -107,10 +116,7 @@ def run(
     """`baton argv…` to its end, as `subprocess.run(…, capture_output=True, text=True)`."""
     with tempfile.TemporaryDirectory(prefix="baton-output-") as folder:
         out, err = Path(folder) / "stdout", Path(folder) / "stderr"
-        process = _CONTEXT.Process(
-            target=_baton, args=(argv, env, str(cwd), str(out), str(err)), daemon=True
-        )
-        process.start()
+        process = _start(argv, env, cwd, out, err)
         process.join(timeout)
         if process.exitcode is None:
             process.kill()
