@@ -30,6 +30,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
+from bot.crm.salesforce_error import SalesforceError
 from flows.crm.salesforce import id18
 
 FIELD_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
@@ -41,13 +42,6 @@ RETRY_LATER_S = 60.0
 RETRY_TOMORROW_S = 3600.0  # the daily API budget is a rolling 24 hours: look again hourly
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_SENTENCE = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-class SalesforceError(Exception):
-    def __init__(self, sentence: str, retry_after: float | None = None) -> None:
-        super().__init__(sentence)
-        self.sentence = sentence
-        self.retry_after = retry_after
 
 
 def soql_datetime(moment: datetime) -> str:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping as MappingOf
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.crm.answers import DoorAnswer, door_team, json_body, refused
 from bot.crm.deals import CrmDeal, take_deals
-from bot.crm.salesforce_api import SalesforceApi, SalesforceError
+from bot.crm.salesforce_error import SalesforceError
 from bot.platform.http_input import BadRequest, is_json, utf8
 from bot.platform.services import Services
 from bot.platform.settings import Settings
@@ -31,6 +31,9 @@ from flows.crm.salesforce import (
     soap_fault,
 )
 from storage.crm import record_events, unseen_events
+
+if TYPE_CHECKING:
+    from bot.crm.salesforce_api import SalesforceApi
 
 log = logging.getLogger(__name__)
 SOURCE = "salesforce"
@@ -138,6 +141,8 @@ def salesforce_api(settings: Settings) -> SalesforceApi | None:
     Outbound Message does not carry)."""
     if settings.baton_salesforce_token is None or settings.baton_salesforce_instance_url is None:
         return None
+    from bot.crm.salesforce_api import SalesforceApi  # simple-salesforce, only when used
+
     return SalesforceApi(settings.baton_salesforce_instance_url, settings.baton_salesforce_token)
 
 

@@ -19,8 +19,8 @@ from typing import Any
 from bot.crm.deals import CrmDeal, Outcome, take_deal
 from bot.crm.hubspot_api import HubSpotApi, HubSpotError
 from bot.crm.hubspot_door import hubspot_deal
-from bot.crm.salesforce_api import SalesforceError
 from bot.crm.salesforce_door import salesforce_api, salesforce_deal
+from bot.crm.salesforce_error import SalesforceError
 from bot.platform.services import Services
 from flows.crm.mapping import CRM_NAMES
 from flows.crm.salesforce import flatten

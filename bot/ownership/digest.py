@@ -72,9 +72,22 @@ def next_look(services: Services) -> datetime | None:
 
 
 async def _owe_digest(services: Services, team_id: str, manager: str, now: datetime) -> bool:
+    """Owe the manager's next digest. Once this Monday's is due (the tick that sends it is
+    this one), next Monday's is owed with it: the next look is then that digest's own
+    tick, not a wake-up of its own in between."""
     tz = await zone_for(services, team_id, manager)
     due = digest_time(now, tz)
-    message = OwedMessage(
+    dues = [due]
+    if due <= now:
+        dues.append(local_instant(due.astimezone(tz).date() + timedelta(days=7), DIGEST_TIME, tz))
+    messages = [_digest(team_id, manager, at, tz) for at in dues]
+    owed = await services.db.run(_enqueue_new, messages)
+    services.memo[KIND][(team_id, manager)] = dues[-1]
+    return owed > 0
+
+
+def _digest(team_id: str, manager: str, due: datetime, tz: ZoneInfo) -> OwedMessage:
+    return OwedMessage(
         team_id=team_id,
         dedupe_key=f"digest-{manager}-{due.astimezone(tz).date()}",
         channel=manager,
@@ -86,15 +99,10 @@ async def _owe_digest(services: Services, team_id: str, manager: str, now: datet
         subject_type=SubjectType.PERSON,
         subject_id=manager,
     )
-    owed = await services.db.run(enqueue, message) is not None
-    services.memo[KIND][(team_id, manager)] = due if due > now else _after_monday(due, tz)
-    return owed
 
 
-def _after_monday(due: datetime, tz: ZoneInfo) -> datetime:
-    """When `digest_time` next names another digest than today's (already owed): at
-    midnight after that Monday, local time."""
-    return local_instant(due.astimezone(tz).date() + timedelta(days=1), time(0), tz)
+def _enqueue_new(session: Session, messages: list[OwedMessage]) -> int:
+    return sum(enqueue(session, m) is not None for m in messages)
 
 
 async def write_digests(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> int:

@@ -22,11 +22,13 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.platform.budget import Budget
+from bot.platform.http_sessions import LoopSessions
 
 DEFAULT_TIMEOUT_S = 10
 DEFAULT_RETRY_AFTER_S = 30
@@ -96,10 +98,27 @@ class BudgetedClient(AsyncWebClient):
     waits for its turn when that is soon; otherwise the call is not made and OverBudget
     says for how long (the outbox defers the message by that much)."""
 
-    def __init__(self, *args: Any, budget: Budget | None, wait_at_most: float, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        budget: Budget | None,
+        wait_at_most: float,
+        sessions: LoopSessions | None = None,
+        **kwargs: Any,
+    ):
+        self.sessions = sessions or LoopSessions(kwargs.get("timeout", DEFAULT_TIMEOUT_S))
         super().__init__(*args, **kwargs)
         self.budget = budget
         self.wait_at_most = wait_at_most
+
+    @property  # type: ignore[override]
+    def session(self) -> aiohttp.ClientSession | None:
+        """The running loop's kept-alive session (Bolt's per-request clients take it too)."""
+        return self.sessions.current()
+
+    @session.setter
+    def session(self, _given: aiohttp.ClientSession | None) -> None:
+        pass  # slack_sdk's constructor sets None; the sessions are per loop
 
     async def _request(self, *, http_verb: str, api_url: str, req_args: dict) -> dict[str, Any]:
         if self.budget is None:
@@ -157,6 +176,7 @@ def make_client(
     timeout: int = DEFAULT_TIMEOUT_S,
     budget: Budget | None = None,
     waits: bool = True,
+    sessions: LoopSessions | None = None,
 ) -> BudgetedClient:
     """A client for Slack's Web API at `base_url`, paced by `budget`.
 
@@ -174,7 +194,15 @@ def make_client(
         proxy=proxy,
         budget=budget,
         wait_at_most=WAIT_AT_MOST_S if waits else 0.0,
+        sessions=sessions,
     )
+
+
+async def close_sessions(*clients: AsyncWebClient) -> None:
+    """Close the running loop's sessions of these clients (those that keep them)."""
+    for client in clients:
+        if isinstance(client, BudgetedClient):
+            await client.sessions.close()
 
 
 @contextmanager

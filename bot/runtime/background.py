@@ -11,6 +11,7 @@ import threading
 from bot.handoff.setup_queue import setup_worker
 from bot.outbox.scheduler import Ticker
 from bot.platform.services import Services
+from bot.platform.slack_client import close_sessions
 from bot.platform.wake import WorkListener
 from storage.wakeups import OWED, SETUP
 
@@ -67,6 +68,7 @@ class Background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await ticker.stop()  # once nothing can ask for another tick
+            await close_sessions(self.services.client, self.services.sender)
 
 
 async def _tick_when_woken(services: Services, ticker: Ticker) -> None:

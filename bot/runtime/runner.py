@@ -18,10 +18,11 @@ from slack_sdk.errors import SlackApiError
 from bot.people.managers import refresh_managers
 from bot.platform.budget import make_budget
 from bot.platform.clock import Clock, system_clock
+from bot.platform.http_sessions import LoopSessions
 from bot.platform.services import Services
 from bot.platform.serving import Serving
 from bot.platform.settings import ConfigError, Settings
-from bot.platform.slack_client import make_client, pin_proxy
+from bot.platform.slack_client import DEFAULT_TIMEOUT_S, close_sessions, make_client, pin_proxy
 from bot.runtime.app import build_app
 from bot.runtime.background import Background
 from bot.runtime.features import install_commands, install_hooks
@@ -40,12 +41,13 @@ def make_services(settings: Settings, clock: Clock = system_clock) -> Services:
     db = Database(make_engine(settings.database_url), turn=serving.turn)
     budget = make_budget(db, clock, settings.baton_slack_posts_per_minute)
     token, url = settings.slack_bot_token, settings.slack_api_url
+    sessions = LoopSessions(DEFAULT_TIMEOUT_S)  # both clients' connections, kept alive
     services = Services(
         settings=settings,
         db=db,
         clock=clock,
-        client=make_client(token, url, budget=budget),
-        sender=make_client(token, url, budget=budget, waits=False),
+        client=make_client(token, url, budget=budget, sessions=sessions),
+        sender=make_client(token, url, budget=budget, waits=False, sessions=sessions),
         budget=budget,
         serving=serving,
     )
@@ -159,6 +161,7 @@ class BotServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await close_sessions(self.services.client, self.services.sender)
         self.services.engine.dispose()
 
 
