@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.outbox.tick import run_tick
-from bot.ownership.digest import KIND, write_digests
+from bot.ownership.digest import KIND, next_look, write_digests
 from storage.models import OutboxMessage
 from tests.helpers import closed_won, deal, dm, run_until
 
@@ -17,6 +17,10 @@ MONDAY_8_LA = datetime(2027, 1, 11, 16, tzinfo=UTC)
 def digest_rows(engine) -> list[OutboxMessage]:  # noqa: ANN001
     with Session(engine) as session:
         return list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == KIND)))
+
+
+def rows_by_due(engine) -> list[OutboxMessage]:  # noqa: ANN001
+    return sorted(digest_rows(engine), key=lambda r: r.due_at)
 
 
 async def test_a_due_digest_is_written_before_delivery_and_sent_as_written(
@@ -40,3 +44,29 @@ async def test_a_due_digest_is_written_before_delivery_and_sent_as_written(
     await run_tick(services)
     (sent,) = [m for m in dm(sandbox, people.manager).messages if "Your week from" in m.text]
     assert sent.text == written.text
+
+
+async def test_next_mondays_digest_is_owed_as_this_one_falls_due(
+    sim_driver, sim_bot, clock, sandbox, people
+) -> None:
+    """Owed with this Monday's, next Monday's digest needs no wake-up of its own between the
+    two (each week's planning rides on the tick that sends the digest)."""
+    services = sim_bot.services
+    reply = await closed_won(
+        sim_driver, deal(contract_start="2027-01-04", renewal_date="2028-01-04")
+    )
+    assert reply.status == 202
+    await run_until(sim_bot, clock, MONDAY_8_LA - timedelta(hours=2))
+    week_before = MONDAY_8_LA - timedelta(days=7)  # the first Monday's (a quiet week)
+    assert [(r.due_at, r.status) for r in rows_by_due(services.engine)] == [
+        (week_before, "cancelled"),
+        (MONDAY_8_LA, "pending"),
+    ]
+    clock.set(MONDAY_8_LA)
+    await run_tick(services)
+    assert [(r.due_at, r.status) for r in rows_by_due(services.engine)] == [
+        (week_before, "cancelled"),
+        (MONDAY_8_LA, "sent"),
+        (MONDAY_8_LA + timedelta(days=7), "pending"),
+    ]
+    assert next_look(services) == MONDAY_8_LA + timedelta(days=7)

@@ -1,8 +1,17 @@
+import asyncio
 import os
 
+import aiohttp
 import pytest
 
-from bot.platform.slack_client import bolt_env_masked, make_client, pin_proxy, proxy_for
+from bot.platform.slack_client import (
+    bolt_env_masked,
+    close_sessions,
+    make_client,
+    pin_proxy,
+    proxy_for,
+)
+from bot.sandbox import SlackSandbox
 
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
 
@@ -55,3 +64,28 @@ def test_bolt_ambient_variables_are_hidden_only_during_construction(
     with bolt_env_masked():
         assert "SLACK_CLIENT_ID" not in os.environ
     assert os.environ["SLACK_CLIENT_ID"] == "123.456"
+
+
+async def test_calls_keep_one_connection_per_event_loop_closed_with_it(
+    sandbox: SlackSandbox, people
+) -> None:
+    client = make_client(sandbox.workspace.bot_token, sandbox.api_url)
+    for _ in range(3):
+        await client.users_info(user=people.ae.id)
+    here = {call.connection for call in sandbox.calls_of("users.info")}
+    assert len(here) == 1 and 0 not in here  # one TCP connection, kept alive
+
+    def on_another_loop() -> aiohttp.ClientSession | None:  # as the background thread's
+        async def call() -> aiohttp.ClientSession | None:
+            await client.users_info(user=people.ae.id)
+            return client.session
+
+        return asyncio.run(call())
+
+    theirs = await asyncio.to_thread(on_another_loop)
+    assert theirs is not None and theirs.closed  # closed as its loop shut down
+    assert len({call.connection for call in sandbox.calls_of("users.info")}) == 2
+    ours = client.session
+    assert ours is not None and not ours.closed
+    await close_sessions(client)
+    assert ours.closed

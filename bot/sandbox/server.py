@@ -41,6 +41,7 @@ class Call:
     ok: bool
     error: str | None
     status: int
+    connection: int = 0  # the caller's port: calls on one kept-alive connection share it
 
 
 @dataclass
@@ -238,7 +239,8 @@ class SlackSandbox:
         token = token or str(args.pop("token", ""))
         await self._unless_stalled(request, method, args)
         status, body, headers = await self._dispatch(method, token, args)
-        self.calls.append(Call(method, args, bool(body.get("ok")), body.get("error"), status))
+        ok, error = bool(body.get("ok")), body.get("error")
+        self.calls.append(Call(method, args, ok, error, status, _port_of(request)))
         return web.json_response(body, status=status, headers=headers)
 
     async def _dispatch(
@@ -461,3 +463,8 @@ async def _read_args(request: web.Request) -> dict[str, Any]:
     else:
         args.update(dict(await request.post()))
     return args
+
+
+def _port_of(request: web.Request) -> int:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return int(peer[1]) if isinstance(peer, tuple) and len(peer) > 1 else 0
