@@ -6,6 +6,7 @@ find it (never later, sometimes sooner): a tick before the earliest of them find
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -16,15 +17,36 @@ from sqlmodel import Session
 from storage.models import Account, Fault, OutboxMessage, OutboxStatus
 
 
+@dataclass(frozen=True)
+class Earliest:
+    """The earliest moment of each kind of work (None: there is none)."""
+
+    pending: datetime | None  # a message due
+    held: datetime | None  # a held message's next look
+    unknown: datetime | None  # a row whose fate at Slack is to be read back
+    planning: datetime | None  # an account to plan (once it is set up: the planner's rule)
+    setup: datetime | None  # an account to set up
+    retry: datetime | None  # a failed step's retry
+    sending: datetime | None  # the oldest claim of a row being sent
+
+    def soonest(self, stale_after: timedelta) -> datetime | None:
+        """The first of them, a "sending" row counting once it is `stale_after` its claim."""
+        times = [self.pending, self.held, self.unknown, self.planning, self.setup, self.retry]
+        if self.sending is not None:
+            times.append(self.sending + stale_after)
+        return min((t for t in times if t is not None), default=None)
+
+
+def earliest_of_each(session: Session) -> Earliest:
+    """One statement: each earliest is a subquery of its own (an index step)."""
+    return Earliest(*session.execute(_earliest_of_each()).one())
+
+
 def next_work_at(session: Session, stale_after: timedelta) -> datetime | None:
     """When the tick next has work: a message due (or a held one's next look), a row whose
     fate at Slack is to be settled (a "sending" one once it is `stale_after` its claim), an
-    account to plan (once it is set up: the planner's own rule) or to set up, or a failed
-    step's retry. One statement: each earliest is a subquery of its own (an index step)."""
-    *times, claimed = session.execute(_earliest_of_each()).one()
-    if claimed is not None:
-        times.append(claimed + stale_after)
-    return min((t for t in times if t is not None), default=None)
+    account to plan or to set up, or a failed step's retry."""
+    return earliest_of_each(session).soonest(stale_after)
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlmodel import SQLModel
 
 from bot.outbox.pause import CHECK_EVERY
@@ -136,3 +136,31 @@ def test_the_next_work_is_the_earliest_of_every_kind(db) -> None:  # noqa: ANN00
     key = FaultKey("T1", "account", "1", "planning")
     fault = db.run_sync(record_fault, key, "boom", T0 + timedelta(days=1))
     assert db.run_sync(next_work_at, lease) == fault.retry_at
+
+
+async def test_a_tick_with_nothing_due_reads_once_then_claims_nothing(
+    sim_driver, sim_bot, clock, sandbox
+) -> None:
+    """What the tick saw as it began skips the stages with nothing to do: a quiet tick is
+    one read of what is due (with the failing steps and the paused workspaces) and
+    delivery's claim, however many stages the features registered."""
+    services = sim_bot.services
+    assert (await closed_won(sim_driver, deal())).status == 202
+    await run_tick(services)
+    upcoming = await next_work(services)
+    assert upcoming is not None and upcoming - clock() > timedelta(minutes=2)
+    clock.advance(timedelta(minutes=1))
+    before = _world(sim_bot, sandbox)
+    units = 0
+
+    def count(_connection: object) -> None:
+        nonlocal units
+        units += 1
+
+    event.listen(services.engine, "begin", count)
+    try:
+        await run_tick(services)
+    finally:
+        event.remove(services.engine, "begin", count)
+    assert units == 2
+    assert _world(sim_bot, sandbox) == before

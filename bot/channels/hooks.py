@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.channels.internal import hold_reason
 from bot.channels.unreachable import settle_held
 from bot.platform.hooks import Hooks
+from bot.platform.outlook import Outlook
 from bot.platform.services import Services
 
 
@@ -16,6 +17,10 @@ async def _settle(services: Services, now: datetime, _paused: Collection[str]) -
     await settle_held(services, now)
 
 
+def _held_due(_services: Services, outlook: Outlook) -> bool:
+    return outlook.due(outlook.earliest.held)
+
+
 def register(hooks: Hooks) -> None:
     hooks.guards.append(hold_reason)
-    hooks.stage("after_planning", "settling held messages", _settle)
+    hooks.stage("after_planning", "settling held messages", _settle, when=_held_due, owes=True)

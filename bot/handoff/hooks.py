@@ -9,10 +9,16 @@ from bot.handoff.planner import look_for_people, plan_gate, plan_kickoff
 from bot.handoff.relevance import GATE_KINDS, KICKOFF_KINDS, gate_moot, kickoff_moot
 from bot.handoff.setup_queue import drain_setup
 from bot.platform.hooks import Hooks
+from bot.platform.outlook import Outlook
+from bot.platform.services import Services
+
+
+def _setup_due(_services: Services, outlook: Outlook) -> bool:
+    return outlook.due(outlook.earliest.setup)
 
 
 def register(hooks: Hooks) -> None:
-    hooks.stage("before_planning", "finishing set-up", drain_setup)
+    hooks.stage("before_planning", "finishing set-up", drain_setup, when=_setup_due, owes=True)
     hooks.prepare.append(look_for_people)
     hooks.planners += [plan_gate, plan_kickoff]
     hooks.on_kinds(GATE_KINDS, gate_moot)

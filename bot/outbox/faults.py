@@ -39,7 +39,12 @@ class Failed:
 
 async def load_faults(services: Services) -> None:
     """Read the failing steps once per tick, so success can forget them cheaply."""
-    services.memo[MEMO] = await services.db.run(fault_keys)
+    remember_faults(services, await services.db.run(fault_keys))
+
+
+def remember_faults(services: Services, keys: dict[FaultKey, datetime]) -> None:
+    """The failing steps as the tick just read them."""
+    services.memo[MEMO] = keys
 
 
 def _known(services: Services) -> dict[FaultKey, datetime]:

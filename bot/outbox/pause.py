@@ -10,16 +10,22 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.platform.services import Services
+from storage.models import Workspace
 from storage.workspaces import note_pause_checked, paused_workspaces, resume_workspace
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = timedelta(minutes=5)
 
 
-async def paused_teams(services: Services, now: datetime) -> set[str]:
-    """The workspaces still paused, after asking Slack about those due for a look."""
+async def paused_teams(
+    services: Services, now: datetime, workspaces: list[Workspace] | None = None
+) -> set[str]:
+    """The workspaces still paused, after asking Slack about those due for a look (of
+    `workspaces`, the paused ones as just read; by default read now)."""
     paused = set()
-    for workspace in await services.db.run(paused_workspaces):
+    if workspaces is None:
+        workspaces = await services.db.run(paused_workspaces)
+    for workspace in workspaces:
         checked = workspace.pause_checked_at
         recent = checked is not None and now - checked < CHECK_EVERY
         if recent or not await _token_works(services, workspace.team_id, now):

@@ -19,6 +19,7 @@ from bot.outbox.faults import isolated, waiting
 from bot.ownership.answers import read_week, week_report
 from bot.people.directory import zone_for
 from bot.platform.kit import clip
+from bot.platform.outlook import Outlook
 from bot.platform.services import Services
 from flows.calendar import local_instant
 from storage.accounts import live_managers
@@ -69,6 +70,16 @@ def next_look(services: Services) -> datetime | None:
     if memo is None:
         return services.clock()
     return min(memo.values(), default=None)
+
+
+def to_plan(services: Services, outlook: Outlook) -> bool:
+    """Whether `plan_digests` has anything to look at: on its first pass, once a digest it
+    remembers is due for its next, or when planning ran (a manager not seen before comes
+    with an account due for planning)."""
+    memo: dict[tuple[str, str], datetime] | None = services.memo.get(KIND)
+    if memo is None or outlook.owing:
+        return True
+    return any(at <= outlook.now for at in memo.values())
 
 
 async def _owe_digest(services: Services, team_id: str, manager: str, now: datetime) -> bool:

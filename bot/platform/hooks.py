@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlmodel import Session
 
 from bot.platform.batch import PlanBatch
+from bot.platform.outlook import Outlook
 from storage.kinds import MessageKind
 from storage.models import Account
 from storage.outbox import Claim
@@ -41,6 +42,8 @@ Gather = Callable[[Any, PlanBatch], Awaitable[None]]
 Planner = Callable[[Session, Any, PlanBatch], None]
 # A tick stage: the services, the tick's instant, the paused workspaces.
 Stage = Callable[[Any, datetime, Collection[str]], Awaitable[object]]
+# Whether a stage has work, by what the tick saw as it began (the services, the outlook).
+When = Callable[[Any, Outlook], bool]
 # An account's fields changed (field → (before, after)): what follows from it, in the unit
 # that changed them (the services, the account, the changes, now): the ids of what it owes.
 AccountChanged = Callable[
@@ -55,6 +58,14 @@ Phase = Literal["before_reconcile", "before_planning", "after_planning"]
 Wake = Callable[[Any], datetime | None]
 
 
+@dataclass(frozen=True)
+class Staged:
+    name: str
+    work: Stage
+    when: When | None
+    owes: bool
+
+
 @dataclass
 class Hooks:
     # A table per kind: each feature registers the rules of its own kinds.
@@ -65,7 +76,7 @@ class Hooks:
     prepare: list[Prepare] = field(default_factory=list)
     gather: list[Gather] = field(default_factory=list)
     planners: list[Planner] = field(default_factory=list)
-    stages: dict[str, list[tuple[str, Stage]]] = field(default_factory=dict)
+    stages: dict[str, list[Staged]] = field(default_factory=dict)
     account_changed: list[AccountChanged] = field(default_factory=list)
     wakes: list[Wake] = field(default_factory=list)
     digest_sections: list[DigestSection] = field(default_factory=list)
@@ -78,8 +89,12 @@ class Hooks:
                 raise ValueError(f"two features claim the message kind {kind!r}")
             self.relevance[kind] = relevance
 
-    def stage(self, phase: Phase, name: str, work: Stage) -> None:
-        self.stages.setdefault(phase, []).append((name, work))
+    def stage(
+        self, phase: Phase, name: str, work: Stage, *, when: When | None = None, owes: bool = False
+    ) -> None:
+        """A tick stage; with `when`, skipped when the outlook says it has nothing to do
+        (`bot.platform.outlook`); `owes`: it may owe messages (what runs after it looks)."""
+        self.stages.setdefault(phase, []).append(Staged(name, work, when, owes))
 
-    def stages_of(self, phase: Phase) -> list[tuple[str, Stage]]:
+    def stages_of(self, phase: Phase) -> list[Staged]:
         return self.stages.get(phase, [])

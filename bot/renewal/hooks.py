@@ -10,8 +10,9 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from bot.platform.hooks import Hooks
+from bot.platform.outlook import Outlook
 from bot.platform.services import Services
-from bot.renewal.catch_up import catch_up_overdue
+from bot.renewal.catch_up import LATE_AFTER, catch_up_overdue
 from bot.renewal.planner import plan_renewal
 from bot.renewal.relevance import AT_RISK_KINDS, MILESTONE_KINDS, at_risk_moot, milestone_moot
 from bot.renewal.replan import after_arr_change_in, replan_owners_in
@@ -36,6 +37,12 @@ async def _catch_up(services: Services, now: datetime, _paused: Collection[str])
     await catch_up_overdue(services, now)
 
 
+def _overdue(_services: Services, outlook: Outlook) -> bool:
+    """Something owed was late by the tick's start, or a stage since owed more."""
+    pending = outlook.earliest.pending
+    return outlook.owing or (pending is not None and pending < outlook.now - LATE_AFTER)
+
+
 def _account_changed(
     session: Session,
     services: Services,
@@ -56,5 +63,5 @@ def register(hooks: Hooks) -> None:
     hooks.planners.append(plan_renewal)
     hooks.on_kinds(MILESTONE_KINDS, milestone_moot)
     hooks.on_kinds(AT_RISK_KINDS, at_risk_moot)
-    hooks.stage("after_planning", "catching up", _catch_up)
+    hooks.stage("after_planning", "catching up", _catch_up, when=_overdue, owes=True)
     hooks.account_changed.append(_account_changed)
