@@ -40,7 +40,7 @@ from storage.models import (
     Person,
     RenewalOutcome,
 )
-from storage.stats import stats_facts
+from storage.stats import stats_facts, stats_facts_of
 
 UTCZ = ZoneInfo("UTC")
 START = datetime(2027, 1, 1, tzinfo=UTC)
@@ -658,3 +658,23 @@ def test_stats_facts_reads_exactly_this_teams_window(db) -> None:  # noqa: ANN00
     assert s.expansion_by_model == {"A": s.expansion_by_model["A"]}
     assert s.expansion_by_model["A"].value == 0.1
     assert db.run_sync(stats_facts, "T_NOBODY", START, END) == Facts(START, END)
+
+
+def test_several_windows_read_at_once_are_each_as_read_alone(db) -> None:  # noqa: ANN001
+    """The digest reads this week's facts and last week's in one pass; each window's are
+    exactly what reading it alone gives, whatever the windows (overlapping, nested,
+    apart, empty)."""
+    db.run_sync(_seed)
+    day = timedelta(days=1)
+    windows = [
+        (START, END),
+        (START - 7 * day, END - 7 * day),
+        (START + 3 * day, START + 4 * day),
+        (END + 40 * day, END + 41 * day),
+        (START - 400 * day, START - 300 * day),
+        (MON + timedelta(hours=1), MON + timedelta(hours=1)),
+    ]
+    together = db.run_sync(stats_facts_of, TEAM, windows)
+    assert together == [db.run_sync(stats_facts, TEAM, start, end) for start, end in windows]
+    assert together[0].nudges and together[0].escalations and together[0].checkins
+    assert db.run_sync(stats_facts_of, TEAM, []) == []

@@ -20,7 +20,7 @@ from bot.stats import figures
 from bot.stats.figures import ALERT_NAMES, figure
 from flows.stats import Alert, Rate, Stats, alerts, compute_stats
 from storage.accounts import accounts_by_ids
-from storage.stats import stats_facts
+from storage.stats import stats_facts_of
 
 WINDOW = timedelta(days=90)
 FRESH_FOR = timedelta(minutes=5)
@@ -33,22 +33,28 @@ def team_stats(
 ) -> Stats:
     """The numbers of the 90 days up to `weeks_back` weeks before `now`, as computed at most
     FRESH_FOR before `now` (per process; a clock moved back computes anew)."""
-    memo: dict[tuple[str, int], tuple[datetime, Stats]] = services.memo.setdefault(_MEMO, {})
-    known = memo.get((team_id, weeks_back))
-    if known is not None and timedelta(0) <= now - known[0] < FRESH_FOR:
-        return known[1]
-    settings = services.settings
-    end = now - timedelta(weeks=weeks_back)
-    facts = stats_facts(session, team_id, end - WINDOW, end)
-    stats = compute_stats(facts, settings.timezone, settings.holidays)
-    memo[(team_id, weeks_back)] = (now, stats)
+    (stats,) = team_stats_of(session, services, team_id, now, (weeks_back,))
     return stats
 
 
-def alerts_now(
-    session: Session, services: Services, team_id: str, now: datetime, *, weeks_back: int = 0
-) -> list[Alert]:
-    return alerts(team_stats(session, services, team_id, now, weeks_back=weeks_back))
+def team_stats_of(
+    session: Session, services: Services, team_id: str, now: datetime, weeks: Sequence[int]
+) -> list[Stats]:
+    """`team_stats` for each of `weeks` (weeks back), those not fresh read in one pass."""
+    memo: dict[tuple[str, int], tuple[datetime, Stats]] = services.memo.setdefault(_MEMO, {})
+    found: dict[int, Stats] = {}
+    for weeks_back in weeks:
+        known = memo.get((team_id, weeks_back))
+        if known is not None and timedelta(0) <= now - known[0] < FRESH_FOR:
+            found[weeks_back] = known[1]
+    missing = [w for w in dict.fromkeys(weeks) if w not in found]
+    ends = [now - timedelta(weeks=w) for w in missing]
+    read = stats_facts_of(session, team_id, [(end - WINDOW, end) for end in ends])
+    settings = services.settings
+    for weeks_back, facts in zip(missing, read, strict=True):
+        found[weeks_back] = compute_stats(facts, settings.timezone, settings.holidays)
+        memo[(team_id, weeks_back)] = (now, found[weeks_back])
+    return [found[w] for w in weeks]
 
 
 def alert_lines(session: Session, team_id: str, found: Sequence[Alert]) -> list[str]:
@@ -77,8 +83,9 @@ def health_section(
 ) -> tuple[str, list[str]] | None:
     """The digest's "Team health" section: the alerts in force, and those that cleared
     since the week before; None when there is neither (nothing in force, nothing changed)."""
-    found = alerts_now(session, services, team_id, now)
-    before = {a.key for a in alerts_now(session, services, team_id, now, weeks_back=1)}
+    this_week, week_before = team_stats_of(session, services, team_id, now, (0, 1))
+    found = alerts(this_week)
+    before = {a.key for a in alerts(week_before)}
     cleared = sorted(before - {a.key for a in found})
     if not found and not cleared:
         return None
