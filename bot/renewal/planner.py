@@ -24,6 +24,7 @@ from flows.playbook import Step, Tier, load_playbook
 from flows.renewal import PlannedMilestone, phase_two_end, plan_cycle
 from storage.kinds import MessageKind, Subject
 from storage.milestones import (
+    Cycles,
     ensure_milestones,
     milestones_of_cycles,
     replaced_cycles_of,
@@ -70,12 +71,11 @@ def plan_renewal(session: Session, services: Services, batch: PlanBatch) -> None
             services, account, tiers.get(_key(account)), carried.get(_key(account), {}), batch.now
         ),
     )
-    ensure_milestones(session, [row for account_rows in rows.values() for row in account_rows])
     planned = [a for a in live if _key(a) in rows]
     cycles = {_key(a): a.renewal_date for a in planned}
     milestones = _drop_unplanned(
         session,
-        milestones_of_cycles(session, cycles),
+        _created(session, cycles, rows),
         {key: {row["key"] for row in account_rows} for key, account_rows in rows.items()},
     )
     flags = cycle_flags(session, cycles)
@@ -102,6 +102,23 @@ def plan_cycle_in(session: Session, services: Services, account: Account, now: d
 
 def _key(account: Account) -> tuple[str, int]:
     return (account.team_id, account.id)
+
+
+def _created(
+    session: Session, cycles: Cycles, rows: dict[tuple[str, int], list[dict]]
+) -> dict[tuple[str, int], list[Milestone]]:
+    """The cycles' milestones, after creating those the rows say are missing: read first,
+    so a cycle planned before (nearly every one) writes nothing."""
+    found = milestones_of_cycles(session, cycles)
+    have = {key: {m.key for m in steps} for key, steps in found.items()}
+    missing = [
+        row for key, account_rows in rows.items() for row in account_rows
+        if row["key"] not in have.get(key, ())
+    ]  # fmt: skip
+    if not missing:
+        return found
+    ensure_milestones(session, missing)
+    return milestones_of_cycles(session, cycles)
 
 
 def _drop_unplanned(

@@ -160,6 +160,10 @@ class Demo:
             self.maya.id: "manager",
             self.mo.id: "marketing ops",
         }
+        for user in (self.ana, self.chen, self.sam, self.maya, self.mo):
+            # Open now, so DMs sent at the same moment show in this order, not in the order
+            # concurrent sends first reached the sandbox (`Watcher.new`: channel order).
+            self.workspace.dm_channel(user.id)
         self.shown: list[str] = []  # what the transcript showed, by scene group (the summary)
         self._worked: dict[str, int] = {}  # DM messages the team has gone through, by person
 
