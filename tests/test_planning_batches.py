@@ -116,8 +116,20 @@ async def test_two_planners_at_once_owe_everything_once(replicas) -> None:  # no
     # Planning again (a retry, a third replica) owes nothing new.
     with one.engine.begin() as connection:
         connection.execute(Account.__table__.update().values(plan_after=NOW))
-    await plan_due(other, NOW)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args: object) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(other.engine, "before_cursor_execute", record)
+    try:
+        await plan_due(other, NOW)
+    finally:
+        event.remove(other.engine, "before_cursor_execute", record)
     assert _owed(one) == owed and _count(one, Milestone) == sum(per_account.values())
+    # A cycle planned before is read, not written again.
+    assert not [s for s in statements if s.lstrip().upper().startswith("INSERT INTO MILESTONES")]
+    assert any("FROM milestones" in s for s in statements)
 
 
 def _failing(_session: Session, _services: Services, _batch: PlanBatch) -> None:
