@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from bot.outbox.tick import run_tick
 from bot.ownership.digest import KIND, next_look, write_digests
-from storage.models import OutboxMessage
+from storage.models import Account, OutboxMessage
 from tests.helpers import closed_won, deal, dm, run_until
 
 MONDAY_8_LA = datetime(2027, 1, 11, 16, tzinfo=UTC)
@@ -70,3 +70,28 @@ async def test_next_mondays_digest_is_owed_as_this_one_falls_due(
         (MONDAY_8_LA + timedelta(days=7), "pending"),
     ]
     assert next_look(services) == MONDAY_8_LA + timedelta(days=7)
+
+
+async def test_a_new_manager_is_owed_a_digest_at_the_tick_that_plans_the_account(
+    sim_driver, sim_bot, clock, sandbox, workspace, people
+) -> None:
+    """Digest planning reads every manager only when a digest it knows is due; a manager
+    it does not know comes with the account naming them, planned in this same tick."""
+    services = sim_bot.services
+    reply = await closed_won(
+        sim_driver, deal(contract_start="2027-01-04", renewal_date="2028-01-04")
+    )
+    assert reply.status == 202
+    await run_until(sim_bot, clock, MONDAY_8_LA - timedelta(hours=2))
+    newcomer = workspace.add_user("lena", "Lena Ito", "lena@example.test", "Asia/Tokyo")
+    with Session(services.engine) as session, session.begin():
+        account = session.scalars(select(Account)).one()
+        account.manager_user_id = newcomer.id  # as a reassignment does: planned again now
+        account.plan_after = clock()
+    await run_tick(services)
+    owed = [r for r in digest_rows(services.engine) if r.channel == newcomer.id]
+    # Monday 23:00 in Tokyo: today's digest, late, and next Monday's.
+    assert sorted(r.dedupe_key for r in owed) == [
+        f"digest-{newcomer.id}-2027-01-11",
+        f"digest-{newcomer.id}-2027-01-18",
+    ]

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot.outbox.faults import isolated, waiting
 from bot.ownership.answers import read_week, week_report
 from bot.people.directory import zone_for
+from bot.platform.batch import PlanBatch
 from bot.platform.kit import clip
 from bot.platform.outlook import Outlook
 from bot.platform.services import Services
@@ -49,9 +50,11 @@ async def plan_digests(services: Services, now: datetime, skip_teams: Collection
     if services.managers:
         teams = await services.db.run(workspace_ids)
         pairs |= {(team, m) for team in teams for m in services.managers}
+    memo: dict[tuple[str, str], datetime] = services.memo.setdefault(KIND, {})
+    for gone in set(memo) - pairs:  # no longer anyone's manager: nothing to look at
+        del memo[gone]
     pairs = {(team, m) for team, m in pairs if team not in skip_teams}
     owed = 0
-    memo: dict[tuple[str, str], datetime] = services.memo.setdefault(KIND, {})
     for team_id, manager in sorted(pairs):
         if memo.get((team_id, manager), now) > now:
             continue  # the next digest is already owed: nothing to look up until then
@@ -73,13 +76,23 @@ def next_look(services: Services) -> datetime | None:
 
 
 def to_plan(services: Services, outlook: Outlook) -> bool:
-    """Whether `plan_digests` has anything to look at: on its first pass, once a digest it
-    remembers is due for its next, or when planning ran (a manager not seen before comes
-    with an account due for planning)."""
+    """Whether `plan_digests` has anything to look at: on its first pass, or once a digest
+    it remembers is due for its next (a manager not seen before is noted by `note_managers`
+    as the account naming them is planned)."""
     memo: dict[tuple[str, str], datetime] | None = services.memo.get(KIND)
-    if memo is None or outlook.owing:
-        return True
-    return any(at <= outlook.now for at in memo.values())
+    return memo is None or any(at <= outlook.now for at in memo.values())
+
+
+def note_managers(_session: Session, services: Services, batch: PlanBatch) -> None:
+    """A planner: the managers of the accounts planned now that the digests do not know yet
+    are looked at by this tick's digest planning (every account with a new manager, or in
+    a new workspace, is planned)."""
+    memo: dict[tuple[str, str], datetime] | None = services.memo.get(KIND)
+    if memo is None:
+        return  # the first pass reads every manager
+    for account in batch.accounts:
+        for manager in services.managers_of(account):
+            memo.setdefault((account.team_id, manager), batch.now)
 
 
 async def _owe_digest(services: Services, team_id: str, manager: str, now: datetime) -> bool:

@@ -15,6 +15,7 @@ def _due(_services: Services, outlook: Outlook) -> bool:
 
 
 def register(hooks: Hooks) -> None:
+    hooks.planners.append(digest.note_managers)
     hooks.stage(
         "after_planning", "planning digests", digest.plan_digests, when=digest.to_plan, owes=True
     )
