@@ -121,19 +121,21 @@ def _enqueue_statement(insert: Any) -> Any:
     )
 
 
-def enqueue_many(session: Session, messages: Sequence[OwedMessage]) -> None:
+def enqueue_many(session: Session, messages: Sequence[OwedMessage]) -> list[OwedMessage]:
     """Record many messages as owed, in this order, each unless its dedupe key was already
-    owed: one read of the keys already there, then one statement executed for the rest."""
+    owed: one read of the keys already there, then one statement executed for the rest.
+    Returns those that were not owed yet."""
     owed = _already_owed(session, messages)
     new = [m for m in messages if (m.team_id, m.dedupe_key) not in owed]
     if not new:
-        return  # a plan owed again: nothing to write, nobody to wake
+        return new  # a plan owed again: nothing to write, nobody to wake
     statement = insert_for(session)(OutboxMessage.__table__).on_conflict_do_nothing(
         index_elements=["team_id", "dedupe_key"]
     )
     now = utcnow()
     session.execute(statement, [_owed_values(m, now) for m in new])
     announce(session, OWED)
+    return new
 
 
 def _already_owed(session: Session, messages: Sequence[OwedMessage]) -> set[tuple[str, str]]:

@@ -47,11 +47,17 @@ BATCH = 100  # accounts per unit of work: few statements each, locks held briefl
 PLANNING = "planning"  # the step of an account planned alone whose unit failed
 
 
-async def plan_due(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> None:
-    """Plan every account whose time has come (not those of paused workspaces)."""
+async def plan_due(
+    services: Services, now: datetime, skip_teams: Collection[str] = ()
+) -> datetime | None:
+    """Plan every account whose time has come (not those of paused workspaces); returns
+    when the earliest message it owed is due (None: it owed none)."""
     accounts = await _due_accounts(services, now, skip_teams)
-    for start in range(0, len(accounts), BATCH):
+    owed = [
         await plan_accounts(services, accounts[start : start + BATCH], now)
+        for start in range(0, len(accounts), BATCH)
+    ]
+    return min((at for at in owed if at is not None), default=None)
 
 
 async def _due_accounts(
@@ -77,8 +83,11 @@ async def _due_accounts(
     return accounts
 
 
-async def plan_accounts(services: Services, accounts: list[Account], now: datetime) -> None:
-    """Plan these accounts together (see the module's docstring)."""
+async def plan_accounts(
+    services: Services, accounts: list[Account], now: datetime
+) -> datetime | None:
+    """Plan these accounts together (see the module's docstring); when the earliest message
+    it owed is due."""
     batch = PlanBatch(now)
     prepared = [await _prepared(services, account, now) for account in accounts]
     for account, times, retries in prepared:
@@ -87,7 +96,7 @@ async def plan_accounts(services: Services, accounts: list[Account], now: dateti
         await gather(services, batch)
     if len(prepared) == 1:
         await _plan_alone(services, batch, prepared[0][0])
-        return
+        return _earliest_owed(batch)
     try:
         await _plan(services, batch)
     except Exception as exc:
@@ -95,10 +104,20 @@ async def plan_accounts(services: Services, accounts: list[Account], now: dateti
             raise
         log.exception("planning %d accounts together failed; each is planned alone",
                       len(prepared))  # fmt: skip
+        owed = []
         for account, times, retries in prepared:
             alone = batch.gathered()
             alone.add(account, times, retries)
             await _plan_alone(services, alone, account)
+            owed.append(_earliest_owed(alone))
+        return min((at for at in owed if at is not None), default=None)
+    return _earliest_owed(batch)
+
+
+def _earliest_owed(batch: PlanBatch) -> datetime | None:
+    """When the earliest message the batch newly owed is due (its unit failed: as planned)."""
+    owed = batch.written if batch.written is not None else batch.all_owed()
+    return min((m.due_at for m in owed), default=None)
 
 
 async def _prepared(
@@ -154,7 +173,7 @@ def _plan_in(
     # Planned: so is an account planned alone after a failed unit (`_plan_alone`).
     batch.worked |= {account_step(a.team_id, a.id, PLANNING) for a in batch.accounts}
     clear_faults(session, [k for k in batch.worked if k in known])
-    enqueue_many(session, batch.all_owed())
+    batch.written = enqueue_many(session, batch.all_owed())
     set_plans_after(session, {_key(a): _next_plan(batch, _key(a)) for a in batch.accounts})
     return recorded
 

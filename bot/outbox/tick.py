@@ -55,8 +55,7 @@ async def run_tick(
         await _stage("reconciling", reconcile(services, instant, skip_teams=paused))
     set_up = await _stages(services, outlook, "before_planning", paused)
     if set_up or outlook.retrying or outlook.due(outlook.earliest.planning):
-        outlook.owing = True
-        await _stage("planning", plan_due(services, instant, skip_teams=paused))
+        outlook.planned = await _planning(services, instant, paused)
     await _stages(services, outlook, "after_planning", paused)
     return await deliver_due(
         services.db,
@@ -70,6 +69,18 @@ async def run_tick(
         if seconds is not None
         else DRAIN_SHARE * services.settings.baton_tick_seconds,
     )
+
+
+async def _planning(services: Services, now: datetime, paused: Collection[str]) -> datetime | None:
+    """Planning as a stage; when the earliest message it owed is due (a failed stage: now,
+    as if it had owed one due at once)."""
+    owed: list[datetime | None] = [now]
+
+    async def plan() -> None:
+        owed[0] = await plan_due(services, now, skip_teams=paused)
+
+    await _stage("planning", plan())
+    return owed[0]
 
 
 async def _look(services: Services, now: datetime) -> tuple[Outlook, list[Workspace] | None]:

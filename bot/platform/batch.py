@@ -43,6 +43,7 @@ class PlanBatch:
     retries: dict[AccountKey, list[datetime]] = field(default_factory=dict)
     failed: dict[AccountKey, list[tuple[FaultKey, str]]] = field(default_factory=dict)
     worked: set[FaultKey] = field(default_factory=set)
+    written: list[OwedMessage] | None = None  # what the unit newly owed, once it ran
 
     def add(
         self, account: Account, times: Iterable[datetime] = (), retries: Iterable[datetime] = ()

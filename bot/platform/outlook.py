@@ -3,8 +3,9 @@
 The tick reads the earliest moment of each kind of work (`storage.upcoming.Earliest`), the
 failing steps and the paused workspaces in one unit. A stage registered with `when` runs
 only if its work was due then, or if a stage run since could have made it due (`owing`:
-one that owes or re-owes messages ran), or if a failed step's retry is due (a retry may be
-any stage's). A stage without `when` always runs.
+one that owes or re-owes messages ran; `planned`: when what planning owed is due), or if a
+failed step's retry is due (a retry may be any stage's). A stage without `when` always
+runs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Outlook:
     earliest: Earliest
     uncertain: bool  # a row whose fate at Slack is to be read back now
     owing: bool = False  # a stage that owes (or re-owes) messages ran since
+    planned: datetime | None = None  # planning ran: when the earliest message it owed is due
     blind: bool = False  # the read failed: every stage runs
 
     @classmethod

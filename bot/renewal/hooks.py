@@ -38,9 +38,12 @@ async def _catch_up(services: Services, now: datetime, _paused: Collection[str])
 
 
 def _overdue(_services: Services, outlook: Outlook) -> bool:
-    """Something owed was late by the tick's start, or a stage since owed more."""
-    pending = outlook.earliest.pending
-    return outlook.owing or (pending is not None and pending < outlook.now - LATE_AFTER)
+    """Something owed was late by the tick's start, or has been owed late since (or a stage
+    that owes messages ran: it may have)."""
+    late = outlook.now - LATE_AFTER
+    return outlook.owing or any(
+        at is not None and at < late for at in (outlook.earliest.pending, outlook.planned)
+    )
 
 
 def _account_changed(
