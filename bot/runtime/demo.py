@@ -189,7 +189,13 @@ class Demo:
                 baton_hubspot_api_url=self.hub.base_url,
                 baton_crm_mapping=str(mapping),
             )
-            self.bot = BotServer(settings, self.clock, ticker=False, process_before_response=True)
+            self.bot = BotServer(
+                settings,
+                self.clock,
+                ticker=False,
+                process_before_response=True,
+                gil_turn_s=None,  # nobody waits on an answer here (see GIL_TURN_S)
+            )
             url = await self.bot.start(host="127.0.0.1", port=0)
             self.driver = SlackDriver(self.sandbox, url, secret)
             self.hubspot = HubSpotWebhooks(f"{url}/crm/hubspot", HUBSPOT_SECRET)

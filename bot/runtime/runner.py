@@ -80,7 +80,9 @@ async def identify(services: Services) -> None:
 # (CPython's default is 5 ms). An answer's unit of work runs in a database thread and
 # comes back for the GIL after every statement; behind a loop busy reading requests (or a
 # tick busy in Python), each of those returns would wait the whole interval. A shorter
-# turn costs the busy thread a little.
+# turn costs the busy thread a little (about a tenth more CPU in `baton demo`, where every
+# request, tick and database thread shares one process and nobody waits on an answer: the
+# demo keeps the interpreter's turn).
 GIL_TURN_S = 0.0005
 
 
@@ -96,6 +98,7 @@ class BotServer:
         tick_seconds: float | None = None,
         process_before_response: bool = False,
         role: str = "all",
+        gil_turn_s: float | None = GIL_TURN_S,
     ) -> None:
         if role not in ROLES:
             raise ConfigError(f"--role expects one of {', '.join(ROLES)}, not {role!r}.")
@@ -105,6 +108,7 @@ class BotServer:
             self.services, process_before_response=process_before_response
         )
         self.role = role
+        self._gil_turn_s = gil_turn_s
         self._with_ticker = ticker and role != "web"
         self._completes_first = process_before_response
         self._background: Background | None = None
@@ -114,7 +118,8 @@ class BotServer:
         self.url = ""
 
     async def start(self, host: str = "0.0.0.0", port: int | None = None) -> str:
-        sys.setswitchinterval(GIL_TURN_S)
+        if self._gil_turn_s is not None:
+            sys.setswitchinterval(self._gil_turn_s)
         await self.services.db.on_engine(upgrade)
         await self._identify()
         await refresh_managers(self.services, force=True)
