@@ -108,17 +108,20 @@ async def deliver_due(
     report = DeliveryReport()
     deadline = None if seconds is None else time.monotonic() + seconds
     while True:
-        progress = await _deliver_batch(
-            db, client, now, limit, ids, relevance, route, guard, report
-        )
+        batch = await _deliver_batch(db, client, now, limit, ids, relevance, route, guard, report)
+        claimed_at = now
         if clock is not None:
             now = clock()
-        if progress is None:  # nothing was due
+        if batch is None:  # nothing was due
             if not await _wait_for_more(db, now, clock, deadline):
                 break
             now = clock() if clock is not None else now
-        elif not progress or (deadline is not None and time.monotonic() >= deadline):
+            continue
+        progress, short = batch
+        if not progress or (deadline is not None and time.monotonic() >= deadline):
             break
+        if short and now == claimed_at:
+            break  # it took all that was due at this instant, and the instant has not moved
     return report
 
 
@@ -148,9 +151,10 @@ async def _deliver_batch(
     route: Route | None,
     guard: Guard | None,
     report: DeliveryReport,
-) -> bool | None:
+) -> tuple[bool, bool] | None:
     """Claim one batch and send it: None if nothing was due, else whether anything was
-    settled (sent, cancelled, held, failed or unknown) rather than only deferred."""
+    settled (sent, cancelled, held, failed or unknown) rather than only deferred, and
+    whether the batch was short of `limit` (it took all that was due)."""
     started = time.monotonic()  # `now` must be fresh: claims are stamped with it
     paused, claims = await db.run(_claim, now, limit, ids, immediate=True)
     if not claims:
@@ -175,7 +179,7 @@ async def _deliver_batch(
                     return
 
     await asyncio.gather(*(lane(queue) for queue in lanes.values()))
-    return report.settled() > before
+    return report.settled() > before, len(claims) < limit
 
 
 def _claim(
