@@ -154,7 +154,8 @@ async def _deliver_batch(
 ) -> tuple[bool, bool] | None:
     """Claim one batch and send it: None if nothing was due, else whether anything was
     settled (sent, cancelled, held, failed or unknown) rather than only deferred, and
-    whether the batch was short of `limit` (it took all that was due)."""
+    whether it took all that was due (short of `limit`, and none of it owed again by now:
+    a claim put back for now, say past its send deadline, is due again at once)."""
     started = time.monotonic()  # `now` must be fresh: claims are stamped with it
     paused, claims = await db.run(_claim, now, limit, ids, immediate=True)
     if not claims:
@@ -179,7 +180,9 @@ async def _deliver_batch(
                     return
 
     await asyncio.gather(*(lane(queue) for queue in lanes.values()))
-    return report.settled() > before, len(claims) < limit
+    put_back = [report.retry_at[c.id] for c in claims if c.id in report.retry_at]
+    again = any(at <= now for at in put_back)
+    return report.settled() > before, len(claims) < limit and not again
 
 
 def _claim(
