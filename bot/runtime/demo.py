@@ -32,7 +32,7 @@ from bot.people.introductions import introduce
 from bot.platform.clock import SimulatedClock
 from bot.platform.scopes import granted_scopes
 from bot.platform.settings import load_settings
-from bot.runtime.runner import BotServer, identify
+from bot.runtime.runner import BotServer, identify, set_startup_aside
 from bot.sandbox import Message, OpenView, SandboxWorkspace, SlackDriver, SlackSandbox, User
 from bot.sandbox.hubspot import HubSpotSandbox, HubSpotWebhooks
 from bot.sandbox.terminal import PLAIN, Style, mrkdwn, style_for
@@ -197,6 +197,7 @@ class Demo:
                 gil_turn_s=None,  # nobody waits on an answer here (see GIL_TURN_S)
             )
             url = await self.bot.start(host="127.0.0.1", port=0)
+            set_startup_aside()  # as `baton run` does once it is up
             self.driver = SlackDriver(self.sandbox, url, secret)
             self.hubspot = HubSpotWebhooks(f"{url}/crm/hubspot", HUBSPOT_SECRET)
             try:
