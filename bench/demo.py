@@ -6,11 +6,17 @@ own process, and prints each one's CPU (user + sys), wall time and peak RSS, the
 and whether the two transcripts are byte for byte the same (exit 1 if not: a skipped
 beat would have had work).
 
-Run: `.venv/bin/python bench/demo.py`
+With `--against REV [--rounds N]`, it instead runs `baton demo` of this checkout and of
+git revision REV (a temporary worktree, run by this interpreter from its own folder)
+in turn, N times each, and prints each one's least CPU and the ratio: the machine's
+speed drifts, so one run each would compare two moments more than two versions.
+
+Run: `.venv/bin/python bench/demo.py [--against REV [--rounds N]]`
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import subprocess
@@ -32,10 +38,10 @@ class Run:
     transcript: bytes
 
 
-def _measure(command: list[str]) -> Run:
+def _measure(command: list[str], cwd: str | None = None) -> Run:
     with tempfile.TemporaryFile() as out:
         started = time.monotonic()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -79,8 +85,40 @@ def main() -> int:
     return 0 if same else 1
 
 
+def against(revision: str, rounds: int) -> int:
+    here = Path(__file__).resolve().parent.parent
+    demo = [sys.executable, "-m", "bot", "demo"]
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
+        other = str(Path(tmp) / "tree")
+        git = ["git", "-C", str(here)]
+        subprocess.run([*git, "worktree", "add", "--detach", other, revision], check=True)
+        try:
+            runs: dict[str, list[Run]] = {"this checkout": [], revision: []}
+            for _ in range(rounds):  # in turn, so both meet the machine's same moments
+                runs["this checkout"].append(_measure(demo, cwd=str(here)))
+                runs[revision].append(_measure(demo, cwd=other))
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", other], check=True)
+    least = {name: min(r.cpu_s for r in done) for name, done in runs.items()}
+    for name, done in runs.items():
+        cpus = ", ".join(f"{r.cpu_s:.1f}" for r in done)
+        print(f"{name:>14}: least {least[name]:5.1f} s CPU (user+sys) of {cpus}")
+    same = runs["this checkout"][0].transcript == runs[revision][0].transcript
+    print(
+        f"ratio: {least['this checkout'] / least[revision]:.2f}x CPU; "
+        f"transcripts {'byte for byte the same' if same else 'differ'}"
+    )
+    return 0
+
+
 if __name__ == "__main__":
     if EVERY_BEAT in sys.argv:
         _every_beat()
+    elif "--against" in sys.argv:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--against", required=True)
+        parser.add_argument("--rounds", type=int, default=3)
+        options = parser.parse_args()
+        sys.exit(against(options.against, max(1, options.rounds)))
     else:
         sys.exit(main())
