@@ -154,8 +154,7 @@ async def _deliver_batch(
 ) -> tuple[bool, bool] | None:
     """Claim one batch and send it: None if nothing was due, else whether anything was
     settled (sent, cancelled, held, failed or unknown) rather than only deferred, and
-    whether it took all that was due (short of `limit`, and none of it owed again by now:
-    a claim put back for now, say past its send deadline, is due again at once)."""
+    whether the batch was short of `limit` (it took all that was due)."""
     started = time.monotonic()  # `now` must be fresh: claims are stamped with it
     paused, claims = await db.run(_claim, now, limit, ids, immediate=True)
     if not claims:
@@ -180,9 +179,7 @@ async def _deliver_batch(
                     return
 
     await asyncio.gather(*(lane(queue) for queue in lanes.values()))
-    put_back = [report.retry_at[c.id] for c in claims if c.id in report.retry_at]
-    again = any(at <= now for at in put_back)
-    return report.settled() > before, len(claims) < limit and not again
+    return report.settled() > before, len(claims) < limit
 
 
 def _claim(
