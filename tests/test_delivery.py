@@ -4,7 +4,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from bot.outbox.deliver import METADATA_EVENT, deliver_due
 from bot.platform.settings import Settings
@@ -142,30 +141,3 @@ async def test_services_sender_has_no_retries(settings: Settings) -> None:
     services = make_services(settings)
     assert services.sender.retry_handlers == []
     services.engine.dispose()
-
-
-async def test_a_short_batch_at_a_fixed_instant_is_the_last_claim(
-    db, sandbox: SlackSandbox, sender, people
-) -> None:
-    """Delivery at one instant claims again only after a full batch: a short one took all
-    that was due then (a moving clock claims again, for what came due meanwhile)."""
-    for key, user in (("a", people.ae), ("b", people.csm), ("c", people.manager)):
-        db.run_sync(outbox.enqueue, owed(sandbox, key, user.id))
-    claims: list[str] = []
-
-    def record(_conn, _cursor, statement: str, *_args: object) -> None:  # noqa: ANN001
-        if statement.lstrip().upper().startswith(("WITH", "UPDATE OUTBOX")) and (
-            "RETURNING" in statement.upper()
-        ):
-            claims.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        report = await deliver_due(db, sender, NOW, limit=3)
-        assert len(report.sent) == 3 and len(claims) == 2  # a full batch: one more look
-        db.run_sync(outbox.enqueue, owed(sandbox, "d", people.ae.id))
-        claims.clear()
-        report = await deliver_due(db, sender, NOW, limit=3)
-        assert len(report.sent) == 1 and len(claims) == 1
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)

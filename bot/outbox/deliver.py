@@ -108,20 +108,17 @@ async def deliver_due(
     report = DeliveryReport()
     deadline = None if seconds is None else time.monotonic() + seconds
     while True:
-        batch = await _deliver_batch(db, client, now, limit, ids, relevance, route, guard, report)
-        claimed_at = now
+        progress = await _deliver_batch(
+            db, client, now, limit, ids, relevance, route, guard, report
+        )
         if clock is not None:
             now = clock()
-        if batch is None:  # nothing was due
+        if progress is None:  # nothing was due
             if not await _wait_for_more(db, now, clock, deadline):
                 break
             now = clock() if clock is not None else now
-            continue
-        progress, short = batch
-        if not progress or (deadline is not None and time.monotonic() >= deadline):
+        elif not progress or (deadline is not None and time.monotonic() >= deadline):
             break
-        if short and now == claimed_at:
-            break  # it took all that was due at this instant, and the instant has not moved
     return report
 
 
@@ -151,10 +148,9 @@ async def _deliver_batch(
     route: Route | None,
     guard: Guard | None,
     report: DeliveryReport,
-) -> tuple[bool, bool] | None:
+) -> bool | None:
     """Claim one batch and send it: None if nothing was due, else whether anything was
-    settled (sent, cancelled, held, failed or unknown) rather than only deferred, and
-    whether the batch was short of `limit` (it took all that was due)."""
+    settled (sent, cancelled, held, failed or unknown) rather than only deferred."""
     started = time.monotonic()  # `now` must be fresh: claims are stamped with it
     paused, claims = await db.run(_claim, now, limit, ids, immediate=True)
     if not claims:
@@ -179,7 +175,7 @@ async def _deliver_batch(
                     return
 
     await asyncio.gather(*(lane(queue) for queue in lanes.values()))
-    return report.settled() > before, len(claims) < limit
+    return report.settled() > before
 
 
 def _claim(
