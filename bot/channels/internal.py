@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.platform.kit import esc
 from bot.platform.services import Services
+from bot.platform.slack_ids import is_person
 from storage.accounts import account_in_channel, get_account, set_channel_exposure
 from storage.kinds import MessageKind, SubjectType
 from storage.models import Account
@@ -49,8 +50,8 @@ def exposed(channel: dict[str, Any]) -> bool:
 
 async def hold_reason(services: Services, claim: Claim, now: datetime) -> str | None:
     """Why this message must not go to its channel now (None: it may)."""
-    if claim.account_id is None or claim.kind in CUSTOMER_KINDS:
-        return None
+    if claim.account_id is None or claim.kind in CUSTOMER_KINDS or is_person(claim.channel):
+        return None  # a DM (posted to a user id) is never the account's channel
     account = await services.db.run(get_account, claim.team_id, claim.account_id)
     if account is None or not account.channel_id or claim.channel != account.channel_id:
         return None

@@ -46,6 +46,7 @@ from bot.outbox.deliver import METADATA_EVENT, SEND_DEADLINE
 from bot.outbox.faults import isolated
 from bot.platform.services import Services
 from bot.platform.slack_client import DEFAULT_TIMEOUT_S, retry_after
+from bot.platform.slack_ids import is_person
 from storage import outbox
 from storage.faults import FaultKey
 
@@ -223,7 +224,7 @@ async def _read_back(
 
 async def _conversation(services: Services, target: str, rations: _Rations) -> str:
     """The channel id to read: a message posted to a user id lives in the app's DM."""
-    if not target.startswith(("U", "W")):
+    if not is_person(target):
         return target
     known = services.memo.setdefault("dm_channels", {})  # a DM's id never changes
     if target not in known:
