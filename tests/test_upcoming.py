@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import event, select
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from bot.outbox.pause import CHECK_EVERY
 from bot.outbox.reconcile import SEND_LEASE
@@ -79,6 +79,31 @@ async def test_manager_groups_are_read_again_when_their_refresh_is_due(
     try:
         await run_tick(server.services)
         assert await next_work(server.services) == clock() + REFRESH_EVERY
+    finally:
+        await server.stop()
+
+
+async def test_a_manager_joining_a_group_is_owed_a_digest_at_the_refresh(
+    settings, clock, sandbox
+) -> None:
+    """Digest planning reads every manager again when the managers of every account
+    changed, not only when a digest it knows is due."""
+    group = sandbox.workspace.add_usergroup("cs-leads", [])
+    server = BotServer(
+        settings.model_copy(update={"baton_managers": "@cs-leads"}), clock, ticker=False
+    )
+    await server.start(host="127.0.0.1", port=0)
+    try:
+        await run_tick(server.services)
+        lead = sandbox.workspace.add_user("lena", "Lena Ito", "lena@example.test", "Asia/Tokyo")
+        group.users.append(lead.id)
+        clock.advance(REFRESH_EVERY)
+        await run_tick(server.services)
+        with Session(server.services.engine) as session:
+            owed = session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.channel == lead.id)
+            ).all()
+        assert owed and all(key.startswith(f"digest-{lead.id}-") for key in owed)
     finally:
         await server.stop()
 

@@ -31,6 +31,7 @@ from storage.portfolio import Scope
 from storage.workspaces import workspace_ids
 
 KIND = MessageKind.MANAGER_DIGEST
+MANAGERS_SEEN = "digest-managers"  # the managers of every account at the last planning pass
 DIGEST_TIME = time(8, 0)
 MONDAY = 0
 
@@ -46,6 +47,7 @@ def digest_time(now: datetime, tz: ZoneInfo) -> datetime:
 
 async def plan_digests(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> int:
     """Owe every manager their next Monday digest (once: the key is the manager and day)."""
+    services.memo[MANAGERS_SEEN] = services.managers
     pairs = set(await services.db.run(live_managers))  # one index step each, no scan
     if services.managers:
         teams = await services.db.run(workspace_ids)
@@ -76,11 +78,14 @@ def next_look(services: Services) -> datetime | None:
 
 
 def to_plan(services: Services, outlook: Outlook) -> bool:
-    """Whether `plan_digests` has anything to look at: on its first pass, or once a digest
-    it remembers is due for its next (a manager not seen before is noted by `note_managers`
-    as the account naming them is planned)."""
+    """Whether `plan_digests` has anything to look at: on its first pass, once a digest it
+    remembers is due for its next, or when the managers of every account (BATON_MANAGERS
+    and their groups) changed since its last pass (a manager of one account not seen
+    before is noted by `note_managers` as that account is planned)."""
     memo: dict[tuple[str, str], datetime] | None = services.memo.get(KIND)
-    return memo is None or any(at <= outlook.now for at in memo.values())
+    if memo is None or services.memo.get(MANAGERS_SEEN) != services.managers:
+        return True
+    return any(at <= outlook.now for at in memo.values())
 
 
 def note_managers(_session: Session, services: Services, batch: PlanBatch) -> None:
