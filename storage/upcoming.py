@@ -51,7 +51,8 @@ def next_work_at(session: Session, stale_after: timedelta) -> datetime | None:
 
 @cache
 def _earliest_of_each() -> Any:
-    """Built once: it has no parameters, and building it cost more than running it."""
+    """Built once: it has no parameters, and building it cost more than running it. Its
+    columns are in `Earliest`'s order."""
     status = OutboxMessage.status
     return select(
         _earliest(OutboxMessage.due_at, status == OutboxStatus.PENDING),

@@ -57,7 +57,7 @@ async def plan_due(
         await plan_accounts(services, accounts[start : start + BATCH], now)
         for start in range(0, len(accounts), BATCH)
     ]
-    return min((at for at in owed if at is not None), default=None)
+    return _soonest(owed)
 
 
 async def _due_accounts(
@@ -110,8 +110,12 @@ async def plan_accounts(
             alone.add(account, times, retries)
             await _plan_alone(services, alone, account)
             owed.append(_earliest_owed(alone))
-        return min((at for at in owed if at is not None), default=None)
+        return _soonest(owed)
     return _earliest_owed(batch)
+
+
+def _soonest(times: list[datetime | None]) -> datetime | None:
+    return min((at for at in times if at is not None), default=None)
 
 
 def _earliest_owed(batch: PlanBatch) -> datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Collection
 from datetime import datetime
+from typing import TypeVar
 
 from aiohttp import ClientConnectionError
 from sqlalchemy.exc import DBAPIError
@@ -29,6 +30,8 @@ from storage.upcoming import Earliest, earliest_of_each
 from storage.workspaces import paused_workspaces
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+U = TypeVar("U")
 DRAIN_SHARE = 0.8  # of the tick's interval, sending; the rest is slack before the next beat
 
 
@@ -55,7 +58,9 @@ async def run_tick(
         await _stage("reconciling", reconcile(services, instant, skip_teams=paused))
     set_up = await _stages(services, outlook, "before_planning", paused)
     if set_up or outlook.retrying or outlook.due(outlook.earliest.planning):
-        outlook.planned = await _planning(services, instant, paused)
+        # When what planning owed is due (failed: as if it had owed one due at once).
+        planning = plan_due(services, instant, skip_teams=paused)
+        outlook.planned = await _stage("planning", planning, otherwise=instant)
     await _stages(services, outlook, "after_planning", paused)
     return await deliver_due(
         services.db,
@@ -71,31 +76,13 @@ async def run_tick(
     )
 
 
-async def _planning(services: Services, now: datetime, paused: Collection[str]) -> datetime | None:
-    """Planning as a stage; when the earliest message it owed is due (a failed stage: now,
-    as if it had owed one due at once)."""
-    owed: list[datetime | None] = [now]
-
-    async def plan() -> None:
-        owed[0] = await plan_due(services, now, skip_teams=paused)
-
-    await _stage("planning", plan())
-    return owed[0]
-
-
 async def _look(services: Services, now: datetime) -> tuple[Outlook, list[Workspace] | None]:
     """The tick's first unit: the failing steps, the paused workspaces and what is due.
     Should it fail (but for an outage), every stage runs and reads for itself."""
-    try:
-        keys, workspaces, earliest, uncertain = await services.db.run(_outlook_in, now)
-    except DBAPIError as exc:
-        if is_outage(exc):
-            raise
-        log.exception("tick: could not read what is due; every stage looks for itself")
+    looked = await _stage("reading what is due", services.db.run(_outlook_in, now))
+    if looked is None:
         return Outlook.unknown(now), None
-    except Exception:
-        log.exception("tick: could not read what is due; every stage looks for itself")
-        return Outlook.unknown(now), None
+    keys, workspaces, earliest, uncertain = looked
     remember_faults(services, keys)
     return Outlook(now, earliest, uncertain), workspaces
 
@@ -124,18 +111,18 @@ async def _stages(
     return owed
 
 
-async def _stage(name: str, work: Awaitable[object]) -> None:
-    """One stage's failure is logged and the tick goes on, unless Slack or the database
-    cannot be reached at all: then no stage can do anything, and the caller says so."""
+async def _stage(name: str, work: Awaitable[T], otherwise: U = None) -> T | U:
+    """What the stage returned, or `otherwise` if it failed: its failure is logged and the
+    tick goes on, unless Slack or the database cannot be reached at all: then no stage can
+    do anything, and the caller says so."""
     try:
-        await work
+        return await work
     except OverBudget as exc:  # Slack's rate limits: the rest of this stage waits its turn
         log.info("tick: %s waits %.0f s for Slack's rate limits", name, exc.wait)
     except (ClientConnectionError, TimeoutError):
         raise
-    except DBAPIError as exc:
-        if is_outage(exc):
+    except Exception as exc:
+        if isinstance(exc, DBAPIError) and is_outage(exc):
             raise
         log.exception("tick: %s failed; the next tick tries again", name)
-    except Exception:
-        log.exception("tick: %s failed; the next tick tries again", name)
+    return otherwise

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.outbox.faults import isolated, waiting
+from bot.outbox.owe import enqueue_all
 from bot.ownership.answers import read_week, week_report
 from bot.people.directory import zone_for
 from bot.platform.batch import PlanBatch
@@ -26,7 +27,7 @@ from flows.calendar import local_instant
 from storage.accounts import live_managers
 from storage.faults import FaultKey
 from storage.kinds import MessageKind, SubjectType
-from storage.outbox import Claim, OwedMessage, drop_owed, enqueue, owed_due_of_kind, reword
+from storage.outbox import Claim, OwedMessage, drop_owed, owed_due_of_kind, reword
 from storage.portfolio import Scope
 from storage.workspaces import workspace_ids
 
@@ -110,9 +111,9 @@ async def _owe_digest(services: Services, team_id: str, manager: str, now: datet
     if due <= now:
         dues.append(local_instant(due.astimezone(tz).date() + timedelta(days=7), DIGEST_TIME, tz))
     messages = [_digest(team_id, manager, at, tz) for at in dues]
-    owed = await services.db.run(_enqueue_new, messages)
+    owed = await services.db.run(enqueue_all, messages)
     services.memo[KIND][(team_id, manager)] = dues[-1]
-    return owed > 0
+    return bool(owed)
 
 
 def _digest(team_id: str, manager: str, due: datetime, tz: ZoneInfo) -> OwedMessage:
@@ -128,10 +129,6 @@ def _digest(team_id: str, manager: str, due: datetime, tz: ZoneInfo) -> OwedMess
         subject_type=SubjectType.PERSON,
         subject_id=manager,
     )
-
-
-def _enqueue_new(session: Session, messages: list[OwedMessage]) -> int:
-    return sum(enqueue(session, m) is not None for m in messages)
 
 
 async def write_digests(services: Services, now: datetime, skip_teams: Collection[str] = ()) -> int:

@@ -30,7 +30,7 @@ class Outlook:
     @classmethod
     def unknown(cls, now: datetime) -> Outlook:
         """No outlook (its read failed): every stage runs, as if everything were due."""
-        return cls(now, _NOTHING, uncertain=True, owing=True, blind=True)
+        return cls(now, _NOTHING, uncertain=False, blind=True)
 
     def due(self, at: datetime | None) -> bool:
         return at is not None and at <= self.now
